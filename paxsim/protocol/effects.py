@@ -1,0 +1,70 @@
+"""Effects: what a role asks its runtime to do.
+
+A runtime carries out a list of effects in order.  `Persist` must be durable
+before any later effect of the same list is carried out.  `Promised`, `Voted`,
+`Proposed` and `Decided` change nothing outside the role: they are the
+observable protocol steps that a runtime records (the checker reads them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Union
+
+from .messages import Ballot, Message, Value
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    dst: str
+    msg: Message
+
+
+@dataclass(frozen=True, slots=True)
+class SetTimer:
+    """(Re)arm timer `name` to fire after a delay drawn from [lo, hi] ms."""
+
+    name: str
+    lo: float
+    hi: float
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTimer:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Persist:
+    """Write `data` under `key` to the node's stable storage."""
+
+    key: str
+    data: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Promised:
+    ballot: Ballot
+
+
+@dataclass(frozen=True, slots=True)
+class Voted:
+    ballot: Ballot
+    value: Value
+
+
+@dataclass(frozen=True, slots=True)
+class Proposed:
+    """The proposer enters phase 2 with `value`, on promises from `quorum`."""
+
+    ballot: Ballot
+    value: Value
+    quorum: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    value: Value
+
+
+Effect = Union[Send, SetTimer, CancelTimer, Persist, Promised, Voted, Proposed, Decided]

@@ -1,0 +1,135 @@
+"""Paxos messages: small frozen values with a stable JSON form.
+
+Every message has a `type` string (its JSON tag) and `to_json()`; the trace
+writes exactly that dict, and `message_from_json` reads it back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Union
+
+
+class Ballot(NamedTuple):
+    """A proposal number `(round, node)`: unique per proposer, totally ordered."""
+
+    round: int
+    node: str
+
+    def to_json(self) -> list:
+        return [self.round, self.node]
+
+    @classmethod
+    def from_json(cls, data: Any) -> "Ballot":
+        return cls(int(data[0]), str(data[1]))
+
+
+Value = Union[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepare:
+    """Phase 1a: ask acceptors to promise `ballot`."""
+
+    ballot: Ballot
+    type = "prepare"
+
+    def to_json(self) -> dict:
+        return {"type": "prepare", "ballot": self.ballot.to_json()}
+
+
+@dataclass(frozen=True, slots=True)
+class Promise:
+    """Phase 1b: a promise for `ballot`, reporting the acceptor's last vote."""
+
+    ballot: Ballot
+    accepted: tuple[Ballot, Value] | None
+    type = "promise"
+
+    def to_json(self) -> dict:
+        acc = None
+        if self.accepted is not None:
+            acc = {"ballot": self.accepted[0].to_json(), "value": self.accepted[1]}
+        return {"type": "promise", "ballot": self.ballot.to_json(), "accepted": acc}
+
+
+@dataclass(frozen=True, slots=True)
+class Nack:
+    """A refused prepare or accept for `ballot`: the acceptor promised `promised`."""
+
+    ballot: Ballot
+    promised: Ballot
+    type = "nack"
+
+    def to_json(self) -> dict:
+        return {"type": "nack", "ballot": self.ballot.to_json(), "promised": self.promised.to_json()}
+
+
+@dataclass(frozen=True, slots=True)
+class Accept:
+    """Phase 2a: ask acceptors to vote for `value` at `ballot`."""
+
+    ballot: Ballot
+    value: Value
+    type = "accept"
+
+    def to_json(self) -> dict:
+        return {"type": "accept", "ballot": self.ballot.to_json(), "value": self.value}
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """Phase 2b: the acceptor voted at `ballot`."""
+
+    ballot: Ballot
+    type = "accepted"
+
+    def to_json(self) -> dict:
+        return {"type": "accepted", "ballot": self.ballot.to_json()}
+
+
+@dataclass(frozen=True, slots=True)
+class Learn:
+    """The value `value` is chosen: sent to learners, re-sent until acknowledged."""
+
+    value: Value
+    type = "learn"
+
+    def to_json(self) -> dict:
+        return {"type": "learn", "value": self.value}
+
+
+@dataclass(frozen=True, slots=True)
+class Learned:
+    """A learner's acknowledgement of a `learn`: stops its retransmission."""
+
+    value: Value
+    type = "learned"
+
+    def to_json(self) -> dict:
+        return {"type": "learned", "value": self.value}
+
+
+Message = Union[Prepare, Promise, Nack, Accept, Accepted, Learn, Learned]
+
+
+def message_from_json(data: dict) -> Message:
+    """Inverse of `Message.to_json()`; raises ValueError on an unknown type."""
+    kind = data.get("type")
+    if kind == "prepare":
+        return Prepare(Ballot.from_json(data["ballot"]))
+    if kind == "promise":
+        acc = data.get("accepted")
+        accepted = None if acc is None else (Ballot.from_json(acc["ballot"]), acc["value"])
+        return Promise(Ballot.from_json(data["ballot"]), accepted)
+    if kind == "nack":
+        return Nack(Ballot.from_json(data["ballot"]), Ballot.from_json(data["promised"]))
+    if kind == "accept":
+        return Accept(Ballot.from_json(data["ballot"]), data["value"])
+    if kind == "accepted":
+        return Accepted(Ballot.from_json(data["ballot"]))
+    if kind == "learn":
+        return Learn(data["value"])
+    if kind == "learned":
+        return Learned(data["value"])
+    raise ValueError(f"unknown message type {kind!r}")
