@@ -1,0 +1,81 @@
+"""Human and JSON summaries of a checked trace (used by the CLI and notebooks)."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from .check import Verdict, evaluate_expect, fmt_ballot, fmt_value
+
+
+def reproduce_command(scenario_path: str, seed: int) -> str:
+    return f"paxsim run {shlex.quote(str(scenario_path))} --seed {seed}"
+
+
+def summary_json(header: dict, verdict: Verdict, reproduce: str) -> dict:
+    scenario = header.get("scenario") or {}
+    unmet = evaluate_expect(verdict, scenario.get("expect") or {})
+    out: dict[str, Any] = {
+        "scenario": scenario.get("name"),
+        "seed": header.get("seed"),
+        "value": verdict.value,
+        "decided": verdict.decided,
+        "last_decide_t": verdict.last_decide_t,
+        "messages": verdict.messages,
+        "verdict": verdict.to_json(),
+        "expect": {"met": not unmet, "unmet": unmet},
+        "reproduce": reproduce,
+    }
+    return out
+
+
+def summary_text(header: dict, verdict: Verdict, reproduce: str) -> str:
+    scenario = header.get("scenario") or {}
+    nodes = scenario.get("nodes") or []
+    lines = []
+    title = scenario.get("name") or "scenario"
+    lines.append(f"{title} (seed {header.get('seed')}): {len(nodes)} nodes, "
+                 f"{len(scenario.get('proposers') or [])} proposers, {scenario.get('duration', 0):g} ms simulated")
+    if scenario.get("description"):
+        lines.append(f"  {scenario['description']}")
+    if verdict.chosen:
+        c = verdict.chosen[0]
+        lines.append(f"chosen:    {fmt_value(c.value)} at ballot {fmt_ballot(c.ballot)}, t={c.t:.3f} ms "
+                     f"(votes from {', '.join(c.voters)})")
+    else:
+        lines.append("chosen:    nothing (no quorum of acceptors voted for one ballot)")
+    learned = []
+    for n in nodes:
+        if n in verdict.decisions:
+            v, t, _ = verdict.decisions[n]
+            learned.append(f"{n} {t:.1f}" + ("" if v == verdict.value else f" ({fmt_value(v)})"))
+        elif n in verdict.down:
+            learned.append(f"{n} down")
+        else:
+            learned.append(f"{n} -")
+    lines.append("learned:   " + ", ".join(learned) + " (ms)")
+    m = verdict.messages or {}
+    dropped = m.get("dropped") or {}
+    lost = sum(dropped.values())
+    why = ", ".join(f"{k} {v}" for k, v in dropped.items() if v)
+    lines.append(f"messages:  {m.get('sent', 0)} sent, {m.get('delivered', 0)} delivered, {lost} lost"
+                 + (f" ({why})" if why else "") + f", {m.get('duplicated', 0)} duplicated")
+    if verdict.ok:
+        if verdict.decided:
+            lines.append(f"verdict:   OK: every learner agrees on {fmt_value(verdict.value)}")
+        elif verdict.decisions:
+            lines.append(f"verdict:   OK (safe); undecided: {', '.join(verdict.undecided)}")
+        else:
+            lines.append("verdict:   OK (safe); undecided: no learner learned a value")
+    else:
+        lines.append(f"verdict:   VIOLATION ({len(verdict.violations)})")
+        for v in verdict.violations:
+            lines.extend("  " + line for line in v.explain().splitlines())
+    unmet = evaluate_expect(verdict, scenario.get("expect") or {})
+    if unmet:
+        lines.append("expect:    NOT MET")
+        lines.extend(f"  - {u}" for u in unmet)
+    else:
+        lines.append("expect:    met")
+    lines.append(f"reproduce: {reproduce}")
+    return "\n".join(lines)

@@ -1,0 +1,650 @@
+"""Scenario files: YAML -> validated, frozen `Scenario`.
+
+Every error is a `ScenarioError` whose text is one line naming the file, the
+line, the path inside the document, what was found and what was expected:
+
+    scenarios/x.yaml:12: faults[2].partition: unknown node 'n7' (nodes are n1..n5)
+
+Loading is safe: PyYAML's safe composer only, standard scalar tags only,
+duplicate keys rejected, and a bound on how many values a document may expand
+to (alias bombs).  Structure is checked against the published JSON Schema
+(`paxsim/scenario.schema.json`); what a schema cannot say (known node names,
+crash/restart order, quorum intersection, ...) is checked here by hand.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .protocol import RetryPolicy
+
+MAX_FILE_BYTES = 1 << 20
+MAX_ELEMENTS = 100_000
+DEFAULT_DURATION = 2000.0
+LATENCY_PARAMS = {
+    "constant": ("value",),
+    "uniform": ("low", "high"),
+    "normal": ("mean", "std"),
+    "exponential": ("mean",),
+    "lognormal": ("median", "sigma"),
+    "pareto": ("scale", "shape"),
+}
+DIMENSIONLESS = {"sigma", "shape"}
+FAULT_KINDS = ("partition", "heal", "crash", "restart", "cut", "uncut")
+_DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(us|ms|s)\s*$")
+_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+}
+
+Path_ = tuple  # a path inside the document: keys and list indices
+
+
+class ScenarioError(ValueError):
+    """Bad scenario input; `str()` is the one line to show the user."""
+
+    def __init__(self, source: str, line: int | None, path: Path_, message: str) -> None:
+        self.source, self.line, self.path, self.message = source, line, path, message
+        where = source if line is None else f"{source}:{line}"
+        loc = format_path(path)
+        super().__init__(f"{where}: {loc}: {message}" if loc else f"{where}: {message}")
+
+
+def format_path(path: Path_) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+# --------------------------------------------------------------------------
+# YAML -> plain data, with the line of every value
+# --------------------------------------------------------------------------
+class _Reader:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.lines: dict[Path_, int] = {}
+        self.count = 0
+        self.constructor = yaml.SafeLoader("")
+
+    def fail(self, node: yaml.Node, path: Path_, message: str) -> ScenarioError:
+        return ScenarioError(self.source, node.start_mark.line + 1, path, message)
+
+    def convert(self, node: yaml.Node, path: Path_) -> Any:
+        self.count += 1
+        if self.count > MAX_ELEMENTS:
+            raise self.fail(node, path, f"document expands to more than {MAX_ELEMENTS} values (an alias bomb?)")
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            if node.tag != "tag:yaml.org,2002:map":
+                raise self.fail(node, path, f"unsupported YAML tag {node.tag!r}")
+            out: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise self.fail(key_node, path, "a mapping key must be a plain string")
+                key = self.convert(key_node, path)
+                if not isinstance(key, str):
+                    key = str(key) if key is not None else "null"
+                if key in out:
+                    first = self.lines[path + (key,)]
+                    raise self.fail(key_node, path + (key,), f"duplicate key {key!r} (first given on line {first})")
+                self.lines[path + (key,)] = key_node.start_mark.line + 1
+                out[key] = self.convert(value_node, path + (key,))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != "tag:yaml.org,2002:seq":
+                raise self.fail(node, path, f"unsupported YAML tag {node.tag!r}")
+            return [self.convert(item, path + (i,)) for i, item in enumerate(node.value)]
+        if node.tag not in _SCALAR_TAGS:
+            raise self.fail(node, path, f"unsupported YAML tag {node.tag!r} (only plain values are allowed)")
+        value = self.constructor.construct_object(node)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.fail(node, path, f"expected a finite number, found {node.value!r}")
+        return value
+
+
+def _read_yaml(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ScenarioError(source, line, (), f"YAML syntax error: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(source, None, (), f"YAML error: {exc}") from None
+    finally:
+        loader.dispose()
+    if node is None:
+        raise ScenarioError(source, 1, (), "the file is empty (expected a scenario mapping with at least 'nodes')")
+    reader = _Reader(source)
+    data = reader.convert(node, ())
+    if not isinstance(data, dict):
+        kind = type(data).__name__ if data is not None else "null"
+        raise ScenarioError(source, node.start_mark.line + 1, (), f"the top level must be a mapping of scenario keys, found a {kind}")
+    return data, reader.lines
+
+
+# --------------------------------------------------------------------------
+# The model
+# --------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Latency:
+    dist: str
+    params: tuple[tuple[str, float], ...]
+
+    def param(self, name: str) -> float:
+        return dict(self.params)[name]
+
+    def to_dict(self) -> dict:
+        return {"dist": self.dist, **dict(self.params)}
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    src: str
+    dst: str
+    latency: Latency | None = None
+    loss: float | None = None
+    duplicate: float | None = None
+
+    def to_dict(self) -> dict:
+        out: dict[str, Any] = {"from": self.src, "to": self.dst}
+        if self.latency is not None:
+            out["latency"] = self.latency.to_dict()
+        if self.loss is not None:
+            out["loss"] = self.loss
+        if self.duplicate is not None:
+            out["duplicate"] = self.duplicate
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    latency: Latency
+    loss: float
+    duplicate: float
+    links: tuple[Link, ...]
+
+    def to_dict(self) -> dict:
+        return {
+            "latency": self.latency.to_dict(),
+            "loss": self.loss,
+            "duplicate": self.duplicate,
+            "links": [link.to_dict() for link in self.links],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    node: str
+    value: str | int
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """One scheduled fault.  `arg` is: groups (partition), None (heal),
+    a node name (crash, restart) or a (src, dst) pair (cut, uncut)."""
+
+    at: float
+    kind: str
+    arg: Any
+
+    def to_dict(self) -> dict:
+        if self.kind == "partition":
+            arg: Any = [list(g) for g in self.arg]
+        elif self.kind == "heal":
+            arg = "all"
+        elif self.kind in ("cut", "uncut"):
+            arg = {"from": self.arg[0], "to": self.arg[1]}
+        else:
+            arg = self.arg
+        return {"at": self.at, self.kind: arg}
+
+
+@dataclass(frozen=True, slots=True)
+class Expect:
+    decided: bool = False
+    within: float | None = None
+    safety: str = "holds"
+
+    def to_dict(self) -> dict:
+        out: dict[str, Any] = {"decided": self.decided, "safety": self.safety}
+        if self.within is not None:
+            out["within"] = self.within
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    description: str
+    seed: int
+    duration: float
+    nodes: tuple[str, ...]
+    phase1: int
+    phase2: int
+    unsafe: bool
+    retry: RetryPolicy
+    storage: str
+    proposers: tuple[Proposal, ...]
+    network: Network
+    faults: tuple[Fault, ...]
+    expect: Expect
+    source: str = field(default="<scenario>", compare=False)
+
+    def to_dict(self) -> dict:
+        """The normalized form: all defaults filled in, durations in ms.
+        `scenario_from_dict(s.to_dict())` gives back an equal scenario."""
+        quorum: dict[str, Any] = {"phase1": self.phase1, "phase2": self.phase2}
+        if self.unsafe:
+            quorum["unsafe"] = True
+        return {
+            "name": self.name,
+            "description": self.description,
+            "seed": self.seed,
+            "duration": self.duration,
+            "nodes": list(self.nodes),
+            "protocol": {
+                "quorum": quorum,
+                "retry": {
+                    "timeout": self.retry.timeout,
+                    "backoff": self.retry.backoff,
+                    "jitter": self.retry.jitter,
+                    "max": self.retry.max,
+                },
+                "storage": self.storage,
+            },
+            "proposers": [{"node": p.node, "value": p.value, "at": p.at} for p in self.proposers],
+            "network": self.network.to_dict(),
+            "faults": [f.to_dict() for f in self.faults],
+            "expect": self.expect.to_dict(),
+        }
+
+    def with_changes(self, **changes: Any) -> "Scenario":
+        from dataclasses import replace
+
+        return replace(self, **changes)
+
+
+# --------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def schema() -> dict:
+    """The published JSON Schema of scenario files."""
+    text = resources.files("paxsim").joinpath("scenario.schema.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+@lru_cache(maxsize=1)
+def _validator():
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(schema())
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _found(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return _type_name(value)
+    return f"{_type_name(value)} {json.dumps(value)}" if not isinstance(value, str) else f"{value!r}"
+
+
+def _did_you_mean(word: str, choices) -> str:
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _describe_schema_error(error) -> tuple[Path_, str]:
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        # Branches whose type does not even match say nothing useful; if a
+        # branch of the right type failed deeper, that is the real problem.
+        relevant = [e for e in error.context
+                    if not (e.validator in ("type", "const") and len(e.absolute_path) == len(error.absolute_path))]
+        deepest = max(relevant, key=lambda e: len(e.absolute_path), default=None)
+        if deepest is not None and (len(deepest.absolute_path) > len(error.absolute_path)
+                                    or deepest.validator in ("required", "additionalProperties")
+                                    or "x-expected" not in error.schema):
+            return _describe_schema_error(deepest)
+    path = tuple(error.absolute_path)
+    schema_ = error.schema if isinstance(error.schema, dict) else {}
+    instance = error.instance
+    v = error.validator
+    if v == "additionalProperties":
+        allowed = set(schema_.get("properties", {}))
+        extras = [k for k in instance if k not in allowed]
+        key = extras[0]
+        hint = _did_you_mean(key, allowed) or f" (expected one of: {', '.join(sorted(allowed))})"
+        return path + (key,), f"unknown key {key!r}{hint}"
+    if v == "required":
+        missing = [k for k in error.validator_value if k not in instance]
+        return path, f"missing key {missing[0]!r}"
+    if v in ("minProperties", "maxProperties") and "x-expected" in schema_:
+        return path, f"expected {schema_['x-expected']}, found keys {', '.join(map(repr, instance))}"
+    if "x-expected" in schema_:
+        return path, f"expected {schema_['x-expected']}, found {_found(instance)}"
+    if v == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        names = {"object": "a mapping", "array": "a list", "number": "a number", "integer": "an integer",
+                 "string": "a string", "boolean": "true or false"}
+        return path, f"expected {names.get(expected, expected)}, found {_found(instance)}"
+    if v == "enum":
+        options = ", ".join(repr(o) for o in error.validator_value)
+        hint = _did_you_mean(instance, error.validator_value) if isinstance(instance, str) else ""
+        return path, f"expected one of {options}, found {_found(instance)}{hint}"
+    if v == "minItems":
+        return path, f"expected at least {error.validator_value} item(s), found {len(instance)}"
+    return path, error.message
+
+
+def _check_schema(data: dict, source: str, lines: dict[Path_, int]) -> None:
+    errors = list(_validator().iter_errors(data))
+    if not errors:
+        return
+    described = [_describe_schema_error(e) for e in errors]
+    path, message = min(described, key=lambda pm: (_line(lines, pm[0]) or 0, -len(pm[0])))
+    raise ScenarioError(source, _line(lines, path), path, message)
+
+
+def _line(lines: dict[Path_, int], path: Path_) -> int | None:
+    if not lines:
+        return None
+    while path not in lines and path:
+        path = path[:-1]
+    return lines.get(path)
+
+
+def duration_ms(value: Any) -> float:
+    """'50ms' -> 50.0; '2s' -> 2000.0; '100us' -> 0.1; 7 -> 7.0 (schema-checked input)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    m = _DURATION.match(value)
+    if not m:
+        raise ValueError(f"not a duration: {value!r}")
+    return float(m.group(1)) * _UNIT_MS[m.group(2)]
+
+
+class _Builder:
+    """Semantic checks and construction of the frozen model (input already schema-valid)."""
+
+    def __init__(self, data: dict, source: str, lines: dict[Path_, int]) -> None:
+        self.data, self.source, self.lines = data, source, lines
+
+    def fail(self, path: Path_, message: str) -> ScenarioError:
+        return ScenarioError(self.source, _line(self.lines, path), path, message)
+
+    def build(self) -> Scenario:
+        d = self.data
+        nodes = self._nodes()
+        self.nodes = nodes
+        duration = duration_ms(d.get("duration", DEFAULT_DURATION))
+        if duration <= 0:
+            raise self.fail(("duration",), "expected a duration > 0, found 0")
+        self.duration = duration
+        protocol = d.get("protocol", {})
+        phase1, phase2, unsafe = self._quorum(protocol.get("quorum", "majority"), len(nodes))
+        retry = self._retry(protocol.get("retry", {}))
+        proposers = self._proposers(d.get("proposers", []))
+        network = self._network(d.get("network", {}))
+        faults = self._faults(d.get("faults", []))
+        expect_d = d.get("expect", {})
+        within = expect_d.get("within")
+        expect = Expect(
+            decided=expect_d.get("decided", False),
+            within=None if within is None else duration_ms(within),
+            safety=expect_d.get("safety", "holds"),
+        )
+        return Scenario(
+            name=d.get("name", Path(self.source).stem if self.source else "scenario"),
+            description=d.get("description", ""),
+            seed=d.get("seed", 0),
+            duration=duration,
+            nodes=nodes,
+            phase1=phase1,
+            phase2=phase2,
+            unsafe=unsafe,
+            retry=retry,
+            storage=protocol.get("storage", "durable"),
+            proposers=proposers,
+            network=network,
+            faults=faults,
+            expect=expect,
+            source=self.source,
+        )
+
+    def _nodes(self) -> tuple[str, ...]:
+        raw = self.data["nodes"]
+        if isinstance(raw, int):
+            return tuple(f"n{i}" for i in range(1, raw + 1))
+        seen: dict[str, int] = {}
+        for i, name in enumerate(raw):
+            if name in seen:
+                raise self.fail(("nodes", i), f"duplicate node name {name!r} (also nodes[{seen[name]}])")
+            seen[name] = i
+        return tuple(raw)
+
+    def _describe_nodes(self) -> str:
+        n = self.nodes
+        if n == tuple(f"n{i}" for i in range(1, len(n) + 1)):
+            return f"n1..n{len(n)}" if len(n) > 1 else "n1"
+        return ", ".join(n)
+
+    def _node(self, name: str, path: Path_) -> str:
+        if name not in self.nodes:
+            raise self.fail(path, f"unknown node {name!r}{_did_you_mean(name, self.nodes)} (nodes are {self._describe_nodes()})")
+        return name
+
+    def _time(self, value: Any, path: Path_) -> float:
+        t = duration_ms(value)
+        if t > self.duration:
+            raise self.fail(path, f"time {t:g}ms is after the end of the run (duration {self.duration:g}ms)")
+        return t
+
+    def _quorum(self, raw: Any, n: int) -> tuple[int, int, bool]:
+        if raw == "majority":
+            return n // 2 + 1, n // 2 + 1, False
+        p1, p2, unsafe = raw["phase1"], raw["phase2"], raw.get("unsafe", False)
+        for key, q in (("phase1", p1), ("phase2", p2)):
+            if q > n:
+                raise self.fail(("protocol", "quorum", key), f"quorum {q} is larger than the {n} nodes")
+        if p1 + p2 <= n and not unsafe:
+            raise self.fail(
+                ("protocol", "quorum"),
+                f"unsafe quorums: phase1 {p1} + phase2 {p2} <= {n} nodes, so a phase-1 and a phase-2 quorum "
+                "may not intersect (add 'unsafe: true' to study that)",
+            )
+        return p1, p2, bool(unsafe)
+
+    def _retry(self, raw: dict) -> RetryPolicy:
+        default = RetryPolicy()
+        timeout = duration_ms(raw.get("timeout", default.timeout))
+        if timeout <= 0:
+            raise self.fail(("protocol", "retry", "timeout"), "expected a duration > 0, found 0")
+        top = duration_ms(raw.get("max", max(default.max, timeout)))
+        if top < timeout:
+            raise self.fail(("protocol", "retry", "max"), f"max {top:g}ms is below timeout {timeout:g}ms")
+        return RetryPolicy(
+            timeout=timeout,
+            backoff=float(raw.get("backoff", default.backoff)),
+            jitter=float(raw.get("jitter", default.jitter)),
+            max=top,
+        )
+
+    def _proposers(self, raw: list) -> tuple[Proposal, ...]:
+        out = []
+        seen: dict[str, int] = {}
+        for i, p in enumerate(raw):
+            node = self._node(p["node"], ("proposers", i, "node"))
+            if node in seen:
+                raise self.fail(("proposers", i, "node"), f"node {node!r} already proposes (proposers[{seen[node]}])")
+            seen[node] = i
+            out.append(Proposal(node, p["value"], self._time(p.get("at", 0), ("proposers", i, "at"))))
+        return tuple(out)
+
+    def _latency(self, raw: dict, path: Path_) -> Latency:
+        dist = raw["dist"]
+        expected = LATENCY_PARAMS[dist]
+        for key in raw:
+            if key != "dist" and key not in expected:
+                raise self.fail(path + (key,), f"unexpected key {key!r} for a {dist} latency (it takes {', '.join(expected)})")
+        params = []
+        for key in expected:
+            if key not in raw:
+                raise self.fail(path, f"missing key {key!r} (a {dist} latency takes {', '.join(expected)})")
+            params.append((key, float(raw[key]) if key in DIMENSIONLESS else duration_ms(raw[key])))
+        lat = Latency(dist, tuple(params))
+        if dist == "uniform" and lat.param("low") > lat.param("high"):
+            raise self.fail(path + ("low",), f"low {lat.param('low'):g}ms is above high {lat.param('high'):g}ms")
+        if dist == "exponential" and lat.param("mean") <= 0:
+            raise self.fail(path + ("mean",), "expected a mean > 0, found 0")
+        if dist == "pareto" and lat.param("scale") <= 0:
+            raise self.fail(path + ("scale",), "expected a scale > 0, found 0")
+        return lat
+
+    def _network(self, raw: dict) -> Network:
+        latency = self._latency(raw.get("latency", {"dist": "constant", "value": 1.0}), ("network", "latency"))
+        links = []
+        seen: dict[tuple[str, str], int] = {}
+        for i, link in enumerate(raw.get("links", [])):
+            p = ("network", "links", i)
+            src = self._node(link["from"], p + ("from",))
+            dst = self._node(link["to"], p + ("to",))
+            if src == dst:
+                raise self.fail(p, f"a link needs two different nodes, found {src!r} -> {dst!r}")
+            if (src, dst) in seen:
+                raise self.fail(p, f"link {src} -> {dst} is already configured (network.links[{seen[src, dst]}])")
+            seen[src, dst] = i
+            lat = self._latency(link["latency"], p + ("latency",)) if "latency" in link else None
+            links.append(Link(src, dst, lat, link.get("loss"), link.get("duplicate")))
+        return Network(latency, float(raw.get("loss", 0.0)), float(raw.get("duplicate", 0.0)), tuple(links))
+
+    def _faults(self, raw: list) -> tuple[Fault, ...]:
+        faults = []
+        for i, f in enumerate(raw):
+            kind = next(k for k in f if k != "at") if "at" in f else None
+            p = ("faults", i)
+            if kind not in FAULT_KINDS:
+                raise self.fail(p, f"expected one of {', '.join(FAULT_KINDS)} beside 'at', found {kind!r}{_did_you_mean(str(kind), FAULT_KINDS)}")
+            at = self._time(f["at"], p + ("at",))
+            value = f[kind]
+            if kind == "partition":
+                owner: dict[str, int] = {}
+                for g, group in enumerate(value):
+                    for j, name in enumerate(group):
+                        self._node(name, p + (kind, g, j))
+                        if name in owner:
+                            raise self.fail(p + (kind, g, j), f"node {name!r} is in two groups ({owner[name]} and {g}); groups must not overlap")
+                        owner[name] = g
+                arg: Any = tuple(tuple(group) for group in value)
+            elif kind == "heal":
+                arg = None
+            elif kind in ("crash", "restart"):
+                arg = self._node(value, p + (kind,))
+            else:
+                src = self._node(value["from"], p + (kind, "from"))
+                dst = self._node(value["to"], p + (kind, "to"))
+                if src == dst:
+                    raise self.fail(p + (kind,), f"a cut needs two different nodes, found {src!r} -> {dst!r}")
+                arg = (src, dst)
+            faults.append((at, i, Fault(at, kind, arg)))
+        # Replay the schedule in time order to catch impossible sequences.
+        down: set[str] = set()
+        cuts: set[tuple[str, str]] = set()
+        for at, i, fault in sorted(faults, key=lambda x: (x[0], x[1])):
+            p = ("faults", i, fault.kind)
+            if fault.kind == "crash":
+                if fault.arg in down:
+                    raise self.fail(p, f"node {fault.arg!r} is already down at {at:g}ms")
+                down.add(fault.arg)
+            elif fault.kind == "restart":
+                if fault.arg not in down:
+                    raise self.fail(p, f"node {fault.arg!r} is not down at {at:g}ms (restart needs an earlier crash)")
+                down.discard(fault.arg)
+            elif fault.kind == "cut":
+                if fault.arg in cuts:
+                    raise self.fail(p, f"link {fault.arg[0]} -> {fault.arg[1]} is already cut at {at:g}ms")
+                cuts.add(fault.arg)
+            elif fault.kind == "uncut":
+                if fault.arg not in cuts:
+                    raise self.fail(p, f"link {fault.arg[0]} -> {fault.arg[1]} is not cut at {at:g}ms")
+                cuts.discard(fault.arg)
+        return tuple(f for _, _, f in faults)
+
+
+def scenario_from_dict(data: Any, source: str = "<scenario>", lines: dict[Path_, int] | None = None) -> Scenario:
+    """Validate plain data (as read from YAML, or a trace header's normalized
+    scenario) and build a `Scenario`.  Raises `ScenarioError`."""
+    lines = lines or {}
+    if not isinstance(data, dict):
+        raise ScenarioError(source, _line(lines, ()), (), f"the top level must be a mapping of scenario keys, found {_type_name(data)}")
+    _check_finite(data, source, lines, ())
+    _check_schema(data, source, lines)
+    return _Builder(data, source, lines).build()
+
+
+def _check_finite(value: Any, source: str, lines: dict, path: Path_) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ScenarioError(source, _line(lines, path), path, f"expected a finite number, found {value}")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_finite(v, source, lines, path + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_finite(v, source, lines, path + (i,))
+
+
+def parse_scenario(text: str, source: str = "<string>") -> Scenario:
+    """Parse and validate scenario YAML text."""
+    data, lines = _read_yaml(text, source)
+    return scenario_from_dict(data, source, lines)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read, parse and validate a scenario file.  Raises `ScenarioError`."""
+    source = str(path)
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ScenarioError(source, None, (), f"file is {size} bytes; scenario files are limited to {MAX_FILE_BYTES}")
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(source, None, (), f"cannot read file: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(source, None, (), f"not UTF-8 text (byte {exc.start})") from None
+    return parse_scenario(text, source)

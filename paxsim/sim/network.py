@@ -1,0 +1,86 @@
+"""The simulated network: per-link latency, loss and duplication, and an
+ordered list of fault rules (partition, cut) consulted at send time.
+
+Each rule answers `judge(src, dst)` with a drop reason or None (pass); the
+first reason wins.  Adding a rule touches no node code.  Every send draws the
+same numbers from the network streams whatever the rules say, so faults do
+not shift later latency draws.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Protocol
+
+from ..scenario import Network as NetworkConfig
+from .latency import Sampler, sampler
+
+
+class Rule(Protocol):
+    def judge(self, src: str, dst: str) -> str | None: ...
+
+
+class Partition:
+    """Messages pass only inside a group; a node in no group is isolated."""
+
+    def __init__(self) -> None:
+        self.group: dict[str, int] | None = None
+
+    def set(self, groups) -> None:
+        self.group = {node: i for i, g in enumerate(groups) for node in g}
+
+    def heal(self) -> None:
+        self.group = None
+
+    def judge(self, src: str, dst: str) -> str | None:
+        group = self.group
+        if group is None:
+            return None
+        g = group.get(src)
+        if g is None or g != group.get(dst):
+            return "partition"
+        return None
+
+
+class Cuts:
+    """One-way cuts: `src -> dst` drops, `dst -> src` still passes."""
+
+    def __init__(self) -> None:
+        self.cut: set[tuple[str, str]] = set()
+
+    def judge(self, src: str, dst: str) -> str | None:
+        return "cut" if (src, dst) in self.cut else None
+
+
+class LinkModel:
+    __slots__ = ("latency", "loss", "duplicate")
+
+    def __init__(self, latency: Sampler, loss: float, duplicate: float) -> None:
+        self.latency, self.loss, self.duplicate = latency, loss, duplicate
+
+
+class NetworkModel:
+    def __init__(self, config: NetworkConfig, nodes: tuple[str, ...], rng: random.Random) -> None:
+        self.rng = rng
+        self.partition = Partition()
+        self.cuts = Cuts()
+        self.rules: list[Rule] = [self.partition, self.cuts]
+        default = LinkModel(sampler(config.latency, rng), config.loss, config.duplicate)
+        self.default = default
+        self.links: dict[tuple[str, str], LinkModel] = {}
+        for link in config.links:
+            self.links[link.src, link.dst] = LinkModel(
+                sampler(link.latency, rng) if link.latency is not None else default.latency,
+                default.loss if link.loss is None else link.loss,
+                default.duplicate if link.duplicate is None else link.duplicate,
+            )
+
+    def link(self, src: str, dst: str) -> LinkModel:
+        return self.links.get((src, dst), self.default)
+
+    def judge(self, src: str, dst: str) -> str | None:
+        for rule in self.rules:
+            reason = rule.judge(src, dst)
+            if reason is not None:
+                return reason
+        return None

@@ -1,0 +1,253 @@
+"""Hosts that carry out the roles' effects on a SimPy environment.
+
+Messages are delivered by a SimPy timeout with a callback (no process per
+message), timers likewise; a timer is identified by a generation number, so
+re-arming, cancelling or crashing simply makes the old timeout a no-op.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import simpy
+
+from .._version import __version__
+from ..protocol import (
+    CancelTimer,
+    Decided,
+    Node,
+    NodeConfig,
+    Persist,
+    Promised,
+    Proposed,
+    Send,
+    SetTimer,
+    Voted,
+)
+from ..scenario import Scenario
+from ..trace import FORMAT, event_json, write_trace
+from .network import NetworkModel
+from .streams import stream
+
+
+class Host:
+    """A node's process: its role state, stable storage, timers and up/down."""
+
+    __slots__ = ("name", "cfg", "node", "storage", "timers", "up", "proposal")
+
+    def __init__(self, cfg: NodeConfig) -> None:
+        self.name = cfg.name
+        self.cfg = cfg
+        self.storage: dict[str, Any] = {}
+        self.node = Node(cfg, self.storage)
+        self.timers: dict[str, int] = {}
+        self.up = True
+        self.proposal = None
+
+
+class Simulation:
+    def __init__(self, scenario: Scenario, seed: int) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        self.env = simpy.Environment()
+        self.network = NetworkModel(scenario.network, scenario.nodes, stream(seed, "network"))
+        self.timer_rng = stream(seed, "timers")
+        self.events: list[dict] = []
+        self.seq = 0
+        self.next_id = 0
+        self.timer_gen = 0
+        self.sent = self.delivered = self.duplicated = 0
+        self.dropped: dict[str, int] = {"loss": 0, "partition": 0, "cut": 0, "crashed": 0}
+        self.hosts: dict[str, Host] = {}
+        for name in scenario.nodes:
+            cfg = NodeConfig(name, scenario.nodes, scenario.phase1, scenario.phase2, scenario.retry)
+            self.hosts[name] = Host(cfg)
+        self._handlers = {
+            Send: self._do_send,
+            SetTimer: self._do_set_timer,
+            CancelTimer: self._do_cancel_timer,
+            Persist: self._do_persist,
+            Promised: self._do_promised,
+            Voted: self._do_voted,
+            Proposed: self._do_proposed,
+            Decided: self._do_decided,
+        }
+
+    # -- recording ------------------------------------------------------------
+    def emit(self, kind: str, **fields: Any) -> None:
+        fields["seq"] = self.seq
+        fields["t"] = round(self.env.now, 6)
+        fields["kind"] = kind
+        self.seq += 1
+        self.events.append(fields)
+
+    # -- scheduling ----------------------------------------------------------
+    def at(self, t: float, fn, *args) -> None:
+        self.env.timeout(t - self.env.now).callbacks.append(lambda _ev: fn(*args))
+
+    def run(self) -> list[dict]:
+        sc = self.scenario
+        header_scenario = sc.to_dict()
+        header_scenario["seed"] = self.seed
+        self.events.append({"kind": "header", "paxsim": __version__, "format": FORMAT,
+                            "seed": self.seed, "scenario": header_scenario})
+        for fault in sc.faults:
+            self.at(fault.at, self._fault, fault)
+        for p in sc.proposers:
+            self.hosts[p.node].proposal = p
+            self.at(p.at, self._start_proposal, self.hosts[p.node])
+        self.env.run(until=sc.duration)
+        decided = {h.name: h.node.decided for h in self.hosts.values() if h.up and h.node.decided is not None}
+        self.emit(
+            "end",
+            messages={"sent": self.sent, "delivered": self.delivered,
+                      "dropped": dict(self.dropped), "duplicated": self.duplicated},
+            decided=decided,
+            up=[h.name for h in self.hosts.values() if h.up],
+        )
+        return self.events
+
+    # -- nodes ----------------------------------------------------------------
+    def _apply(self, host: Host, effects: list) -> None:
+        handlers = self._handlers
+        for effect in effects:
+            handlers[type(effect)](host, effect)
+
+    def _start_proposal(self, host: Host) -> None:
+        if host.up:
+            self._apply(host, host.node.propose(host.proposal.value))
+        # A node that is down when its proposal is due proposes on restart.
+
+    def _fault(self, fault) -> None:
+        kind = fault.kind
+        if kind == "crash":
+            host = self.hosts[fault.arg]
+            host.up = False
+            host.timers.clear()
+            self.emit("crash", node=host.name)
+        elif kind == "restart":
+            host = self.hosts[fault.arg]
+            lost = self.scenario.storage == "volatile"
+            if lost:
+                host.storage = {}
+            host.node = Node(host.cfg, host.storage)
+            host.up = True
+            self.emit("restart", node=host.name, storage=self.scenario.storage)
+            if host.proposal is not None and host.proposal.at <= self.env.now:
+                self._apply(host, host.node.propose(host.proposal.value))
+        elif kind == "partition":
+            self.network.partition.set(fault.arg)
+            self.emit("partition", groups=[list(g) for g in fault.arg])
+        elif kind == "heal":
+            self.network.partition.heal()
+            self.emit("heal")
+        elif kind == "cut":
+            self.network.cuts.cut.add(fault.arg)
+            self.emit("cut", src=fault.arg[0], dst=fault.arg[1])
+        elif kind == "uncut":
+            self.network.cuts.cut.discard(fault.arg)
+            self.emit("uncut", src=fault.arg[0], dst=fault.arg[1])
+
+    # -- effects --------------------------------------------------------------
+    def _do_send(self, host: Host, effect: Send) -> None:
+        src, dst, msg = host.name, effect.dst, effect.msg
+        mid = self.next_id
+        self.next_id += 1
+        self.sent += 1
+        self.emit("send", id=mid, src=src, dst=dst, msg=msg)
+        if src == dst:  # local delivery: no network, no loss
+            self._schedule(0.0, mid, src, dst, msg)
+            return
+        net = self.network
+        link = net.link(src, dst)
+        rng = net.rng.random
+        lost, dup, delay = rng() < link.loss, rng() < link.duplicate, link.latency()
+        self._route(mid, src, dst, msg, lost, delay)
+        if dup:
+            copy = self.next_id
+            self.next_id += 1
+            self.duplicated += 1
+            self.emit("duplicate", id=mid, copy=copy)
+            self._route(copy, src, dst, msg, rng() < link.loss, link.latency())
+
+    def _route(self, mid: int, src: str, dst: str, msg, lost: bool, delay: float) -> None:
+        reason = self.network.judge(src, dst) or ("loss" if lost else None)
+        if reason is not None:
+            self.dropped[reason] += 1
+            self.emit("drop", id=mid, reason=reason)
+        else:
+            self._schedule(delay, mid, src, dst, msg)
+
+    def _schedule(self, delay: float, mid: int, src: str, dst: str, msg) -> None:
+        self.env.timeout(delay).callbacks.append(partial(self._deliver, mid, src, dst, msg))
+
+    def _deliver(self, mid: int, src: str, dst: str, msg, _event) -> None:
+        host = self.hosts[dst]
+        if not host.up:
+            self.dropped["crashed"] += 1
+            self.emit("drop", id=mid, reason="crashed")
+            return
+        self.delivered += 1
+        self.emit("deliver", id=mid)
+        self._apply(host, host.node.on_message(src, msg))
+
+    def _do_set_timer(self, host: Host, effect: SetTimer) -> None:
+        delay = effect.lo if effect.hi <= effect.lo else self.timer_rng.uniform(effect.lo, effect.hi)
+        self.timer_gen += 1
+        gen = host.timers[effect.name] = self.timer_gen
+        self.env.timeout(delay).callbacks.append(partial(self._fire, host, effect.name, gen))
+
+    def _fire(self, host: Host, name: str, gen: int, _event) -> None:
+        if host.up and host.timers.get(name) == gen:
+            del host.timers[name]
+            self._apply(host, host.node.on_timer(name))
+
+    def _do_cancel_timer(self, host: Host, effect: CancelTimer) -> None:
+        host.timers.pop(effect.name, None)
+
+    def _do_persist(self, host: Host, effect: Persist) -> None:
+        host.storage[effect.key] = effect.data
+
+    def _do_promised(self, host: Host, effect: Promised) -> None:
+        self.emit("promise", node=host.name, ballot=effect.ballot.to_json())
+
+    def _do_voted(self, host: Host, effect: Voted) -> None:
+        self.emit("vote", node=host.name, ballot=effect.ballot.to_json(), value=effect.value)
+
+    def _do_proposed(self, host: Host, effect: Proposed) -> None:
+        self.emit("propose", node=host.name, ballot=effect.ballot.to_json(), value=effect.value,
+                  quorum=list(effect.quorum))
+
+    def _do_decided(self, host: Host, effect: Decided) -> None:
+        self.emit("decide", node=host.name, value=effect.value)
+
+
+class Run:
+    """One finished simulation: its events (header first, end last) and verdict."""
+
+    def __init__(self, scenario: Scenario, seed: int, events: list[dict]) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        self.events = events
+        self._verdict = None
+
+    @property
+    def verdict(self):
+        if self._verdict is None:
+            from ..check import check
+
+            self._verdict = check(self.events)
+        return self._verdict
+
+    def lines(self) -> list[str]:
+        return [event_json(ev) + "\n" for ev in self.events]
+
+    def write_trace(self, path) -> None:
+        write_trace(path, self.events)
+
+
+def simulate(scenario: Scenario, seed: int | None = None) -> Run:
+    """Run `scenario` with `seed` (default: the scenario's own seed)."""
+    seed = scenario.seed if seed is None else seed
+    return Run(scenario, seed, Simulation(scenario, seed).run())

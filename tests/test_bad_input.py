@@ -1,0 +1,139 @@
+"""Every kind of bad scenario input gets one clear line naming file, line and
+path, and exit status 2, through the real CLI; never a traceback."""
+
+import pytest
+
+from paxsim.cli import main
+
+BOMB = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{x}: &{x} [{', '.join(['*' + p] * 9)}]\n" for p, x in zip("abcdefgh", "bcdefghi")
+) + "nodes: 3\n"
+
+CASES = [
+    # (id, file content, line, path or None, fragment of the message)
+    ("syntax", "nodes: [1, 2\n", 2, None, "YAML syntax error"),
+    ("empty", "", 1, None, "the file is empty"),
+    ("only-comments", "# nothing here\n", 1, None, "the file is empty"),
+    ("not-a-mapping", "- a\n- b\n", 1, None, "top level must be a mapping"),
+    ("scalar-top", "just words\n", 1, None, "top level must be a mapping"),
+    ("duplicate-key", "nodes: 3\nseed: 1\nnodes: 5\n", 3, "nodes", "duplicate key 'nodes' (first given on line 1)"),
+    ("unknown-key", "nodes: 3\nnodse: 5\n", 2, "nodse", "unknown key 'nodse' (did you mean 'nodes'?)"),
+    ("unknown-nested-key", "nodes: 3\nnetwork:\n  los: 0.1\n", 3, "network.los", "did you mean 'loss'?"),
+    ("missing-nodes", "name: x\n", 1, None, "missing key 'nodes'"),
+    ("missing-proposer-value", "nodes: 3\nproposers:\n  - {node: n1}\n", 3, "proposers[0]", "missing key 'value'"),
+    ("string-for-number", "nodes: 3\nnetwork:\n  loss: high\n", 3, "network.loss", "found 'high'"),
+    ("bool-for-number", "nodes: 3\nnetwork:\n  loss: true\n", 3, "network.loss", "found a boolean true"),
+    ("string-nodes", "nodes: five\n", 1, "nodes", "expected a positive number of nodes"),
+    ("probability-above-1", "nodes: 3\nnetwork:\n  duplicate: 1.5\n", 3, "network.duplicate", "probability between 0 and 1"),
+    ("probability-negative", "nodes: 3\nnetwork:\n  loss: -0.1\n", 3, "network.loss", "probability between 0 and 1"),
+    ("negative-time", "nodes: 3\nproposers:\n  - {node: n1, value: a, at: -5ms}\n", 3, "proposers[0].at", "expected a duration"),
+    ("negative-number-time", "nodes: 3\nduration: -5\n", 2, "duration", "expected a duration"),
+    ("zero-duration", "nodes: 3\nduration: 0s\n", 2, "duration", "expected a duration > 0"),
+    ("bad-unit", "nodes: 3\nduration: 5 minutes\n", 2, "duration", "found '5 minutes'"),
+    ("nan", "nodes: 3\nnetwork:\n  loss: .nan\n", 3, "network.loss", "expected a finite number"),
+    ("inf", "nodes: 3\nduration: .inf\n", 2, "duration", "expected a finite number"),
+    ("uniform-low-above-high", "nodes: 3\nnetwork:\n  latency: {dist: uniform, low: 5ms, high: 2ms}\n", 3,
+     "network.latency.low", "low 5ms is above high 2ms"),
+    ("latency-missing-param", "nodes: 3\nnetwork:\n  latency: {dist: lognormal, median: 5ms}\n", 3,
+     "network.latency", "missing key 'sigma'"),
+    ("latency-wrong-param", "nodes: 3\nnetwork:\n  latency: {dist: constant, mean: 5ms}\n", 3,
+     "network.latency.mean", "unexpected key 'mean' for a constant latency"),
+    ("latency-unknown-dist", "nodes: 3\nnetwork:\n  latency: {dist: gaussian, mean: 5}\n", 3,
+     "network.latency.dist", "found 'gaussian'"),
+    ("zero-nodes", "nodes: 0\n", 1, "nodes", "expected a positive number of nodes"),
+    ("empty-node-list", "nodes: []\n", 1, "nodes", "expected a positive number of nodes"),
+    ("duplicate-node-name", "nodes: [a, b, a]\n", 1, "nodes[2]", "duplicate node name 'a'"),
+    ("bad-node-name", "nodes: [a, 'b c']\n", 1, "nodes[1]", "expected a node name"),
+    ("unknown-node-in-partition", "nodes: 5\nfaults:\n  - {at: 1ms, crash: n1}\n  - {at: 2ms, partition: [[n1, n2], [n7]]}\n",
+     4, "faults[1].partition[1][0]", "unknown node 'n7' (nodes are n1..n5)"),
+    ("unknown-crash-node", "nodes: 3\nfaults:\n  - {at: 1ms, crash: n4}\n", 3, "faults[0].crash", "unknown node 'n4'"),
+    ("unknown-link-node", "nodes: 3\nnetwork:\n  links:\n    - {from: n1, to: x}\n", 4, "network.links[0].to", "unknown node 'x'"),
+    ("proposer-unknown-node", "nodes: 3\nproposers:\n  - {node: n9, value: a}\n", 3, "proposers[0].node", "unknown node 'n9'"),
+    ("proposer-twice", "nodes: 3\nproposers:\n  - {node: n1, value: a}\n  - {node: n1, value: b}\n", 4,
+     "proposers[1].node", "already proposes"),
+    ("overlapping-groups", "nodes: 5\nfaults:\n  - {at: 1ms, partition: [[n1, n2], [n2, n3]]}\n", 3,
+     "faults[0].partition[1][0]", "in two groups"),
+    ("restart-not-down", "nodes: 3\nfaults:\n  - {at: 1ms, restart: n2}\n", 3, "faults[0].restart", "is not down"),
+    ("restart-before-crash", "nodes: 3\nfaults:\n  - {at: 5ms, crash: n2}\n  - {at: 2ms, restart: n2}\n", 4,
+     "faults[1].restart", "is not down at 2ms"),
+    ("crash-twice", "nodes: 3\nfaults:\n  - {at: 1ms, crash: n2}\n  - {at: 2ms, crash: n2}\n", 4, "faults[1].crash", "already down"),
+    ("uncut-not-cut", "nodes: 3\nfaults:\n  - {at: 1ms, uncut: {from: n1, to: n2}}\n", 3, "faults[0].uncut", "is not cut"),
+    ("fault-two-actions", "nodes: 3\nfaults:\n  - {at: 1ms, crash: n1, restart: n1}\n", 3, "faults[0]", "one of partition"),
+    ("fault-no-action", "nodes: 3\nfaults:\n  - {at: 1ms}\n", 3, "faults[0]", "one of partition"),
+    ("fault-unknown-action", "nodes: 3\nfaults:\n  - {at: 1ms, explode: n1}\n", 3, "faults[0].explode", "unknown key 'explode'"),
+    ("fault-after-end", "nodes: 3\nduration: 1s\nfaults:\n  - {at: 2s, crash: n1}\n", 4, "faults[0].at", "after the end of the run"),
+    ("unsafe-quorum", "nodes: 5\nprotocol:\n  quorum: {phase1: 2, phase2: 3}\n", 3, "protocol.quorum", "unsafe quorums"),
+    ("quorum-missing-phase2", "nodes: 5\nprotocol:\n  quorum: {phase1: 3}\n", 3, "protocol.quorum", "missing key 'phase2'"),
+    ("quorum-too-big", "nodes: 3\nprotocol:\n  quorum: {phase1: 4, phase2: 3}\n", 3, "protocol.quorum.phase1", "larger than the 3 nodes"),
+    ("bad-storage", "nodes: 3\nprotocol:\n  storage: disk\n", 3, "protocol.storage", "expected one of 'durable', 'volatile'"),
+    ("python-tag", "nodes: 3\nname: !!python/object/apply:os.system ['echo pwned']\n", 2, "name", "unsupported YAML tag"),
+    ("alias-bomb", BOMB, None, None, "alias bomb"),
+    ("expect-not-bool", "nodes: 3\nexpect: {decided: maybe}\n", 2, "expect.decided", "expected true or false"),
+]
+
+
+@pytest.mark.parametrize("content,line,path,fragment", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_scenario_gives_one_line_and_exit_2(runner, write, content, line, path, fragment):
+    f = write(content)
+    result = runner.invoke(main, ["run", str(f)])
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)
+    err = result.stderr
+    assert err.endswith("\n") and err.count("\n") == 1, f"not one line: {err!r}"
+    assert result.stdout == ""
+    assert "Traceback" not in err
+    prefix = f"{f}:{line}: " if line is not None else f"{f}:"
+    assert err.startswith(prefix), err
+    if path is not None:
+        assert err.startswith(f"{prefix}{path}: "), err
+    assert fragment in err, err
+
+
+def test_missing_file(runner, tmp_path):
+    result = runner.invoke(main, ["run", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"{tmp_path / 'nope.yaml'}: cannot read file: No such file or directory"
+
+
+def test_not_utf8(runner, tmp_path):
+    f = tmp_path / "bin.yaml"
+    f.write_bytes(b"nodes: 3\nname: \xff\xfe\n")
+    result = runner.invoke(main, ["run", str(f)])
+    assert result.exit_code == 2 and "not UTF-8" in result.stderr
+
+
+def test_oversized_file(runner, tmp_path):
+    f = tmp_path / "big.yaml"
+    f.write_text("nodes: 3\n" + "#" * (2 << 20))
+    result = runner.invoke(main, ["run", str(f)])
+    assert result.exit_code == 2 and "limited to" in result.stderr
+
+
+def test_bad_option_is_a_usage_error(runner, write):
+    f = write("nodes: 3\n")
+    result = runner.invoke(main, ["run", str(f), "--seed", "-1"])
+    assert result.exit_code == 2
+    result = runner.invoke(main, ["run", str(f), "--sed", "1"])
+    assert result.exit_code == 2 and "No such option" in result.stderr
+
+
+def test_trace_into_missing_directory(runner, write, tmp_path):
+    f = write("nodes: 3\n")
+    result = runner.invoke(main, ["run", str(f), "--trace", str(tmp_path / "no" / "t.jsonl")])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1 and "does not exist" in result.stderr
+
+
+@pytest.mark.parametrize("content,fragment", [
+    ("", "the trace is empty"),
+    ("not json\n", ":1: not a JSON object"),
+    ('{"kind": "send"}\n', ":1: expected a 'header' event first"),
+    ('{"kind": "header", "format": 99}\n', ":1: trace format 99 is not supported"),
+    ('[1, 2]\n', ":1: expected a JSON object"),
+])
+def test_bad_traces_give_one_line_and_exit_2(runner, tmp_path, content, fragment):
+    t = tmp_path / "t.jsonl"
+    t.write_text(content)
+    for command in ("check", "replay"):
+        result = runner.invoke(main, [command, str(t)])
+        assert result.exit_code == 2, (command, result.output)
+        assert result.stderr.count("\n") == 1 and fragment in result.stderr, result.stderr

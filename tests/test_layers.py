@@ -1,0 +1,47 @@
+"""Architecture rules, checked on the source: the protocol package is pure,
+and the trace and checker depend on nothing that runs a simulation."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parent.parent / "paxsim"
+FORBIDDEN_IN_PROTOCOL = {"simpy", "random", "time", "socket", "asyncio", "os", "numpy", "threading", "datetime", "uuid"}
+
+
+def imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = "." * node.level + (node.module or "")
+            out.add(base)
+    return out
+
+
+PROTOCOL_FILES = sorted((PKG / "protocol").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", PROTOCOL_FILES, ids=[p.name for p in PROTOCOL_FILES])
+def test_protocol_imports_no_runtime_module(path):
+    bad = {name for name in imports(path) if name.split(".")[0] in FORBIDDEN_IN_PROTOCOL}
+    assert not bad, f"{path.name} imports {bad}: the protocol must stay sans-I/O"
+    assert not any(name.startswith("paxsim") or name.startswith("..") for name in imports(path))
+
+
+def test_the_purity_check_sees_imports(tmp_path):
+    f = tmp_path / "x.py"
+    f.write_text("import random\nfrom simpy import Environment\n")
+    assert {"random", "simpy"} <= imports(f)
+
+
+def test_trace_imports_nothing_of_paxsim():
+    assert not any(name.startswith(".") or name.startswith("paxsim") for name in imports(PKG / "trace.py"))
+
+
+def test_checker_reads_only_traces():
+    local = {name for name in imports(PKG / "check.py") if name.startswith(".")}
+    assert local <= {".trace"}
