@@ -148,8 +148,9 @@ def check(events: list[dict]) -> Verdict:
                     chosen_keys.add(key)
                     chosen.append(Chosen(ballot, ev["value"], tuple(voters), tuple(voters.values()), ev["seq"], ev["t"]))
         elif kind == "send":
-            msg = msg_dict(ev)
-            if msg.get("type") == "promise":
+            msg = ev["msg"]
+            if (msg.get("type") if isinstance(msg, dict) else msg.type) == "promise":
+                msg = msg_dict(ev)
                 promise_msgs.setdefault((ev["src"], tuple(msg["ballot"])), (ev["seq"], msg.get("accepted")))
         elif kind == "promise":
             promises.setdefault((ev["node"], tuple(ev["ballot"])), ev["seq"])

@@ -164,5 +164,18 @@ def replay(trace: Path) -> None:
     sys.exit(EXIT_OK)
 
 
+def run_main() -> None:
+    """Console entry point: Ctrl-C ends with status 130 and one line, not a traceback."""
+    try:
+        code = main.main(standalone_mode=False)
+    except click.exceptions.Abort:  # click turns KeyboardInterrupt into Abort
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run_main()

@@ -138,3 +138,34 @@ def test_console_script_runs_the_readme_command():
     proc = subprocess.run([exe, "run", "scenarios/partition.yaml"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "verdict:   OK" in proc.stdout
+
+
+def test_ctrl_c_exits_130_without_traceback(monkeypatch, capsys):
+    import paxsim.sim
+    from paxsim.cli import run_main
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(paxsim.sim, "simulate", interrupted)
+    monkeypatch.setattr("sys.argv", ["paxsim", "run", PARTITION])
+    with pytest.raises(SystemExit) as exc:
+        run_main()
+    assert exc.value.code == 130
+    assert capsys.readouterr().err.strip().endswith("interrupted")
+
+
+@pytest.mark.parametrize("argv,code", [
+    (["paxsim", "--version"], 0),
+    (["paxsim", "run", PARTITION], 0),
+    (["paxsim", "run", VOLATILE, "--seed", "0"], 1),
+    (["paxsim", "run", "--bogus"], 2),
+    (["paxsim", "run", "/nonexistent.yaml"], 2),
+])
+def test_entry_point_exit_codes(monkeypatch, capsys, argv, code):
+    from paxsim.cli import run_main
+
+    monkeypatch.setattr("sys.argv", argv)
+    with pytest.raises(SystemExit) as exc:
+        run_main()
+    assert exc.value.code == code

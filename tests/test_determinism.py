@@ -17,7 +17,7 @@ def trace_in_subprocess(tmp_path, scenario, seed, hashseed, name):
     out = tmp_path / name
     env = dict(os.environ, PYTHONHASHSEED=str(hashseed))
     subprocess.run(
-        [sys.executable, "-m", "paxsim.cli", "run", str(scenario), "--seed", str(seed), "--trace", str(out)],
+        [sys.executable, "-m", "paxsim", "run", str(scenario), "--seed", str(seed), "--trace", str(out)],
         env=env, cwd=ROOT, check=False, capture_output=True,
     )
     return out.read_bytes()
