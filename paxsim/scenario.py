@@ -18,7 +18,7 @@ import difflib
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -278,8 +278,6 @@ class Scenario:
         }
 
     def with_changes(self, **changes: Any) -> "Scenario":
-        from dataclasses import replace
-
         return replace(self, **changes)
 
 

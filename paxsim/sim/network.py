@@ -60,7 +60,7 @@ class LinkModel:
 
 
 class NetworkModel:
-    def __init__(self, config: NetworkConfig, nodes: tuple[str, ...], rng: random.Random) -> None:
+    def __init__(self, config: NetworkConfig, rng: random.Random) -> None:
         self.rng = rng
         self.partition = Partition()
         self.cuts = Cuts()

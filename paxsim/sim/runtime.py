@@ -51,7 +51,7 @@ class Simulation:
         self.scenario = scenario
         self.seed = seed
         self.env = simpy.Environment()
-        self.network = NetworkModel(scenario.network, scenario.nodes, stream(seed, "network"))
+        self.network = NetworkModel(scenario.network, stream(seed, "network"))
         self.timer_rng = stream(seed, "timers")
         self.events: list[dict] = []
         self.seq = 0
