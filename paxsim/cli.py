@@ -50,7 +50,9 @@ def main() -> None:
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the run's trace (JSON Lines) to this file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the summary.")
-def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool) -> None:
+@click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write latency.png and timeline.png for this run into this directory.")
+def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool, plots_dir: Path | None) -> None:
     """Simulate SCENARIO once, check it and print a summary.
 
     \b
@@ -58,6 +60,7 @@ def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool
       paxsim run scenarios/partition.yaml
       paxsim run scenarios/partition.yaml --seed 1234
       paxsim run scenarios/lossy.yaml --trace run.jsonl --json
+      paxsim run scenarios/partition.yaml --plots figures/
 
     The last line is the command that reproduces the run exactly.
     """
@@ -75,6 +78,7 @@ def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool
             result.write_trace(trace_path)
         except OSError as exc:
             _bad_input(f"{trace_path}: cannot write trace: {exc.strerror or exc}")
+    written = _write_run_plots(result.events, plots_dir) if plots_dir is not None else []
     verdict = result.verdict
     header = result.events[0]
     reproduce = reproduce_command(str(scenario), result.seed)
@@ -84,8 +88,30 @@ def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool
         click.echo(summary_text(header, verdict, reproduce))
         if trace_path is not None:
             click.echo(f"trace:     {trace_path}")
+        for path in written:
+            click.echo(f"plot:      {path}")
     unmet = evaluate_expect(verdict, header["scenario"]["expect"])
     sys.exit(EXIT_FAIL if (verdict.violations or unmet) else EXIT_OK)
+
+
+def _write_run_plots(events: list[dict], directory: Path) -> list[Path]:
+    from . import plot
+
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _bad_input(f"{directory}: cannot create plot directory: {exc.strerror or exc}")
+    written = []
+    name = (events[0].get("scenario") or {}).get("name") or "run"
+    for kind, make in (("latency", lambda: plot.latency_figure([(name, events)])),
+                       ("timeline", lambda: plot.timeline_figure(events))):
+        try:
+            written.append(plot.save(make(), directory / f"{kind}.png"))
+        except plot.PlotError as exc:
+            click.echo(f"note: no {kind} plot: {exc}", err=True)
+        except OSError as exc:
+            _bad_input(f"{directory / (kind + '.png')}: cannot write: {exc.strerror or exc}")
+    return written
 
 
 @main.command()
@@ -162,6 +188,139 @@ def replay(trace: Path) -> None:
         sys.exit(EXIT_FAIL)
     click.echo(f"identical: {len(old_lines)} lines, seed {header['seed']} (paxsim {__version__})")
     sys.exit(EXIT_OK)
+
+
+class Duration(click.ParamType):
+    """A time such as 50ms, 1.5s, 100us or a number of milliseconds."""
+
+    name = "TIME"
+
+    def convert(self, value, param, ctx):
+        from .scenario import duration_ms
+
+        if isinstance(value, (int, float)):
+            return float(value)
+        try:
+            return duration_ms(value.strip())
+        except ValueError:
+            self.fail(f"{value!r} is not a time (use e.g. 250, 250ms, 1.5s)", param, ctx)
+
+
+def _load_traces(paths) -> list[tuple[str, list[dict]]]:
+    out = []
+    stems = [p.stem for p in paths]
+    for p in paths:
+        try:
+            events = read_trace(p)
+        except TraceError as exc:
+            _bad_input(str(exc))
+        out.append((p.stem if stems.count(p.stem) == 1 else str(p), events))
+    return out
+
+
+def _save_figure(make, output: Path, about: str) -> None:
+    from . import plot
+
+    if output.suffix.lower() not in plot.FORMATS:
+        _bad_input(f"{output}: unknown figure format {output.suffix or '(none)'!r} (use .png, .svg or .pdf)")
+    if not output.parent.exists():
+        _bad_input(f"{output}: cannot write figure: directory {str(output.parent)!r} does not exist")
+    try:
+        fig = make()
+    except plot.PlotError as exc:
+        _bad_input(f"{about}: {exc}")
+    try:
+        plot.save(fig, output)
+    except OSError as exc:
+        _bad_input(f"{output}: cannot write figure: {exc.strerror or exc}")
+    click.echo(f"wrote {output}")
+
+
+@main.group()
+def plot() -> None:
+    """Draw figures from trace files (PNG, or SVG/PDF by the -o extension).
+
+    \b
+    Examples:
+      paxsim run scenarios/partition.yaml --trace run.jsonl
+      paxsim plot latency run.jsonl
+      paxsim plot timeline run.jsonl --to 100ms -o timeline.svg
+      paxsim plot decisions run.jsonl other.jsonl
+    """
+
+
+@plot.command("latency")
+@click.argument("traces", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("latency.png"),
+              show_default=True, help="Figure file; .png, .svg or .pdf.")
+@click.option("--by", type=click.Choice(["type", "link"]), default="type", show_default=True,
+              help="One panel per message type or per link.")
+@click.option("--log", is_flag=True, help="Log-scale latency axis, for long tails.")
+def plot_latency(traces, output: Path, by: str, log: bool) -> None:
+    """Message-latency histograms (delivery time minus send time).
+
+    One panel per message type (or link), p50/p95/p99 marked, and the
+    configured latency distribution drawn over the observed one. Several
+    traces overlay in one figure with a legend. Local deliveries (a node to
+    itself) are left out.
+
+    \b
+    Examples:
+      paxsim plot latency run.jsonl
+      paxsim plot latency lossy.jsonl duplicates.jsonl --log -o tails.svg
+      paxsim plot latency run.jsonl --by link
+    """
+    from . import plot as plot_mod
+
+    loaded = _load_traces(traces)
+    _save_figure(lambda: plot_mod.latency_figure(loaded, by=by, log=log), output, ", ".join(map(str, traces)))
+
+
+@plot.command("timeline")
+@click.argument("trace", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("timeline.png"),
+              show_default=True, help="Figure file; .png, .svg or .pdf.")
+@click.option("--from", "t_from", type=Duration(), help="Start of the time window (e.g. 20ms).")
+@click.option("--to", "t_to", type=Duration(), help="End of the time window (e.g. 1.5s).")
+@click.option("--nodes", help="Comma-separated nodes to draw (default: all).")
+@click.option("--max-messages", type=click.IntRange(min=1), default=300, show_default=True,
+              help="Most arrows to draw; a longer trace is windowed and the title says so.")
+def plot_timeline(trace: Path, output: Path, t_from, t_to, nodes, max_messages: int) -> None:
+    """A sequence diagram of the messages in TRACE.
+
+    A lane per node, time flowing down, an arrow per delivered message
+    coloured by type and labelled with its ballot, a cross per lost message,
+    crashes shaded on the lane, partitions and cuts as bands, decisions
+    starred.
+
+    \b
+    Examples:
+      paxsim plot timeline run.jsonl
+      paxsim plot timeline run.jsonl --from 20ms --to 120ms --nodes n1,n3,n4
+    """
+    from . import plot as plot_mod
+
+    (_, events), = _load_traces([trace])
+    node_list = [n.strip() for n in nodes.split(",") if n.strip()] if nodes else None
+    _save_figure(lambda: plot_mod.timeline_figure(events, t_from, t_to, node_list, max_messages), output, str(trace))
+
+
+@plot.command("decisions")
+@click.argument("traces", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("decisions.png"),
+              show_default=True, help="Figure file; .png, .svg or .pdf.")
+def plot_decisions(traces, output: Path) -> None:
+    """When each learner learned, and the CDF of time to decision.
+
+    \b
+    Examples:
+      paxsim plot decisions run.jsonl
+      paxsim plot decisions seeds/*.jsonl -o decisions.pdf
+    """
+    from . import plot as plot_mod
+
+    loaded = _load_traces(traces)
+    _save_figure(lambda: plot_mod.decisions_figure(loaded), output, ", ".join(map(str, traces)))
 
 
 def run_main() -> None:

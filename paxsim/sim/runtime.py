@@ -243,6 +243,12 @@ class Run:
     def lines(self) -> list[str]:
         return [event_json(ev) + "\n" for ev in self.events]
 
+    def lines_as_events(self) -> list[dict]:
+        """The events exactly as a trace file holds them (messages as dicts)."""
+        import json
+
+        return [json.loads(line) for line in self.lines()]
+
     def write_trace(self, path) -> None:
         write_trace(path, self.events)
 
