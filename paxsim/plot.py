@@ -17,6 +17,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from . import analysis
 
@@ -117,6 +118,8 @@ def latency_figure(traces: list[tuple[str, list[dict]]], by: str = "type", log: 
         ax.set_ylabel("messages")
         if log:
             ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+            ax.xaxis.set_minor_formatter(NullFormatter())
         ax.legend(fontsize=7, loc="upper right")
     for ax in list(axes.flat)[len(keys):]:
         ax.set_visible(False)

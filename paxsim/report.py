@@ -8,6 +8,23 @@ from typing import Any
 from .check import Verdict, evaluate_expect, fmt_ballot, fmt_value
 
 
+MAX_LISTED = 12  # beyond this many nodes, summaries count instead of listing
+
+
+def _learned_compact(nodes, verdict: Verdict) -> str:
+    times = sorted((t, n) for n, (_, t, _) in verdict.decisions.items())
+    text = f"{len(times)}/{len(nodes)} nodes"
+    if times:
+        median = times[len(times) // 2][0]
+        text += f", first {times[0][1]} {times[0][0]:.1f}, median {median:.1f}, last {times[-1][1]} {times[-1][0]:.1f} ms"
+    other = sorted(n for n, (v, _, _) in verdict.decisions.items() if v != verdict.value)
+    if other:
+        text += f"; learned another value: {', '.join(other)}"
+    if verdict.down:
+        text += f"; down: {', '.join(verdict.down)}"
+    return text
+
+
 def reproduce_command(scenario_path: str, seed: int) -> str:
     return f"paxsim run {shlex.quote(str(scenario_path))} --seed {seed}"
 
@@ -40,12 +57,15 @@ def summary_text(header: dict, verdict: Verdict, reproduce: str) -> str:
         lines.append(f"  {scenario['description']}")
     if verdict.chosen:
         c = verdict.chosen[0]
+        voters = ", ".join(c.voters) if len(c.voters) <= MAX_LISTED else f"{len(c.voters)} acceptors"
         lines.append(f"chosen:    {fmt_value(c.value)} at ballot {fmt_ballot(c.ballot)}, t={c.t:.3f} ms "
-                     f"(votes from {', '.join(c.voters)})")
+                     f"(votes from {voters})")
     else:
         lines.append("chosen:    nothing (no quorum of acceptors voted for one ballot)")
+    if len(nodes) > MAX_LISTED:
+        lines.append("learned:   " + _learned_compact(nodes, verdict))
     learned = []
-    for n in nodes:
+    for n in (nodes if len(nodes) <= MAX_LISTED else []):
         if n in verdict.decisions:
             v, t, _ = verdict.decisions[n]
             learned.append(f"{n} {t:.1f}" + ("" if v == verdict.value else f" ({fmt_value(v)})"))
@@ -53,7 +73,8 @@ def summary_text(header: dict, verdict: Verdict, reproduce: str) -> str:
             learned.append(f"{n} down")
         else:
             learned.append(f"{n} -")
-    lines.append("learned:   " + ", ".join(learned) + " (ms)")
+    if learned:
+        lines.append("learned:   " + ", ".join(learned) + " (ms)")
     m = verdict.messages or {}
     dropped = m.get("dropped") or {}
     lost = sum(dropped.values())

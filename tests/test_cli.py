@@ -169,3 +169,11 @@ def test_entry_point_exit_codes(monkeypatch, capsys, argv, code):
     with pytest.raises(SystemExit) as exc:
         run_main()
     assert exc.value.code == code
+
+
+def test_large_cluster_summary_counts_instead_of_listing(runner):
+    result = runner.invoke(main, ["run", str(ROOT / "scenarios" / "large.yaml")])
+    assert result.exit_code == 0
+    assert "(votes from 26 acceptors)" in result.stdout
+    learned = next(line for line in result.stdout.splitlines() if line.startswith("learned:"))
+    assert learned.startswith("learned:   51/51 nodes, first ") and len(learned) < 120

@@ -16,7 +16,7 @@ BROKEN = [p for p in SCENARIOS if load_scenario(p).storage == "volatile"]
 def test_the_catalogue_is_complete():
     names = {p.stem for p in SCENARIOS}
     assert {"happy", "lossy", "partition", "crash-minority", "crash-majority", "duel", "duplicates",
-            "one-way-cut", "volatile"} <= names
+            "one-way-cut", "volatile", "large"} <= names
     assert BROKEN, "a deliberately broken scenario must ship"
 
 

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Remakes the pictures in README.md ("Looking at a run") with the commands it shows.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+paxsim run scenarios/partition.yaml --trace "$work/partition.jsonl" > /dev/null
+paxsim plot timeline "$work/partition.jsonl" --to 600ms -o docs/img/timeline.png
+paxsim run scenarios/large.yaml --trace "$work/large.jsonl" > /dev/null
+paxsim run scenarios/large.yaml --seed 2 --trace "$work/large-2.jsonl" > /dev/null
+paxsim plot latency "$work/large.jsonl" "$work/large-2.jsonl" --log -o docs/img/latency.png
+for seed in $(seq -w 1 12); do
+  paxsim run scenarios/lossy.yaml --seed "$((10#$seed))" --trace "$work/lossy-$seed.jsonl" > /dev/null
+  paxsim run scenarios/duel.yaml --seed "$((10#$seed))" --trace "$work/duel-$seed.jsonl" > /dev/null
+done
+paxsim plot decisions "$work"/lossy-*.jsonl "$work"/duel-*.jsonl -o docs/img/decisions.png
