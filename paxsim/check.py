@@ -128,7 +128,7 @@ def check(events: list[dict]) -> Verdict:
     chosen: list[Chosen] = []
     chosen_keys: set = set()
     promises: dict[tuple, int] = {}  # (node, ballot) -> seq
-    promise_msgs: dict[tuple, tuple[int, Any]] = {}  # (src, ballot) -> (seq, reported accepted)
+    promise_sends: list[dict] = []
     proposes: dict[tuple, dict] = {}  # ballot -> first propose event
     restarts: dict[str, list[dict]] = {}
     decisions: dict[str, tuple[Any, float, int]] = {}
@@ -137,7 +137,9 @@ def check(events: list[dict]) -> Verdict:
     end = None
 
     for ev in events:
-        kind = ev.get("kind")
+        kind = ev["kind"]
+        if kind == "deliver" or kind == "drop" or kind == "duplicate":
+            continue  # the bulk of a trace; nothing to judge
         if kind == "vote":
             ballot = tuple(ev["ballot"])
             key = (ballot, ev["value"])
@@ -150,8 +152,7 @@ def check(events: list[dict]) -> Verdict:
         elif kind == "send":
             msg = ev["msg"]
             if (msg.get("type") if isinstance(msg, dict) else msg.type) == "promise":
-                msg = msg_dict(ev)
-                promise_msgs.setdefault((ev["src"], tuple(msg["ballot"])), (ev["seq"], msg.get("accepted")))
+                promise_sends.append(ev)  # read only to explain a violation
         elif kind == "promise":
             promises.setdefault((ev["node"], tuple(ev["ballot"])), ev["seq"])
         elif kind == "propose":
@@ -168,7 +169,7 @@ def check(events: list[dict]) -> Verdict:
         elif kind == "end":
             end = ev
 
-    violations[:0] = _check_agreement(chosen, decisions, votes, proposes, promises, promise_msgs, restarts, scenario)
+    violations[:0] = _check_agreement(chosen, decisions, votes, proposes, promises, promise_sends, restarts, scenario)
     if proposed_values:
         for c in chosen:
             if c.value not in proposed_values:
@@ -216,12 +217,16 @@ def _check_decide(ev, decisions, knows, chosen, restarts) -> list[Violation]:
     return out
 
 
-def _check_agreement(chosen, decisions, votes, proposes, promises, promise_msgs, restarts, scenario) -> list[Violation]:
+def _check_agreement(chosen, decisions, votes, proposes, promises, promise_sends, restarts, scenario) -> list[Violation]:
     out: list[Violation] = []
     if chosen:
         first = chosen[0]
         other = next((c for c in chosen if c.value != first.value), None)
         if other is not None:
+            promise_msgs: dict[tuple, tuple[int, Any]] = {}  # (src, ballot) -> (seq, reported accepted)
+            for ev in promise_sends:
+                msg = msg_dict(ev)
+                promise_msgs.setdefault((ev["src"], tuple(msg["ballot"])), (ev["seq"], msg.get("accepted")))
             out.append(_explain_two_chosen(first, other, proposes, promises, promise_msgs, votes, restarts, scenario))
     by_value: dict[Any, list[str]] = {}
     for node, (value, _, _) in decisions.items():

@@ -6,6 +6,7 @@ import simpy: the roles are tested on their own."""
 from __future__ import annotations
 
 from paxsim.protocol import (
+    Broadcast,
     CancelTimer,
     Decided,
     Node,
@@ -44,6 +45,8 @@ class Cluster:
             self.log.append((name, e))
             if isinstance(e, Send):
                 self.pool.append((name, e.dst, e.msg))
+            elif isinstance(e, Broadcast):
+                self.pool.extend((name, dst, e.msg) for dst in e.dsts)
             elif isinstance(e, SetTimer):
                 assert 0 <= e.lo <= e.hi
                 self.timers[name].add(e.name)
@@ -98,3 +101,14 @@ class Cluster:
         for name, ballot, value in self.votes:
             voters.setdefault((ballot, value), set()).add(name)
         return {value for (ballot, value), who in voters.items() if len(who) >= quorum}
+
+
+def sends(effects) -> list[tuple[str, object]]:
+    """(destination, message) of every Send and Broadcast, in order."""
+    out = []
+    for e in effects:
+        if isinstance(e, Send):
+            out.append((e.dst, e.msg))
+        elif isinstance(e, Broadcast):
+            out.extend((dst, e.msg) for dst in e.dsts)
+    return out

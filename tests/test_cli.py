@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from paxsim import __version__
+from paxsim import __version__, load_scenario
 from paxsim.cli import main
 from paxsim.trace import read_trace
 
@@ -72,12 +72,13 @@ def test_trace_file_contract(runner, tmp_path):
 
 def test_violation_exits_1_and_explains(runner, tmp_path):
     t = tmp_path / "bad.jsonl"
-    result = runner.invoke(main, ["run", VOLATILE, "--seed", "0", "--trace", str(t)])
+    seed = load_scenario(VOLATILE).seed  # the shipped broken file violates at its own seed
+    result = runner.invoke(main, ["run", VOLATILE, "--trace", str(t)])
     assert result.exit_code == 1
     assert "verdict:   VIOLATION" in result.stdout
     assert "agreement: two values chosen" in result.stdout
     assert "lost its vote" in result.stdout
-    assert result.stdout.splitlines()[-2] == f"reproduce: paxsim run {VOLATILE} --seed 0"
+    assert result.stdout.splitlines()[-2] == f"reproduce: paxsim run {VOLATILE} --seed {seed}"
     # the checker on the written trace says the same, and so does its JSON
     checked = runner.invoke(main, ["check", str(t)])
     assert checked.exit_code == 1 and "agreement: two values chosen" in checked.stdout
@@ -158,7 +159,7 @@ def test_ctrl_c_exits_130_without_traceback(monkeypatch, capsys):
 @pytest.mark.parametrize("argv,code", [
     (["paxsim", "--version"], 0),
     (["paxsim", "run", PARTITION], 0),
-    (["paxsim", "run", VOLATILE, "--seed", "0"], 1),
+    (["paxsim", "run", VOLATILE], 1),
     (["paxsim", "run", "--bogus"], 2),
     (["paxsim", "run", "/nonexistent.yaml"], 2),
 ])

@@ -65,3 +65,17 @@ def test_replay_reports_first_difference(runner, tmp_path):
     t.write_text("".join(lines[:5]))
     result = runner.invoke(main, ["replay", str(t)])
     assert result.exit_code == 1 and "DIFFERENT at line 6" in result.stdout
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_checker_verdict_is_the_same_on_memory_filtered_and_file_forms(path):
+    """Run.verdict checks only the events the checker reads; it must equal the
+    verdict on every event, and on the events as read back from the file."""
+    from paxsim import check
+
+    sc = load_scenario(path)
+    for seed in range(5):
+        run = simulate(sc, seed)
+        fast = run.verdict.to_json()
+        assert check(run.events).to_json() == fast
+        assert check(run.lines_as_events()).to_json() == fast

@@ -1,6 +1,7 @@
 """The pure roles, without any simulator."""
 
 from paxsim.protocol import (
+    Broadcast,
     Accept,
     Accepted,
     Acceptor,
@@ -25,7 +26,7 @@ from paxsim.protocol import (
     message_from_json,
 )
 
-from .cluster import Cluster
+from .cluster import Cluster, sends
 
 B = Ballot
 
@@ -85,8 +86,7 @@ def test_proposer_sends_prepare_to_all_and_persists_round_first():
     p = Proposer(cfg())
     effects = p.propose("v")
     assert effects[0] == Persist("proposer", 1)
-    assert [e.dst for e in effects if isinstance(e, Send)] == ["n1", "n2", "n3"]
-    assert all(e.msg == Prepare(B(1, "n1")) for e in effects if isinstance(e, Send))
+    assert sends(effects) == [(n, Prepare(B(1, "n1"))) for n in ("n1", "n2", "n3")]
     assert isinstance(effects[-1], SetTimer) and effects[-1].name == "retry"
 
 
@@ -98,7 +98,7 @@ def test_proposer_adopts_highest_ballot_reported_value():
     assert p.on_promise("n3", Promise(b, None)) == []
     effects = p.on_promise("n4", Promise(b, (B(0, "n5"), "newer")))
     assert Proposed(b, "newer", ("n2", "n3", "n4")) in effects
-    assert Send("n5", Accept(b, "newer")) in effects
+    assert ("n5", Accept(b, "newer")) in sends(effects)
 
 
 def test_proposer_uses_own_value_when_nothing_reported_and_counts_distinct_acceptors():
@@ -112,7 +112,7 @@ def test_proposer_uses_own_value_when_nothing_reported_and_counts_distinct_accep
     assert p.on_accepted("n2", Accepted(b)) == []
     assert p.on_accepted("n2", Accepted(b)) == []
     effects = p.on_accepted("n3", Accepted(b))
-    assert [e.dst for e in effects if isinstance(e, Send) and e.msg == Learn("mine")] == ["n1", "n2", "n3"]
+    assert [dst for dst, msg in sends(effects) if msg == Learn("mine")] == ["n1", "n2", "n3"]
 
 
 def test_proposer_ignores_stale_replies():
@@ -128,7 +128,7 @@ def test_proposer_backs_off_on_higher_nack_and_retries_above_it():
     effects = p.on_nack("n2", Nack(B(1, "n1"), B(5, "n3")))
     assert effects and isinstance(effects[0], SetTimer) and effects[0].name == "retry"
     retry = p.on_retry()
-    prepare = next(e.msg for e in retry if isinstance(e, Send))
+    prepare = sends(retry)[0][1]
     assert prepare.ballot == B(6, "n1")
     # a nack that only echoes our own ballot (a duplicated prepare) is no reason to retry
     assert p.on_nack("n2", Nack(B(6, "n1"), B(6, "n1"))) == []
@@ -154,13 +154,13 @@ def test_learner_decides_once_and_acknowledges_every_learn():
 
 
 def test_announcer_resends_learn_until_acknowledged():
-    node = Node(cfg())
-    node.proposing = True
-    node.proposer.announce("x")
+    node = Node(cfg(), {"learner": "x"})  # decided before: proposing just announces
+    first = node.propose("ignored")
+    assert [e.dst for e in first if isinstance(e, Send)] == [] and Broadcast(("n1", "n2", "n3"), Learn("x")) in first
     node.on_message("n1", Learned("x"))
     node.on_message("n2", Learned("x"))
     resend = node.on_timer("learn")
-    assert [e.dst for e in resend if isinstance(e, Send)] == ["n3"]
+    assert Broadcast(("n3",), Learn("x")) in resend
     node.on_message("n3", Learned("x"))
     assert node.on_timer("learn") == []
 

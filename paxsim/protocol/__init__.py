@@ -15,6 +15,7 @@ Rules of this package (tests/test_protocol_purity.py enforces the first):
 """
 
 from .effects import (
+    Broadcast,
     CancelTimer,
     Decided,
     Effect,
@@ -44,6 +45,7 @@ __all__ = [
     "Accepted",
     "Acceptor",
     "Ballot",
+    "Broadcast",
     "CancelTimer",
     "Decided",
     "Effect",

@@ -14,13 +14,21 @@ from typing import Any, Union
 from .messages import Ballot, Message, Value
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Send:
     dst: str
     msg: Message
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
+class Broadcast:
+    """Send `msg` to each node of `dsts`, in that order (one effect, many sends)."""
+
+    dsts: tuple[str, ...]
+    msg: Message
+
+
+@dataclass(slots=True)
 class SetTimer:
     """(Re)arm timer `name` to fire after a delay drawn from [lo, hi] ms."""
 
@@ -29,12 +37,12 @@ class SetTimer:
     hi: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CancelTimer:
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Persist:
     """Write `data` under `key` to the node's stable storage."""
 
@@ -42,18 +50,18 @@ class Persist:
     data: Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Promised:
     ballot: Ballot
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Voted:
     ballot: Ballot
     value: Value
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Proposed:
     """The proposer enters phase 2 with `value`, on promises from `quorum`."""
 
@@ -62,9 +70,9 @@ class Proposed:
     quorum: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decided:
     value: Value
 
 
-Effect = Union[Send, SetTimer, CancelTimer, Persist, Promised, Voted, Proposed, Decided]
+Effect = Union[Send, Broadcast, SetTimer, CancelTimer, Persist, Promised, Voted, Proposed, Decided]

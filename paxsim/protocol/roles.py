@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .effects import CancelTimer, Decided, Effect, Persist, Promised, Proposed, Send, SetTimer, Voted
+from .effects import Broadcast, CancelTimer, Decided, Effect, Persist, Promised, Proposed, Send, SetTimer, Voted
 from .messages import Accept, Accepted, Ballot, Learn, Learned, Message, Nack, Prepare, Promise, Value
 
 
@@ -142,7 +142,7 @@ class Proposer:
         self.attempt += 1
         msg = Prepare(self.ballot)
         effects: list[Effect] = [Persist("proposer", self.round)]
-        effects.extend(Send(a, msg) for a in self.cfg.nodes)
+        effects.append(Broadcast(self.cfg.nodes, msg))
         effects.append(SetTimer("retry", lo, hi))
         return effects
 
@@ -158,7 +158,7 @@ class Proposer:
         quorum = tuple(self.promises)
         accept = Accept(self.ballot, self.proposal)
         effects: list[Effect] = [Proposed(self.ballot, self.proposal, quorum)]
-        effects.extend(Send(a, accept) for a in self.cfg.nodes)
+        effects.append(Broadcast(self.cfg.nodes, accept))
         return effects
 
     def on_nack(self, src: str, msg: Nack) -> list[Effect]:
@@ -200,7 +200,7 @@ class Proposer:
 
     def _send_learns(self) -> list[Effect]:
         msg = Learn(self.announcing)
-        effects: list[Effect] = [Send(n, msg) for n in self.cfg.nodes if n not in self.acked]
+        effects: list[Effect] = [Broadcast(tuple(n for n in self.cfg.nodes if n not in self.acked), msg)]
         lo, hi = self.cfg.retry.window(self.announce_attempt)
         self.announce_attempt += 1
         effects.append(SetTimer("learn", lo, hi))
@@ -223,23 +223,28 @@ class Proposer:
 class Node:
     """One process playing acceptor, learner and (once asked to propose) proposer."""
 
-    __slots__ = ("cfg", "acceptor", "learner", "proposer", "proposing")
+    __slots__ = ("cfg", "acceptor", "learner", "proposer", "_round")
 
     def __init__(self, cfg: NodeConfig, storage: dict | None = None) -> None:
         storage = storage or {}
         self.cfg = cfg
         self.acceptor = Acceptor(storage.get("acceptor"))
         self.learner = Learner(storage.get("learner"))
-        self.proposer = Proposer(cfg, storage.get("proposer", 0))
-        self.proposing = False
+        self.proposer: Proposer | None = None  # made on the first propose()
+        self._round = storage.get("proposer", 0)
 
     @property
     def decided(self) -> Value | None:
         return self.learner.decided
 
+    @property
+    def proposing(self) -> bool:
+        return self.proposer is not None
+
     def propose(self, value: Value) -> list[Effect]:
         """A client asks this node to get `value` chosen (again after a restart)."""
-        self.proposing = True
+        if self.proposer is None:
+            self.proposer = Proposer(self.cfg, self._round)
         if self.learner.decided is not None:
             return self.proposer.announce(self.learner.decided)
         return self.proposer.propose(value)
@@ -254,22 +259,29 @@ class Node:
             if self.learner.decided is not None and src != self.cfg.name:
                 effects.append(Send(src, Learn(self.learner.decided)))
             return effects
-        if kind is Promise:
-            return self.proposer.on_promise(src, msg)
-        if kind is Accepted:
-            return self.proposer.on_accepted(src, msg)
-        if kind is Nack:
-            return self.proposer.on_nack(src, msg)
         if kind is Learn:
             effects = self.learner.on_learn(src, msg)
-            if self.proposing and self.proposer.announcing is None:
+            if self.proposer is not None and self.proposer.announcing is None:
                 effects.extend(self.proposer.announce(self.learner.decided))
             return effects
+        proposer = self.proposer
+        if proposer is None:  # replies to a proposer that is not (or no longer) running
+            if kind in (Promise, Accepted, Nack, Learned):
+                return []
+            raise TypeError(f"not a Paxos message: {msg!r}")
+        if kind is Promise:
+            return proposer.on_promise(src, msg)
+        if kind is Accepted:
+            return proposer.on_accepted(src, msg)
+        if kind is Nack:
+            return proposer.on_nack(src, msg)
         if kind is Learned:
-            return self.proposer.on_learned(src, msg)
+            return proposer.on_learned(src, msg)
         raise TypeError(f"not a Paxos message: {msg!r}")
 
     def on_timer(self, name: str) -> list[Effect]:
+        if self.proposer is None:
+            return []
         if name == "retry":
             return self.proposer.on_retry()
         if name == "learn":

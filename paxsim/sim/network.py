@@ -3,8 +3,9 @@ ordered list of fault rules (partition, cut) consulted at send time.
 
 Each rule answers `judge(src, dst)` with a drop reason or None (pass); the
 first reason wins.  Adding a rule touches no node code.  Every send draws the
-same numbers from the network streams whatever the rules say, so faults do
-not shift later latency draws.
+same numbers from the network stream whatever the rules say (a loss and a
+duplication coin where the link's probability is non-zero, then a latency),
+so faults do not shift later latency draws.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from .latency import Sampler, sampler
 
 
 class Rule(Protocol):
+    active: bool  # False: the rule passes every message (lets the network skip it)
+
     def judge(self, src: str, dst: str) -> str | None: ...
 
 
@@ -31,6 +34,10 @@ class Partition:
 
     def heal(self) -> None:
         self.group = None
+
+    @property
+    def active(self) -> bool:
+        return self.group is not None
 
     def judge(self, src: str, dst: str) -> str | None:
         group = self.group
@@ -51,6 +58,10 @@ class Cuts:
     def judge(self, src: str, dst: str) -> str | None:
         return "cut" if (src, dst) in self.cut else None
 
+    @property
+    def active(self) -> bool:
+        return bool(self.cut)
+
 
 class LinkModel:
     __slots__ = ("latency", "loss", "duplicate")
@@ -65,6 +76,7 @@ class NetworkModel:
         self.partition = Partition()
         self.cuts = Cuts()
         self.rules: list[Rule] = [self.partition, self.cuts]
+        self.faulty = False
         default = LinkModel(sampler(config.latency, rng), config.loss, config.duplicate)
         self.default = default
         self.links: dict[tuple[str, str], LinkModel] = {}
@@ -77,6 +89,10 @@ class NetworkModel:
 
     def link(self, src: str, dst: str) -> LinkModel:
         return self.links.get((src, dst), self.default)
+
+    def update(self) -> None:
+        """Call after changing a rule: recomputes whether any rule is active."""
+        self.faulty = any(rule.active for rule in self.rules)
 
     def judge(self, src: str, dst: str) -> str | None:
         for rule in self.rules:

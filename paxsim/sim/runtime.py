@@ -7,19 +7,21 @@ re-arming, cancelling or crashing simply makes the old timeout a no-op.
 
 from __future__ import annotations
 
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import simpy
 
 from .._version import __version__
 from ..protocol import (
+    Broadcast,
     CancelTimer,
     Decided,
     Node,
     NodeConfig,
     Persist,
     Promised,
+    Promise,
     Proposed,
     Send,
     SetTimer,
@@ -46,6 +48,18 @@ class Host:
         self.proposal = None
 
 
+@lru_cache(maxsize=64)
+def _node_configs(scenario: Scenario) -> tuple[NodeConfig, ...]:
+    """Per-scenario constants, built once for the thousands of runs of a sweep."""
+    return tuple(NodeConfig(name, scenario.nodes, scenario.phase1, scenario.phase2, scenario.retry)
+                 for name in scenario.nodes)
+
+
+@lru_cache(maxsize=64)
+def _normalized(scenario: Scenario) -> dict:
+    return scenario.to_dict()  # callers copy before changing it
+
+
 class Simulation:
     def __init__(self, scenario: Scenario, seed: int) -> None:
         self.scenario = scenario
@@ -53,18 +67,18 @@ class Simulation:
         self.env = simpy.Environment()
         self.network = NetworkModel(scenario.network, stream(seed, "network"))
         self.timer_rng = stream(seed, "timers")
-        self.events: list[dict] = []
+        # Rare events are dicts; the two hot ones are tuples, made dicts only when read:
+        # ("send", seq, t, id, src, dst, msg) and ("deliver", seq, t, id).
+        self.events: list = []
         self.seq = 0
         self.next_id = 0
         self.timer_gen = 0
         self.sent = self.delivered = self.duplicated = 0
         self.dropped: dict[str, int] = {"loss": 0, "partition": 0, "cut": 0, "crashed": 0}
-        self.hosts: dict[str, Host] = {}
-        for name in scenario.nodes:
-            cfg = NodeConfig(name, scenario.nodes, scenario.phase1, scenario.phase2, scenario.retry)
-            self.hosts[name] = Host(cfg)
+        self.hosts: dict[str, Host] = {cfg.name: Host(cfg) for cfg in _node_configs(scenario)}
         self._handlers = {
             Send: self._do_send,
+            Broadcast: self._do_broadcast,
             SetTimer: self._do_set_timer,
             CancelTimer: self._do_cancel_timer,
             Persist: self._do_persist,
@@ -77,7 +91,7 @@ class Simulation:
     # -- recording ------------------------------------------------------------
     def emit(self, kind: str, **fields: Any) -> None:
         fields["seq"] = self.seq
-        fields["t"] = round(self.env.now, 6)
+        fields["t"] = self.env.now
         fields["kind"] = kind
         self.seq += 1
         self.events.append(fields)
@@ -88,8 +102,7 @@ class Simulation:
 
     def run(self) -> list[dict]:
         sc = self.scenario
-        header_scenario = sc.to_dict()
-        header_scenario["seed"] = self.seed
+        header_scenario = dict(_normalized(sc), seed=self.seed)
         self.events.append({"kind": "header", "paxsim": __version__, "format": FORMAT,
                             "seed": self.seed, "scenario": header_scenario})
         for fault in sc.faults:
@@ -112,7 +125,10 @@ class Simulation:
     def _apply(self, host: Host, effects: list) -> None:
         handlers = self._handlers
         for effect in effects:
-            handlers[type(effect)](host, effect)
+            if type(effect) is Send:  # the common case, without a dispatch
+                self._send(host.name, effect.dst, effect.msg)
+            else:
+                handlers[type(effect)](host, effect)
 
     def _start_proposal(self, host: Host) -> None:
         if host.up:
@@ -148,39 +164,50 @@ class Simulation:
         elif kind == "uncut":
             self.network.cuts.cut.discard(fault.arg)
             self.emit("uncut", src=fault.arg[0], dst=fault.arg[1])
+        self.network.update()
 
     # -- effects --------------------------------------------------------------
     def _do_send(self, host: Host, effect: Send) -> None:
-        src, dst, msg = host.name, effect.dst, effect.msg
+        self._send(host.name, effect.dst, effect.msg)
+
+    def _do_broadcast(self, host: Host, effect: Broadcast) -> None:
+        send, src, msg = self._send, host.name, effect.msg
+        for dst in effect.dsts:
+            send(src, dst, msg)
+
+    def _send(self, src: str, dst: str, msg) -> None:
         mid = self.next_id
-        self.next_id += 1
+        self.next_id = mid + 1
         self.sent += 1
-        self.emit("send", id=mid, src=src, dst=dst, msg=msg)
+        env = self.env
+        self.events.append(("send", self.seq, env.now, mid, src, dst, msg))
+        self.seq += 1
         if src == dst:  # local delivery: no network, no loss
-            self._schedule(0.0, mid, src, dst, msg)
+            env.timeout(0.0).callbacks.append(partial(self._deliver, mid, src, dst, msg))
             return
         net = self.network
-        link = net.link(src, dst)
+        link = net.links.get((src, dst)) or net.default
         rng = net.rng.random
-        lost, dup, delay = rng() < link.loss, rng() < link.duplicate, link.latency()
-        self._route(mid, src, dst, msg, lost, delay)
+        # Draws depend only on the link's configuration, never on faults.
+        lost = link.loss > 0.0 and rng() < link.loss
+        dup = link.duplicate > 0.0 and rng() < link.duplicate
+        self._route(mid, src, dst, msg, lost, link.latency())
         if dup:
             copy = self.next_id
             self.next_id += 1
             self.duplicated += 1
             self.emit("duplicate", id=mid, copy=copy)
-            self._route(copy, src, dst, msg, rng() < link.loss, link.latency())
+            self._route(copy, src, dst, msg, link.loss > 0.0 and rng() < link.loss, link.latency())
 
     def _route(self, mid: int, src: str, dst: str, msg, lost: bool, delay: float) -> None:
-        reason = self.network.judge(src, dst) or ("loss" if lost else None)
+        reason = self.network.judge(src, dst) if self.network.faulty else None
+        if reason is None and lost:
+            reason = "loss"
         if reason is not None:
             self.dropped[reason] += 1
             self.emit("drop", id=mid, reason=reason)
         else:
-            self._schedule(delay, mid, src, dst, msg)
-
-    def _schedule(self, delay: float, mid: int, src: str, dst: str, msg) -> None:
-        self.env.timeout(delay).callbacks.append(partial(self._deliver, mid, src, dst, msg))
+            self.env.timeout(delay).callbacks.append(partial(self._deliver, mid, src, dst, msg))
 
     def _deliver(self, mid: int, src: str, dst: str, msg, _event) -> None:
         host = self.hosts[dst]
@@ -189,7 +216,8 @@ class Simulation:
             self.emit("drop", id=mid, reason="crashed")
             return
         self.delivered += 1
-        self.emit("deliver", id=mid)
+        self.events.append(("deliver", self.seq, self.env.now, mid))
+        self.seq += 1
         self._apply(host, host.node.on_message(src, msg))
 
     def _do_set_timer(self, host: Host, effect: SetTimer) -> None:
@@ -209,49 +237,79 @@ class Simulation:
     def _do_persist(self, host: Host, effect: Persist) -> None:
         host.storage[effect.key] = effect.data
 
+    # Observations: recorded as trace events.  A ballot is a tuple, which JSON writes as [round, node].
     def _do_promised(self, host: Host, effect: Promised) -> None:
-        self.emit("promise", node=host.name, ballot=effect.ballot.to_json())
+        self.events.append({"seq": self.seq, "t": self.env.now, "kind": "promise", "node": host.name,
+                            "ballot": effect.ballot})
+        self.seq += 1
 
     def _do_voted(self, host: Host, effect: Voted) -> None:
-        self.emit("vote", node=host.name, ballot=effect.ballot.to_json(), value=effect.value)
+        self.events.append({"seq": self.seq, "t": self.env.now, "kind": "vote", "node": host.name,
+                            "ballot": effect.ballot, "value": effect.value})
+        self.seq += 1
 
     def _do_proposed(self, host: Host, effect: Proposed) -> None:
-        self.emit("propose", node=host.name, ballot=effect.ballot.to_json(), value=effect.value,
-                  quorum=list(effect.quorum))
+        self.emit("propose", node=host.name, ballot=effect.ballot, value=effect.value, quorum=list(effect.quorum))
 
     def _do_decided(self, host: Host, effect: Decided) -> None:
         self.emit("decide", node=host.name, value=effect.value)
 
 
+def _as_dict(record) -> dict:
+    if type(record) is dict:
+        return record
+    if record[0] == "send":
+        _, seq, t, mid, src, dst, msg = record
+        return {"seq": seq, "t": t, "kind": "send", "id": mid, "src": src, "dst": dst, "msg": msg}
+    _, seq, t, mid = record
+    return {"seq": seq, "t": t, "kind": "deliver", "id": mid}
+
+
 class Run:
     """One finished simulation: its events (header first, end last) and verdict."""
 
-    def __init__(self, scenario: Scenario, seed: int, events: list[dict]) -> None:
+    def __init__(self, scenario: Scenario, seed: int, records: list) -> None:
         self.scenario = scenario
         self.seed = seed
-        self.events = events
+        self._records = records
+        self._events: list[dict] | None = None
         self._verdict = None
+
+    @property
+    def events(self) -> list[dict]:
+        """Every event as a dict (a send's `msg` is still a message object; see `lines_as_events`)."""
+        if self._events is None:
+            self._events = [_as_dict(r) for r in self._records]
+        return self._events
+
+    def checked_events(self) -> list[dict]:
+        """The events the checker reads: all but the message traffic, plus the
+        promises (whose reports explain violations).  The checker ignores the
+        rest, so its verdict on this list equals its verdict on `events`
+        (tests/test_determinism.py checks that); it is just cheaper."""
+        return [r if type(r) is dict else _as_dict(r) for r in self._records
+                if type(r) is dict or (r[0] == "send" and type(r[6]) is Promise)]
 
     @property
     def verdict(self):
         if self._verdict is None:
             from ..check import check
 
-            self._verdict = check(self.events)
+            self._verdict = check(self.checked_events() if self._events is None else self._events)
         return self._verdict
 
     def lines(self) -> list[str]:
+        """The trace file's lines, each ending in a newline."""
         return [event_json(ev) + "\n" for ev in self.events]
 
     def lines_as_events(self) -> list[dict]:
-        """The events exactly as a trace file holds them (messages as dicts)."""
+        """The events exactly as a trace file holds them (messages as dicts, ballots as lists)."""
         import json
 
         return [json.loads(line) for line in self.lines()]
 
     def write_trace(self, path) -> None:
         write_trace(path, self.events)
-
 
 def simulate(scenario: Scenario, seed: int | None = None) -> Run:
     """Run `scenario` with `seed` (default: the scenario's own seed)."""
