@@ -4,6 +4,11 @@ A runtime carries out a list of effects in order.  `Persist` must be durable
 before any later effect of the same list is carried out.  `Promised`, `Voted`,
 `Proposed` and `Decided` change nothing outside the role: they are the
 observable protocol steps that a runtime records (the checker reads them).
+
+Effects are plain slotted dataclasses, not frozen ones: a runtime consumes
+each list at once and no one keeps an effect, and frozen construction cost
+about 8% of a simulated run.  Messages, which live on in flight and in
+traces, stay frozen.
 """
 
 from __future__ import annotations
