@@ -65,15 +65,12 @@ class Acceptor:
         if stored is not None:
             self.promised, self.accepted = stored
 
-    def _persist(self) -> Persist:
-        return Persist("acceptor", (self.promised, self.accepted))
-
     def on_prepare(self, src: str, msg: Prepare) -> list[Effect]:
         b = msg.ballot
         if self.promised is not None and not b > self.promised:
             return [Send(src, Nack(b, self.promised))]
         self.promised = b
-        return [self._persist(), Promised(b), Send(src, Promise(b, self.accepted))]
+        return [Persist("acceptor", (b, self.accepted)), Promised(b), Send(src, Promise(b, self.accepted))]
 
     def on_accept(self, src: str, msg: Accept) -> list[Effect]:
         b = msg.ballot
@@ -83,7 +80,7 @@ class Acceptor:
             return [Send(src, Accepted(b))]  # a re-sent accept: already durable
         self.promised = b
         self.accepted = (b, msg.value)
-        return [self._persist(), Voted(b, msg.value), Send(src, Accepted(b))]
+        return [Persist("acceptor", (b, self.accepted)), Voted(b, msg.value), Send(src, Accepted(b))]
 
 
 class Learner:

@@ -70,15 +70,15 @@ class Simulation:
         # Rare events are dicts; the two hot ones are tuples, made dicts only when read:
         # ("send", seq, t, id, src, dst, msg) and ("deliver", seq, t, id).
         self.events: list = []
+        self.observed: list[dict] = []  # the dict events alone (what the checker reads, less promises)
         self.seq = 0
         self.next_id = 0
         self.timer_gen = 0
         self.sent = self.delivered = self.duplicated = 0
         self.dropped: dict[str, int] = {"loss": 0, "partition": 0, "cut": 0, "crashed": 0}
         self.hosts: dict[str, Host] = {cfg.name: Host(cfg) for cfg in _node_configs(scenario)}
+        self._deliver_cb = self._deliver  # one bound method, not one per message
         self._handlers = {
-            Send: self._do_send,
-            Broadcast: self._do_broadcast,
             SetTimer: self._do_set_timer,
             CancelTimer: self._do_cancel_timer,
             Persist: self._do_persist,
@@ -95,6 +95,7 @@ class Simulation:
         fields["kind"] = kind
         self.seq += 1
         self.events.append(fields)
+        self.observed.append(fields)
 
     # -- scheduling ----------------------------------------------------------
     def at(self, t: float, fn, *args) -> None:
@@ -103,8 +104,10 @@ class Simulation:
     def run(self) -> list[dict]:
         sc = self.scenario
         header_scenario = dict(_normalized(sc), seed=self.seed)
-        self.events.append({"kind": "header", "paxsim": __version__, "format": FORMAT,
-                            "seed": self.seed, "scenario": header_scenario})
+        header = {"kind": "header", "paxsim": __version__, "format": FORMAT, "seed": self.seed,
+                  "scenario": header_scenario}
+        self.events.append(header)
+        self.observed.append(header)
         for fault in sc.faults:
             self.at(fault.at, self._fault, fault)
         for p in sc.proposers:
@@ -125,10 +128,15 @@ class Simulation:
     def _apply(self, host: Host, effects: list) -> None:
         handlers = self._handlers
         for effect in effects:
-            if type(effect) is Send:  # the common case, without a dispatch
+            kind = type(effect)
+            if kind is Send:  # the common cases, without a dispatch
                 self._send(host.name, effect.dst, effect.msg)
+            elif kind is Broadcast:
+                send, src, msg = self._send, host.name, effect.msg
+                for dst in effect.dsts:
+                    send(src, dst, msg)
             else:
-                handlers[type(effect)](host, effect)
+                handlers[kind](host, effect)
 
     def _start_proposal(self, host: Host) -> None:
         if host.up:
@@ -167,13 +175,6 @@ class Simulation:
         self.network.update()
 
     # -- effects --------------------------------------------------------------
-    def _do_send(self, host: Host, effect: Send) -> None:
-        self._send(host.name, effect.dst, effect.msg)
-
-    def _do_broadcast(self, host: Host, effect: Broadcast) -> None:
-        send, src, msg = self._send, host.name, effect.msg
-        for dst in effect.dsts:
-            send(src, dst, msg)
 
     def _send(self, src: str, dst: str, msg) -> None:
         mid = self.next_id
@@ -182,8 +183,9 @@ class Simulation:
         env = self.env
         self.events.append(("send", self.seq, env.now, mid, src, dst, msg))
         self.seq += 1
+        deliver = self._deliver_cb
         if src == dst:  # local delivery: no network, no loss
-            env.timeout(0.0).callbacks.append(partial(self._deliver, mid, src, dst, msg))
+            env.timeout(0.0).callbacks.append(partial(deliver, mid, src, dst, msg))
             return
         net = self.network
         link = net.links.get((src, dst)) or net.default
@@ -191,7 +193,11 @@ class Simulation:
         # Draws depend only on the link's configuration, never on faults.
         lost = link.loss > 0.0 and rng() < link.loss
         dup = link.duplicate > 0.0 and rng() < link.duplicate
-        self._route(mid, src, dst, msg, lost, link.latency())
+        delay = link.latency()
+        if not (lost or net.faulty):  # the common case, without _route
+            env.timeout(delay).callbacks.append(partial(deliver, mid, src, dst, msg))
+        else:
+            self._route(mid, src, dst, msg, lost, delay)
         if dup:
             copy = self.next_id
             self.next_id += 1
@@ -207,7 +213,7 @@ class Simulation:
             self.dropped[reason] += 1
             self.emit("drop", id=mid, reason=reason)
         else:
-            self.env.timeout(delay).callbacks.append(partial(self._deliver, mid, src, dst, msg))
+            self.env.timeout(delay).callbacks.append(partial(self._deliver_cb, mid, src, dst, msg))
 
     def _deliver(self, mid: int, src: str, dst: str, msg, _event) -> None:
         host = self.hosts[dst]
@@ -239,14 +245,17 @@ class Simulation:
 
     # Observations: recorded as trace events.  A ballot is a tuple, which JSON writes as [round, node].
     def _do_promised(self, host: Host, effect: Promised) -> None:
-        self.events.append({"seq": self.seq, "t": self.env.now, "kind": "promise", "node": host.name,
-                            "ballot": effect.ballot})
+        ev = {"seq": self.seq, "t": self.env.now, "kind": "promise", "node": host.name, "ballot": effect.ballot}
         self.seq += 1
+        self.events.append(ev)
+        self.observed.append(ev)
 
     def _do_voted(self, host: Host, effect: Voted) -> None:
-        self.events.append({"seq": self.seq, "t": self.env.now, "kind": "vote", "node": host.name,
-                            "ballot": effect.ballot, "value": effect.value})
+        ev = {"seq": self.seq, "t": self.env.now, "kind": "vote", "node": host.name, "ballot": effect.ballot,
+              "value": effect.value}
         self.seq += 1
+        self.events.append(ev)
+        self.observed.append(ev)
 
     def _do_proposed(self, host: Host, effect: Proposed) -> None:
         self.emit("propose", node=host.name, ballot=effect.ballot, value=effect.value, quorum=list(effect.quorum))
@@ -268,10 +277,11 @@ def _as_dict(record) -> dict:
 class Run:
     """One finished simulation: its events (header first, end last) and verdict."""
 
-    def __init__(self, scenario: Scenario, seed: int, records: list) -> None:
+    def __init__(self, scenario: Scenario, seed: int, records: list, observed: list[dict] | None = None) -> None:
         self.scenario = scenario
         self.seed = seed
         self._records = records
+        self._observed = observed
         self._events: list[dict] | None = None
         self._verdict = None
 
@@ -292,11 +302,25 @@ class Run:
 
     @property
     def verdict(self):
+        """The checker's verdict.  It reads the protocol events first; only if
+        they show a violation does it read the promises too, which its
+        explanations quote (so the verdict is the one on the full trace)."""
         if self._verdict is None:
             from ..check import check
 
-            self._verdict = check(self.checked_events() if self._events is None else self._events)
+            if self._events is not None:
+                self._verdict = check(self._events)
+            else:
+                verdict = check(self._observed) if self._observed is not None else None
+                if verdict is None or verdict.violations:
+                    verdict = check(self.checked_events())
+                self._verdict = verdict
         return self._verdict
+
+    @property
+    def totals(self) -> dict:
+        """The end event's message counts, without building every event."""
+        return self._records[-1]["messages"]
 
     def lines(self) -> list[str]:
         """The trace file's lines, each ending in a newline."""
@@ -314,4 +338,6 @@ class Run:
 def simulate(scenario: Scenario, seed: int | None = None) -> Run:
     """Run `scenario` with `seed` (default: the scenario's own seed)."""
     seed = scenario.seed if seed is None else seed
-    return Run(scenario, seed, Simulation(scenario, seed).run())
+    sim = Simulation(scenario, seed)
+    sim.run()
+    return Run(scenario, seed, sim.events, sim.observed)
