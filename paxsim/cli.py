@@ -7,6 +7,7 @@ Exit status: 0 all good; 1 a safety violation or an unmet `expect`;
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -16,7 +17,15 @@ from ._version import __version__
 from .check import check as check_trace
 from .check import evaluate_expect
 from .report import reproduce_command, summary_json, summary_text
-from .scenario import ScenarioError, load_scenario, scenario_from_dict
+from .scenario import (
+    OverrideError,
+    ScenarioError,
+    apply_set,
+    load_scenario,
+    parse_set,
+    read_scenario_data,
+    scenario_from_dict,
+)
 from .trace import TraceError, event_json, read_trace
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
@@ -52,7 +61,10 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the summary.")
 @click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write latency.png and timeline.png for this run into this directory.")
-def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool, plots_dir: Path | None) -> None:
+@click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
+              help="Override a scenario value, e.g. --set network.loss=0.1 (repeatable).")
+def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool, plots_dir: Path | None,
+        sets: tuple[str, ...]) -> None:
     """Simulate SCENARIO once, check it and print a summary.
 
     \b
@@ -61,14 +73,15 @@ def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool
       paxsim run scenarios/partition.yaml --seed 1234
       paxsim run scenarios/lossy.yaml --trace run.jsonl --json
       paxsim run scenarios/partition.yaml --plots figures/
+      paxsim run scenarios/lossy.yaml --seed 12 --set network.loss=0.3
 
     The last line is the command that reproduces the run exactly.
     """
     from .sim import simulate
 
     try:
-        sc = load_scenario(scenario)
-    except ScenarioError as exc:
+        sc = _load_with_sets(scenario, sets)
+    except (ScenarioError, OverrideError) as exc:
         _bad_input(str(exc))
     if trace_path is not None and not trace_path.parent.exists():
         _bad_input(f"{trace_path}: cannot write trace: directory {str(trace_path.parent)!r} does not exist")
@@ -81,7 +94,7 @@ def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool
     written = _write_run_plots(result.events, plots_dir) if plots_dir is not None else []
     verdict = result.verdict
     header = result.events[0]
-    reproduce = reproduce_command(str(scenario), result.seed)
+    reproduce = reproduce_command(str(scenario), result.seed, sets)
     if as_json:
         click.echo(json.dumps(summary_json(header, verdict, reproduce), sort_keys=True))
     else:
@@ -92,6 +105,18 @@ def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool
             click.echo(f"plot:      {path}")
     unmet = evaluate_expect(verdict, header["scenario"]["expect"])
     sys.exit(EXIT_FAIL if (verdict.violations or unmet) else EXIT_OK)
+
+
+def _load_with_sets(path: Path, sets) -> "Scenario":
+    if not sets:
+        return load_scenario(path)
+    data, lines = read_scenario_data(path)
+    labels = []
+    for text in sets:
+        name, set_path, (value,) = parse_set(text, many=False)
+        data = apply_set(data, set_path, value)
+        labels.append(text)
+    return scenario_from_dict(data, f"{path} (with --set {' '.join(labels)})")
 
 
 def _write_run_plots(events: list[dict], directory: Path) -> list[Path]:
@@ -188,6 +213,94 @@ def replay(trace: Path) -> None:
         sys.exit(EXIT_FAIL)
     click.echo(f"identical: {len(old_lines)} lines, seed {header['seed']} (paxsim {__version__})")
     sys.exit(EXIT_OK)
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--seeds", default="0:1000", show_default=True,
+              help="Seeds: A:B (A up to B-1), N, or a comma list of those.")
+@click.option("--set", "sets", multiple=True, metavar="PATH=V1,V2,...",
+              help="Sweep a scenario value over a list (repeatable: the grid of all combinations).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Local worker processes [default: the number of CPUs].")
+@click.option("--scheduler", metavar="tcp://HOST:PORT",
+              help="Run on this Dask cluster instead (needs paxsim[dask]).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Results file, one JSON line a run [default: SCENARIO-sweep.jsonl here].")
+@click.option("--resume", is_flag=True, help="Continue the results file, skipping runs already in it.")
+@click.option("--progress/--no-progress", default=None,
+              help="Show a progress bar [default: when stderr is a terminal].")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], jobs: int | None, scheduler: str | None,
+          output: Path | None, resume: bool, progress: bool | None, as_json: bool) -> None:
+    """Run SCENARIO over many seeds (and a grid of --set values) in parallel.
+
+    \b
+    Examples:
+      paxsim sweep scenarios/lossy.yaml --seeds 0:2000 --set network.loss=0,0.1,0.3
+      paxsim sweep scenarios/duel.yaml --seeds 0:10000 -j 2 -o duel.jsonl
+      paxsim sweep scenarios/duel.yaml --seeds 0:10000 -o duel.jsonl --resume
+      paxsim sweep scenarios/partition.yaml --scheduler tcp://10.0.0.5:8786
+
+    Each run's result is appended to the results file as it finishes, so an
+    interrupted sweep loses nothing: rerun with --resume. The trace of every
+    violating run is saved in RESULTS.traces/. At the end, a table per
+    parameter combination: decision time p50/p95/p99, messages per
+    decision, share undecided, violations by kind with the command that
+    reproduces the first.
+
+    Exit status 1 if any run violated safety.
+    """
+    from . import sweep as sw
+
+    try:
+        plan = sw.plan_sweep(scenario, seeds, list(sets))
+    except (ScenarioError, sw.SweepError) as exc:
+        _bad_input(str(exc))
+    output = output or Path(f"{scenario.stem}-sweep.jsonl")
+    jobs = jobs or os.cpu_count() or 1
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = None
+    violations = [0]
+    if show:
+        from tqdm import tqdm
+
+        bar = tqdm(total=plan.total, unit="run", desc=scenario.stem, dynamic_ncols=True, file=sys.stderr)
+
+    def tick(rec: dict) -> None:
+        if rec["outcome"] == "violation":
+            violations[0] += 1
+        if bar is not None:
+            bar.update(1)
+            if rec["outcome"] == "violation":
+                bar.set_postfix(violations=violations[0], refresh=False)
+
+    try:
+        if bar is not None and resume and output.exists():
+            _, done_runs, _ = sw.read_results(output)
+            bar.update(min(len(done_runs), plan.total))
+        counts = sw.run_sweep(plan, output, jobs=jobs, scheduler=scheduler, resume=resume, on_result=tick)
+    except sw.SweepError as exc:
+        if bar is not None:
+            bar.close()
+        _bad_input(str(exc))
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.close()
+        click.echo(f"interrupted: finished runs are in {output}; continue with the same command and --resume",
+                   err=True)
+        sys.exit(130)
+    if bar is not None:
+        bar.close()
+    summary = sw.summarize(plan, output)
+    if as_json:
+        click.echo(json.dumps(summary, sort_keys=True))
+    else:
+        click.echo(f"{plan.total} runs ({counts['ran']} now, {counts['skipped']} already in {output}), "
+                   f"{len(plan.combos)} combination(s) x {len(plan.seeds)} seeds")
+        click.echo(sw.format_summary(summary))
+        click.echo(f"results:   {output}")
+    sys.exit(EXIT_FAIL if summary["violating_runs"] else EXIT_OK)
 
 
 class Duration(click.ParamType):

@@ -25,8 +25,9 @@ def _learned_compact(nodes, verdict: Verdict) -> str:
     return text
 
 
-def reproduce_command(scenario_path: str, seed: int) -> str:
-    return f"paxsim run {shlex.quote(str(scenario_path))} --seed {seed}"
+def reproduce_command(scenario_path: str, seed: int, sets=()) -> str:
+    extra = "".join(f" --set {shlex.quote(s)}" for s in sets)
+    return f"paxsim run {shlex.quote(str(scenario_path))} --seed {seed}{extra}"
 
 
 def summary_json(header: dict, verdict: Verdict, reproduce: str) -> dict:

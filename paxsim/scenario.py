@@ -624,14 +624,9 @@ def _check_finite(value: Any, source: str, lines: dict, path: Path_) -> None:
             _check_finite(v, source, lines, path + (i,))
 
 
-def parse_scenario(text: str, source: str = "<string>") -> Scenario:
-    """Parse and validate scenario YAML text."""
-    data, lines = _read_yaml(text, source)
-    return scenario_from_dict(data, source, lines)
-
-
-def load_scenario(path: str | Path) -> Scenario:
-    """Read, parse and validate a scenario file.  Raises `ScenarioError`."""
+def read_scenario_data(path: str | Path) -> tuple[dict, dict[Path_, int]]:
+    """The plain data of a scenario file and the line of every value, before
+    validation (for tools that change it, like `--set`).  Raises `ScenarioError`."""
     source = str(path)
     p = Path(path)
     try:
@@ -645,4 +640,106 @@ def load_scenario(path: str | Path) -> Scenario:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ScenarioError(source, None, (), f"not UTF-8 text (byte {exc.start})") from None
-    return parse_scenario(text, source)
+    return _read_yaml(text, source)
+
+
+def parse_scenario(text: str, source: str = "<string>") -> Scenario:
+    """Parse and validate scenario YAML text."""
+    data, lines = _read_yaml(text, source)
+    return scenario_from_dict(data, source, lines)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read, parse and validate a scenario file.  Raises `ScenarioError`."""
+    data, lines = read_scenario_data(path)
+    return scenario_from_dict(data, str(path), lines)
+
+
+# --------------------------------------------------------------------------
+# --set PATH=VALUE overrides (paxsim run, paxsim sweep)
+# --------------------------------------------------------------------------
+_SET_PATH = re.compile(r"[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*|\[\d+\])*")
+_SET_PART = re.compile(r"([A-Za-z_][\w-]*)|\[(\d+)\]")
+
+
+class OverrideError(ValueError):
+    """A malformed --set; `str()` is one line."""
+
+
+def parse_set_path(path: str) -> Path_:
+    """'network.links[0].loss' -> ('network', 'links', 0, 'loss')."""
+    if not _SET_PATH.fullmatch(path):
+        raise OverrideError(f"--set {path}: not a path like network.loss or faults[0].at")
+    return tuple(name if name else int(index) for name, index in _SET_PART.findall(path))
+
+
+def _split_values(text: str) -> list[str]:
+    """Split on commas that are not inside brackets, braces or quotes."""
+    parts, depth, quote, current = [], 0, None, ""
+    for ch in text:
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(current)
+            current = ""
+            continue
+        current += ch
+    parts.append(current)
+    return parts
+
+
+def parse_set(text: str, many: bool = True) -> tuple[str, Path_, list]:
+    """'network.loss=0,0.05,0.1' -> ('network.loss', path, [0, 0.05, 0.1]).
+    Each value is read as YAML (safely): 50ms stays a string, 0.1 is a number.
+    With many=False the whole right-hand side is one value."""
+    if "=" not in text:
+        raise OverrideError(f"--set {text}: expected PATH=VALUE, e.g. network.loss=0.1")
+    path_text, _, rhs = text.partition("=")
+    path_text = path_text.strip()
+    path = parse_set_path(path_text)
+    raw_values = _split_values(rhs) if many else [rhs]
+    values = []
+    for raw in raw_values:
+        if not raw.strip():
+            raise OverrideError(f"--set {text}: empty value")
+        try:
+            values.append(yaml.safe_load(raw))
+        except yaml.YAMLError:
+            raise OverrideError(f"--set {text}: {raw.strip()!r} is not a YAML value") from None
+    return path_text, path, values
+
+
+def apply_set(data: dict, path: Path_, value: Any) -> dict:
+    """A deep copy of `data` with `value` at `path` (mappings on the way are created)."""
+    import copy
+
+    out = copy.deepcopy(data)
+    node: Any = out
+    for i, key in enumerate(path[:-1]):
+        nxt = path[i + 1]
+        if isinstance(key, int):
+            if not isinstance(node, list) or key >= len(node):
+                raise OverrideError(f"--set {format_path(path)}: {format_path(path[:i + 1])} does not exist")
+            node = node[key]
+        else:
+            if not isinstance(node, dict):
+                raise OverrideError(f"--set {format_path(path)}: {format_path(path[:i])} is not a mapping")
+            if key not in node:
+                if isinstance(nxt, int):
+                    raise OverrideError(f"--set {format_path(path)}: {format_path(path[:i + 1])} does not exist")
+                node[key] = {}
+            node = node[key]
+    last = path[-1]
+    if isinstance(last, int):
+        if not isinstance(node, list) or last >= len(node):
+            raise OverrideError(f"--set {format_path(path)}: {format_path(path)} does not exist")
+    elif not isinstance(node, dict):
+        raise OverrideError(f"--set {format_path(path)}: {format_path(path[:-1])} is not a mapping")
+    node[last] = value
+    return out

@@ -1,0 +1,534 @@
+"""Many seeded runs: a grid of scenario parameters times a range of seeds.
+
+* Runs are independent and seeded, so the results do not depend on which
+  executor ran them or in what order: inline (one process), local worker
+  processes, or a Dask cluster.
+* Each result is one JSON line, appended to the results file as its chunk
+  of runs finishes, so Ctrl-C or a killed process loses nothing already
+  finished; `resume=True` skips the runs already in the file.
+* A run's trace lives only as long as it takes to check it; only violating
+  runs send their trace back, to be saved beside the results.
+* The summary is computed from the results file, so an interrupted and
+  resumed sweep summarizes exactly like an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import os
+import re
+import shlex
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from ._version import __version__
+from .scenario import (
+    OverrideError,
+    Scenario,
+    ScenarioError,
+    apply_set,
+    parse_set,
+    read_scenario_data,
+    scenario_from_dict,
+)
+
+RESULTS_FORMAT = 1
+
+
+class SweepError(ValueError):
+    """Bad sweep input; `str()` is one line."""
+
+
+# --------------------------------------------------------------------------
+# The grid
+# --------------------------------------------------------------------------
+def parse_seeds(text: str) -> list[int]:
+    """'0:1000' (half-open), '7', '1,5,9' or '0:100,500:600' -> seeds, in order, without repeats."""
+    seeds: list[int] = []
+    seen: set[int] = set()
+    for part in text.split(","):
+        part = part.strip()
+        m = re.fullmatch(r"(\d+)(?::(\d+))?", part)
+        if not m:
+            raise SweepError(f"--seeds {text}: expected A:B (from A up to B-1), N, or a comma list of those")
+        lo = int(m.group(1))
+        hi = int(m.group(2)) if m.group(2) is not None else lo + 1
+        if hi <= lo:
+            raise SweepError(f"--seeds {text}: empty range {part} (B must be greater than A)")
+        for s in range(lo, hi):
+            if s not in seen:
+                seen.add(s)
+                seeds.append(s)
+    return seeds
+
+
+@dataclass(frozen=True)
+class Combo:
+    """One point of the parameter grid: its --set values and the resulting scenario."""
+
+    index: int
+    params: tuple[tuple[str, Any], ...]
+    scenario: dict  # normalized, validated
+
+    @property
+    def key(self) -> str:
+        """The combination's identity in results files: its --set values."""
+        return json.dumps(dict(self.params), sort_keys=True, separators=(",", ":"))
+
+    @property
+    def scenario_id(self) -> str:
+        """A worker caches validated scenarios under this: the content itself."""
+        text = json.dumps(self.scenario, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    @property
+    def label(self) -> str:
+        return " ".join(f"{k}={_show(v)}" for k, v in self.params) or "(scenario as written)"
+
+    def set_args(self) -> str:
+        return "".join(f" --set {shlex.quote(f'{k}={_yaml_scalar(v)}')}" for k, v in self.params)
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value) if not isinstance(value, str) else value
+
+
+def _yaml_scalar(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":")) if not isinstance(value, str) else value
+
+
+def build_grid(scenario_path: str | Path, sets: Iterable[str]) -> tuple[list[Combo], Scenario]:
+    """Every combination of the --set values applied to the scenario file,
+    each validated.  Returns the combos and the scenario as written."""
+    data, lines = read_scenario_data(scenario_path)
+    base = scenario_from_dict(data, str(scenario_path), lines)
+    axes = []
+    for text in sets:
+        name, path, values = parse_set(text)
+        if any(name == a[0] for a in axes):
+            raise SweepError(f"--set {name} is given twice; list every value in one --set {name}=V1,V2")
+        axes.append((name, path, values))
+    combos = []
+    for index, choice in enumerate(itertools.product(*[a[2] for a in axes])):
+        d = data
+        params = []
+        for (name, path, _), value in zip(axes, choice):
+            d = apply_set(d, path, value)
+            params.append((name, value))
+        label = " ".join(f"{n}={_show(v)}" for n, v in params)
+        scenario = scenario_from_dict(d, f"{scenario_path} (with --set {label})") if params else base
+        combos.append(Combo(index, tuple(params), scenario.to_dict()))
+    return combos, base
+
+
+# --------------------------------------------------------------------------
+# Running: the worker side
+# --------------------------------------------------------------------------
+_scenarios: dict[str, Scenario] = {}  # per worker process: combo key -> scenario
+
+
+def run_chunk(scenario: dict, key: str, params: dict, seeds: list[int]) -> list[dict]:
+    """Run `seeds` of one combination; one result dict per seed.  Runs in a
+    worker process (or Dask worker) and keeps nothing between chunks but the
+    validated scenario, cached under `key`, which must identify the
+    scenario's content (`Combo.scenario_id`)."""
+    from .sim import simulate
+
+    sc = _scenarios.get(key)
+    if sc is None:
+        if len(_scenarios) > 256:
+            _scenarios.clear()
+        sc = _scenarios[key] = scenario_from_dict(scenario)
+    within = sc.expect.within
+    out = []
+    for seed in seeds:
+        run = simulate(sc, seed)
+        out.append(result_record(run, params, within))
+        del run  # the trace goes now; only a violation's comes back (as text)
+    return out
+
+
+def result_record(run, params: dict, within: float | None) -> dict:
+    v = run.verdict
+    m = v.messages or {}
+    kinds = sorted({x.kind for x in v.violations})
+    outcome = "violation" if kinds else ("decided" if v.decided else "undecided")
+    rec = {
+        "kind": "run",
+        "seed": run.seed,
+        "params": params,
+        "outcome": outcome,
+        "decision_t": v.last_decide_t if v.decided else None,
+        "sent": m.get("sent", 0),
+        "delivered": m.get("delivered", 0),
+        "lost": sum((m.get("dropped") or {}).values()),
+        "duplicated": m.get("duplicated", 0),
+        "violation": kinds[0] if kinds else None,
+        "violations": kinds,
+    }
+    if within is not None:
+        rec["within"] = bool(v.decided and v.last_decide_t is not None and v.last_decide_t <= within)
+    if kinds:
+        rec["trace"] = "".join(run.lines())
+        rec["explanations"] = {}
+        for violation in v.violations:
+            rec["explanations"].setdefault(violation.kind, violation.explain())
+    return rec
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and keeps what finished
+
+
+# --------------------------------------------------------------------------
+# Executors: each yields the results of chunks as they finish
+# --------------------------------------------------------------------------
+Task = tuple  # (scenario dict, key, params, seeds)
+
+
+class InlineExecutor:
+    """Runs chunks in this process, one after another (jobs=1)."""
+
+    name = "inline"
+
+    def run(self, tasks: Iterable[Task]) -> Iterator[list[dict]]:
+        for task in tasks:
+            yield run_chunk(*task)
+
+    def close(self) -> None:
+        pass
+
+
+class ProcessExecutor:
+    """Local worker processes; at most a few chunks in flight per worker."""
+
+    name = "processes"
+
+    def __init__(self, jobs: int) -> None:
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.jobs = jobs
+        self.pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint)
+
+    def run(self, tasks: Iterable[Task]) -> Iterator[list[dict]]:
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        tasks = iter(tasks)
+        pending = set()
+        for task in itertools.islice(tasks, self.jobs * 4):
+            pending.add(self.pool.submit(run_chunk, *task))
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                nxt = next(tasks, None)
+                if nxt is not None:
+                    pending.add(self.pool.submit(run_chunk, *nxt))
+                yield fut.result()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskExecutor:
+    """A Dask cluster (`distributed`); workers need paxsim installed."""
+
+    name = "dask"
+
+    def __init__(self, address: str) -> None:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise SweepError("--scheduler needs the Dask extra: pip install 'paxsim[dask]'") from None
+        try:
+            self.client = Client(address, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise SweepError(f"--scheduler {address}: cannot connect ({exc})") from None
+        self.jobs = max(1, sum(self.client.nthreads().values()))
+
+    def run(self, tasks: Iterable[Task]) -> Iterator[list[dict]]:
+        from distributed import as_completed
+
+        tasks = iter(tasks)
+        first = [self.client.submit(run_chunk, *t, pure=False) for t in itertools.islice(tasks, self.jobs * 4)]
+        queue = as_completed(first)
+        for fut in queue:
+            nxt = next(tasks, None)
+            if nxt is not None:
+                queue.add(self.client.submit(run_chunk, *nxt, pure=False))
+            yield fut.result()
+            fut.release()
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def make_executor(jobs: int, scheduler: str | None):
+    if scheduler:
+        return DaskExecutor(scheduler)
+    if jobs <= 1:
+        return InlineExecutor()
+    return ProcessExecutor(jobs)
+
+
+# --------------------------------------------------------------------------
+# The results file
+# --------------------------------------------------------------------------
+def sweep_header(scenario_path: str, base: Scenario, sets: list[str]) -> dict:
+    digest = hashlib.sha256(json.dumps(base.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+    return {"kind": "sweep", "format": RESULTS_FORMAT, "paxsim": __version__, "scenario": str(scenario_path),
+            "scenario_sha256": digest, "sets": sets}
+
+
+def read_results(path: Path) -> tuple[dict | None, list[dict], int]:
+    """(header, run records, byte length of the complete lines).  A last line
+    cut short by a kill is left out (and later overwritten)."""
+    header, runs, good = None, [], 0
+    with open(path, "rb") as fh:
+        data = fh.read()
+    pos = 0
+    for number, raw in enumerate(data.splitlines(keepends=True), 1):
+        if not raw.endswith(b"\n"):
+            break  # an unfinished last line
+        try:
+            rec = json.loads(raw)
+        except json.JSONDecodeError:
+            if pos + len(raw) == len(data):
+                break
+            raise SweepError(f"{path}:{number}: not a JSON line; is this a paxsim sweep results file?") from None
+        pos += len(raw)
+        good = pos
+        if rec.get("kind") == "sweep":
+            header = rec
+        elif rec.get("kind") == "run":
+            runs.append(rec)
+        else:
+            raise SweepError(f"{path}:{number}: unexpected record; is this a paxsim sweep results file?")
+    return header, runs, good
+
+
+def traces_dir(results: Path) -> Path:
+    return results.with_name(results.name + ".traces")
+
+
+def _trace_name(params: dict, seed: int) -> str:
+    slug = "-".join(f"{k}={_show(v)}" for k, v in params.items())
+    slug = re.sub(r"[^A-Za-z0-9_.=-]+", "_", slug)
+    return (f"{slug}-" if slug else "") + f"seed-{seed}.jsonl"
+
+
+# --------------------------------------------------------------------------
+# The sweep
+# --------------------------------------------------------------------------
+@dataclass
+class SweepPlan:
+    scenario_path: str
+    combos: list[Combo]
+    seeds: list[int]
+    base: Scenario
+    sets: list[str]
+    header: dict = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.header = sweep_header(self.scenario_path, self.base, self.sets)
+
+    @property
+    def total(self) -> int:
+        return len(self.combos) * len(self.seeds)
+
+
+def plan_sweep(scenario_path: str | Path, seeds: str, sets: list[str]) -> SweepPlan:
+    try:
+        combos, base = build_grid(scenario_path, sets)
+    except OverrideError as exc:
+        raise SweepError(str(exc)) from None
+    return SweepPlan(str(scenario_path), combos, parse_seeds(seeds), base, list(sets))
+
+
+def chunk_size(todo: int, jobs: int) -> int:
+    """Small enough to keep every worker busy and report progress often,
+    large enough that a chunk's overhead stays negligible."""
+    return max(1, min(100, todo // max(1, jobs * 16)))
+
+
+def run_sweep(plan: SweepPlan, output: Path, *, jobs: int = 1, scheduler: str | None = None,
+              resume: bool = False, on_result: Callable[[dict], None] | None = None) -> dict:
+    """Run the plan, appending to `output`.  Returns counts; raises
+    SweepError on bad input and lets KeyboardInterrupt through after
+    everything finished is safely written."""
+    done: set[tuple[str, int]] = set()
+    if output.exists():
+        if not resume:
+            raise SweepError(f"{output} exists: pass --resume to continue it, or choose another -o")
+        header, runs, good = read_results(output)
+        if header is not None and (header.get("scenario_sha256") != plan.header["scenario_sha256"]
+                                   or header.get("sets") != plan.header["sets"]):
+            raise SweepError(f"{output} was written by a different sweep (another scenario or --set); "
+                             "choose another -o")
+        done = {(json.dumps(r["params"], sort_keys=True, separators=(",", ":")), r["seed"]) for r in runs}
+        with open(output, "r+b") as fh:
+            fh.truncate(good)
+        need_header = header is None
+    else:
+        if not output.parent.exists():
+            raise SweepError(f"{output}: directory {str(output.parent)!r} does not exist")
+        need_header = True
+    tasks = []
+    todo = 0
+    for combo in plan.combos:
+        params = dict(combo.params)
+        seeds = [s for s in plan.seeds if (combo.key, s) not in done]
+        todo += len(seeds)
+        tasks.append((combo, params, seeds))
+    skipped = plan.total - todo
+    executor = make_executor(jobs, scheduler)
+    size = chunk_size(todo, getattr(executor, "jobs", 1))
+    chunks = ((c.scenario, c.scenario_id, params, seeds[i:i + size])
+              for c, params, seeds in tasks for i in range(0, len(seeds), size))
+    counts = {"ran": 0, "skipped": skipped, "violations": 0}
+    tdir = traces_dir(output)
+    with open(output, "a", encoding="utf-8") as out:
+        if need_header:
+            out.write(json.dumps(plan.header, sort_keys=True, separators=(",", ":")) + "\n")
+            out.flush()
+        try:
+            for results in executor.run(chunks):
+                lines = []
+                for rec in results:
+                    trace = rec.pop("trace", None)
+                    if trace is not None:
+                        tdir.mkdir(exist_ok=True)
+                        name = _trace_name(rec["params"], rec["seed"])
+                        (tdir / name).write_text(trace, encoding="utf-8")
+                        rec["trace"] = name  # in RESULTS.traces/, so results do not depend on -o
+                        counts["violations"] += 1
+                    lines.append(json.dumps(rec, sort_keys=True, separators=(",", ":")) + "\n")
+                out.write("".join(lines))
+                out.flush()
+                os.fsync(out.fileno())
+                counts["ran"] += len(results)
+                if on_result is not None:
+                    for rec in results:
+                        on_result(rec)
+        finally:
+            executor.close()
+    return counts
+
+
+# --------------------------------------------------------------------------
+# Summary
+# --------------------------------------------------------------------------
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    import numpy as np
+
+    return float(np.percentile(np.asarray(values, dtype=float), q))
+
+
+def summarize(plan: SweepPlan, output: Path) -> dict:
+    """Per combination: runs, shares decided/undecided, decision time
+    percentiles, messages per decision, violations by kind (each with the
+    command that reproduces its first seed), and liveness within T."""
+    _, runs, _ = read_results(output)
+    by_combo: dict[str, list[dict]] = {}
+    wanted = {(c.key, s) for c in plan.combos for s in plan.seeds}
+    for r in runs:
+        key = json.dumps(r["params"], sort_keys=True, separators=(",", ":"))
+        if (key, r["seed"]) in wanted:
+            by_combo.setdefault(key, []).append(r)
+    within_ms = plan.base.expect.within
+    rows = []
+    for combo in plan.combos:
+        rs = sorted(by_combo.get(combo.key, []), key=lambda r: r["seed"])
+        decided = [r for r in rs if r["outcome"] == "decided"]
+        times = [r["decision_t"] for r in decided if r["decision_t"] is not None]
+        groups: dict[str, list[dict]] = {}
+        for r in rs:
+            for kind in r.get("violations") or []:
+                groups.setdefault(kind, []).append(r)
+        violations = []
+        for kind, vs in sorted(groups.items()):
+            first = vs[0]
+            violations.append({
+                "kind": kind,
+                "count": len(vs),
+                "first_seed": first["seed"],
+                "reproduce": f"paxsim run {shlex.quote(plan.scenario_path)} --seed {first['seed']}{combo.set_args()}",
+                "trace": str(traces_dir(output) / first["trace"]) if first.get("trace") else None,
+                "explanation": (first.get("explanations") or {}).get(kind),
+            })
+        row = {
+            "params": dict(combo.params),
+            "label": combo.label,
+            "runs": len(rs),
+            "decided": len(decided) / len(rs) if rs else None,
+            "undecided": sum(r["outcome"] == "undecided" for r in rs) / len(rs) if rs else None,
+            "p50": _pct(times, 50),
+            "p95": _pct(times, 95),
+            "p99": _pct(times, 99),
+            "messages_per_decision": (sum(r["sent"] for r in decided) / len(decided)) if decided else None,
+            "violating_runs": sum(r["outcome"] == "violation" for r in rs),
+            "violations": violations,
+        }
+        if within_ms is not None:
+            row["within_ms"] = within_ms
+            row["decided_within"] = sum(bool(r.get("within")) for r in rs) / len(rs) if rs else None
+        rows.append(row)
+    return {"scenario": plan.scenario_path, "seeds": len(plan.seeds), "combinations": rows,
+            "violating_runs": sum(r["violating_runs"] for r in rows)}
+
+
+def format_summary(summary: dict) -> str:
+    rows = summary["combinations"]
+    has_within = any("decided_within" in r for r in rows)
+    head = ["parameters", "runs", "decided", "undecided", "p50 ms", "p95 ms", "p99 ms", "msgs/decision"]
+    if has_within:
+        head.append(f"within {rows[0]['within_ms']:g}ms")
+    head.append("violations")
+    table = [head]
+
+    def num(v, fmt="{:.1f}"):
+        return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else fmt.format(v)
+
+    for r in rows:
+        line = [r["label"], str(r["runs"]), num(r["decided"], "{:.1%}"), num(r["undecided"], "{:.1%}"),
+                num(r["p50"]), num(r["p95"]), num(r["p99"]), num(r["messages_per_decision"])]
+        if has_within:
+            line.append(num(r.get("decided_within"), "{:.1%}"))
+        line.append(", ".join(f"{v['kind']} {v['count']}" for v in r["violations"]) or "0")
+        table.append(line)
+    widths = [max(len(row[i]) for row in table) for i in range(len(head))]
+    out = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+           for row in table]
+    out.insert(1, "  ".join("-" * w for w in widths))
+    for r in rows:
+        for v in r["violations"]:
+            out.append("")
+            out.append(f"{v['kind']} violated in {v['count']} run(s) of [{r['label']}]; first at seed {v['first_seed']}:")
+            out.append(f"  reproduce: {v['reproduce']}")
+            if v.get("trace"):
+                out.append(f"  trace:     {v['trace']}")
+            if v.get("explanation"):
+                out.extend("  " + line for line in v["explanation"].splitlines())
+    return "\n".join(out)
+
+
+__all__ = [
+    "Combo",
+    "ScenarioError",
+    "SweepError",
+    "SweepPlan",
+    "build_grid",
+    "format_summary",
+    "parse_seeds",
+    "plan_sweep",
+    "read_results",
+    "run_chunk",
+    "run_sweep",
+    "summarize",
+]

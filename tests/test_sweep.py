@@ -1,0 +1,224 @@
+"""Seed sweeps: the grid, the results file, resume after Ctrl-C or a kill,
+identical results whichever executor ran them, and the summary."""
+
+import gc
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import tracemalloc
+
+import pytest
+
+from paxsim.cli import main
+from paxsim.scenario import load_scenario
+from paxsim.sweep import SweepError, parse_seeds, plan_sweep, read_results, run_chunk, run_sweep
+
+from .conftest import ROOT
+
+LOSSY = str(ROOT / "scenarios" / "lossy.yaml")
+VOLATILE = str(ROOT / "scenarios" / "volatile.yaml")
+PARTITION = str(ROOT / "scenarios" / "partition.yaml")
+
+
+def run_lines(path):
+    """The run records of a results file, sorted: the executor-independent content."""
+    return sorted(line for line in open(path) if '"kind":"run"' in line)
+
+
+def test_parse_seeds():
+    assert parse_seeds("0:5") == [0, 1, 2, 3, 4]
+    assert parse_seeds("7") == [7]
+    assert parse_seeds("1,3:5,1") == [1, 3, 4]
+    for bad in ("5:5", "a:b", "-1:3", ""):
+        with pytest.raises(SweepError):
+            parse_seeds(bad)
+
+
+def test_grid_is_every_combination():
+    plan = plan_sweep(LOSSY, "0:3", ["network.loss=0,0.1", "protocol.retry.timeout=20ms,50ms,80ms"])
+    assert plan.total == 18
+    assert [c.label for c in plan.combos][:2] == ["network.loss=0 protocol.retry.timeout=20ms",
+                                                  "network.loss=0 protocol.retry.timeout=50ms"]
+    assert plan.combos[5].scenario["network"]["loss"] == 0.1
+    assert plan.combos[5].scenario["protocol"]["retry"]["timeout"] == 80.0
+
+
+def test_sweep_cli_writes_results_and_summary(runner, tmp_path):
+    out = tmp_path / "r.jsonl"
+    result = runner.invoke(main, ["sweep", LOSSY, "--seeds", "0:40", "--set", "network.loss=0,0.3",
+                                  "-j", "1", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = out.read_text().splitlines()
+    header = json.loads(lines[0])
+    assert header["kind"] == "sweep" and header["sets"] == ["network.loss=0,0.3"]
+    runs = [json.loads(line) for line in lines[1:]]
+    assert len(runs) == 80
+    assert {r["params"]["network.loss"] for r in runs} == {0, 0.3}
+    for r in runs:
+        assert r["outcome"] in ("decided", "undecided") and r["sent"] >= r["delivered"] - r["duplicated"]
+        assert set(r) >= {"seed", "params", "outcome", "decision_t", "sent", "delivered", "lost", "duplicated", "violation"}
+    text = result.stdout
+    assert "network.loss=0 " in text and "network.loss=0.3" in text
+    assert "p50 ms" in text and "msgs/decision" in text and "undecided" in text
+    # the table's p50 is the median of the results file's decision times
+    import numpy as np
+
+    t = [r["decision_t"] for r in runs if r["params"]["network.loss"] == 0.3 and r["outcome"] == "decided"]
+    row = next(line for line in text.splitlines() if line.startswith("network.loss=0.3"))
+    assert f"{np.percentile(t, 50):.1f}" in row.split()
+
+
+def test_sweep_json_summary_and_within(runner, tmp_path):
+    out = tmp_path / "p.jsonl"
+    result = runner.invoke(main, ["sweep", PARTITION, "--seeds", "0:30", "-j", "1", "-o", str(out), "--json"])
+    assert result.exit_code == 0
+    summary = json.loads(result.stdout)
+    (row,) = summary["combinations"]
+    assert row["runs"] == 30 and row["within_ms"] == 1000.0
+    runs = [json.loads(line) for line in out.read_text().splitlines()[1:]]
+    assert row["decided_within"] == sum(r["within"] for r in runs) / 30
+
+
+def test_violations_exit_1_with_traces_and_reproduce_commands(runner, tmp_path):
+    out = tmp_path / "v.jsonl"
+    result = runner.invoke(main, ["sweep", VOLATILE, "--seeds", "0:60", "--set", "protocol.storage=volatile,durable",
+                                  "-j", "1", "-o", str(out)])
+    assert result.exit_code == 1
+    runs = [json.loads(line) for line in out.read_text().splitlines()[1:]]
+    bad = [r for r in runs if r["outcome"] == "violation"]
+    assert bad and all(r["params"]["protocol.storage"] == "volatile" for r in bad)
+    traces = sorted(p.name for p in (tmp_path / "v.jsonl.traces").iterdir())
+    assert traces == sorted(r["trace"] for r in bad)
+    first = min(r["seed"] for r in bad if "agreement" in r["violations"])
+    command = f"paxsim run {VOLATILE} --seed {first} --set protocol.storage=volatile"
+    assert f"reproduce: {command}" in result.stdout
+    # the printed command reproduces the violation, and the saved trace replays
+    again = runner.invoke(main, command.split()[1:])
+    assert again.exit_code == 1 and "agreement: two values chosen" in again.stdout
+    replay = runner.invoke(main, ["replay", str(tmp_path / "v.jsonl.traces" / traces[0])])
+    assert replay.exit_code == 0, replay.output
+
+
+def test_bad_sweep_input(runner, tmp_path):
+    cases = [
+        (["--seeds", "9:3"], "empty range"),
+        (["--set", "network.loss=0,7"], "network.loss: expected a probability between 0 and 1, found a number 7"),
+        (["--set", "network.loss"], "expected PATH=VALUE"),
+        (["--set", "network.loss=0", "--set", "network.loss=1"], "given twice"),
+    ]
+    for args, fragment in cases:
+        result = runner.invoke(main, ["sweep", LOSSY, "-o", str(tmp_path / "x.jsonl"), *args])
+        assert result.exit_code == 2, args
+        assert result.stderr.count("\n") == 1 and fragment in result.stderr, result.stderr
+
+
+def test_existing_results_need_resume(runner, tmp_path):
+    out = tmp_path / "r.jsonl"
+    args = ["sweep", LOSSY, "--seeds", "0:5", "-j", "1", "-o", str(out)]
+    assert runner.invoke(main, args).exit_code == 0
+    again = runner.invoke(main, args)
+    assert again.exit_code == 2 and "--resume" in again.stderr
+    other = runner.invoke(main, ["sweep", PARTITION, "--seeds", "0:5", "-o", str(out), "--resume"])
+    assert other.exit_code == 2 and "different sweep" in other.stderr
+
+
+def test_resume_after_a_kill_gives_the_same_results(tmp_path):
+    plan = plan_sweep(LOSSY, "0:60", ["network.loss=0,0.2"])
+    whole = tmp_path / "whole.jsonl"
+    run_sweep(plan, whole, jobs=1)
+    # a killed sweep: some complete lines, then half a line
+    cut = tmp_path / "cut.jsonl"
+    lines = whole.read_text().splitlines(keepends=True)
+    cut.write_text("".join(lines[:37]) + lines[37][:25])
+    counts = run_sweep(plan, cut, jobs=1, resume=True)
+    assert counts == {"ran": 120 - 36, "skipped": 36, "violations": 0}
+    assert run_lines(cut) == run_lines(whole)
+    header, runs, _ = read_results(cut)
+    assert header is not None and len(runs) == 120
+
+
+def test_processes_and_inline_give_identical_results(tmp_path):
+    plan = plan_sweep(VOLATILE, "0:80", ["network.loss=0,0.1"])
+    run_sweep(plan, tmp_path / "a.jsonl", jobs=1)
+    run_sweep(plan, tmp_path / "b.jsonl", jobs=2)
+    assert run_lines(tmp_path / "a.jsonl") == run_lines(tmp_path / "b.jsonl")
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_finished_runs_and_resume_completes(tmp_path):
+    out = tmp_path / "r.jsonl"
+    args = [sys.executable, "-m", "paxsim", "sweep", str(ROOT / "scenarios" / "large.yaml"), "--seeds", "0:3000",
+            "-j", "2", "-o", str(out)]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not out.exists() or out.read_text().count("\n") < 100):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "--resume" in err and "Traceback" not in err
+    kept = out.read_text()
+    assert kept.endswith("\n") and 100 <= kept.count("\n") < 3001
+    done = subprocess.run(args + ["--resume"], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    whole = tmp_path / "whole.jsonl"
+    run_sweep(plan_sweep(ROOT / "scenarios" / "large.yaml", "0:3000", []), whole, jobs=2)
+    assert run_lines(out) == run_lines(whole)
+
+
+@pytest.mark.slow
+def test_dask_cluster_gives_the_same_results(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    local = tmp_path / "local.jsonl"
+    plan = plan_sweep(VOLATILE, "0:200", ["network.loss=0,0.1"])
+    run_sweep(plan, local, jobs=2)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        remote = tmp_path / "dask.jsonl"
+        proc = subprocess.run([sys.executable, "-m", "paxsim", "sweep", VOLATILE, "--seeds", "0:200",
+                               "--set", "network.loss=0,0.1", "--scheduler", cluster.scheduler_address,
+                               "-o", str(remote)], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 1, proc.stderr  # volatile violates
+    assert run_lines(remote) == run_lines(local)
+    assert sorted(os.listdir(tmp_path / "dask.jsonl.traces")) == sorted(os.listdir(tmp_path / "local.jsonl.traces"))
+
+
+def test_bad_scheduler_address(runner, tmp_path):
+    result = runner.invoke(main, ["sweep", LOSSY, "--seeds", "0:2", "--scheduler", "tcp://127.0.0.1:9",
+                                  "-o", str(tmp_path / "x.jsonl")])
+    assert result.exit_code == 2 and "cannot connect" in result.stderr and result.stderr.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_worker_memory_stays_flat():
+    """A worker keeps nothing of a run once it is checked: what is still
+    reachable after 3,000 runs is what was after 300.  (SimPy's environment
+    and its queued events form reference cycles, so a finished run is freed
+    by the cyclic collector rather than at once; we collect before measuring.)"""
+    sc = load_scenario(LOSSY).to_dict()
+    run_chunk(sc, "lossy", {}, list(range(50)))  # warm caches
+    tracemalloc.start()
+    run_chunk(sc, "lossy", {}, list(range(50, 350)))
+    gc.collect()
+    after_300 = tracemalloc.get_traced_memory()[0]
+    for start in range(350, 3350, 300):
+        run_chunk(sc, "lossy", {}, list(range(start, start + 300)))
+    gc.collect()
+    after_3000 = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert after_3000 - after_300 < 256 * 1024, (after_300, after_3000)
+
+
+def test_worker_cache_is_keyed_by_scenario_content(tmp_path):
+    """Two sweeps without --set in one process must not share a cached scenario."""
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    run_sweep(plan_sweep(LOSSY, "0:3", []), a, jobs=1)
+    run_sweep(plan_sweep(PARTITION, "0:3", []), b, jobs=1)
+    sent_b = [json.loads(line)["sent"] for line in run_lines(b)]
+    from paxsim import simulate
+
+    sc = load_scenario(PARTITION)
+    assert sorted(sent_b) == sorted(simulate(sc, s).verdict.messages["sent"] for s in range(3))
