@@ -17,13 +17,11 @@ from ._version import __version__
 from .check import check as check_trace
 from .check import evaluate_expect
 from .report import reproduce_command, summary_json, summary_text
+from .protocol import BUGS
 from .scenario import (
     OverrideError,
     ScenarioError,
-    apply_set,
-    load_scenario,
-    parse_set,
-    read_scenario_data,
+    load_variant,
     scenario_from_dict,
 )
 from .trace import TraceError, event_json, read_trace
@@ -63,8 +61,10 @@ def main() -> None:
               help="Write latency.png and timeline.png for this run into this directory.")
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
               help="Override a scenario value, e.g. --set network.loss=0.1 (repeatable).")
+@click.option("--bug", "bugs", multiple=True, type=click.Choice(list(BUGS)), metavar="NAME",
+              help="Switch on a deliberate protocol bug (repeatable); see 'paxsim bugs'.")
 def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool, plots_dir: Path | None,
-        sets: tuple[str, ...]) -> None:
+        sets: tuple[str, ...], bugs: tuple[str, ...]) -> None:
     """Simulate SCENARIO once, check it and print a summary.
 
     \b
@@ -74,13 +74,14 @@ def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool
       paxsim run scenarios/lossy.yaml --trace run.jsonl --json
       paxsim run scenarios/partition.yaml --plots figures/
       paxsim run scenarios/lossy.yaml --seed 12 --set network.loss=0.3
+      paxsim run scenarios/bugs/amnesia.yaml --bug amnesia
 
     The last line is the command that reproduces the run exactly.
     """
     from .sim import simulate
 
     try:
-        sc = _load_with_sets(scenario, sets)
+        sc = load_variant(scenario, sets, bugs)
     except (ScenarioError, OverrideError) as exc:
         _bad_input(str(exc))
     if trace_path is not None and not trace_path.parent.exists():
@@ -94,7 +95,7 @@ def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool
     written = _write_run_plots(result.events, plots_dir) if plots_dir is not None else []
     verdict = result.verdict
     header = result.events[0]
-    reproduce = reproduce_command(str(scenario), result.seed, sets)
+    reproduce = reproduce_command(str(scenario), result.seed, sets, bugs)
     if as_json:
         click.echo(json.dumps(summary_json(header, verdict, reproduce), sort_keys=True))
     else:
@@ -105,18 +106,6 @@ def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool
             click.echo(f"plot:      {path}")
     unmet = evaluate_expect(verdict, header["scenario"]["expect"])
     sys.exit(EXIT_FAIL if (verdict.violations or unmet) else EXIT_OK)
-
-
-def _load_with_sets(path: Path, sets) -> "Scenario":
-    if not sets:
-        return load_scenario(path)
-    data, lines = read_scenario_data(path)
-    labels = []
-    for text in sets:
-        name, set_path, (value,) = parse_set(text, many=False)
-        data = apply_set(data, set_path, value)
-        labels.append(text)
-    return scenario_from_dict(data, f"{path} (with --set {' '.join(labels)})")
 
 
 def _write_run_plots(events: list[dict], directory: Path) -> list[Path]:
@@ -223,6 +212,8 @@ def replay(trace: Path) -> None:
               help="Sweep a scenario value over a list (repeatable: the grid of all combinations).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Local worker processes [default: the number of CPUs].")
+@click.option("--bug", "bugs", multiple=True, type=click.Choice(list(BUGS)), metavar="NAME",
+              help="Switch on a deliberate protocol bug (repeatable); see 'paxsim bugs'.")
 @click.option("--scheduler", metavar="tcp://HOST:PORT",
               help="Run on this Dask cluster instead (needs paxsim[dask]).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -231,7 +222,8 @@ def replay(trace: Path) -> None:
 @click.option("--progress/--no-progress", default=None,
               help="Show a progress bar [default: when stderr is a terminal].")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], jobs: int | None, scheduler: str | None,
+def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ...], jobs: int | None,
+          scheduler: str | None,
           output: Path | None, resume: bool, progress: bool | None, as_json: bool) -> None:
     """Run SCENARIO over many seeds (and a grid of --set values) in parallel.
 
@@ -254,7 +246,7 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], jobs: int | None, s
     from . import sweep as sw
 
     try:
-        plan = sw.plan_sweep(scenario, seeds, list(sets))
+        plan = sw.plan_sweep(scenario, seeds, list(sets), list(bugs))
     except (ScenarioError, sw.SweepError) as exc:
         _bad_input(str(exc))
     output = output or Path(f"{scenario.stem}-sweep.jsonl")
@@ -301,6 +293,20 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], jobs: int | None, s
         click.echo(sw.format_summary(summary))
         click.echo(f"results:   {output}")
     sys.exit(EXIT_FAIL if summary["violating_runs"] else EXIT_OK)
+
+
+@main.command("bugs")
+def list_bugs() -> None:
+    """List the deliberate protocol bugs that --bug and protocol.bugs switch on.
+
+    \b
+    Example:
+      paxsim bugs
+      paxsim sweep scenarios/hunt-crashes.yaml --bug amnesia --seeds 0:2000
+    """
+    width = max(map(len, BUGS))
+    for name, text in BUGS.items():
+        click.echo(f"{name.ljust(width)}  {text}")
 
 
 class Duration(click.ParamType):

@@ -25,8 +25,8 @@ def _learned_compact(nodes, verdict: Verdict) -> str:
     return text
 
 
-def reproduce_command(scenario_path: str, seed: int, sets=()) -> str:
-    extra = "".join(f" --set {shlex.quote(s)}" for s in sets)
+def reproduce_command(scenario_path: str, seed: int, sets=(), bugs=()) -> str:
+    extra = "".join(f" --bug {b}" for b in bugs) + "".join(f" --set {shlex.quote(s)}" for s in sets)
     return f"paxsim run {shlex.quote(str(scenario_path))} --seed {seed}{extra}"
 
 

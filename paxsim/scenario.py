@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from .protocol import RetryPolicy
+from .protocol import BUGS, RetryPolicy
 
 MAX_FILE_BYTES = 1 << 20
 MAX_ELEMENTS = 100_000
@@ -247,6 +247,9 @@ class Scenario:
     network: Network
     faults: tuple[Fault, ...]
     expect: Expect
+    bugs: tuple[str, ...] = ()
+    learning: str = "proposer"
+    write_latency: float = 0.0
     source: str = field(default="<scenario>", compare=False)
 
     def to_dict(self) -> dict:
@@ -270,6 +273,9 @@ class Scenario:
                     "max": self.retry.max,
                 },
                 "storage": self.storage,
+                "learning": self.learning,
+                "write_latency": self.write_latency,
+                "bugs": list(self.bugs),
             },
             "proposers": [{"node": p.node, "value": p.value, "at": p.at} for p in self.proposers],
             "network": self.network.to_dict(),
@@ -440,6 +446,9 @@ class _Builder:
             network=network,
             faults=faults,
             expect=expect,
+            bugs=self._bugs(protocol.get("bugs", [])),
+            learning=protocol.get("learning", "proposer"),
+            write_latency=duration_ms(protocol.get("write_latency", 0)),
             source=self.source,
         )
 
@@ -485,6 +494,16 @@ class _Builder:
                 "may not intersect (add 'unsafe: true' to study that)",
             )
         return p1, p2, bool(unsafe)
+
+    def _bugs(self, raw: list) -> tuple[str, ...]:
+        seen = []
+        for i, name in enumerate(raw):
+            if name not in BUGS:
+                raise self.fail(("protocol", "bugs", i),
+                                f"unknown bug {name!r}{_did_you_mean(name, BUGS)} (known: {', '.join(BUGS)})")
+            if name not in seen:
+                seen.append(name)
+        return tuple(seen)
 
     def _retry(self, raw: dict) -> RetryPolicy:
         default = RetryPolicy()
@@ -743,3 +762,25 @@ def apply_set(data: dict, path: Path_, value: Any) -> dict:
         raise OverrideError(f"--set {format_path(path)}: {format_path(path[:-1])} is not a mapping")
     node[last] = value
     return out
+
+
+def add_bugs(data: dict, bugs) -> dict:
+    """`data` with `bugs` added to protocol.bugs (what --bug does)."""
+    if not bugs:
+        return data
+    protocol = data.get("protocol") if isinstance(data.get("protocol"), dict) else {}
+    current = protocol.get("bugs") if isinstance(protocol.get("bugs"), list) else []
+    return apply_set(data, ("protocol", "bugs"), list(dict.fromkeys([*current, *bugs])))
+
+
+def load_variant(path: str | Path, sets=(), bugs=()) -> Scenario:
+    """A scenario file with --bug names and --set PATH=VALUE overrides applied."""
+    if not sets and not bugs:
+        return load_scenario(path)
+    data, lines = read_scenario_data(path)
+    data = add_bugs(data, bugs)
+    for text in sets:
+        _, set_path, (value,) = parse_set(text, many=False)
+        data = apply_set(data, set_path, value)
+    flags = " ".join([*(f"--bug {b}" for b in bugs), *(f"--set {t}" for t in sets)])
+    return scenario_from_dict(data, f"{path} (with {flags})")

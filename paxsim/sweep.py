@@ -30,6 +30,7 @@ from ._version import __version__
 from .scenario import (
     OverrideError,
     Scenario,
+    add_bugs,
     ScenarioError,
     apply_set,
     parse_set,
@@ -102,11 +103,15 @@ def _yaml_scalar(value: Any) -> str:
     return json.dumps(value, separators=(",", ":")) if not isinstance(value, str) else value
 
 
-def build_grid(scenario_path: str | Path, sets: Iterable[str]) -> tuple[list[Combo], Scenario]:
-    """Every combination of the --set values applied to the scenario file,
-    each validated.  Returns the combos and the scenario as written."""
+def build_grid(scenario_path: str | Path, sets: Iterable[str], bugs=()) -> tuple[list[Combo], Scenario]:
+    """Every combination of the --set values applied to the scenario file
+    (with --bug names added), each validated.  Returns the combos and the
+    base scenario."""
     data, lines = read_scenario_data(scenario_path)
     base = scenario_from_dict(data, str(scenario_path), lines)
+    if bugs:
+        data = add_bugs(data, bugs)
+        base = scenario_from_dict(data, f"{scenario_path} (with {' '.join(f'--bug {b}' for b in bugs)})")
     axes = []
     for text in sets:
         name, path, values = parse_set(text)
@@ -331,6 +336,7 @@ class SweepPlan:
     seeds: list[int]
     base: Scenario
     sets: list[str]
+    bugs: list[str] = field(default_factory=list)
     header: dict = field(init=False)
 
     def __post_init__(self) -> None:
@@ -341,12 +347,12 @@ class SweepPlan:
         return len(self.combos) * len(self.seeds)
 
 
-def plan_sweep(scenario_path: str | Path, seeds: str, sets: list[str]) -> SweepPlan:
+def plan_sweep(scenario_path: str | Path, seeds: str, sets: list[str], bugs: list[str] = ()) -> SweepPlan:
     try:
-        combos, base = build_grid(scenario_path, sets)
+        combos, base = build_grid(scenario_path, sets, bugs)
     except OverrideError as exc:
         raise SweepError(str(exc)) from None
-    return SweepPlan(str(scenario_path), combos, parse_seeds(seeds), base, list(sets))
+    return SweepPlan(str(scenario_path), combos, parse_seeds(seeds), base, list(sets), list(bugs))
 
 
 def chunk_size(todo: int, jobs: int) -> int:
@@ -458,7 +464,8 @@ def summarize(plan: SweepPlan, output: Path) -> dict:
                 "kind": kind,
                 "count": len(vs),
                 "first_seed": first["seed"],
-                "reproduce": f"paxsim run {shlex.quote(plan.scenario_path)} --seed {first['seed']}{combo.set_args()}",
+                "reproduce": f"paxsim run {shlex.quote(plan.scenario_path)} --seed {first['seed']}"
+                             + "".join(f" --bug {b}" for b in plan.bugs) + combo.set_args(),
                 "trace": str(traces_dir(output) / first["trace"]) if first.get("trace") else None,
                 "explanation": (first.get("explanations") or {}).get(kind),
             })

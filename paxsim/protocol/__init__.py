@@ -38,9 +38,11 @@ from .messages import (
     Promise,
     message_from_json,
 )
-from .roles import Acceptor, Learner, Node, NodeConfig, Proposer, RetryPolicy
+from .roles import BUGS, CONTROL_BUGS, Acceptor, Learner, Node, NodeConfig, Proposer, RetryPolicy
 
 __all__ = [
+    "BUGS",
+    "CONTROL_BUGS",
     "Accept",
     "Accepted",
     "Acceptor",

@@ -79,13 +79,17 @@ class Accept:
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
-    """Phase 2b: the acceptor voted at `ballot`."""
+    """Phase 2b: the acceptor voted at `ballot`.  Sent to learners (learning
+    by acceptors) it also carries the `value`."""
 
     ballot: Ballot
+    value: Value | None = None
     type = "accepted"
 
     def to_json(self) -> dict:
-        return {"type": "accepted", "ballot": self.ballot.to_json()}
+        if self.value is None:
+            return {"type": "accepted", "ballot": self.ballot.to_json()}
+        return {"type": "accepted", "ballot": self.ballot.to_json(), "value": self.value}
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +131,7 @@ def message_from_json(data: dict) -> Message:
     if kind == "accept":
         return Accept(Ballot.from_json(data["ballot"]), data["value"])
     if kind == "accepted":
-        return Accepted(Ballot.from_json(data["ballot"]))
+        return Accepted(Ballot.from_json(data["ballot"]), data.get("value"))
     if kind == "learn":
         return Learn(data["value"])
     if kind == "learned":

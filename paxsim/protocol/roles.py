@@ -19,6 +19,13 @@ Liveness:
   The decision is durable, so a restarted proposer resumes this.  A node that
   has decided also answers any prepare or accept with `learn`, so a proposer
   still trying learns the outcome at once.
+* With `learning="acceptors"`, acceptors also send `accepted(ballot, value)`
+  to every node, and a learner decides on a phase-2 quorum of distinct
+  acceptors at one ballot (the classic way, beside the proposer's `learn`).
+
+Deliberate bugs (`NodeConfig.bugs`, see `BUGS`) are small, documented
+changes in these roles, each marked `# bug:` where it acts, so the checker
+can be shown to catch them.
 """
 
 from __future__ import annotations
@@ -43,6 +50,26 @@ class RetryPolicy:
         return base * (1.0 - self.jitter), base * (1.0 + self.jitter)
 
 
+BUGS = {
+    "amnesia": "the acceptor keeps its promise and vote only in memory, so a restart forgets them",
+    "persist-after-reply": "the acceptor replies before its state reaches stable storage; a crash in "
+                           "between loses it (needs a storage write latency)",
+    "ignore-accepted": "the proposer ignores the values reported in promises and proposes its own",
+    "any-accepted": "the proposer adopts the first reported value, not the one with the highest ballot",
+    "reused-ballot": "ballots carry no node id, and the round is not kept across a restart",
+    "accept-skips-promise": "the acceptor accepts without checking its promise",
+    "accept-keeps-promise": "accepting does not raise the acceptor's promise to the accepted ballot",
+    "mixed-ballot-learner": "a learner counts accepted messages from different ballots toward one quorum "
+                            "(acts with learning: acceptors)",
+    "small-quorum": "quorums of N//2 instead of N//2 + 1",
+    "counts-refusals": "the proposer counts every reply to prepare or accept, refusals included, toward its quorum",
+    "counts-duplicates": "the proposer counts replies rather than distinct acceptors",
+    "unsafe-flexible": "phase-1 quorums of N//2 and phase-2 quorums of N - N//2, which need not intersect",
+    "prepare-ge": "CONTROL, harmless while ballots are unique: promise on >= instead of >",
+}
+CONTROL_BUGS = frozenset({"prepare-ge"})
+
+
 @dataclass(frozen=True, slots=True)
 class NodeConfig:
     """What a node knows of the system.  `nodes` is ordered: every broadcast follows it."""
@@ -52,28 +79,73 @@ class NodeConfig:
     phase1: int
     phase2: int
     retry: RetryPolicy = RetryPolicy()
+    learning: str = "proposer"  # or "acceptors"
+    bugs: frozenset = frozenset()
+
+    @property
+    def quorums(self) -> tuple[int, int]:
+        """(phase 1, phase 2) quorum sizes as the roles use them."""
+        n = len(self.nodes)
+        if "small-quorum" in self.bugs:
+            return n // 2, n // 2  # bug: a quorum of N//2 is no majority
+        if "unsafe-flexible" in self.bugs:
+            return n // 2, n - n // 2  # bug: |Q1| + |Q2| = N, so they may not intersect
+        return self.phase1, self.phase2
 
 
 class Acceptor:
     """Promises only higher ballots; votes at ballots >= its promise; persists first."""
 
-    __slots__ = ("promised", "accepted")
+    __slots__ = ("promised", "accepted", "bugs", "to_learners")
 
-    def __init__(self, stored: tuple | None = None) -> None:
+    def __init__(self, stored: tuple | None = None, bugs: frozenset = frozenset(),
+                 to_learners: tuple[str, ...] = ()) -> None:
         self.promised: Ballot | None = None
         self.accepted: tuple[Ballot, Value] | None = None
+        self.bugs = bugs
+        self.to_learners = to_learners  # learning by acceptors: every vote goes to these
         if stored is not None:
             self.promised, self.accepted = stored
 
+    def _refuses(self, b: Ballot, prepare: bool) -> bool:
+        promised = self.promised
+        if promised is None:
+            return False
+        if prepare:
+            if "prepare-ge" in self.bugs:
+                return b < promised  # bug (control): promises an equal ballot again
+            return not b > promised
+        if "accept-skips-promise" in self.bugs:
+            return False  # bug: votes whatever it promised
+        return b < promised
+
+    def _durable(self, observed: Effect, reply: Send) -> list[Effect]:
+        persist = Persist("acceptor", (self.promised, self.accepted))
+        if not self.bugs:
+            return [persist, observed, reply]
+        if "amnesia" in self.bugs:
+            return [observed, reply]  # bug: nothing reaches stable storage
+        if "persist-after-reply" in self.bugs:
+            return [observed, reply, persist]  # bug: the reply leaves before the write
+        return [persist, observed, reply]
+
     def on_prepare(self, src: str, msg: Prepare) -> list[Effect]:
         b = msg.ballot
-        if self.promised is not None and not b > self.promised:
-            return [Send(src, Nack(b, self.promised))]
+        promised = self.promised
+        if self.bugs:
+            if self._refuses(b, prepare=True):
+                return [Send(src, Nack(b, promised))]
+            self.promised = b
+            return self._durable(Promised(b), Send(src, Promise(b, self.accepted)))
+        if promised is not None and not b > promised:
+            return [Send(src, Nack(b, promised))]
         self.promised = b
         return [Persist("acceptor", (b, self.accepted)), Promised(b), Send(src, Promise(b, self.accepted))]
 
     def on_accept(self, src: str, msg: Accept) -> list[Effect]:
         b = msg.ballot
+        if self.bugs or self.to_learners:
+            return self._on_accept_general(src, msg)
         if self.promised is not None and b < self.promised:
             return [Send(src, Nack(b, self.promised))]
         if self.accepted == (b, msg.value):
@@ -82,20 +154,54 @@ class Acceptor:
         self.accepted = (b, msg.value)
         return [Persist("acceptor", (b, self.accepted)), Voted(b, msg.value), Send(src, Accepted(b))]
 
+    def _on_accept_general(self, src: str, msg: Accept) -> list[Effect]:
+        """on_accept with deliberate bugs or learning by acceptors."""
+        b = msg.ballot
+        if self._refuses(b, prepare=False):
+            return [Send(src, Nack(b, self.promised))]
+        if self.accepted == (b, msg.value):
+            return [Send(src, Accepted(b))]  # a re-sent accept: already durable
+        if "accept-keeps-promise" not in self.bugs:  # bug: otherwise the promise stays where it was
+            self.promised = b
+        self.accepted = (b, msg.value)
+        effects = self._durable(Voted(b, msg.value), Send(src, Accepted(b)))
+        if self.to_learners:
+            effects.append(Broadcast(self.to_learners, Accepted(b, msg.value)))
+        return effects
+
 
 class Learner:
-    """Decides on the first `learn`, durably, and acknowledges every `learn`."""
+    """Decides on the first `learn` (or, learning by acceptors, on a phase-2
+    quorum of distinct acceptors that voted at one ballot), durably, and
+    acknowledges every `learn`."""
 
-    __slots__ = ("decided",)
+    __slots__ = ("decided", "quorum", "votes", "bugs")
 
-    def __init__(self, stored: Value | None = None) -> None:
+    def __init__(self, stored: Value | None = None, quorum: int = 0, bugs: frozenset = frozenset()) -> None:
         self.decided: Value | None = stored
+        self.quorum = quorum
+        self.votes: dict = {}  # ballot -> {acceptor: value}
+        self.bugs = bugs
+
+    def _decide(self, value: Value) -> list[Effect]:
+        self.decided = value
+        return [Persist("learner", value), Decided(value)]
 
     def on_learn(self, src: str, msg: Learn) -> list[Effect]:
         if self.decided is not None:
             return [Send(src, Learned(self.decided))]
-        self.decided = msg.value
-        return [Persist("learner", msg.value), Decided(msg.value), Send(src, Learned(msg.value))]
+        return self._decide(msg.value) + [Send(src, Learned(msg.value))]
+
+    def on_accepted(self, src: str, msg: Accepted) -> list[Effect]:
+        """An acceptor's vote, sent to learners (learning by acceptors)."""
+        if self.decided is not None or msg.value is None:
+            return []
+        key = msg.value if "mixed-ballot-learner" in self.bugs else msg.ballot  # bug: one count per value
+        voters = self.votes.setdefault(key, {})
+        voters[src] = msg.value
+        if len(voters) >= self.quorum:
+            return self._decide(msg.value)
+        return []
 
 
 class Proposer:
@@ -104,6 +210,7 @@ class Proposer:
     __slots__ = (
         "cfg", "round", "seen_round", "ballot", "phase", "value", "proposal",
         "promises", "accepts", "attempt", "announcing", "acked", "announce_attempt",
+        "bugs", "q1", "q2",
     )
 
     # phases: idle -> prepare -> accept -> (backoff -> prepare ...) -> done
@@ -121,6 +228,8 @@ class Proposer:
         self.announcing: Value | None = None
         self.acked: dict[str, bool] = {}
         self.announce_attempt = 0
+        self.bugs = cfg.bugs
+        self.q1, self.q2 = cfg.quorums
 
     # -- phase 1 ------------------------------------------------------------
     def propose(self, value: Value) -> list[Effect]:
@@ -131,14 +240,18 @@ class Proposer:
 
     def _new_ballot(self) -> list[Effect]:
         self.round = max(self.round, self.seen_round) + 1
-        self.ballot = Ballot(self.round, self.cfg.name)
         self.phase = "prepare"
-        self.promises = {}
-        self.accepts = {}
+        self.promises = {} if "counts-duplicates" not in self.bugs else []
+        self.accepts = {} if "counts-duplicates" not in self.bugs else []
         lo, hi = self.cfg.retry.window(self.attempt)
         self.attempt += 1
+        if "reused-ballot" in self.bugs:
+            self.ballot = Ballot(self.round, "")  # bug: no node id, so two proposers share ballots
+            effects: list[Effect] = []  # bug: ...and the round is not kept across a restart
+        else:
+            self.ballot = Ballot(self.round, self.cfg.name)
+            effects = [Persist("proposer", self.round)]
         msg = Prepare(self.ballot)
-        effects: list[Effect] = [Persist("proposer", self.round)]
         effects.append(Broadcast(self.cfg.nodes, msg))
         effects.append(SetTimer("retry", lo, hi))
         return effects
@@ -146,13 +259,26 @@ class Proposer:
     def on_promise(self, src: str, msg: Promise) -> list[Effect]:
         if self.phase != "prepare" or msg.ballot != self.ballot:
             return []
-        self.promises[src] = msg.accepted
-        if len(self.promises) < self.cfg.phase1:
+        return self._promised_by(src, msg.accepted)
+
+    def _promised_by(self, src: str, accepted) -> list[Effect]:
+        if type(self.promises) is list:
+            self.promises.append((src, accepted))  # bug: counts replies, not acceptors
+            replies = self.promises
+        else:
+            self.promises[src] = accepted
+            replies = self.promises.items()
+        if len(self.promises) < self.q1:
             return []
-        reported = [acc for acc in self.promises.values() if acc is not None]
-        self.proposal = max(reported, key=lambda acc: acc[0])[1] if reported else self.value
+        reported = [acc for _, acc in replies if acc is not None]
+        if not reported or "ignore-accepted" in self.bugs:
+            self.proposal = self.value  # bug when reported: proposes its own value regardless
+        elif "any-accepted" in self.bugs:
+            self.proposal = reported[0][1]  # bug: the first report, not the highest ballot's
+        else:
+            self.proposal = max(reported, key=lambda acc: acc[0])[1]
         self.phase = "accept"
-        quorum = tuple(self.promises)
+        quorum = tuple(dict.fromkeys(src for src, _ in replies))
         accept = Accept(self.ballot, self.proposal)
         effects: list[Effect] = [Proposed(self.ballot, self.proposal, quorum)]
         effects.append(Broadcast(self.cfg.nodes, accept))
@@ -162,6 +288,8 @@ class Proposer:
         self.seen_round = max(self.seen_round, msg.promised.round)
         if self.phase not in ("prepare", "accept") or msg.ballot != self.ballot:
             return []
+        if "counts-refusals" in self.bugs:  # bug: a refusal counts like a promise or a vote
+            return self._promised_by(src, None) if self.phase == "prepare" else self._accepted_by(src)
         if not msg.promised > self.ballot:
             return []  # a duplicate of our own prepare: we already hold that promise
         self.phase = "backoff"
@@ -172,8 +300,14 @@ class Proposer:
     def on_accepted(self, src: str, msg: Accepted) -> list[Effect]:
         if self.phase != "accept" or msg.ballot != self.ballot:
             return []
-        self.accepts[src] = True
-        if len(self.accepts) < self.cfg.phase2:
+        return self._accepted_by(src)
+
+    def _accepted_by(self, src: str) -> list[Effect]:
+        if type(self.accepts) is list:
+            self.accepts.append(src)  # bug: counts replies, not acceptors
+        else:
+            self.accepts[src] = True
+        if len(self.accepts) < self.q2:
             return []
         assert self.proposal is not None
         return self.announce(self.proposal)
@@ -225,8 +359,9 @@ class Node:
     def __init__(self, cfg: NodeConfig, storage: dict | None = None) -> None:
         storage = storage or {}
         self.cfg = cfg
-        self.acceptor = Acceptor(storage.get("acceptor"))
-        self.learner = Learner(storage.get("learner"))
+        to_learners = cfg.nodes if cfg.learning == "acceptors" else ()
+        self.acceptor = Acceptor(storage.get("acceptor"), cfg.bugs, to_learners)
+        self.learner = Learner(storage.get("learner"), cfg.quorums[1], cfg.bugs)
         self.proposer: Proposer | None = None  # made on the first propose()
         self._round = storage.get("proposer", 0)
 
@@ -260,6 +395,13 @@ class Node:
             effects = self.learner.on_learn(src, msg)
             if self.proposer is not None and self.proposer.announcing is None:
                 effects.extend(self.proposer.announce(self.learner.decided))
+            return effects
+        if kind is Accepted and msg.value is not None:  # a vote sent to learners
+            effects = self.learner.on_accepted(src, msg)
+            if effects and self.proposer is not None and self.proposer.announcing is None:
+                effects.extend(self.proposer.announce(self.learner.decided))
+            if self.proposer is not None:
+                effects.extend(self.proposer.on_accepted(src, msg))
             return effects
         proposer = self.proposer
         if proposer is None:  # replies to a proposer that is not (or no longer) running

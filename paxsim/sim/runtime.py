@@ -36,7 +36,7 @@ from .streams import stream
 class Host:
     """A node's process: its role state, stable storage, timers and up/down."""
 
-    __slots__ = ("name", "cfg", "node", "storage", "timers", "up", "proposal")
+    __slots__ = ("name", "cfg", "node", "storage", "timers", "up", "proposal", "life", "disk_free")
 
     def __init__(self, cfg: NodeConfig) -> None:
         self.name = cfg.name
@@ -46,12 +46,15 @@ class Host:
         self.timers: dict[str, int] = {}
         self.up = True
         self.proposal = None
+        self.life = 0  # bumped by each crash: a write still in progress then is lost
+        self.disk_free = 0.0  # when the disk finishes the writes queued so far
 
 
 @lru_cache(maxsize=64)
 def _node_configs(scenario: Scenario) -> tuple[NodeConfig, ...]:
     """Per-scenario constants, built once for the thousands of runs of a sweep."""
-    return tuple(NodeConfig(name, scenario.nodes, scenario.phase1, scenario.phase2, scenario.retry)
+    return tuple(NodeConfig(name, scenario.nodes, scenario.phase1, scenario.phase2, scenario.retry,
+                            scenario.learning, frozenset(scenario.bugs))
                  for name in scenario.nodes)
 
 
@@ -67,6 +70,7 @@ class Simulation:
         self.env = simpy.Environment()
         self.network = NetworkModel(scenario.network, stream(seed, "network"))
         self.timer_rng = stream(seed, "timers")
+        self.write_latency = scenario.write_latency
         # Rare events are dicts; the two hot ones are tuples, made dicts only when read:
         # ("send", seq, t, id, src, dst, msg) and ("deliver", seq, t, id).
         self.events: list = []
@@ -126,6 +130,30 @@ class Simulation:
 
     # -- nodes ----------------------------------------------------------------
     def _apply(self, host: Host, effects: list) -> None:
+        if self.write_latency:
+            self._apply_with_disk(host, effects)
+        else:
+            self._apply_now(host, effects)
+
+    def _apply_with_disk(self, host: Host, effects: list) -> None:
+        """Writes take `write_latency` (one at a time per node); what follows
+        a Persist waits for it, and a crash before it completes loses the
+        write and everything after it."""
+        for i, effect in enumerate(effects):
+            if type(effect) is Persist:
+                now = self.env.now
+                host.disk_free = max(now, host.disk_free) + self.write_latency
+                self.env.timeout(host.disk_free - now).callbacks.append(
+                    partial(self._written, host, host.life, effect, effects[i + 1:]))
+                return
+            self._apply_now(host, [effect])
+
+    def _written(self, host: Host, life: int, effect: Persist, rest: list, _event) -> None:
+        if host.up and host.life == life:
+            host.storage[effect.key] = effect.data
+            self._apply_with_disk(host, rest)
+
+    def _apply_now(self, host: Host, effects: list) -> None:
         handlers = self._handlers
         for effect in effects:
             kind = type(effect)
@@ -148,6 +176,7 @@ class Simulation:
         if kind == "crash":
             host = self.hosts[fault.arg]
             host.up = False
+            host.life += 1
             host.timers.clear()
             self.emit("crash", node=host.name)
         elif kind == "restart":
