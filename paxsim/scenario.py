@@ -219,6 +219,38 @@ class Fault:
 
 
 @dataclass(frozen=True, slots=True)
+class RandomFaults:
+    """A fault profile drawn per seed (see paxsim/sim/faults.py).  A kind is
+    None when the profile does not use it."""
+
+    until: float
+    events: int = 4
+    swarm: bool = True
+    max_down: int = 1
+    crash: tuple[float, float] | None = None  # downtime range
+    partition: tuple[float, float] | None = None  # length range
+    cut: tuple[float, float] | None = None  # length range
+    loss: float | None = None  # drawn in [0, loss]
+    duplicate: float | None = None  # drawn in [0, duplicate]
+    delay: tuple[float, float] | None = None  # (share of messages, max extra delay)
+
+    def to_dict(self) -> dict:
+        out: dict[str, Any] = {"until": self.until, "events": self.events, "swarm": self.swarm,
+                               "max_down": self.max_down}
+        for key in ("crash", "partition", "cut"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = {"down" if key == "crash" else "length": list(value)}
+        if self.loss is not None:
+            out["loss"] = self.loss
+        if self.duplicate is not None:
+            out["duplicate"] = self.duplicate
+        if self.delay is not None:
+            out["delay"] = {"share": self.delay[0], "max": self.delay[1]}
+        return out
+
+
+@dataclass(frozen=True, slots=True)
 class Expect:
     decided: bool = False
     within: float | None = None
@@ -250,6 +282,7 @@ class Scenario:
     bugs: tuple[str, ...] = ()
     learning: str = "proposer"
     write_latency: float = 0.0
+    random_faults: RandomFaults | None = None
     source: str = field(default="<scenario>", compare=False)
 
     def to_dict(self) -> dict:
@@ -279,7 +312,8 @@ class Scenario:
             },
             "proposers": [{"node": p.node, "value": p.value, "at": p.at} for p in self.proposers],
             "network": self.network.to_dict(),
-            "faults": [f.to_dict() for f in self.faults],
+            "faults": ([f.to_dict() for f in self.faults] if self.random_faults is None else
+                       {"schedule": [f.to_dict() for f in self.faults], "random": self.random_faults.to_dict()}),
             "expect": self.expect.to_dict(),
         }
 
@@ -423,7 +457,13 @@ class _Builder:
         retry = self._retry(protocol.get("retry", {}))
         proposers = self._proposers(d.get("proposers", []))
         network = self._network(d.get("network", {}))
-        faults = self._faults(d.get("faults", []))
+        raw_faults = d.get("faults", [])
+        random_faults = None
+        if isinstance(raw_faults, dict):
+            faults = self._faults(raw_faults.get("schedule", []), ("faults", "schedule"))
+            random_faults = self._random_faults(raw_faults["random"], len(nodes))
+        else:
+            faults = self._faults(raw_faults)
         expect_d = d.get("expect", {})
         within = expect_d.get("within")
         expect = Expect(
@@ -449,6 +489,7 @@ class _Builder:
             bugs=self._bugs(protocol.get("bugs", [])),
             learning=protocol.get("learning", "proposer"),
             write_latency=duration_ms(protocol.get("write_latency", 0)),
+            random_faults=random_faults,
             source=self.source,
         )
 
@@ -568,11 +609,37 @@ class _Builder:
             links.append(Link(src, dst, lat, link.get("loss"), link.get("duplicate")))
         return Network(latency, float(raw.get("loss", 0.0)), float(raw.get("duplicate", 0.0)), tuple(links))
 
-    def _faults(self, raw: list) -> tuple[Fault, ...]:
+    def _random_faults(self, raw: dict, n: int) -> RandomFaults:
+        base = ("faults", "random")
+
+        def span(key: str, sub: str) -> tuple[float, float] | None:
+            if key not in raw:
+                return None
+            lo, hi = (duration_ms(v) for v in raw[key][sub])
+            if lo > hi:
+                raise self.fail(base + (key, sub), f"low {lo:g}ms is above high {hi:g}ms")
+            return lo, hi
+
+        until = self._time(raw.get("until", self.duration / 2), base + ("until",))
+        delay = raw.get("delay")
+        return RandomFaults(
+            until=until,
+            events=raw.get("events", 4),
+            swarm=raw.get("swarm", True),
+            max_down=raw.get("max_down", (n - 1) // 2),
+            crash=span("crash", "down"),
+            partition=span("partition", "length"),
+            cut=span("cut", "length"),
+            loss=raw.get("loss"),
+            duplicate=raw.get("duplicate"),
+            delay=None if delay is None else (float(delay["share"]), duration_ms(delay["max"])),
+        )
+
+    def _faults(self, raw: list, where: Path_ = ("faults",)) -> tuple[Fault, ...]:
         faults = []
         for i, f in enumerate(raw):
             kind = next(k for k in f if k != "at") if "at" in f else None
-            p = ("faults", i)
+            p = where + (i,)
             if kind not in FAULT_KINDS:
                 raise self.fail(p, f"expected one of {', '.join(FAULT_KINDS)} beside 'at', found {kind!r}{_did_you_mean(str(kind), FAULT_KINDS)}")
             at = self._time(f["at"], p + ("at",))
@@ -601,7 +668,7 @@ class _Builder:
         down: set[str] = set()
         cuts: set[tuple[str, str]] = set()
         for at, i, fault in sorted(faults, key=lambda x: (x[0], x[1])):
-            p = ("faults", i, fault.kind)
+            p = where + (i, fault.kind)
             if fault.kind == "crash":
                 if fault.arg in down:
                     raise self.fail(p, f"node {fault.arg!r} is already down at {at:g}ms")

@@ -119,15 +119,15 @@ class Acceptor:
             return False  # bug: votes whatever it promised
         return b < promised
 
-    def _durable(self, observed: Effect, reply: Send) -> list[Effect]:
+    def _durable(self, observed: Effect | None, reply: Send) -> list[Effect]:
         persist = Persist("acceptor", (self.promised, self.accepted))
-        if not self.bugs:
-            return [persist, observed, reply]
         if "amnesia" in self.bugs:
-            return [observed, reply]  # bug: nothing reaches stable storage
-        if "persist-after-reply" in self.bugs:
-            return [observed, reply, persist]  # bug: the reply leaves before the write
-        return [persist, observed, reply]
+            effects = [observed, reply]  # bug: nothing reaches stable storage
+        elif "persist-after-reply" in self.bugs:
+            effects = [observed, reply, persist]  # bug: the reply leaves before the write
+        else:
+            effects = [persist, observed, reply]
+        return [e for e in effects if e is not None]
 
     def on_prepare(self, src: str, msg: Prepare) -> list[Effect]:
         b = msg.ballot
@@ -149,7 +149,10 @@ class Acceptor:
         if self.promised is not None and b < self.promised:
             return [Send(src, Nack(b, self.promised))]
         if self.accepted == (b, msg.value):
-            return [Send(src, Accepted(b))]  # a re-sent accept: already durable
+            # A re-sent accept.  Answer only once the vote is durable: with a
+            # slow disk the first write may still be in progress, and re-writing
+            # the same state orders this reply after it.
+            return [Persist("acceptor", (self.promised, self.accepted)), Send(src, Accepted(b))]
         self.promised = b
         self.accepted = (b, msg.value)
         return [Persist("acceptor", (b, self.accepted)), Voted(b, msg.value), Send(src, Accepted(b))]
@@ -159,8 +162,8 @@ class Acceptor:
         b = msg.ballot
         if self._refuses(b, prepare=False):
             return [Send(src, Nack(b, self.promised))]
-        if self.accepted == (b, msg.value):
-            return [Send(src, Accepted(b))]  # a re-sent accept: already durable
+        if self.accepted == (b, msg.value):  # a re-sent accept: answered once durable, as above
+            return self._durable(None, Send(src, Accepted(b)))
         if "accept-keeps-promise" not in self.bugs:  # bug: otherwise the promise stays where it was
             self.promised = b
         self.accepted = (b, msg.value)
@@ -188,8 +191,8 @@ class Learner:
         return [Persist("learner", value), Decided(value)]
 
     def on_learn(self, src: str, msg: Learn) -> list[Effect]:
-        if self.decided is not None:
-            return [Send(src, Learned(self.decided))]
+        if self.decided is not None:  # acknowledge once the decision is durable (it may be being written)
+            return [Persist("learner", self.decided), Send(src, Learned(self.decided))]
         return self._decide(msg.value) + [Send(src, Learned(msg.value))]
 
     def on_accepted(self, src: str, msg: Accepted) -> list[Effect]:

@@ -77,6 +77,9 @@ class NetworkModel:
         self.cuts = Cuts()
         self.rules: list[Rule] = [self.partition, self.cuts]
         self.faulty = False
+        self.delay_share = 0.0  # random fault profiles: a share of messages delayed up to delay_max
+        self.delay_max = 0.0
+        self.delay_rng: random.Random | None = None
         default = LinkModel(sampler(config.latency, rng), config.loss, config.duplicate)
         self.default = default
         self.links: dict[tuple[str, str], LinkModel] = {}
@@ -89,6 +92,11 @@ class NetworkModel:
 
     def link(self, src: str, dst: str) -> LinkModel:
         return self.links.get((src, dst), self.default)
+
+    def set_delay(self, delay: tuple[float, float], rng: random.Random) -> None:
+        """Delay a share of messages by up to a maximum, drawn from their own stream."""
+        self.delay_share, self.delay_max = delay
+        self.delay_rng = rng
 
     def update(self) -> None:
         """Call after changing a rule: recomputes whether any rule is active."""

@@ -29,6 +29,7 @@ from ..protocol import (
 )
 from ..scenario import Scenario
 from ..trace import FORMAT, event_json, write_trace
+from .faults import explicit
 from .network import NetworkModel
 from .streams import stream
 
@@ -65,10 +66,14 @@ def _normalized(scenario: Scenario) -> dict:
 
 class Simulation:
     def __init__(self, scenario: Scenario, seed: int) -> None:
-        self.scenario = scenario
+        self.scenario = scenario  # as given: the header records it, random profile and all
         self.seed = seed
         self.env = simpy.Environment()
-        self.network = NetworkModel(scenario.network, stream(seed, "network"))
+        # A random fault profile is drawn now, from its own stream, into explicit faults.
+        self.plan, self.drawn = explicit(scenario, seed)
+        self.network = NetworkModel(self.plan.network, stream(seed, "network"))
+        if self.drawn is not None and self.drawn.delay is not None:
+            self.network.set_delay(self.drawn.delay, stream(seed, "delays"))
         self.timer_rng = stream(seed, "timers")
         self.write_latency = scenario.write_latency
         # Rare events are dicts; the two hot ones are tuples, made dicts only when read:
@@ -112,7 +117,9 @@ class Simulation:
                   "scenario": header_scenario}
         self.events.append(header)
         self.observed.append(header)
-        for fault in sc.faults:
+        if self.drawn is not None:
+            self.emit("random-faults", **self.drawn.to_json())
+        for fault in self.plan.faults:
             self.at(fault.at, self._fault, fault)
         for p in sc.proposers:
             self.hosts[p.node].proposal = p
@@ -223,6 +230,8 @@ class Simulation:
         lost = link.loss > 0.0 and rng() < link.loss
         dup = link.duplicate > 0.0 and rng() < link.duplicate
         delay = link.latency()
+        if net.delay_share and net.delay_rng.random() < net.delay_share:
+            delay += net.delay_rng.uniform(0.0, net.delay_max)
         if not (lost or net.faulty):  # the common case, without _route
             env.timeout(delay).callbacks.append(partial(deliver, mid, src, dst, msg))
         else:
