@@ -304,6 +304,9 @@ def _explain_two_chosen(a: Chosen, b: Chosen, proposes, promises, promise_msgs, 
 def evaluate_expect(verdict: Verdict, expect: dict) -> list[str]:
     """Unmet expectations of a scenario's normalized `expect` block, as lines."""
     unmet = []
+    wanted = expect.get("violates")
+    if wanted and not any(v.kind == wanted for v in verdict.violations):
+        unmet.append(f"violates: expected a violation of {wanted}, found none")
     if verdict.violations and expect.get("safety", "holds") == "holds":
         kinds = sorted({v.kind for v in verdict.violations})
         unmet.append(f"safety: expected to hold, but {', '.join(kinds)} was violated")

@@ -21,6 +21,7 @@ from .protocol import BUGS
 from .scenario import (
     OverrideError,
     ScenarioError,
+    load_scenario,
     load_variant,
     scenario_from_dict,
 )
@@ -293,6 +294,114 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
         click.echo(sw.format_summary(summary))
         click.echo(f"results:   {output}")
     sys.exit(EXIT_FAIL if summary["violating_runs"] else EXIT_OK)
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--seed", type=click.IntRange(min=0), required=True, help="The violating seed.")
+@click.option("--bug", "bugs", multiple=True, type=click.Choice(list(BUGS)), metavar="NAME",
+              help="Deliberate protocol bug to switch on (repeatable).")
+@click.option("--set", "sets", multiple=True, metavar="PATH=VALUE", help="Override a scenario value (repeatable).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("minimal.yaml"),
+              show_default=True, help="Where to write the minimal scenario.")
+@click.option("--budget", type=click.IntRange(min=1), default=20000, show_default=True,
+              help="Most candidate runs to try.")
+def shrink(scenario: Path, seed: int, bugs, sets, output: Path, budget: int) -> None:
+    """Shrink a violating run to a minimal scenario file.
+
+    Reruns SCENARIO at SEED, writes its random faults and every message and
+    timer fate out explicitly, then removes proposers, faults, nodes,
+    message fates and time while the same property still breaks. The file
+    it writes reproduces the violation with 'paxsim run' on any seed.
+
+    \b
+    Examples:
+      paxsim shrink scenarios/volatile.yaml --seed 3 -o minimal.yaml
+      paxsim shrink scenarios/hunt/crashes.yaml --bug amnesia --seed 69 -o amnesia.yaml
+      paxsim run minimal.yaml
+    """
+    from .shrink import ShrinkError, shrink as do_shrink, summarize_removed, to_yaml
+
+    try:
+        sc = load_variant(scenario, sets, bugs)
+        result = do_shrink(sc, seed, budget=budget)
+    except (ScenarioError, OverrideError, ShrinkError) as exc:
+        _bad_input(str(exc))
+    if not output.parent.exists():
+        _bad_input(f"{output}: directory {str(output.parent)!r} does not exist")
+    flags = "".join(f" --bug {b}" for b in bugs) + "".join(f" --set {s}" for s in sets)
+    output.write_text(to_yaml(result, f"{scenario} --seed {seed}{flags}"), encoding="utf-8")
+    click.echo(f"violates:  {result.property} ({result.runs} candidate runs)")
+    click.echo(f"before:    {result.before}")
+    click.echo(f"after:     {result.after}")
+    click.echo("removed:   " + summarize_removed(result.removed))
+    click.echo("explanation of the minimal run:")
+    click.echo("\n".join("  " + line for line in result.explanation.splitlines()))
+    click.echo(f"wrote:     {output}  (reproduce: paxsim run {output})")
+
+
+@main.command()
+@click.option("--profile", "profiles", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Fault profile scenario (repeatable) [default: scenarios/hunt/*.yaml].")
+@click.option("--bug", "bugs", multiple=True, metavar="NAME[+NAME]",
+              help="Bug (or combination, a+b) to hunt (repeatable) [default: all, and reused-ballot+prepare-ge].")
+@click.option("--ranges", type=click.IntRange(min=1), default=20, show_default=True, help="Disjoint seed ranges.")
+@click.option("--range-size", type=click.IntRange(min=1), default=10000, show_default=True, help="Seeds per range.")
+@click.option("--correct-seeds", type=click.IntRange(min=0), default=100000, show_default=True,
+              help="Seeds to run the correct protocol over, per profile.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes [default: CPUs].")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the table here.")
+@click.option("--write-bugs", type=click.Path(file_okay=False, path_type=Path),
+              help="Write each bug's shrunk scenario into this directory (BUG.yaml).")
+@click.option("--quick", is_flag=True, help="Tiny sizes, to see that it works.")
+def hunt(profiles, bugs, ranges: int, range_size: int, correct_seeds: int, jobs, output, write_bugs,
+         quick: bool) -> None:
+    """Measure how fast sweeps catch each deliberate bug, and shrink each.
+
+    For every bug and fault profile: seeds to the first violation over
+    disjoint seed ranges (median, p95), the property that broke, the size of
+    the shrunk scenario beside the hand-derived minimum; and the correct
+    protocol's violations over many seeds per profile (there should be none).
+
+    \b
+    Examples:
+      paxsim hunt -o hunt.md --write-bugs scenarios/bugs
+      paxsim hunt --bug amnesia --profile scenarios/hunt/crashes.yaml --ranges 5
+      paxsim hunt --quick
+    """
+    from . import hunt as h
+
+    bug_list = list(bugs) or h.default_bugs()
+    for b in bug_list:
+        for name in b.split("+"):
+            if name not in BUGS:
+                _bad_input(f"--bug {b}: unknown bug {name!r} (see 'paxsim bugs')")
+    if not profiles:
+        root = Path(__file__).resolve().parent.parent / "scenarios" / "hunt"
+        profiles = tuple(sorted(Path("scenarios/hunt").glob("*.yaml")) or sorted(root.glob("*.yaml")))
+        if not profiles:
+            _bad_input("no fault profiles: pass --profile FILE (the shipped ones are in scenarios/hunt/)")
+    for p in profiles:
+        try:
+            load_scenario(p)
+        except ScenarioError as exc:
+            _bad_input(str(exc))
+    if quick:
+        ranges, range_size, correct_seeds = min(ranges, 2), min(range_size, 50), min(correct_seeds, 100)
+    result = h.hunt(list(profiles), bug_list, ranges=ranges, size=range_size, correct_seeds=correct_seeds,
+                    jobs=jobs or os.cpu_count() or 1, progress=lambda line: click.echo(line, err=True))
+    table = h.format_table(result)
+    click.echo(table)
+    if output:
+        output.write_text(table + "\n", encoding="utf-8")
+    if write_bugs:
+        write_bugs.mkdir(parents=True, exist_ok=True)
+        for path in h.write_counterexamples(result, write_bugs):
+            click.echo(f"wrote {path}", err=True)
+    bad_control = [row for (b, _), row in result["rows"].items()
+                   if set(b.split("+")) <= set(h.CONTROL_BUGS) and row.caught]
+    dirty = sum(v for v, _ in result["correct"].values())
+    sys.exit(EXIT_FAIL if (bad_control or dirty) else EXIT_OK)
 
 
 @main.command("bugs")

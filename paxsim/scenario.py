@@ -251,15 +251,44 @@ class RandomFaults:
 
 
 @dataclass(frozen=True, slots=True)
+class Script:
+    """Exact fates, by key.  A message key is (src, dst, type, ballot or None,
+    n): the n-th message (from 1) with that link, type and ballot.  A fate is
+    None (dropped) or a delay in ms.  A timer key is (node, timer, n)."""
+
+    messages: tuple[tuple[tuple, float | None, Any], ...] = ()  # (key, fate, copy fate or "none")
+    timers: tuple[tuple[tuple, float], ...] = ()
+
+    def to_dict(self) -> dict:
+        def fate(f):
+            return "drop" if f is None else f
+
+        messages = []
+        for (src, dst, kind, ballot, n), f, copy in self.messages:
+            m: dict[str, Any] = {"from": src, "to": dst, "type": kind}
+            if ballot is not None:
+                m["ballot"] = list(ballot)
+            m.update(n=n, fate=fate(f))
+            if copy != "none":
+                m["copy"] = fate(copy)
+            messages.append(m)
+        timers = [{"node": node, "timer": timer, "n": n, "delay": d} for (node, timer, n), d in self.timers]
+        return {"messages": messages, "timers": timers}
+
+
+@dataclass(frozen=True, slots=True)
 class Expect:
     decided: bool = False
     within: float | None = None
     safety: str = "holds"
+    violates: str | None = None  # a counterexample: the run must break this property
 
     def to_dict(self) -> dict:
         out: dict[str, Any] = {"decided": self.decided, "safety": self.safety}
         if self.within is not None:
             out["within"] = self.within
+        if self.violates is not None:
+            out["violates"] = self.violates
         return out
 
 
@@ -283,6 +312,7 @@ class Scenario:
     learning: str = "proposer"
     write_latency: float = 0.0
     random_faults: RandomFaults | None = None
+    script: Script | None = None
     source: str = field(default="<scenario>", compare=False)
 
     def to_dict(self) -> dict:
@@ -315,6 +345,7 @@ class Scenario:
             "faults": ([f.to_dict() for f in self.faults] if self.random_faults is None else
                        {"schedule": [f.to_dict() for f in self.faults], "random": self.random_faults.to_dict()}),
             "expect": self.expect.to_dict(),
+            **({"script": self.script.to_dict()} if self.script is not None else {}),
         }
 
     def with_changes(self, **changes: Any) -> "Scenario":
@@ -469,8 +500,12 @@ class _Builder:
         expect = Expect(
             decided=expect_d.get("decided", False),
             within=None if within is None else duration_ms(within),
-            safety=expect_d.get("safety", "holds"),
+            safety=expect_d.get("safety", "holds" if "violates" not in expect_d else "may-violate"),
+            violates=expect_d.get("violates"),
         )
+        if expect.violates is not None and expect.safety == "holds":
+            raise self.fail(("expect", "safety"), "safety: holds contradicts violates: "
+                            f"{expect.violates} (use safety: may-violate, or leave it out)")
         return Scenario(
             name=d.get("name", Path(self.source).stem if self.source else "scenario"),
             description=d.get("description", ""),
@@ -490,6 +525,7 @@ class _Builder:
             learning=protocol.get("learning", "proposer"),
             write_latency=duration_ms(protocol.get("write_latency", 0)),
             random_faults=random_faults,
+            script=self._script(d["script"]) if "script" in d else None,
             source=self.source,
         )
 
@@ -609,6 +645,35 @@ class _Builder:
             links.append(Link(src, dst, lat, link.get("loss"), link.get("duplicate")))
         return Network(latency, float(raw.get("loss", 0.0)), float(raw.get("duplicate", 0.0)), tuple(links))
 
+    def _script(self, raw: dict) -> Script:
+        def fate(value):
+            return None if value == "drop" else duration_ms(value)
+
+        messages, seen = [], set()
+        for i, m in enumerate(raw.get("messages", [])):
+            p = ("script", "messages", i)
+            src = self._node(m["from"], p + ("from",))
+            dst = self._node(m["to"], p + ("to",))
+            ballot = m.get("ballot")
+            if ballot is not None:
+                if not (isinstance(ballot[0], int) and not isinstance(ballot[0], bool) and isinstance(ballot[1], str)):
+                    raise self.fail(p + ("ballot",), f"expected a ballot [round, node], found {ballot!r}")
+                ballot = (ballot[0], ballot[1])
+            key = (src, dst, m["type"], ballot, m["n"])
+            if key in seen:
+                raise self.fail(p, "this message is already scripted above")
+            seen.add(key)
+            messages.append((key, fate(m["fate"]), fate(m["copy"]) if "copy" in m else "none"))
+        timers, tseen = [], set()
+        for i, t in enumerate(raw.get("timers", [])):
+            p = ("script", "timers", i)
+            key = (self._node(t["node"], p + ("node",)), t["timer"], t["n"])
+            if key in tseen:
+                raise self.fail(p, "this timer is already scripted above")
+            tseen.add(key)
+            timers.append((key, duration_ms(t["delay"])))
+        return Script(tuple(messages), tuple(timers))
+
     def _random_faults(self, raw: dict, n: int) -> RandomFaults:
         base = ("faults", "random")
 
@@ -688,14 +753,19 @@ class _Builder:
         return tuple(f for _, _, f in faults)
 
 
-def scenario_from_dict(data: Any, source: str = "<scenario>", lines: dict[Path_, int] | None = None) -> Scenario:
+def scenario_from_dict(data: Any, source: str = "<scenario>", lines: dict[Path_, int] | None = None,
+                       *, structure_checked: bool = False) -> Scenario:
     """Validate plain data (as read from YAML, or a trace header's normalized
-    scenario) and build a `Scenario`.  Raises `ScenarioError`."""
+    scenario) and build a `Scenario`.  Raises `ScenarioError`.
+    `structure_checked=True` skips the JSON Schema pass, for data derived
+    from an already valid scenario (the shrinker's thousands of candidates);
+    the semantic checks still run."""
     lines = lines or {}
     if not isinstance(data, dict):
         raise ScenarioError(source, _line(lines, ()), (), f"the top level must be a mapping of scenario keys, found {_type_name(data)}")
-    _check_finite(data, source, lines, ())
-    _check_schema(data, source, lines)
+    if not structure_checked:
+        _check_finite(data, source, lines, ())
+        _check_schema(data, source, lines)
     return _Builder(data, source, lines).build()
 
 

@@ -65,7 +65,7 @@ def _normalized(scenario: Scenario) -> dict:
 
 
 class Simulation:
-    def __init__(self, scenario: Scenario, seed: int) -> None:
+    def __init__(self, scenario: Scenario, seed: int, record: bool = False) -> None:
         self.scenario = scenario  # as given: the header records it, random profile and all
         self.seed = seed
         self.env = simpy.Environment()
@@ -76,6 +76,15 @@ class Simulation:
             self.network.set_delay(self.drawn.delay, stream(seed, "delays"))
         self.timer_rng = stream(seed, "timers")
         self.write_latency = scenario.write_latency
+        # Scripts (paxsim shrink's output) fix the fates of named messages and
+        # timers; recording notes every fate, so a run can be written as a script.
+        script = self.plan.script
+        self.script_messages = {key: (fate, copy) for key, fate, copy in script.messages} if script else {}
+        self.script_timers = dict(script.timers) if script else {}
+        self.fates: dict | None = {} if record else None
+        self.timer_fates: dict | None = {} if record else None
+        self.keyed = bool(script) or record
+        self.key_counts: dict[tuple, int] = {}
         # Rare events are dicts; the two hot ones are tuples, made dicts only when read:
         # ("send", seq, t, id, src, dst, msg) and ("deliver", seq, t, id).
         self.events: list = []
@@ -223,6 +232,9 @@ class Simulation:
         if src == dst:  # local delivery: no network, no loss
             env.timeout(0.0).callbacks.append(partial(deliver, mid, src, dst, msg))
             return
+        if self.keyed:
+            self._send_keyed(mid, src, dst, msg)
+            return
         net = self.network
         link = net.links.get((src, dst)) or net.default
         rng = net.rng.random
@@ -242,6 +254,44 @@ class Simulation:
             self.duplicated += 1
             self.emit("duplicate", id=mid, copy=copy)
             self._route(copy, src, dst, msg, link.loss > 0.0 and rng() < link.loss, link.latency())
+
+    def _draw_fate(self, link) -> tuple[float | None, Any]:
+        """(fate, copy fate): a delay or None (lost); the copy's "none" if not duplicated."""
+        net = self.network
+        rng = net.rng.random
+        lost = link.loss > 0.0 and rng() < link.loss
+        dup = link.duplicate > 0.0 and rng() < link.duplicate
+        delay = link.latency()
+        if net.delay_share and net.delay_rng.random() < net.delay_share:
+            delay += net.delay_rng.uniform(0.0, net.delay_max)
+        copy: Any = "none"
+        if dup:  # the same draws, in the same order, as the unkeyed path in _send
+            copy_lost = link.loss > 0.0 and rng() < link.loss
+            copy_delay = link.latency()
+            copy = None if copy_lost else copy_delay
+        return (None if lost else delay), copy
+
+    def _send_keyed(self, mid: int, src: str, dst: str, msg) -> None:
+        """A send under a script, or while recording fates for shrinking.  A
+        message's key is its link, type, ballot and how many such came before."""
+        ballot = getattr(msg, "ballot", None)
+        base = (src, dst, msg.type, tuple(ballot) if ballot is not None else None)
+        n = self.key_counts[base] = self.key_counts.get(base, 0) + 1
+        key = base + (n,)
+        scripted = self.script_messages.get(key)
+        if scripted is not None:
+            fate, copy = scripted
+        else:
+            fate, copy = self._draw_fate(self.network.links.get((src, dst)) or self.network.default)
+        if self.fates is not None:
+            self.fates[key] = (fate, copy)
+        self._route(mid, src, dst, msg, fate is None, fate or 0.0)
+        if copy != "none":
+            copy_id = self.next_id
+            self.next_id += 1
+            self.duplicated += 1
+            self.emit("duplicate", id=mid, copy=copy_id)
+            self._route(copy_id, src, dst, msg, copy is None, copy or 0.0)
 
     def _route(self, mid: int, src: str, dst: str, msg, lost: bool, delay: float) -> None:
         reason = self.network.judge(src, dst) if self.network.faulty else None
@@ -265,7 +315,15 @@ class Simulation:
         self._apply(host, host.node.on_message(src, msg))
 
     def _do_set_timer(self, host: Host, effect: SetTimer) -> None:
-        delay = effect.lo if effect.hi <= effect.lo else self.timer_rng.uniform(effect.lo, effect.hi)
+        delay = None
+        if self.keyed:
+            base = (host.name, effect.name)
+            n = self.key_counts[base] = self.key_counts.get(base, 0) + 1
+            delay = self.script_timers.get(base + (n,))
+        if delay is None:
+            delay = effect.lo if effect.hi <= effect.lo else self.timer_rng.uniform(effect.lo, effect.hi)
+        if self.timer_fates is not None:
+            self.timer_fates[(host.name, effect.name, n)] = delay
         self.timer_gen += 1
         gen = host.timers[effect.name] = self.timer_gen
         self.env.timeout(delay).callbacks.append(partial(self._fire, host, effect.name, gen))
@@ -373,9 +431,13 @@ class Run:
     def write_trace(self, path) -> None:
         write_trace(path, self.events)
 
-def simulate(scenario: Scenario, seed: int | None = None) -> Run:
-    """Run `scenario` with `seed` (default: the scenario's own seed)."""
+def simulate(scenario: Scenario, seed: int | None = None, record: bool = False) -> Run:
+    """Run `scenario` with `seed` (default: the scenario's own seed).  With
+    `record`, the run also keeps the fate of every message and timer
+    (`Run.fates`, `Run.timer_fates`), as `paxsim shrink` needs."""
     seed = scenario.seed if seed is None else seed
-    sim = Simulation(scenario, seed)
+    sim = Simulation(scenario, seed, record)
     sim.run()
-    return Run(scenario, seed, sim.events, sim.observed)
+    run = Run(scenario, seed, sim.events, sim.observed)
+    run.fates, run.timer_fates, run.plan = sim.fates, sim.timer_fates, sim.plan
+    return run

@@ -1,0 +1,215 @@
+"""Does the checker have teeth?  For every deliberate bug and every fault
+profile, how many seeds does a sweep need before the checker reports a
+violation; how small does the violation shrink; and does the correct
+protocol stay clean over many seeds.
+
+    paxsim hunt                       # all bugs, scenarios/hunt/*.yaml
+    paxsim hunt --quick               # a smoke run
+
+Seeds to first violation are measured over disjoint seed ranges (range r is
+seeds r*size .. r*size+size-1): the count is how many seeds of the range
+were run, up to and including the first violating one.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .protocol import BUGS, CONTROL_BUGS
+
+# Settings a bug needs in order to act at all (documented with the bug).
+NEEDS = {"mixed-ballot-learner": ("protocol.learning=acceptors",)}
+
+# The smallest scenario that can show each bug, derived by hand:
+# (nodes, proposers, fault events, message fates, why).
+HAND_MINIMUM = {
+    "amnesia": (3, 2, 2, 1, "a voter crashes and restarts (2 events) and forgets its vote; the second proposer "
+                            "must miss the first one's voters (one prepare lost or late)"),
+    "persist-after-reply": (3, 2, 2, 1, "as amnesia, but the crash must land inside the write that follows the reply"),
+    "ignore-accepted": (3, 2, 0, 1, "the second proposer's promise quorum includes a voter; one message must be "
+                                    "late so it has not yet learned"),
+    "any-accepted": (3, 3, 0, 2, "two earlier ballots must have votes, the lower one reported first"),
+    "reused-ballot": (2, 2, 0, 0, "not alone: strict promises stop a reused ballot; with prepare-ge, two "
+                                  "proposers at (1, '') on 2 nodes suffice"),
+    "accept-skips-promise": (2, 2, 0, 1, "an old accept must arrive after a higher promise (one late message)"),
+    "accept-keeps-promise": (3, 3, 0, 3, "an acceptor votes without having promised, then takes an older accept, "
+                                         "then a third ballot reads it"),
+    "mixed-ballot-learner": (2, 2, 0, 0, "two nodes: each votes its own value at its own ballot, then the other's; "
+                                         "a learner counting per value sees a quorum for the wrong one"),
+    "small-quorum": (2, 2, 0, 0, "with 2 nodes a quorum of 1 lets each proposer decide alone"),
+    "counts-refusals": (2, 2, 0, 0, "a nack completes the quorum of a proposer that lost the race"),
+    "counts-duplicates": (3, 2, 0, 1, "one duplicated reply completes a quorum"),
+    "unsafe-flexible": (2, 2, 0, 0, "on 2 nodes both quorums are 1: each proposer chooses alone"),
+    "prepare-ge": (None, None, None, None, "control: harmless while ballots are unique"),
+}
+
+
+def _first_violation(args) -> tuple[int | None, list[str], int]:
+    """Worker: run seeds start.. until the first violation (or size seeds)."""
+    path, bugs, start, size = args
+    from .scenario import load_variant
+    from .sim import simulate
+
+    extra = [s for b in bugs for s in NEEDS.get(b, ())]
+    sc = load_variant(path, extra, list(bugs))
+    for k in range(size):
+        v = simulate(sc, start + k).verdict
+        if v.violations:
+            return start + k, sorted({x.kind for x in v.violations}), k + 1
+    return None, [], size
+
+
+def _count_violations(args) -> tuple[int, int]:
+    path, start, size = args
+    from .scenario import load_scenario
+    from .sim import simulate
+
+    sc = load_scenario(path)
+    return sum(1 for s in range(start, start + size) if not simulate(sc, s).verdict.ok), size
+
+
+@dataclass
+class Row:
+    bug: str
+    profile: str
+    counts: list[int | None] = field(default_factory=list)  # per range: seeds to first violation, None if none
+    kinds: set = field(default_factory=set)
+    first_seeds: list[int] = field(default_factory=list)  # each range's first violating seed
+    ranges_run: int = 0
+
+    @property
+    def first_seed(self) -> int | None:
+        return min(self.first_seeds, default=None)
+
+    @property
+    def caught(self) -> int:
+        return sum(c is not None for c in self.counts)
+
+    def stat(self, q: float) -> str:
+        if not self.caught:
+            return "-"
+        # ranges without a violation count as beyond the range: a lower bound
+        values = sorted(c if c is not None else float("inf") for c in self.counts)
+        idx = min(len(values) - 1, int(round(q * (len(values) - 1))))
+        v = values[idx]
+        return "> range" if v == float("inf") else f"{v:g}"
+
+
+def hunt(profiles: list[Path], bugs: list[str], *, ranges: int = 20, size: int = 10000,
+         correct_seeds: int = 100000, jobs: int = 2, give_up: int = 3, tries: int = 5, progress=None) -> dict:
+    """Run the hunt; returns rows, the correct protocol's counts and shrink results."""
+    from .scenario import load_variant
+    from .shrink import shrink
+
+    rows: dict[tuple[str, str], Row] = {}
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        correct = {}
+        # mutants: ranges in batches of `jobs`, stopping early when a non-control bug is not found
+        for bug_set in bugs:
+            names = tuple(bug_set.split("+"))
+            control = set(names) <= CONTROL_BUGS
+            for p in profiles:
+                row = rows[(bug_set, p.stem)] = Row(bug_set, p.stem)
+                r = 0
+                while r < ranges:
+                    batch = [(str(p), names, (r + i) * size, size) for i in range(min(jobs, ranges - r))]
+                    for first, kinds, count in pool.map(_first_violation, batch):
+                        row.counts.append(count if first is not None else None)
+                        row.kinds.update(kinds)
+                        if first is not None:
+                            row.first_seeds.append(first)
+                    r += len(batch)
+                    row.ranges_run = r
+                    if not control and row.caught == 0 and r >= give_up:
+                        break  # not this profile's kind of bug: say so rather than spend 200,000 runs
+                if progress:
+                    progress(f"{bug_set} on {p.stem}: {row.caught}/{row.ranges_run} ranges caught")
+        # the correct protocol
+        chunk = max(1, correct_seeds // (jobs * 8))
+        for p in profiles:
+            tasks = [(str(p), s, min(chunk, correct_seeds - s)) for s in range(0, correct_seeds, chunk)]
+            results = list(pool.map(_count_violations, tasks))
+            correct[p.stem] = (sum(v for v, _ in results), sum(n for _, n in results))
+            if progress:
+                progress(f"correct protocol on {p.stem}: {correct[p.stem][0]} violations in {correct[p.stem][1]} seeds")
+    # shrink: the first violations of every profile that caught the bug (up to
+    # `tries` of them), keeping the smallest result
+    shrunk = {}
+    by_path = {p.stem: p for p in profiles}
+    for bug_set in bugs:
+        names = bug_set.split("+")
+        extra = [s for b in names for s in NEEDS.get(b, ())]
+        best = None
+        for (b, profile), row in sorted(rows.items()):
+            if b != bug_set:
+                continue
+            sc = load_variant(by_path[profile], extra, names)
+            for seed in sorted(row.first_seeds)[:tries]:
+                try:
+                    result = shrink(sc, seed)
+                except ValueError:
+                    continue
+                if best is None or result.after.total < best[2].after.total:
+                    best = (profile, seed, result, str(by_path[profile]))
+        if best is not None:
+            shrunk[bug_set] = best
+            if progress:
+                progress(f"{bug_set}: shrunk {best[0]} seed {best[1]} to {best[2].after}")
+    return {"rows": rows, "correct": correct, "shrunk": shrunk, "ranges": ranges, "size": size}
+
+
+def write_counterexamples(result: dict, directory: Path) -> list[Path]:
+    """Each bug's shrunk scenario as DIRECTORY/BUG.yaml (the first bug of a combination)."""
+    from .shrink import to_yaml
+
+    written = []
+    for bug_set, (_, seed, res, path_text) in result["shrunk"].items():
+        names = bug_set.split("+")
+        if set(names) <= CONTROL_BUGS:
+            continue
+        flags = "".join(f" --bug {b}" for b in names) + "".join(
+            f" --set {s}" for b in names for s in NEEDS.get(b, ()))
+        path = directory / f"{names[0]}.yaml"
+        path.write_text(to_yaml(res, f"{path_text} --seed {seed}{flags}"), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def format_table(result: dict) -> str:
+    rows, correct, shrunk = result["rows"], result["correct"], result["shrunk"]
+    profiles = sorted({p for _, p in rows} | set(correct))
+    out = [f"Seeds to the first violation over {result['ranges']} disjoint ranges of {result['size']:,} seeds "
+           "(median / p95; '-' none found; a profile that finds nothing in its first ranges is not run further)."
+           " Shrunk size: nodes / proposers / fault events / scripted message fates; hand-derived minimum beside it.",
+           "",
+           "| bug | " + " | ".join(profiles) + " | property | shrunk (n/p/f/m) | hand minimum (n/p/f/m) |",
+           "|---|" + "---|" * len(profiles) + "---|---|---|"]
+    bugs = list(dict.fromkeys(b for b, _ in rows))
+    for bug in bugs:
+        cells = []
+        kinds = set()
+        for p in profiles:
+            row = rows.get((bug, p))
+            if row is None:
+                cells.append("")
+                continue
+            kinds |= row.kinds
+            if row.caught:
+                cells.append(f"{row.stat(0.5)} / {row.stat(0.95)} ({row.caught}/{row.ranges_run})")
+            else:
+                cells.append(f"- (0/{row.ranges_run})")
+        s = shrunk.get(bug)
+        size = f"{s[2].after.nodes}/{s[2].after.proposers}/{s[2].after.faults}/{s[2].after.scripted_messages}" if s else "-"
+        hand = HAND_MINIMUM.get(bug.split("+")[0])
+        hand_s = "-" if not hand or hand[0] is None else f"{hand[0]}/{hand[1]}/{hand[2]}/{hand[3]}"
+        out.append(f"| {bug} | " + " | ".join(cells) + f" | {', '.join(sorted(kinds)) or '-'} | {size} | {hand_s} |")
+    out.append("| correct protocol | " + " | ".join(
+        f"{correct[p][0]} violations in {correct[p][1]:,} seeds" if p in correct else "" for p in profiles)
+        + " | - | - | - |")
+    return "\n".join(out)
+
+
+def default_bugs() -> list[str]:
+    return [*BUGS, "reused-ballot+prepare-ge"]
