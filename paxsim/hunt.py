@@ -25,22 +25,27 @@ NEEDS = {"mixed-ballot-learner": ("protocol.learning=acceptors",)}
 # The smallest scenario that can show each bug, derived by hand:
 # (nodes, proposers, fault events, message fates, why).
 HAND_MINIMUM = {
-    "amnesia": (3, 2, 2, 1, "a voter crashes and restarts (2 events) and forgets its vote; the second proposer "
-                            "must miss the first one's voters (one prepare lost or late)"),
-    "persist-after-reply": (3, 2, 2, 1, "as amnesia, but the crash must land inside the write that follows the reply"),
-    "ignore-accepted": (3, 2, 0, 1, "the second proposer's promise quorum includes a voter; one message must be "
-                                    "late so it has not yet learned"),
-    "any-accepted": (3, 3, 0, 2, "two earlier ballots must have votes, the lower one reported first"),
+    "amnesia": (2, 2, 4, 0, "both nodes vote for the first value, then both crash and restart (4 events) and "
+                            "forget it; the second proposer then hears nothing reported"),
+    "persist-after-reply": (3, 2, 2, 1, "a voter crashes inside the write that follows its reply (2 events); the "
+                                        "second proposer must miss the other voter (one prepare lost or late)"),
+    "ignore-accepted": (2, 2, 0, 1, "the second proposer's promises report the first value, which it ignores; one "
+                                    "late message keeps it from having learned the outcome first"),
+    "any-accepted": (3, 2, 0, 2, "two ballots with votes (one proposer's retry makes the second) must be reported, "
+                                 "the lower first: two messages late or lost"),
     "reused-ballot": (2, 2, 0, 0, "not alone: strict promises stop a reused ballot; with prepare-ge, two "
                                   "proposers at (1, '') on 2 nodes suffice"),
-    "accept-skips-promise": (2, 2, 0, 1, "an old accept must arrive after a higher promise (one late message)"),
+    "accept-skips-promise": (2, 2, 0, 0, "two racing proposers on 2 nodes: an accept for the lower ballot arrives "
+                                         "after the higher promise under plain latencies"),
     "accept-keeps-promise": (3, 3, 0, 3, "an acceptor votes without having promised, then takes an older accept, "
                                          "then a third ballot reads it"),
     "mixed-ballot-learner": (2, 2, 0, 0, "two nodes: each votes its own value at its own ballot, then the other's; "
                                          "a learner counting per value sees a quorum for the wrong one"),
-    "small-quorum": (2, 2, 0, 0, "with 2 nodes a quorum of 1 lets each proposer decide alone"),
+    "small-quorum": (2, 1, 0, 0, "on 2 nodes a quorum of 1 lets a lone proposer decide on its own vote, which "
+                                 "no majority made"),
     "counts-refusals": (2, 2, 0, 0, "a nack completes the quorum of a proposer that lost the race"),
-    "counts-duplicates": (3, 2, 0, 1, "one duplicated reply completes a quorum"),
+    "counts-duplicates": (3, 1, 0, 1, "one duplicated reply gives a lone proposer a 'quorum' of one acceptor counted "
+                                      "twice"),
     "unsafe-flexible": (2, 2, 0, 0, "on 2 nodes both quorums are 1: each proposer chooses alone"),
     "prepare-ge": (None, None, None, None, "control: harmless while ballots are unique"),
 }
