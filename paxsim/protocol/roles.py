@@ -193,7 +193,8 @@ class Learner:
     def on_learn(self, src: str, msg: Learn) -> list[Effect]:
         if self.decided is not None:  # acknowledge once the decision is durable (it may be being written)
             return [Persist("learner", self.decided), Send(src, Learned(self.decided))]
-        return self._decide(msg.value) + [Send(src, Learned(msg.value))]
+        value = self.decided = msg.value
+        return [Persist("learner", value), Decided(value), Send(src, Learned(value))]
 
     def on_accepted(self, src: str, msg: Accepted) -> list[Effect]:
         """An acceptor's vote, sent to learners (learning by acceptors)."""
@@ -262,7 +263,13 @@ class Proposer:
     def on_promise(self, src: str, msg: Promise) -> list[Effect]:
         if self.phase != "prepare" or msg.ballot != self.ballot:
             return []
-        return self._promised_by(src, msg.accepted)
+        if self.bugs:
+            return self._promised_by(src, msg.accepted)
+        promises = self.promises
+        promises[src] = msg.accepted
+        if len(promises) < self.q1:
+            return []
+        return self._promised_by(src, msg.accepted)  # the quorum is complete: choose the value
 
     def _promised_by(self, src: str, accepted) -> list[Effect]:
         if type(self.promises) is list:
@@ -303,6 +310,11 @@ class Proposer:
     def on_accepted(self, src: str, msg: Accepted) -> list[Effect]:
         if self.phase != "accept" or msg.ballot != self.ballot:
             return []
+        if not self.bugs:
+            accepts = self.accepts
+            accepts[src] = True
+            if len(accepts) < self.q2:
+                return []
         return self._accepted_by(src)
 
     def _accepted_by(self, src: str) -> list[Effect]:

@@ -76,6 +76,8 @@ class Simulation:
             self.network.set_delay(self.drawn.delay, stream(seed, "delays"))
         self.timer_rng = stream(seed, "timers")
         self.write_latency = scenario.write_latency
+        # Effects are carried out at once, or (a slow disk) with writes taking time.
+        self._apply = self._apply_with_disk if self.write_latency else self._apply_now
         # Scripts (paxsim shrink's output) fix the fates of named messages and
         # timers; recording notes every fate, so a run can be written as a script.
         script = self.plan.script
@@ -85,6 +87,7 @@ class Simulation:
         self.timer_fates: dict | None = {} if record else None
         self.keyed = bool(script) or record
         self.key_counts: dict[tuple, int] = {}
+        self.special = self.keyed or bool(self.network.delay_share)
         # Rare events are dicts; the two hot ones are tuples, made dicts only when read:
         # ("send", seq, t, id, src, dst, msg) and ("deliver", seq, t, id).
         self.events: list = []
@@ -145,11 +148,6 @@ class Simulation:
         return self.events
 
     # -- nodes ----------------------------------------------------------------
-    def _apply(self, host: Host, effects: list) -> None:
-        if self.write_latency:
-            self._apply_with_disk(host, effects)
-        else:
-            self._apply_now(host, effects)
 
     def _apply_with_disk(self, host: Host, effects: list) -> None:
         """Writes take `write_latency` (one at a time per node); what follows
@@ -179,6 +177,8 @@ class Simulation:
                 send, src, msg = self._send, host.name, effect.msg
                 for dst in effect.dsts:
                     send(src, dst, msg)
+            elif kind is Persist:  # as common as a reply: one per promise and vote
+                host.storage[effect.key] = effect.data
             else:
                 handlers[kind](host, effect)
 
@@ -232,18 +232,17 @@ class Simulation:
         if src == dst:  # local delivery: no network, no loss
             env.timeout(0.0).callbacks.append(partial(deliver, mid, src, dst, msg))
             return
-        if self.keyed:
+        if self.special:  # a script, recording, or random extra delays: the general path
             self._send_keyed(mid, src, dst, msg)
             return
         net = self.network
         link = net.links.get((src, dst)) or net.default
         rng = net.rng.random
-        # Draws depend only on the link's configuration, never on faults.
+        # Draws depend only on the link's configuration, never on faults
+        # (_draw_fate makes the same draws in the same order).
         lost = link.loss > 0.0 and rng() < link.loss
         dup = link.duplicate > 0.0 and rng() < link.duplicate
         delay = link.latency()
-        if net.delay_share and net.delay_rng.random() < net.delay_share:
-            delay += net.delay_rng.uniform(0.0, net.delay_max)
         if not (lost or net.faulty):  # the common case, without _route
             env.timeout(delay).callbacks.append(partial(deliver, mid, src, dst, msg))
         else:
