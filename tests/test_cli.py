@@ -117,7 +117,8 @@ def test_check_rejects_malformed_events(runner, tmp_path):
     assert result.exit_code == 2 and result.stderr.count("\n") == 1 and "not a well-formed paxsim trace" in result.stderr
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["check"], ["replay"]])
+@pytest.mark.parametrize("command", [[], ["run"], ["check"], ["replay"], ["sweep"], ["shrink"], ["hunt"], ["bugs"],
+                                     ["plot"], ["plot", "latency"], ["plot", "timeline"], ["plot", "decisions"]])
 def test_help_has_examples(runner, command):
     result = runner.invoke(main, command + ["--help"])
     assert result.exit_code == 0
