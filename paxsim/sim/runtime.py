@@ -102,7 +102,6 @@ class Simulation:
         self._handlers = {
             SetTimer: self._do_set_timer,
             CancelTimer: self._do_cancel_timer,
-            Persist: self._do_persist,
             Promised: self._do_promised,
             Voted: self._do_voted,
             Proposed: self._do_proposed,
@@ -334,9 +333,6 @@ class Simulation:
 
     def _do_cancel_timer(self, host: Host, effect: CancelTimer) -> None:
         host.timers.pop(effect.name, None)
-
-    def _do_persist(self, host: Host, effect: Persist) -> None:
-        host.storage[effect.key] = effect.data
 
     # Observations: recorded as trace events.  A ballot is a tuple, which JSON writes as [round, node].
     def _do_promised(self, host: Host, effect: Promised) -> None:
