@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,11 +148,6 @@ def partitions(events: list[dict]) -> list[tuple[tuple, float, float | None]]:
 def cuts(events: list[dict]) -> list[tuple[tuple[str, str], float, float | None]]:
     """((src, dst), cut at, uncut at or None)."""
     return spans(events, "cut", "uncut", lambda ev: (ev["src"], ev["dst"]))
-
-
-def percentile(values, q: float) -> float:
-    arr = np.asarray(values, dtype=float)
-    return float(np.percentile(arr, q)) if arr.size else math.nan
 
 
 # --- the configured latency distributions, for drawing over observations ------

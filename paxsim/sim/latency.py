@@ -46,7 +46,3 @@ def sampler(latency: Latency, rng: random.Random) -> Sampler:
         pareto = rng.paretovariate
         return lambda: scale * pareto(shape)
     raise ValueError(f"unknown latency distribution {dist!r}")
-
-
-def describe(latency: Latency) -> str:
-    return f"{latency.dist}(" + ", ".join(f"{k}={v:g}" for k, v in latency.params) + ")"

@@ -90,9 +90,6 @@ class NetworkModel:
                 default.duplicate if link.duplicate is None else link.duplicate,
             )
 
-    def link(self, src: str, dst: str) -> LinkModel:
-        return self.links.get((src, dst), self.default)
-
     def set_delay(self, delay: tuple[float, float], rng: random.Random) -> None:
         """Delay a share of messages by up to a maximum, drawn from their own stream."""
         self.delay_share, self.delay_max = delay
