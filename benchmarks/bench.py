@@ -139,8 +139,8 @@ def profile(runs: int) -> list[tuple[str, float]]:
     total = 0.0
     for (filename, _, func), (_, _, tottime, _, _) in stats.items():
         f = filename.replace("\\", "/")
-        if "/paxsim/protocol/" in f:
-            area = "protocol roles (paxsim/protocol)"
+        if "/paxsim/protocols/" in f:
+            area = "protocol roles (paxsim/protocols)"
         elif "/paxsim/sim/" in f:
             area = "runtime: effects, network, trace records (paxsim/sim)"
         elif f.endswith("/paxsim/check.py"):

@@ -17,7 +17,7 @@ from ._version import __version__
 from .check import check as check_trace
 from .check import evaluate_expect
 from .report import reproduce_command, summary_json, summary_text
-from .protocol import BUGS
+from .protocols.single import BUGS
 from .scenario import (
     OverrideError,
     ScenarioError,

@@ -17,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .protocol import BUGS, CONTROL_BUGS
+from .protocols.single import BUGS, CONTROL_BUGS
 
 # Settings a bug needs in order to act at all (documented with the bug).
 NEEDS = {"mixed-ballot-learner": ("protocol.learning=acceptors",)}

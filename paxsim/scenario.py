@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from .protocol import BUGS, RetryPolicy
+from .protocols.single import BUGS, RetryPolicy
 
 MAX_FILE_BYTES = 1 << 20
 MAX_ELEMENTS = 100_000

@@ -5,7 +5,7 @@ import simpy: the roles are tested on their own."""
 
 from __future__ import annotations
 
-from paxsim.protocol import (
+from paxsim.protocols.single import (
     Broadcast,
     CancelTimer,
     Decided,

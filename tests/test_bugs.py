@@ -9,7 +9,7 @@ import pytest
 
 from paxsim import load_scenario, parse_scenario, simulate
 from paxsim.cli import main
-from paxsim.protocol import (
+from paxsim.protocols.single import (
     BUGS,
     CONTROL_BUGS,
     Accept,

@@ -22,14 +22,38 @@ def imports(path: Path) -> set[str]:
     return out
 
 
-PROTOCOL_FILES = sorted((PKG / "protocol").glob("*.py"))
+PROTOCOLS = PKG / "protocols"
+PROTOCOL_FILES = sorted(PROTOCOLS.rglob("*.py"))
 
 
-@pytest.mark.parametrize("path", PROTOCOL_FILES, ids=[p.name for p in PROTOCOL_FILES])
+def _leaves_protocols(path: Path, name: str) -> bool:
+    """Whether a relative import `name` in `path` reaches outside paxsim/protocols."""
+    if name.startswith("paxsim"):
+        return True
+    level = len(name) - len(name.lstrip("."))
+    if level == 0:
+        return False
+    target = path.parent
+    for _ in range(level - 1):
+        target = target.parent
+    return not (target == PROTOCOLS or PROTOCOLS in target.parents)
+
+
+@pytest.mark.parametrize("path", PROTOCOL_FILES, ids=[str(p.relative_to(PROTOCOLS)) for p in PROTOCOL_FILES])
 def test_protocol_imports_no_runtime_module(path):
     bad = {name for name in imports(path) if name.split(".")[0] in FORBIDDEN_IN_PROTOCOL}
     assert not bad, f"{path.name} imports {bad}: the protocol must stay sans-I/O"
-    assert not any(name.startswith("paxsim") or name.startswith("..") for name in imports(path))
+    leaving = {name for name in imports(path) if _leaves_protocols(path, name)}
+    assert not leaving, f"{path.name} imports {leaving}: a protocol imports only from paxsim/protocols"
+
+
+def test_every_protocol_package_is_checked():
+    assert {p.parent.name for p in PROTOCOL_FILES} >= {"protocols", "single"}
+
+
+def test_the_layer_check_sees_an_import_leaving_protocols():
+    assert _leaves_protocols(PROTOCOLS / "single" / "roles.py", "...trace")
+    assert not _leaves_protocols(PROTOCOLS / "single" / "roles.py", "..effects")
 
 
 def test_the_purity_check_sees_imports(tmp_path):

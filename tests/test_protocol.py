@@ -1,6 +1,6 @@
 """The pure roles, without any simulator."""
 
-from paxsim.protocol import (
+from paxsim.protocols.single import (
     Broadcast,
     Accept,
     Accepted,

@@ -13,7 +13,7 @@ from typing import Any
 import simpy
 
 from .._version import __version__
-from ..protocol import (
+from ..protocols.single import (
     Broadcast,
     CancelTimer,
     Decided,

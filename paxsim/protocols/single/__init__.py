@@ -1,17 +1,8 @@
-"""Pure, sans-I/O Simple Paxos ("Paxos Made Simple").
+"""Single-decree Paxos ("Paxos Made Simple"), pure and sans-I/O.
 
-Rules of this package (tests/test_protocol_purity.py enforces the first):
-
-1. No I/O, no clock, no randomness: nothing here imports simpy, random, time,
-   socket, asyncio, os or numpy. The same roles can be driven by the simulator
-   or, later, by a real network runtime.
-2. Every side effect is a returned effect (`paxsim.protocol.effects`): a role
-   never sends, sleeps, writes or draws a random number itself.  Timers are
-   ranges (`SetTimer(name, lo, hi)`): the runtime draws the delay.
-3. `Persist` comes before the sends that depend on it, in the same effect list.
-   A runtime must carry out effects in order (that is the stable-storage rule).
-4. A role never reads another node's state: it only sees messages.
-5. Iteration order is always a list order (acceptors are a list), never a set.
+The rules of `paxsim.protocols` hold here: no I/O, clock or randomness; every
+side effect is a returned effect; `Persist` before the sends that depend on
+it; a role sees only messages; iteration follows the ordered node tuple.
 """
 
 from .effects import (

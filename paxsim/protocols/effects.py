@@ -1,9 +1,10 @@
-"""Effects: what a role asks its runtime to do.
+"""Effects every protocol shares: what a role asks its runtime to do.
 
 A runtime carries out a list of effects in order.  `Persist` must be durable
-before any later effect of the same list is carried out.  `Promised`, `Voted`,
-`Proposed` and `Decided` change nothing outside the role: they are the
-observable protocol steps that a runtime records (the checker reads them).
+before any later effect of the same list is carried out.  Each protocol adds
+its own *observations* (effects that change nothing outside the role, such as
+single-decree Paxos's `Promised` or `Decided`): the runtime records them as
+trace events, and the protocol's checker reads them.
 
 Effects are plain slotted dataclasses, not frozen ones: a runtime consumes
 each list at once and no one keeps an effect, and frozen construction cost
@@ -14,15 +15,13 @@ traces, stay frozen.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
-
-from .messages import Ballot, Message, Value
+from typing import Any
 
 
 @dataclass(slots=True)
 class Send:
     dst: str
-    msg: Message
+    msg: Any
 
 
 @dataclass(slots=True)
@@ -30,7 +29,7 @@ class Broadcast:
     """Send `msg` to each node of `dsts`, in that order (one effect, many sends)."""
 
     dsts: tuple[str, ...]
-    msg: Message
+    msg: Any
 
 
 @dataclass(slots=True)
@@ -53,31 +52,3 @@ class Persist:
 
     key: str
     data: Any
-
-
-@dataclass(slots=True)
-class Promised:
-    ballot: Ballot
-
-
-@dataclass(slots=True)
-class Voted:
-    ballot: Ballot
-    value: Value
-
-
-@dataclass(slots=True)
-class Proposed:
-    """The proposer enters phase 2 with `value`, on promises from `quorum`."""
-
-    ballot: Ballot
-    value: Value
-    quorum: tuple[str, ...]
-
-
-@dataclass(slots=True)
-class Decided:
-    value: Value
-
-
-Effect = Union[Send, Broadcast, SetTimer, CancelTimer, Persist, Promised, Voted, Proposed, Decided]
