@@ -30,6 +30,7 @@ from .protocols.single import BUGS, RetryPolicy
 
 MAX_FILE_BYTES = 1 << 20
 MAX_ELEMENTS = 100_000
+MAX_DEPTH = 64  # nesting levels; a real scenario needs fewer than 10
 DEFAULT_DURATION = 2000.0
 LATENCY_PARAMS = {
     "constant": ("value",),
@@ -79,6 +80,7 @@ class _Reader:
         self.source = source
         self.lines: dict[Path_, int] = {}
         self.count = 0
+        self.open: list[yaml.Node] = []  # the nodes being converted, outermost first
         self.constructor = yaml.SafeLoader("")
 
     def fail(self, node: yaml.Node, path: Path_, message: str) -> ScenarioError:
@@ -88,7 +90,20 @@ class _Reader:
         self.count += 1
         if self.count > MAX_ELEMENTS:
             raise self.fail(node, path, f"document expands to more than {MAX_ELEMENTS} values (an alias bomb?)")
+        if any(node is outer for outer in self.open):
+            raise self.fail(node, path, "an alias refers to a value that contains it (a cycle)")
+        if len(self.open) >= MAX_DEPTH:
+            raise self.fail(node, path, f"nested more than {MAX_DEPTH} levels deep")
         self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node, path)
+        self.open.append(node)
+        try:
+            return self._collection(node, path)
+        finally:
+            self.open.pop()
+
+    def _collection(self, node: yaml.Node, path: Path_) -> Any:
         if isinstance(node, yaml.MappingNode):
             if node.tag != "tag:yaml.org,2002:map":
                 raise self.fail(node, path, f"unsupported YAML tag {node.tag!r}")
@@ -109,6 +124,9 @@ class _Reader:
             if node.tag != "tag:yaml.org,2002:seq":
                 raise self.fail(node, path, f"unsupported YAML tag {node.tag!r}")
             return [self.convert(item, path + (i,)) for i, item in enumerate(node.value)]
+        raise self.fail(node, path, f"unsupported YAML node {type(node).__name__}")
+
+    def _scalar(self, node: yaml.ScalarNode, path: Path_) -> Any:
         if node.tag not in _SCALAR_TAGS:
             raise self.fail(node, path, f"unsupported YAML tag {node.tag!r} (only plain values are allowed)")
         value = self.constructor.construct_object(node)
@@ -117,15 +135,38 @@ class _Reader:
         return value
 
 
+def _check_depth(loader: yaml.SafeLoader, source: str) -> None:
+    """Refuse deep nesting before PyYAML's recursive composer meets it (a
+    RecursionError otherwise), reading the event stream, which is flat."""
+    depth = 0
+    while not loader.check_event(yaml.StreamEndEvent):
+        event = loader.get_event()
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ScenarioError(source, event.start_mark.line + 1, (),
+                                    f"nested more than {MAX_DEPTH} levels deep")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 def _read_yaml(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
     loader = yaml.SafeLoader(text)
     try:
+        try:
+            _check_depth(loader, source)
+        finally:
+            loader.dispose()
+        loader = yaml.SafeLoader(text)
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
         raise ScenarioError(source, line, (), f"YAML syntax error: {problem}") from None
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise ScenarioError(source, None, (), f"the document is nested too deeply (scenarios need fewer than "
+                                              f"{MAX_DEPTH} levels)") from None
     except yaml.YAMLError as exc:
         raise ScenarioError(source, None, (), f"YAML error: {exc}") from None
     finally:
@@ -506,6 +547,11 @@ class _Builder:
         if expect.violates is not None and expect.safety == "holds":
             raise self.fail(("expect", "safety"), "safety: holds contradicts violates: "
                             f"{expect.violates} (use safety: may-violate, or leave it out)")
+        bugs = self._bugs(protocol.get("bugs", []))
+        script = self._script(d["script"]) if "script" in d else None
+        if not proposers:  # checked last, so that any other mistake is reported first
+            raise self.fail(("proposers",), "no proposers: nothing would be proposed or decided "
+                            "(give at least one, e.g. proposers: [{node: n1, value: a}])")
         return Scenario(
             name=d.get("name", Path(self.source).stem if self.source else "scenario"),
             description=d.get("description", ""),
@@ -521,11 +567,11 @@ class _Builder:
             network=network,
             faults=faults,
             expect=expect,
-            bugs=self._bugs(protocol.get("bugs", [])),
+            bugs=bugs,
             learning=protocol.get("learning", "proposer"),
             write_latency=duration_ms(protocol.get("write_latency", 0)),
             random_faults=random_faults,
-            script=self._script(d["script"]) if "script" in d else None,
+            script=script,
             source=self.source,
         )
 
@@ -578,8 +624,10 @@ class _Builder:
             if name not in BUGS:
                 raise self.fail(("protocol", "bugs", i),
                                 f"unknown bug {name!r}{_did_you_mean(name, BUGS)} (known: {', '.join(BUGS)})")
-            if name not in seen:
-                seen.append(name)
+            if name in seen:
+                raise self.fail(("protocol", "bugs", i), f"bug {name!r} is listed twice "
+                                f"(also protocol.bugs[{seen.index(name)}])")
+            seen.append(name)
         return tuple(seen)
 
     def _retry(self, raw: dict) -> RetryPolicy:

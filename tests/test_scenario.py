@@ -20,7 +20,7 @@ def test_durations():
 
 
 def test_defaults_fill_in():
-    s = parse_scenario("nodes: 4\n", "x.yaml")
+    s = parse_scenario("nodes: 4\nproposers: [{node: n1, value: a}]\n", "x.yaml")
     assert s.nodes == ("n1", "n2", "n3", "n4")
     assert (s.phase1, s.phase2) == (3, 3)
     assert s.duration == 2000.0 and s.storage == "durable" and s.seed == 0
@@ -28,12 +28,12 @@ def test_defaults_fill_in():
 
 
 def test_node_list_and_flexible_quorum():
-    s = parse_scenario("nodes: [a, b, c, d]\nprotocol:\n  quorum: {phase1: 3, phase2: 2}\n")
+    s = parse_scenario("nodes: [a, b, c, d]\nproposers: [{node: a, value: x}]\nprotocol:\n  quorum: {phase1: 3, phase2: 2}\n")
     assert s.nodes == ("a", "b", "c", "d") and (s.phase1, s.phase2) == (3, 2)
 
 
 def test_unsafe_quorum_allowed_when_declared():
-    s = parse_scenario("nodes: 5\nprotocol:\n  quorum: {phase1: 2, phase2: 2, unsafe: true}\n")
+    s = parse_scenario("nodes: 5\nproposers: [{node: n1, value: a}]\nprotocol:\n  quorum: {phase1: 2, phase2: 2, unsafe: true}\n")
     assert s.unsafe and (s.phase1, s.phase2) == (2, 2)
 
 
