@@ -102,9 +102,36 @@ class Row:
         return "> range" if v == float("inf") else f"{v:g}"
 
 
+def default_profiles() -> list[Path]:
+    """The shipped fault profiles, every scenarios/hunt/*.yaml: from the
+    current directory's checkout if there is one (short names in what the
+    hunt writes), else the checkout this package runs from, else the copy
+    installed with the package (pyproject.toml maps scenarios/hunt to
+    paxsim/hunt_profiles)."""
+    from importlib import resources
+
+    here = Path("scenarios") / "hunt"
+    checkout = Path(__file__).resolve().parent.parent / "scenarios" / "hunt"
+    installed = resources.files("paxsim") / "hunt_profiles"
+    for folder in (here, checkout, Path(str(installed))):
+        found = sorted(folder.glob("*.yaml"))
+        if found:
+            return found
+    return []
+
+
+def work_units(profiles: list[Path], bugs: list[str], ranges: int, size: int, correct_seeds: int) -> int:
+    """The hunt's size in seeds (a mutant's range counts whole, even when it stops at its first violation)."""
+    return len(profiles) * (len(bugs) * ranges * size + correct_seeds)
+
+
 def hunt(profiles: list[Path], bugs: list[str], *, ranges: int = 20, size: int = 10000,
-         correct_seeds: int = 100000, jobs: int = 2, give_up: int = 3, tries: int = 5, progress=None) -> dict:
-    """Run the hunt; returns rows, the correct protocol's counts and shrink results."""
+         correct_seeds: int = 100000, jobs: int = 2, give_up: int = 3, tries: int = 5, progress=None,
+         advance=None) -> dict:
+    """Run the hunt; returns rows, the correct protocol's counts and shrink results.
+    `progress(line)` is told what each step found; `advance(seeds)` how many
+    of `work_units(...)` are done."""
+    advance = advance or (lambda _n: None)
     from .scenario import load_variant
     from .shrink import shrink
 
@@ -125,17 +152,22 @@ def hunt(profiles: list[Path], bugs: list[str], *, ranges: int = 20, size: int =
                         row.kinds.update(kinds)
                         if first is not None:
                             row.first_seeds.append(first)
+                        advance(size)
                     r += len(batch)
                     row.ranges_run = r
                     if not control and row.caught == 0 and r >= give_up:
+                        advance((ranges - r) * size)
                         break  # not this profile's kind of bug: say so rather than spend 200,000 runs
                 if progress:
                     progress(f"{bug_set} on {p.stem}: {row.caught}/{row.ranges_run} ranges caught")
-        # the correct protocol
+        # the correct protocol (none with correct_seeds=0: the table then says "not run")
         chunk = max(1, correct_seeds // (jobs * 8))
-        for p in profiles:
+        for p in profiles if correct_seeds else ():
             tasks = [(str(p), s, min(chunk, correct_seeds - s)) for s in range(0, correct_seeds, chunk)]
-            results = list(pool.map(_count_violations, tasks))
+            results = []
+            for got in pool.map(_count_violations, tasks):
+                results.append(got)
+                advance(got[1])
             correct[p.stem] = (sum(v for v, _ in results), sum(n for _, n in results))
             if progress:
                 progress(f"correct protocol on {p.stem}: {correct[p.stem][0]} violations in {correct[p.stem][1]} seeds")
@@ -162,7 +194,8 @@ def hunt(profiles: list[Path], bugs: list[str], *, ranges: int = 20, size: int =
             shrunk[bug_set] = best
             if progress:
                 progress(f"{bug_set}: shrunk {best[0]} seed {best[1]} to {best[2].after}")
-    return {"rows": rows, "correct": correct, "shrunk": shrunk, "ranges": ranges, "size": size}
+    return {"rows": rows, "correct": correct, "shrunk": shrunk, "ranges": ranges, "size": size,
+            "correct_seeds": correct_seeds}
 
 
 def write_counterexamples(result: dict, directory: Path) -> list[Path]:
@@ -210,9 +243,11 @@ def format_table(result: dict) -> str:
         hand = HAND_MINIMUM.get(bug.split("+")[0])
         hand_s = "-" if not hand or hand[0] is None else f"{hand[0]}/{hand[1]}/{hand[2]}/{hand[3]}"
         out.append(f"| {bug} | " + " | ".join(cells) + f" | {', '.join(sorted(kinds)) or '-'} | {size} | {hand_s} |")
-    out.append("| correct protocol | " + " | ".join(
-        f"{correct[p][0]} violations in {correct[p][1]:,} seeds" if p in correct else "" for p in profiles)
-        + " | - | - | - |")
+    if result.get("correct_seeds", 1):
+        cells = [f"{correct[p][0]} violations in {correct[p][1]:,} seeds" if p in correct else "" for p in profiles]
+    else:
+        cells = ["not run (--correct-seeds 0)" for _ in profiles]
+    out.append("| correct protocol | " + " | ".join(cells) + " | - | - | - |")
     return "\n".join(out)
 
 

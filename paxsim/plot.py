@@ -193,13 +193,16 @@ def timeline_figure(events: list[dict], t_from: float | None = None, t_to: float
     if end_t is None:
         end_t = max((ev.get("t", 0.0) for ev in events), default=0.0)
     lo = 0.0 if t_from is None else float(t_from)
+    if lo >= end_t:
+        raise PlotError(f"--from: {lo:g} ms is at or after the end of the trace ({end_t:g} ms)")
     if t_to is not None and t_to <= lo:
         raise PlotError(f"--to: {t_to:g} ms must be after --from {lo:g} ms")
 
     def finish(m):
         return m.delivered if m.delivered is not None else (m.dropped if m.dropped is not None else end_t)
 
-    candidates = [m for m in analysis.messages(events)
+    records = analysis.messages(events)
+    candidates = [m for m in records
                   if not m.local and m.src in x and m.dst in x and finish(m) >= lo
                   and (t_to is None or m.sent <= t_to)]
     notes = []
@@ -308,7 +311,10 @@ def timeline_figure(events: list[dict], t_from: float | None = None, t_to: float
     handles += [Patch(color="#444444", alpha=0.35, label="down"), Patch(color="#ffb000", alpha=0.3, label="partition"),
                 Patch(color="#7b2cbf", alpha=0.2, label="cut")]
     ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    title = f"{_title(events)}: messages ({len(segments)} delivered, {len(lost_paths)} lost)"
+    # the run summary counts a node's messages to itself too; say how many are not drawn
+    to_self = sum(1 for m in records if m.local and m.src in x and lo <= m.sent <= hi)
+    title = (f"{_title(events)}: messages between nodes ({len(segments)} delivered, {len(lost_paths)} lost; "
+             f"{to_self} from a node to itself not drawn)")
     if notes:
         title += "\n" + "\n".join(notes)
     ax.set_title(title, fontsize=9)

@@ -81,7 +81,8 @@ def summary_text(header: dict, verdict: Verdict, reproduce: str) -> str:
     lost = sum(dropped.values())
     why = ", ".join(f"{k} {v}" for k, v in dropped.items() if v)
     lines.append(f"messages:  {m.get('sent', 0)} sent, {m.get('delivered', 0)} delivered, {lost} lost"
-                 + (f" ({why})" if why else "") + f", {m.get('duplicated', 0)} duplicated")
+                 + (f" ({why})" if why else "") + f", {m.get('duplicated', 0)} duplicated"
+                 + " (counting a node's messages to itself)")
     if verdict.ok:
         if verdict.decided:
             lines.append(f"verdict:   OK: every learner agrees on {fmt_value(verdict.value)}")

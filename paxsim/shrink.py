@@ -67,7 +67,7 @@ def summarize_removed(removed: list[str]) -> str:
 
     totals: dict[str, int] = {}
     others = []
-    for item in removed:
+    for item in (part for entry in removed for part in entry.split("; ")):
         m = re.fullmatch(r"(\d+) scripted (message|timer) fate\(s\)", item)
         if m:
             totals[m.group(2)] = totals.get(m.group(2), 0) + int(m.group(1))
@@ -186,7 +186,6 @@ def shrink(scenario: Scenario, seed: int, *, budget: int = 20000,
     if verdict.ok:
         raise ShrinkError(f"seed {seed} does not violate safety in {scenario.name!r}: nothing to shrink")
     prop = verdict.violations[0].kind
-    before = Size.of(run.plan, verdict)
     sh = _Shrinker(prop, log, budget)
     removed: list[str] = []
 
@@ -204,6 +203,8 @@ def shrink(scenario: Scenario, seed: int, *, budget: int = 20000,
     if found is None:
         raise ShrinkError(f"seed {seed}: the scripted replay of the run does not violate {prop}; cannot shrink")
     current, cur_verdict = found
+    # counted as scripted, like `after`: every message and timer fate is written out
+    before = Size.of(current, verdict)
 
     def attempt(candidate: dict, what: str) -> bool:
         nonlocal data, current, cur_verdict
@@ -265,7 +266,9 @@ def shrink(scenario: Scenario, seed: int, *, budget: int = 20000,
             attempt(cand, f"time after {new:g} ms")
     pruned = _prune_script(data, simulate(current, 0, record=True))
     if pruned != data:
-        attempt(pruned, "script entries the run never uses")
+        attempt(pruned, "; ".join(f"{len(data['script'][k]) - len(pruned['script'][k])} scripted {k[:-1]} fate(s)"
+                                  for k in ("messages", "timers")
+                                  if len(data["script"][k]) != len(pruned["script"][k])))
     explanation = next(v.explain() for v in cur_verdict.violations if v.kind == prop)
     return ShrinkResult(current, prop, before, Size.of(current, cur_verdict), removed, explanation, sh.runs)
 

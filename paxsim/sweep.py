@@ -251,6 +251,8 @@ class DaskExecutor:
             raise SweepError("--scheduler needs the Dask extra: pip install 'paxsim[dask]'") from None
         try:
             self.client = Client(address, timeout="10s")
+        except ValueError as exc:  # distributed's words for an address it cannot parse
+            raise SweepError(f"--scheduler {address}: not a scheduler address like tcp://HOST:PORT ({exc})") from None
         except (OSError, TimeoutError) as exc:
             raise SweepError(f"--scheduler {address}: cannot connect ({exc})") from None
         self.jobs = max(1, sum(self.client.nthreads().values()))
