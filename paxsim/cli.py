@@ -35,6 +35,31 @@ def _bad_input(message: str) -> None:
     sys.exit(EXIT_BAD_INPUT)
 
 
+class InputFile(click.Path):
+    """An input file argument: a directory gets one line and exit 2, like any
+    other bad input (click's own check would print a three-line usage error)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(path_type=Path)
+        self.what = what
+
+    def convert(self, value, param, ctx):
+        path = super().convert(value, param, ctx)
+        if Path(path).is_dir():
+            _bad_input(f"{path}: is a directory, not a {self.what} file")
+        return path
+
+
+LARGE_NODES = 5000  # from here a run takes seconds, and minutes with retries
+
+
+def _warn_if_large(n: int) -> None:
+    """One line up front for a scenario of `n` nodes, which would otherwise run silently for a long time."""
+    if n >= LARGE_NODES:
+        click.echo(f"note: {n:,} nodes: every round sends several messages per node, so a run can take "
+                   "minutes and gigabytes of memory (Ctrl-C stops it)", err=True)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="paxsim")
 def main() -> None:
@@ -53,7 +78,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenario", type=InputFile("scenario"))
 @click.option("--seed", type=click.IntRange(min=0), help="Seed for this run (default: the scenario's seed).")
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the run's trace (JSON Lines) to this file.")
@@ -87,6 +112,7 @@ def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool
         _bad_input(str(exc))
     if trace_path is not None and not trace_path.parent.exists():
         _bad_input(f"{trace_path}: cannot write trace: directory {str(trace_path.parent)!r} does not exist")
+    _warn_if_large(len(sc.nodes))
     result = simulate(sc, seed)
     if trace_path is not None:
         try:
@@ -130,7 +156,7 @@ def _write_run_plots(events: list[dict], directory: Path) -> list[Path]:
 
 
 @main.command()
-@click.argument("trace", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("trace", type=InputFile("trace"))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the summary.")
 def check(trace: Path, as_json: bool) -> None:
     """Run the safety checker on a TRACE file (from any run or tool).
@@ -163,7 +189,7 @@ def check(trace: Path, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("trace", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("trace", type=InputFile("trace"))
 def replay(trace: Path) -> None:
     """Rerun the scenario and seed in TRACE's header; compare byte for byte.
 
@@ -190,6 +216,7 @@ def replay(trace: Path) -> None:
         _bad_input(str(exc))
     if header.get("paxsim") != __version__:
         click.echo(f"note: trace written by paxsim {header.get('paxsim')}, replaying with {__version__}", err=True)
+    _warn_if_large(len(sc.nodes))
     new = simulate(sc, header["seed"])
     old_lines = trace.read_text(encoding="utf-8").splitlines()
     for number, ev in enumerate(new.events, 1):
@@ -206,7 +233,7 @@ def replay(trace: Path) -> None:
 
 
 @main.command()
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenario", type=InputFile("scenario"))
 @click.option("--seeds", default="0:1000", show_default=True,
               help="Seeds: A:B (A up to B-1), N, or a comma list of those.")
 @click.option("--set", "sets", multiple=True, metavar="PATH=V1,V2,...",
@@ -251,6 +278,7 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
     except (ScenarioError, sw.SweepError) as exc:
         _bad_input(str(exc))
     output = output or Path(f"{scenario.stem}-sweep.jsonl")
+    _warn_if_large(max(len(c.scenario["nodes"]) for c in plan.combos))
     jobs = jobs or os.cpu_count() or 1
     show = sys.stderr.isatty() if progress is None else progress
     bar = None
@@ -297,7 +325,7 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
 
 
 @main.command()
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenario", type=InputFile("scenario"))
 @click.option("--seed", type=click.IntRange(min=0), required=True, help="The violating seed.")
 @click.option("--bug", "bugs", multiple=True, type=click.Choice(list(BUGS)), metavar="NAME",
               help="Deliberate protocol bug to switch on (repeatable).")
@@ -312,7 +340,8 @@ def shrink(scenario: Path, seed: int, bugs, sets, output: Path, budget: int) -> 
     Reruns SCENARIO at SEED, writes its random faults and every message and
     timer fate out explicitly, then removes proposers, faults, nodes,
     message fates and time while the same property still breaks. The file
-    it writes reproduces the violation with 'paxsim run' on any seed.
+    it writes reproduces the violation with 'paxsim run' on any seed; an
+    existing file is never overwritten.
 
     \b
     Examples:
@@ -322,15 +351,24 @@ def shrink(scenario: Path, seed: int, bugs, sets, output: Path, budget: int) -> 
     """
     from .shrink import ShrinkError, shrink as do_shrink, summarize_removed, to_yaml
 
+    if output.exists():
+        _bad_input(f"{output} exists: choose another -o, or remove it first")
+    if not output.parent.exists():
+        _bad_input(f"{output}: directory {str(output.parent)!r} does not exist")
     try:
         sc = load_variant(scenario, sets, bugs)
+        _warn_if_large(len(sc.nodes))
         result = do_shrink(sc, seed, budget=budget)
     except (ScenarioError, OverrideError, ShrinkError) as exc:
         _bad_input(str(exc))
-    if not output.parent.exists():
-        _bad_input(f"{output}: directory {str(output.parent)!r} does not exist")
     flags = "".join(f" --bug {b}" for b in bugs) + "".join(f" --set {s}" for s in sets)
-    output.write_text(to_yaml(result, f"{scenario} --seed {seed}{flags}"), encoding="utf-8")
+    try:
+        with open(output, "x", encoding="utf-8") as fh:  # "x": never overwrite, even a file made meanwhile
+            fh.write(to_yaml(result, f"{scenario} --seed {seed}{flags}"))
+    except FileExistsError:
+        _bad_input(f"{output} exists: choose another -o, or remove it first")
+    except OSError as exc:
+        _bad_input(f"{output}: cannot write: {exc.strerror or exc}")
     click.echo(f"violates:  {result.property} ({result.runs} candidate runs)")
     click.echo(f"before:    {result.before}")
     click.echo(f"after:     {result.after}")
@@ -341,7 +379,7 @@ def shrink(scenario: Path, seed: int, bugs, sets, output: Path, budget: int) -> 
 
 
 @main.command()
-@click.option("--profile", "profiles", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--profile", "profiles", multiple=True, type=InputFile("scenario"),
               help="Fault profile scenario (repeatable) [default: scenarios/hunt/*.yaml].")
 @click.option("--bug", "bugs", multiple=True, metavar="NAME[+NAME]",
               help="Bug (or combination, a+b) to hunt (repeatable) [default: all, and reused-ballot+prepare-ge].")
@@ -354,8 +392,10 @@ def shrink(scenario: Path, seed: int, bugs, sets, output: Path, budget: int) -> 
 @click.option("--write-bugs", type=click.Path(file_okay=False, path_type=Path),
               help="Write each bug's shrunk scenario into this directory (BUG.yaml).")
 @click.option("--quick", is_flag=True, help="Tiny sizes, to see that it works.")
+@click.option("--progress/--no-progress", default=None,
+              help="Show a progress bar [default: when stderr is a terminal].")
 def hunt(profiles, bugs, ranges: int, range_size: int, correct_seeds: int, jobs, output, write_bugs,
-         quick: bool) -> None:
+         quick: bool, progress: bool | None) -> None:
     """Measure how fast sweeps catch each deliberate bug, and shrink each.
 
     For every bug and fault profile: seeds to the first violation over
@@ -368,6 +408,9 @@ def hunt(profiles, bugs, ranges: int, range_size: int, correct_seeds: int, jobs,
       paxsim hunt -o hunt.md --write-bugs scenarios/bugs
       paxsim hunt --bug amnesia --profile scenarios/hunt/crashes.yaml --ranges 5
       paxsim hunt --quick
+
+    The correct-protocol pass is the longest part (--correct-seeds per
+    profile); a progress bar shows how far the hunt is, in seeds.
     """
     from . import hunt as h
 
@@ -377,8 +420,7 @@ def hunt(profiles, bugs, ranges: int, range_size: int, correct_seeds: int, jobs,
             if name not in BUGS:
                 _bad_input(f"--bug {b}: unknown bug {name!r} (see 'paxsim bugs')")
     if not profiles:
-        root = Path(__file__).resolve().parent.parent / "scenarios" / "hunt"
-        profiles = tuple(sorted(Path("scenarios/hunt").glob("*.yaml")) or sorted(root.glob("*.yaml")))
+        profiles = tuple(h.default_profiles())
         if not profiles:
             _bad_input("no fault profiles: pass --profile FILE (the shipped ones are in scenarios/hunt/)")
     for p in profiles:
@@ -388,8 +430,26 @@ def hunt(profiles, bugs, ranges: int, range_size: int, correct_seeds: int, jobs,
             _bad_input(str(exc))
     if quick:
         ranges, range_size, correct_seeds = min(ranges, 2), min(range_size, 50), min(correct_seeds, 100)
-    result = h.hunt(list(profiles), bug_list, ranges=ranges, size=range_size, correct_seeds=correct_seeds,
-                    jobs=jobs or os.cpu_count() or 1, progress=lambda line: click.echo(line, err=True))
+    bar = None
+    if sys.stderr.isatty() if progress is None else progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=h.work_units(list(profiles), bug_list, ranges, range_size, correct_seeds), unit="seed",
+                   unit_scale=True, desc="hunt", dynamic_ncols=True, file=sys.stderr)
+
+    def say(line: str) -> None:
+        if bar is not None:
+            bar.write(line, file=sys.stderr)
+        else:
+            click.echo(line, err=True)
+
+    try:
+        result = h.hunt(list(profiles), bug_list, ranges=ranges, size=range_size, correct_seeds=correct_seeds,
+                        jobs=jobs or os.cpu_count() or 1, progress=say,
+                        advance=bar.update if bar is not None else None)
+    finally:
+        if bar is not None:
+            bar.close()
     table = h.format_table(result)
     click.echo(table)
     if output:
@@ -411,7 +471,7 @@ def list_bugs() -> None:
     \b
     Example:
       paxsim bugs
-      paxsim sweep scenarios/hunt-crashes.yaml --bug amnesia --seeds 0:2000
+      paxsim sweep scenarios/hunt/crashes.yaml --bug amnesia --seeds 0:2000
     """
     width = max(map(len, BUGS))
     for name, text in BUGS.items():
@@ -478,7 +538,7 @@ def plot() -> None:
 
 
 @plot.command("latency")
-@click.argument("traces", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("traces", nargs=-1, required=True, type=InputFile("trace"))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("latency.png"),
               show_default=True, help="Figure file; .png, .svg or .pdf.")
 @click.option("--by", type=click.Choice(["type", "link"]), default="type", show_default=True,
@@ -505,7 +565,7 @@ def plot_latency(traces, output: Path, by: str, log: bool) -> None:
 
 
 @plot.command("timeline")
-@click.argument("trace", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("trace", type=InputFile("trace"))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("timeline.png"),
               show_default=True, help="Figure file; .png, .svg or .pdf.")
 @click.option("--from", "t_from", type=Duration(), help="Start of the time window (e.g. 20ms).")
@@ -529,12 +589,14 @@ def plot_timeline(trace: Path, output: Path, t_from, t_to, nodes, max_messages: 
     from . import plot as plot_mod
 
     (_, events), = _load_traces([trace])
-    node_list = [n.strip() for n in nodes.split(",") if n.strip()] if nodes else None
+    node_list = [n.strip() for n in nodes.split(",") if n.strip()] if nodes is not None else None
+    if node_list == []:
+        _bad_input(f"--nodes {nodes!r}: no node names (give e.g. --nodes n1,n3, or leave it out for all)")
     _save_figure(lambda: plot_mod.timeline_figure(events, t_from, t_to, node_list, max_messages), output, str(trace))
 
 
 @plot.command("decisions")
-@click.argument("traces", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("traces", nargs=-1, required=True, type=InputFile("trace"))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("decisions.png"),
               show_default=True, help="Figure file; .png, .svg or .pdf.")
 def plot_decisions(traces, output: Path) -> None:

@@ -5,6 +5,8 @@ import pytest
 
 from paxsim.cli import main
 
+from .conftest import ROOT
+
 BOMB = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
     f"{x}: &{x} [{', '.join(['*' + p] * 9)}]\n" for p, x in zip("abcdefgh", "bcdefghi")
 ) + "nodes: 3\n"
@@ -69,6 +71,14 @@ CASES = [
     ("python-tag", "nodes: 3\nname: !!python/object/apply:os.system ['echo pwned']\n", 2, "name", "unsupported YAML tag"),
     ("alias-bomb", BOMB, None, None, "alias bomb"),
     ("expect-not-bool", "nodes: 3\nexpect: {decided: maybe}\n", 2, "expect.decided", "expected true or false"),
+    ("alias-cycle", "nodes: 3\na: &a [*a]\n", 2, "a[0]", "an alias refers to a value that contains it (a cycle)"),
+    ("alias-cycle-mapping", "nodes: 3\nb: &b {c: *b}\n", 2, "b.c", "(a cycle)"),
+    ("nested-5000-deep", "nodes: 3\nx: " + "[" * 5000 + "]" * 5000 + "\n", 2, None, "nested more than 64 levels deep"),
+    ("nested-100-deep", "nodes: 3\nx: " + "[" * 100 + "]" * 100 + "\n", 2, None, "nested more than 64 levels deep"),
+    ("no-proposers", "nodes: 3\nseed: 1\n", 1, "proposers", "no proposers: nothing would be proposed"),
+    ("empty-proposers", "nodes: 3\nseed: 1\nproposers: []\n", 3, "proposers", "no proposers"),
+    ("bug-twice", "nodes: 3\nproposers: [{node: n1, value: a}]\nprotocol:\n  bugs: [amnesia, amnesia]\n", 4,
+     "protocol.bugs[1]", "bug 'amnesia' is listed twice (also protocol.bugs[0])"),
 ]
 
 
@@ -118,7 +128,7 @@ def test_bad_option_is_a_usage_error(runner, write):
 
 
 def test_trace_into_missing_directory(runner, write, tmp_path):
-    f = write("nodes: 3\n")
+    f = write("nodes: 3\nproposers: [{node: n1, value: a}]\n")
     result = runner.invoke(main, ["run", str(f), "--trace", str(tmp_path / "no" / "t.jsonl")])
     assert result.exit_code == 2 and result.stderr.count("\n") == 1 and "does not exist" in result.stderr
 
@@ -137,3 +147,70 @@ def test_bad_traces_give_one_line_and_exit_2(runner, tmp_path, content, fragment
         result = runner.invoke(main, [command, str(t)])
         assert result.exit_code == 2, (command, result.output)
         assert result.stderr.count("\n") == 1 and fragment in result.stderr, result.stderr
+
+
+def test_bad_scheduler_address_is_one_line(runner, tmp_path):
+    pytest.importorskip("distributed")
+    out = tmp_path / "r.jsonl"
+    result = runner.invoke(main, ["sweep", str(ROOT / "scenarios" / "happy.yaml"), "--seeds", "0:2",
+                                  "--scheduler", "notaurl", "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("--scheduler notaurl: not a scheduler address like tcp://HOST:PORT")
+    assert not out.exists()
+
+
+DIRECTORY_COMMANDS = [
+    (["run", "{d}"], "scenario"),
+    (["sweep", "{d}"], "scenario"),
+    (["shrink", "{d}", "--seed", "1"], "scenario"),
+    (["hunt", "--profile", "{d}"], "scenario"),
+    (["check", "{d}"], "trace"),
+    (["replay", "{d}"], "trace"),
+    (["plot", "latency", "{d}"], "trace"),
+    (["plot", "timeline", "{d}"], "trace"),
+    (["plot", "decisions", "{d}"], "trace"),
+]
+
+
+@pytest.mark.parametrize("argv,what", DIRECTORY_COMMANDS, ids=[" ".join(a[:2]) for a, _ in DIRECTORY_COMMANDS])
+def test_a_directory_as_input_is_one_line(runner, tmp_path, argv, what):
+    d = tmp_path / "folder"
+    d.mkdir()
+    result = runner.invoke(main, [a.format(d=d) for a in argv])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"{d}: is a directory, not a {what} file\n"
+    assert result.stdout == ""
+
+
+def test_timeline_with_empty_nodes_is_refused(runner, tmp_path):
+    t = tmp_path / "t.jsonl"
+    assert runner.invoke(main, ["run", str(ROOT / "scenarios" / "happy.yaml"), "--trace", str(t)]).exit_code == 0
+    for nodes in ("", " , "):
+        out = tmp_path / "x.png"
+        result = runner.invoke(main, ["plot", "timeline", str(t), "--nodes", nodes, "-o", str(out)])
+        assert result.exit_code == 2, result.output
+        assert result.stderr.count("\n") == 1 and "--nodes" in result.stderr and "no node names" in result.stderr
+        assert not out.exists()
+
+
+def test_timeline_window_after_the_end_is_refused(runner, tmp_path):
+    t = tmp_path / "t.jsonl"
+    assert runner.invoke(main, ["run", str(ROOT / "scenarios" / "partition.yaml"), "--trace", str(t)]).exit_code == 0
+    out = tmp_path / "x.png"
+    result = runner.invoke(main, ["plot", "timeline", str(t), "--from", "5000ms", "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1
+    assert "--from: 5000 ms is at or after the end of the trace (2000 ms)" in result.stderr
+    assert not out.exists()
+    # a window inside the trace still draws
+    assert runner.invoke(main, ["plot", "timeline", str(t), "--from", "1500ms", "-o", str(out)]).exit_code == 0
+
+
+def test_shrink_refuses_to_overwrite(runner, tmp_path):
+    out = tmp_path / "minimal.yaml"
+    out.write_text("mine\n")
+    result = runner.invoke(main, ["shrink", str(ROOT / "scenarios" / "volatile.yaml"), "--seed", "3", "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"{out} exists: choose another -o, or remove it first\n"
+    assert out.read_text() == "mine\n"

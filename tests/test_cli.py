@@ -1,6 +1,7 @@
 """The command line as users meet it: output, JSON, traces and exit codes."""
 
 import json
+import re
 
 import pytest
 
@@ -179,3 +180,179 @@ def test_large_cluster_summary_counts_instead_of_listing(runner):
     assert "(votes from 26 acceptors)" in result.stdout
     learned = next(line for line in result.stdout.splitlines() if line.startswith("learned:"))
     assert learned.startswith("learned:   51/51 nodes, first ") and len(learned) < 120
+
+
+
+def test_summary_and_timeline_count_messages_the_same_way(runner, tmp_path):
+    from paxsim import plot
+
+    t = tmp_path / "p.jsonl"
+    result = runner.invoke(main, ["run", PARTITION, "--trace", str(t)])
+    line = next(x for x in result.stdout.splitlines() if x.startswith("messages:"))
+    assert line.endswith("(counting a node's messages to itself)")
+    delivered = json.loads(runner.invoke(main, ["run", PARTITION, "--json"]).stdout)["messages"]["delivered"]
+    title = plot.timeline_figure(read_trace(t)).axes[0].get_title()
+    import re
+
+    m = re.search(r"messages between nodes \((\d+) delivered, (\d+) lost; (\d+) from a node to itself not drawn\)",
+                  title)
+    assert m, title
+    between, to_self = int(m.group(1)), int(m.group(3))
+    assert to_self > 0 and between + to_self == delivered
+
+
+def test_durations_with_a_space_mean_the_same_everywhere(runner, tmp_path, write):
+    spaced = write("nodes: 3\nproposers: [{node: n1, value: a}]\n"
+                   "network: {latency: {dist: lognormal, median: \"5 ms\", sigma: 0.5}}\n"
+                   "faults: [{at: \"2 ms\", crash: n3}]\n", "spaced.yaml")
+    plain = write("nodes: 3\nproposers: [{node: n1, value: a}]\n"
+                  "network: {latency: {dist: lognormal, median: 5ms, sigma: 0.5}}\n"
+                  "faults: [{at: 2ms, crash: n3}]\n", "plain.yaml")
+    assert load_scenario(spaced).to_dict() == {**load_scenario(plain).to_dict(), "name": "spaced"}
+    assert load_scenario(spaced).network.latency.param("median") == 5.0
+    t = tmp_path / "t.jsonl"
+    result = runner.invoke(main, ["run", str(plain), "--set", "faults[0].at=5 ms", "--trace", str(t)])
+    assert result.exit_code == 0, result.output
+    assert read_trace(t)[0]["scenario"]["faults"][0]["at"] == 5.0
+    out = tmp_path / "x.png"
+    assert runner.invoke(main, ["plot", "timeline", str(t), "--from", "1 ms", "-o", str(out)]).exit_code == 0
+    # any other unit is refused, with one line
+    result = runner.invoke(main, ["run", str(plain), "--set", "faults[0].at=5 minutes"])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1 and "faults[0].at" in result.stderr
+
+
+def test_a_very_large_scenario_is_announced_before_it_runs(runner, write, monkeypatch):
+    import paxsim.sim
+
+    class Stop(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Stop
+
+    monkeypatch.setattr(paxsim.sim, "simulate", stop)
+    big = write("nodes: 100000\nproposers: [{node: n1, value: a}]\n")
+    result = runner.invoke(main, ["run", str(big)])
+    assert isinstance(result.exception, Stop)  # the note came before the run started
+    assert result.stderr.startswith("note: 100,000 nodes:") and result.stderr.count("\n") == 1
+    small = write("nodes: 3\nproposers: [{node: n1, value: a}]\n", "small.yaml")
+    result = runner.invoke(main, ["run", str(small)])
+    assert isinstance(result.exception, Stop) and result.stderr == ""
+
+
+def _all_commands(group, prefix=()):
+    import click
+
+    for name, command in group.commands.items():
+        yield prefix + (name,), command
+        if isinstance(command, click.Group):
+            yield from _all_commands(command, prefix + (name,))
+
+
+def test_every_path_in_the_help_exists(runner):
+    """Examples a user copies must name files the checkout has."""
+    import re
+
+    named = []
+    for argv in [()] + [p for p, _ in _all_commands(main)]:
+        text = runner.invoke(main, [*argv, "--help"]).stdout
+        named += [(argv, p.rstrip(".,")) for p in re.findall(r"\b(?:scenarios|docs|benchmarks|notebooks)/[\w./*-]*", text)]
+    assert named  # the help does show shipped files
+    for argv, path in named:
+        matches = list(ROOT.glob(path)) if "*" in path else [ROOT / path] if (ROOT / path).exists() else []
+        assert matches, f"'paxsim {' '.join(argv)} --help' names {path}, which does not exist"
+
+
+def _readme_section(start: str, end: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    return text[text.index(start):text.index(end)]
+
+
+def test_readme_picture_commands_are_what_make_images_runs():
+    section = _readme_section("## Looking at a run", "**Notebooks**")
+    shown = []
+    for block in re.findall(r"```sh\n(.*?)```", section, re.S):
+        shown += [line.strip() for line in block.splitlines() if line.strip()]
+    script = []
+    for line in (ROOT / "docs" / "make-images.sh").read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or not re.match(r"(paxsim|for|done)\b", line):
+            continue
+        line = line.replace(" > /dev/null", "").replace('"$work"/', "").replace('"$work/', "").replace('.jsonl"', ".jsonl")
+        line = re.sub(r"-o docs/img/(\w+\.png)", r"-o \1", line)
+        script.append(line)
+    assert shown == script
+
+
+def test_readme_analysis_snippet_runs(runner, tmp_path, monkeypatch):
+    section = _readme_section("## Looking at a run", "## Sweeps")
+    snippet = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    assert runner.invoke(main, ["run", PARTITION, "--trace", str(tmp_path / "run.jsonl")]).exit_code == 0
+    monkeypatch.chdir(tmp_path)
+    exec(compile(snippet, "README.md", "exec"), {})
+
+
+
+def test_hunt_shows_progress_and_says_when_the_correct_pass_was_not_run(runner):
+    argv = ["hunt", "--bug", "prepare-ge", "--profile", str(ROOT / "scenarios" / "happy.yaml"), "--ranges", "1",
+            "--range-size", "5", "-j", "1", "--progress"]
+    result = runner.invoke(main, argv + ["--correct-seeds", "0"])
+    assert result.exit_code == 0, result.output
+    assert "0 violations in 0 seeds" not in result.stdout + result.stderr
+    assert "| correct protocol | not run (--correct-seeds 0) |" in result.stdout
+    assert "hunt: 100%" in result.stderr  # the bar reached its end
+    result = runner.invoke(main, argv + ["--correct-seeds", "10"])
+    assert result.exit_code == 0, result.output
+    assert "| correct protocol | 0 violations in 10 seeds |" in result.stdout
+
+
+def test_shrink_counts_scripted_fates_the_same_before_and_after(runner, tmp_path):
+    out = tmp_path / "minimal.yaml"
+    result = runner.invoke(main, ["shrink", VOLATILE, "--seed", "3", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = {line.split(":", 1)[0]: line for line in result.stdout.splitlines()}
+
+    def count(line, what):
+        m = re.search(rf"(\d+) {what}", line)
+        return int(m.group(1)) if m else 0
+
+    for what in ("scripted message fates", "scripted timer"):
+        before, after = count(lines["before"], what), count(lines["after"], what)
+        assert before > 0, lines["before"]
+        assert before - count(lines["removed"], what) == after, (what, lines)
+
+
+def test_hunt_profiles_ship_in_the_wheel(tmp_path):
+    """`pip install .` must install every scenarios/hunt/*.yaml where `paxsim hunt` looks for it."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "paxsim", src / "paxsim", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "scenarios" / "hunt", src / "scenarios" / "hunt")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "-q", "-w", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0 and ("No matching distribution" in proc.stderr or "Could not find" in proc.stderr):
+        pytest.skip("cannot get the build backend here: " + proc.stderr.strip().splitlines()[-1])
+    assert proc.returncode == 0, proc.stderr
+    wheel, = tmp_path.glob("paxsim-*.whl")
+    profiles = sorted(p.name for p in (ROOT / "scenarios" / "hunt").glob("*.yaml"))
+    assert profiles
+    names = zipfile.ZipFile(wheel).namelist()
+    assert sorted(n.rsplit("/", 1)[1] for n in names if n.startswith("paxsim/hunt_profiles/")) == profiles
+    # installed (a pure wheel unpacked onto the path), away from any checkout, hunt finds them
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    code = "from paxsim.hunt import default_profiles; print('\\n'.join(str(p) for p in default_profiles()))"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "PYTHONPATH": str(site)})
+    assert proc.returncode == 0, proc.stderr
+    found = proc.stdout.split()
+    assert [p.rsplit("/", 1)[1] for p in found] == profiles
+    assert all(p.startswith(str(site / "paxsim" / "hunt_profiles")) for p in found), found
