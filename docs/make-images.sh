@@ -9,8 +9,8 @@ paxsim plot timeline "$work/partition.jsonl" --to 600ms -o docs/img/timeline.png
 paxsim run scenarios/large.yaml --trace "$work/large.jsonl" > /dev/null
 paxsim run scenarios/large.yaml --seed 2 --trace "$work/large-2.jsonl" > /dev/null
 paxsim plot latency "$work/large.jsonl" "$work/large-2.jsonl" --log -o docs/img/latency.png
-for seed in $(seq -w 1 12); do
-  paxsim run scenarios/lossy.yaml --seed "$((10#$seed))" --trace "$work/lossy-$seed.jsonl" > /dev/null
-  paxsim run scenarios/duel.yaml --seed "$((10#$seed))" --trace "$work/duel-$seed.jsonl" > /dev/null
+for s in 01 02 03 04 05 06 07 08 09 10 11 12; do
+  paxsim run scenarios/lossy.yaml --seed ${s#0} --trace "$work/lossy-$s.jsonl" > /dev/null
+  paxsim run scenarios/duel.yaml --seed ${s#0} --trace "$work/duel-$s.jsonl" > /dev/null
 done
 paxsim plot decisions "$work"/lossy-*.jsonl "$work"/duel-*.jsonl -o docs/img/decisions.png
