@@ -34,6 +34,14 @@ from .network import NetworkModel
 from .streams import stream
 
 
+class FaultError(RuntimeError):
+    """A fault the simulation cannot apply: crashing a node that is down,
+    restarting one that is up, cutting a cut link or uncutting one that is
+    not.  The loader refuses such schedules and drawn faults respect the
+    schedule, so this means a bug in paxsim; the run stops rather than act
+    on it."""
+
+
 class Host:
     """A node's process: its role state, stable storage, timers and up/down."""
 
@@ -190,12 +198,16 @@ class Simulation:
         kind = fault.kind
         if kind == "crash":
             host = self.hosts[fault.arg]
+            if not host.up:
+                raise self._impossible(fault, "which is already down")
             host.up = False
-            host.life += 1
+            host.life += 1  # writes still in progress belong to the old life: they never complete
             host.timers.clear()
             self.emit("crash", node=host.name)
         elif kind == "restart":
             host = self.hosts[fault.arg]
+            if host.up:  # rebuilding it would keep its writes in progress beside the new node
+                raise self._impossible(fault, "which is up")
             lost = self.scenario.storage == "volatile"
             if lost:
                 host.storage = {}
@@ -211,12 +223,21 @@ class Simulation:
             self.network.partition.heal()
             self.emit("heal")
         elif kind == "cut":
+            if fault.arg in self.network.cuts.cut:
+                raise self._impossible(fault, "which is already cut")
             self.network.cuts.cut.add(fault.arg)
             self.emit("cut", src=fault.arg[0], dst=fault.arg[1])
         elif kind == "uncut":
+            if fault.arg not in self.network.cuts.cut:
+                raise self._impossible(fault, "which is not cut")
             self.network.cuts.cut.discard(fault.arg)
             self.emit("uncut", src=fault.arg[0], dst=fault.arg[1])
         self.network.update()
+
+    def _impossible(self, fault, why: str) -> "FaultError":
+        what = f"link {fault.arg[0]} -> {fault.arg[1]}" if fault.kind in ("cut", "uncut") else f"node {fault.arg}"
+        return FaultError(f"impossible fault at {self.env.now:g} ms: {fault.kind} {what}, {why} "
+                          f"(scenario {self.scenario.name or '<unnamed>'}, seed {self.seed})")
 
     # -- effects --------------------------------------------------------------
 
