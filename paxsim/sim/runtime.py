@@ -203,6 +203,7 @@ class Simulation:
             host.up = False
             host.life += 1  # writes still in progress belong to the old life: they never complete
             host.timers.clear()
+            host.disk_free = 0.0  # and the disk queue empties: a restarted node's writes start at once
             self.emit("crash", node=host.name)
         elif kind == "restart":
             host = self.hosts[fault.arg]
