@@ -144,7 +144,11 @@ class Simulation:
             self.hosts[p.node].proposal = p
             self.at(p.at, self._start_proposal, self.hosts[p.node])
         self.env.run(until=sc.duration)
-        decided = {h.name: h.node.decided for h in self.hosts.values() if h.up and h.node.decided is not None}
+        # What each node that is up has durably decided (its learner's stored
+        # decision): a decision whose write is still in progress is not there
+        # yet and has no decide event either.
+        decided = {h.name: h.storage["learner"] for h in self.hosts.values()
+                   if h.up and h.storage.get("learner") is not None}
         self.emit(
             "end",
             messages={"sent": self.sent, "delivered": self.delivered,
