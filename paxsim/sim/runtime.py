@@ -286,12 +286,15 @@ class Simulation:
         lost = link.loss > 0.0 and rng() < link.loss
         dup = link.duplicate > 0.0 and rng() < link.duplicate
         delay = link.latency()
-        if net.delay_share and net.delay_rng.random() < net.delay_share:
+        share = net.delay_share
+        if share and net.delay_rng.random() < share:
             delay += net.delay_rng.uniform(0.0, net.delay_max)
         copy: Any = "none"
         if dup:  # the same draws, in the same order, as the unkeyed path in _send
             copy_lost = link.loss > 0.0 and rng() < link.loss
             copy_delay = link.latency()
+            if share and net.delay_rng.random() < share:  # a copy is delayed like any message
+                copy_delay += net.delay_rng.uniform(0.0, net.delay_max)
             copy = None if copy_lost else copy_delay
         return (None if lost else delay), copy
 
