@@ -346,7 +346,7 @@ def shrink(scenario: Path, seed: int, bugs, sets, output: Path, budget: int) -> 
     \b
     Examples:
       paxsim shrink scenarios/volatile.yaml --seed 3 -o minimal.yaml
-      paxsim shrink scenarios/hunt/crashes.yaml --bug amnesia --seed 69 -o amnesia.yaml
+      paxsim shrink scenarios/hunt/crashes.yaml --bug amnesia --seed 101 -o amnesia.yaml
       paxsim run minimal.yaml
     """
     from .shrink import ShrinkError, shrink as do_shrink, summarize_removed, to_yaml

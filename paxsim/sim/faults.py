@@ -7,6 +7,13 @@ surface in the runs without it.  Crashes respect a budget (`max_down` nodes
 down at once); partitions and cuts never overlap one of their own kind, so
 every drawn schedule is a valid explicit one.
 
+Drawn faults respect the scenario's explicit schedule too: a node is never
+crashed while the schedule has it down (nor restarted while it is up), the
+budget counts scheduled and drawn crashes together, and a drawn partition
+or cut never overlaps a scheduled one of its kind (whose heal or uncut would
+otherwise end the other early).  A draw that would break these is skipped,
+as one over the budget always was; without a schedule the draws are the same.
+
 `draw(scenario, seed)` returns the scenario with the drawn faults written
 out: explicit fault events, and the drawn loss, duplication and delay as
 network settings.  The trace records what was drawn; shrinking starts from
@@ -38,7 +45,44 @@ class Drawn:
                 "faults": [f.to_dict() for f in self.faults]}
 
 
-def draw_faults(profile: RandomFaults, nodes: tuple[str, ...], duration: float, seed: int) -> Drawn:
+INF = float("inf")
+
+
+def _scheduled_spans(schedule: tuple[Fault, ...]) -> tuple[list, list, list]:
+    """The schedule's (node, from, until) downtimes, (from, until) partitions
+    and (link, from, until) cuts; until is infinite when nothing ends them."""
+    down: list[tuple[str, float, float]] = []
+    partitions: list[tuple[float, float]] = []
+    cuts: list[tuple[tuple[str, str], float, float]] = []
+    crashed: dict[str, float] = {}
+    cut: dict[tuple[str, str], float] = {}
+    partitioned: float | None = None
+    for f in sorted(schedule, key=lambda f: f.at):  # stable: ties in file order, as they are applied
+        if f.kind == "crash":
+            crashed.setdefault(f.arg, f.at)
+        elif f.kind == "restart" and f.arg in crashed:
+            down.append((f.arg, crashed.pop(f.arg), f.at))
+        elif f.kind == "partition":
+            partitioned = f.at if partitioned is None else partitioned  # a new partition replaces the old
+        elif f.kind == "heal" and partitioned is not None:
+            partitions.append((partitioned, f.at))
+            partitioned = None
+        elif f.kind == "cut":
+            cut.setdefault(f.arg, f.at)
+        elif f.kind == "uncut" and f.arg in cut:
+            cuts.append((f.arg, cut.pop(f.arg), f.at))
+    down += [(node, at, INF) for node, at in crashed.items()]
+    if partitioned is not None:
+        partitions.append((partitioned, INF))
+    cuts += [(link, at, INF) for link, at in cut.items()]
+    return down, partitions, cuts
+
+
+def draw_faults(profile: RandomFaults, nodes: tuple[str, ...], duration: float, seed: int,
+                schedule: tuple[Fault, ...] = ()) -> Drawn:
+    """This seed's faults.  `schedule` (the scenario's explicit faults) is
+    respected: the drawn ones never overlap what it has down, partitioned or
+    cut, and `max_down` counts its crashes too."""
     rng = stream(seed, "faults")
     present = [k for k in KINDS if getattr(profile, k) is not None]
     if profile.swarm and present:
@@ -49,9 +93,9 @@ def draw_faults(profile: RandomFaults, nodes: tuple[str, ...], duration: float, 
     duplicate = rng.uniform(0.0, profile.duplicate) if "duplicate" in kinds else None
     delay = profile.delay if "delay" in kinds else None
     timed = [k for k in kinds if k in TIMED]
-    down: list[tuple[str, float, float]] = []  # node, from, until
-    spans: dict[str, list[tuple[float, float]]] = {"partition": [], "cut": []}
-    cuts: list[tuple[tuple[str, str], float, float]] = []
+    # node, from, until; partition (from, until); (link, from, until): the schedule's, then the drawn
+    down, partitions, cuts = _scheduled_spans(schedule)
+    spans: dict[str, list[tuple[float, float]]] = {"partition": partitions, "cut": []}
     faults: list[Fault] = []
     for _ in range(rng.randint(1, profile.events) if timed else 0):
         kind = rng.choice(timed)
@@ -102,7 +146,7 @@ def explicit(scenario: Scenario, seed: int) -> tuple[Scenario, Drawn | None]:
     profile = scenario.random_faults
     if profile is None:
         return scenario, None
-    drawn = draw_faults(profile, scenario.nodes, scenario.duration, seed)
+    drawn = draw_faults(profile, scenario.nodes, scenario.duration, seed, scenario.faults)
     network = scenario.network
     if drawn.loss is not None:
         network = replace(network, loss=drawn.loss)

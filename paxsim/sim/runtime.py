@@ -34,6 +34,14 @@ from .network import NetworkModel
 from .streams import stream
 
 
+class FaultError(RuntimeError):
+    """A fault the simulation cannot apply: crashing a node that is down,
+    restarting one that is up, cutting a cut link or uncutting one that is
+    not.  The loader refuses such schedules and drawn faults respect the
+    schedule, so this means a bug in paxsim; the run stops rather than act
+    on it."""
+
+
 class Host:
     """A node's process: its role state, stable storage, timers and up/down."""
 
@@ -136,7 +144,11 @@ class Simulation:
             self.hosts[p.node].proposal = p
             self.at(p.at, self._start_proposal, self.hosts[p.node])
         self.env.run(until=sc.duration)
-        decided = {h.name: h.node.decided for h in self.hosts.values() if h.up and h.node.decided is not None}
+        # What each node that is up has durably decided (its learner's stored
+        # decision): a decision whose write is still in progress is not there
+        # yet and has no decide event either.
+        decided = {h.name: h.storage["learner"] for h in self.hosts.values()
+                   if h.up and h.storage.get("learner") is not None}
         self.emit(
             "end",
             messages={"sent": self.sent, "delivered": self.delivered,
@@ -190,12 +202,17 @@ class Simulation:
         kind = fault.kind
         if kind == "crash":
             host = self.hosts[fault.arg]
+            if not host.up:
+                raise self._impossible(fault, "which is already down")
             host.up = False
-            host.life += 1
+            host.life += 1  # writes still in progress belong to the old life: they never complete
             host.timers.clear()
+            host.disk_free = 0.0  # and the disk queue empties: a restarted node's writes start at once
             self.emit("crash", node=host.name)
         elif kind == "restart":
             host = self.hosts[fault.arg]
+            if host.up:  # rebuilding it would keep its writes in progress beside the new node
+                raise self._impossible(fault, "which is up")
             lost = self.scenario.storage == "volatile"
             if lost:
                 host.storage = {}
@@ -211,12 +228,21 @@ class Simulation:
             self.network.partition.heal()
             self.emit("heal")
         elif kind == "cut":
+            if fault.arg in self.network.cuts.cut:
+                raise self._impossible(fault, "which is already cut")
             self.network.cuts.cut.add(fault.arg)
             self.emit("cut", src=fault.arg[0], dst=fault.arg[1])
         elif kind == "uncut":
+            if fault.arg not in self.network.cuts.cut:
+                raise self._impossible(fault, "which is not cut")
             self.network.cuts.cut.discard(fault.arg)
             self.emit("uncut", src=fault.arg[0], dst=fault.arg[1])
         self.network.update()
+
+    def _impossible(self, fault, why: str) -> "FaultError":
+        what = f"link {fault.arg[0]} -> {fault.arg[1]}" if fault.kind in ("cut", "uncut") else f"node {fault.arg}"
+        return FaultError(f"impossible fault at {self.env.now:g} ms: {fault.kind} {what}, {why} "
+                          f"(scenario {self.scenario.name or '<unnamed>'}, seed {self.seed})")
 
     # -- effects --------------------------------------------------------------
 
@@ -260,12 +286,15 @@ class Simulation:
         lost = link.loss > 0.0 and rng() < link.loss
         dup = link.duplicate > 0.0 and rng() < link.duplicate
         delay = link.latency()
-        if net.delay_share and net.delay_rng.random() < net.delay_share:
+        share = net.delay_share
+        if share and net.delay_rng.random() < share:
             delay += net.delay_rng.uniform(0.0, net.delay_max)
         copy: Any = "none"
         if dup:  # the same draws, in the same order, as the unkeyed path in _send
             copy_lost = link.loss > 0.0 and rng() < link.loss
             copy_delay = link.latency()
+            if share and net.delay_rng.random() < share:  # a copy is delayed like any message
+                copy_delay += net.delay_rng.uniform(0.0, net.delay_max)
             copy = None if copy_lost else copy_delay
         return (None if lost else delay), copy
 
