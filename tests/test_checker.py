@@ -56,20 +56,21 @@ def test_two_values_chosen_is_an_agreement_violation_with_explanation():
     t = T()
     t.add("propose", node="n1", ballot=[1, "n1"], value="a", quorum=["n1", "n2"])
     t.vote("n1", (1, "n1"), "a").vote("n2", (1, "n1"), "a")  # seq 1, 2: a chosen
-    t.add("restart", node="n2", storage="volatile")  # seq 3
-    t.add("promise", node="n2", ballot=[2, "n3"])  # seq 4
-    t.add("send", id=9, src="n2", dst="n3", msg={"type": "promise", "ballot": [2, "n3"], "accepted": None})  # seq 5
-    t.add("propose", node="n3", ballot=[2, "n3"], value="b", quorum=["n3", "n2"])  # seq 6
-    t.vote("n3", (2, "n3"), "b").vote("n2", (2, "n3"), "b")  # seq 7, 8: b chosen
+    t.add("crash", node="n2")  # seq 3
+    t.add("restart", node="n2", storage="volatile")  # seq 4
+    t.add("promise", node="n2", ballot=[2, "n3"])  # seq 5
+    t.add("send", id=9, src="n2", dst="n3", msg={"type": "promise", "ballot": [2, "n3"], "accepted": None})  # seq 6
+    t.add("propose", node="n3", ballot=[2, "n3"], value="b", quorum=["n3", "n2"])  # seq 7
+    t.vote("n3", (2, "n3"), "b").vote("n2", (2, "n3"), "b")  # seq 8, 9: b chosen
     v = check(t.end().events)
     assert not v.ok
     agreement = [x for x in v.violations if x.kind == "agreement"]
     assert len(agreement) == 1
     text = agreement[0].explain()
-    assert "'a' at (1, n1) (seq 2)" in text and "'b' at (2, n3) (seq 8)" in text
-    assert "n2 voted 'a' at (1, n1) (seq 2), then promised (2, n3) (seq 5) reporting nothing" in text
-    assert "restarted with volatile storage in between (seq 3)" in text
-    assert {2, 3, 5, 6, 8} <= set(agreement[0].seqs)
+    assert "'a' at (1, n1) (seq 2)" in text and "'b' at (2, n3) (seq 9)" in text
+    assert "n2 voted 'a' at (1, n1) (seq 2), then promised (2, n3) (seq 6) reporting nothing" in text
+    assert "restarted with volatile storage in between (seq 4)" in text
+    assert {2, 4, 6, 7, 9} <= set(agreement[0].seqs)
 
 
 def test_non_intersecting_quorums_are_named():
@@ -132,7 +133,7 @@ def test_deciding_twice_and_changing_mind():
     t = T()
     t.vote("n1", (1, "n1"), "a").vote("n2", (1, "n1"), "a")
     t.vote("n2", (2, "n2"), "b").vote("n3", (2, "n2"), "b")
-    t.decide("n3", "a").add("restart", node="n3", storage="volatile").decide("n3", "b")
+    t.decide("n3", "a").add("crash", node="n3").add("restart", node="n3", storage="volatile").decide("n3", "b")
     msgs = [x.message for x in check(t.end().events).violations]
     assert any("n3 changed its mind" in m for m in msgs)
 
@@ -140,7 +141,7 @@ def test_deciding_twice_and_changing_mind():
 def test_redeciding_same_value_after_losing_storage_is_not_a_violation():
     t = T()
     t.vote("n1", (1, "n1"), "a").vote("n2", (1, "n1"), "a")
-    t.decide("n3", "a").add("restart", node="n3", storage="volatile").decide("n3", "a")
+    t.decide("n3", "a").add("crash", node="n3").add("restart", node="n3", storage="volatile").decide("n3", "a")
     assert check(t.end().events).ok
 
 
