@@ -380,13 +380,16 @@ def _explain_two_chosen(a: Chosen, b: Chosen, ctx: _Context) -> Violation:
     if quorum and not common:
         details.append(
             f"that phase-1 quorum {{{_nodes(quorum)}}} does not intersect the phase-2 quorum {{{_nodes(low.voters)}}} "
-            f"that chose {fmt_value(low.value)} (quorums of {len(quorum)} and {len(low.voters)} used, "
-            f"{len(quorum) + len(low.voters)} <= {n_nodes} nodes)")
+            f"that chose {fmt_value(low.value)} (quorum sizes used: phase 1 {len(quorum)} + phase 2 "
+            f"{len(low.voters)} <= {n_nodes} nodes)")
     have_promises = bool(ctx.promise_msgs)
-    for n in quorum:  # a member that never promised this ballot was counted without a promise
-        if have_promises and (n, pb) not in ctx.promises and (n, prop["node"], pb) not in ctx.promise_msgs:
-            details.append(f"{n} is counted in that quorum but never promised {fmt_ballot(pb)}: the proposer "
-                           f"counted a reply that was no promise")
+    for n in quorum:  # a member with no promise sent before the proposal was counted for something else
+        sent = ctx.promise_msgs.get((n, prop["node"], pb))
+        if have_promises and (sent is None or sent[0] > prop["seq"]):
+            when = (f"never promised {fmt_ballot(pb)}" if sent is None
+                    else f"promised {fmt_ballot(pb)} only after the proposal (seq {sent[0]})")
+            details.append(f"{n} is counted in that quorum but {when}: the proposer counted a reply that was "
+                           f"no promise")
     for n in common:
         vote_seq = ctx.votes[(lb, low.value)][n]
         promise_seq = ctx.promises.get((n, pb))
@@ -427,21 +430,23 @@ def _explain_two_chosen(a: Chosen, b: Chosen, ctx: _Context) -> Violation:
                 seqs += [r["seq"] for r in lost]
         elif tuple(reported["ballot"]) >= lb and reported["value"] != low.value:
             line += f": a vote at or above {fmt_ballot(lb)} for another value than {fmt_value(low.value)}"
+        elif sent[0] > prop["seq"]:
+            line += ": correct, but after the proposal"
         else:
             line += ": correct"
         details.append(line)
     # What the proposer adopted, against the promises it got.
     got = [ctx.promise_msgs.get((n, prop["node"], pb)) for n in quorum]
-    if quorum and all(g is not None for g in got):
-        reports = [(tuple(g[1]["ballot"]), g[1]["value"], n, g[0]) for g, n in zip(got, quorum) if g[1] is not None]
-        if reports:
-            hb, hv, hn, hs = max(reports, key=lambda r: r[0])
-            if hv != prop["value"]:
-                details.append(
-                    f"{prop['node']} should have adopted {fmt_value(hv)}, reported at {fmt_ballot(hb)} by {hn} "
-                    f"(seq {hs}), the highest-ballot value among the promises it got; it proposed "
-                    f"{fmt_value(prop['value'])}")
-                seqs.append(hs)
+    got = [(g, n) for g, n in zip(got, quorum) if g is not None and g[0] < prop["seq"]]
+    reports = [(tuple(g[1]["ballot"]), g[1]["value"], n, g[0]) for g, n in got if g[1] is not None]
+    if reports:
+        hb, hv, hn, hs = max(reports, key=lambda r: r[0])
+        if hv != prop["value"]:
+            details.append(
+                f"{prop['node']} should have adopted {fmt_value(hv)}: of the promises its quorum sent it before it "
+                f"proposed, {hn}'s (seq {hs}) reports the highest-ballot vote, {fmt_ballot(hb)} {fmt_value(hv)}; "
+                f"it proposed {fmt_value(prop['value'])}")
+            seqs.append(hs)
     return Violation("agreement", message, tuple(details), tuple(sorted(set(seqs))))
 
 

@@ -253,7 +253,8 @@ _MSG_FAST = {
 def _msg(m) -> bool:
     if type(m) is not dict:
         return False
-    fast = _MSG_FAST.get(m.get("type"))  # type: ignore[arg-type]
+    t = m.get("type")
+    fast = _MSG_FAST.get(t) if type(t) is str else None
     return fast is not None and fast(m)
 
 
