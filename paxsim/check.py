@@ -182,7 +182,7 @@ def check(events: list[dict]) -> Verdict:
                         f"{node} voted at {fmt_ballot(ballot)} (seq {seq}) below its promise {fmt_ballot(b[0])} "
                         f"(its {b[2]} at seq {b[1]}): an acceptor must refuse ballots below its promise",
                         (b[1], seq))
-            else:
+            elif b is None or ballot > b[0]:
                 bound[node] = (ballot, seq, "vote")
             key = (ballot, ev["value"])
             voters = votes.setdefault(key, {})
@@ -203,7 +203,7 @@ def check(events: list[dict]) -> Verdict:
                         (b[1], seq),
                         (f"it restarted with durable storage at seq {_seqs(lives)} in between: its state should "
                          f"have survived",) if lives else ())
-            else:
+            elif b is None or ballot > b[0]:
                 bound[node] = (ballot, seq, "promise")
             promises.setdefault((node, ballot), seq)
         elif kind == "propose":
