@@ -12,6 +12,17 @@ Definitions (single-decree Paxos):
 * integrity: a learner decides at most once per life of its storage, never
   changes its mind, and decides only a value already chosen.
 
+And the rules these rest on, each a finding of its own (after the above, so
+a run's first violation stays the property it broke):
+
+* acceptor: an acceptor's promise (raised by promises and votes) never goes
+  backwards within one life of its storage, and it never votes below it.
+* fail-stop: a node that is down promises, votes, proposes and decides
+  nothing; it is not crashed while down or restarted while up.
+
+Events are judged in `seq` order.  A trace without its `end` event is
+judged on what it has and marked incomplete (`Verdict.incomplete`).
+
 A run in which nobody decides is not a violation: it is reported as
 undecided, and only fails a scenario's `expect: {decided: true}`.
 """
