@@ -155,8 +155,7 @@ def check(events: list[dict]) -> Verdict:
     restarts: dict[str, list[dict]] = {}
     decisions: dict[str, tuple[Any, float, int]] = {}
     knows: dict[str, Any] = {}  # node -> value decided in its current storage life
-    up = {n: True for n in nodes}
-    crashed_at: dict[str, int] = {}  # node -> seq of the crash that took it down
+    down: dict[str, int] = {}  # node -> seq of the crash that took it down, while it is down
     bound: dict[str, tuple] = {}  # acceptor -> (ballot, seq, kind): its promise, raised by promises and votes
     below: list[tuple] = []  # (node, seq, ballot, bound): votes below the acceptor's promise, for explanations
     findings: dict[tuple, list] = {}  # (rule, node) -> [kind, message, details, seqs, later seqs]
@@ -179,10 +178,10 @@ def check(events: list[dict]) -> Verdict:
                 promise_sends.append(ev)  # read only to explain a violation
             continue
         node = ev.get("node")
-        if kind in _ACTS and not up.get(node, True):
+        if down and node in down and kind in _ACTS:
             finding("down", node, "fail-stop",
-                    f"{node} is down (crashed at seq {crashed_at[node]}) but {_ACTS[kind]} at seq {ev['seq']}",
-                    (crashed_at[node], ev["seq"]))
+                    f"{node} is down (crashed at seq {down[node]}) but {_ACTS[kind]} at seq {ev['seq']}",
+                    (down[node], ev["seq"]))
         if kind == "vote":
             ballot = tuple(ev["ballot"])
             seq = ev["seq"]
@@ -222,19 +221,17 @@ def check(events: list[dict]) -> Verdict:
         elif kind == "decide":
             violations.extend(_check_decide(ev, decisions, knows, chosen, restarts))
         elif kind == "crash":
-            if not up.get(node, True):
+            if node in down:
                 finding("crash-down", node, "fail-stop",
-                        f"{node} crashed at seq {ev['seq']} while already down (crashed at seq {crashed_at[node]})",
-                        (crashed_at[node], ev["seq"]))
+                        f"{node} crashed at seq {ev['seq']} while already down (crashed at seq {down[node]})",
+                        (down[node], ev["seq"]))
             else:
-                crashed_at[node] = ev["seq"]
-            up[node] = False
+                down[node] = ev["seq"]
         elif kind == "restart":
-            if up.get(node, True):
+            if down.pop(node, None) is None:
                 finding("restart-up", node, "fail-stop",
                         f"{node} restarted at seq {ev['seq']} while up: a restart must follow a crash",
                         (ev["seq"],))
-            up[node] = True
             restarts.setdefault(node, []).append(ev)
             if ev.get("storage") == "volatile":
                 knows.pop(node, None)
@@ -258,7 +255,7 @@ def check(events: list[dict]) -> Verdict:
         if later:
             details += (f"and again at seq {_seqs(later[:10])}" + (f" and {len(later) - 10} more" if len(later) > 10 else ""),)
         violations.append(Violation(kind, message, details, seqs + tuple(later[:10])))
-    up_names = [n for n in nodes if up.get(n)]
+    up_names = [n for n in nodes if n not in down]
     incomplete = None
     if end is None:
         last = body[-1] if body else None
@@ -269,7 +266,7 @@ def check(events: list[dict]) -> Verdict:
         chosen=chosen,
         decisions=decisions,
         undecided=[n for n in up_names if n not in knows],
-        down=[n for n in nodes if not up.get(n)],
+        down=[n for n in nodes if n in down],
         end_t=end.get("t") if end else None,
         messages=(end or {}).get("messages", {}),
         incomplete=incomplete,
