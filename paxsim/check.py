@@ -12,6 +12,17 @@ Definitions (single-decree Paxos):
 * integrity: a learner decides at most once per life of its storage, never
   changes its mind, and decides only a value already chosen.
 
+And the rules these rest on, each a finding of its own (after the above, so
+a run's first violation stays the property it broke):
+
+* acceptor: an acceptor's promise (raised by promises and votes) never goes
+  backwards within one life of its storage, and it never votes below it.
+* fail-stop: a node that is down promises, votes, proposes and decides
+  nothing; it is not crashed while down or restarted while up.
+
+Events are judged in `seq` order.  A trace without its `end` event is
+judged on what it has and marked incomplete (`Verdict.incomplete`).
+
 A run in which nobody decides is not a violation: it is reported as
 undecided, and only fails a scenario's `expect: {decided: true}`.
 """
@@ -19,6 +30,7 @@ undecided, and only fails a scenario's `expect: {decided: true}`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from .trace import msg_dict
@@ -42,7 +54,7 @@ def _seqs(seqs) -> str:
 
 @dataclass(frozen=True)
 class Violation:
-    kind: str  # agreement | validity | integrity
+    kind: str  # agreement | validity | integrity | acceptor | fail-stop
     message: str  # one line
     details: tuple[str, ...] = ()
     seqs: tuple[int, ...] = ()
@@ -73,6 +85,7 @@ class Verdict:
     down: list[str]  # nodes down at the end
     end_t: float | None
     messages: dict = field(default_factory=dict)
+    incomplete: str | None = None  # why the trace is not complete (no `end` event), else None
 
     @property
     def ok(self) -> bool:
@@ -102,6 +115,8 @@ class Verdict:
             "decisions": {n: {"value": v, "t": t, "seq": s} for n, (v, t, s) in self.decisions.items()},
             "undecided": self.undecided,
             "down": self.down,
+            "complete": self.incomplete is None,
+            **({"incomplete": self.incomplete} if self.incomplete else {}),
         }
 
 
@@ -115,13 +130,20 @@ def _quorum_sizes(header: dict) -> tuple[int | None, list[str]]:
     return phase2, list(nodes)
 
 
+_seq_of = itemgetter("seq")
+
+
 def check(events: list[dict]) -> Verdict:
-    """Judge a trace.  `events[0]` should be the header (it gives the nodes,
-    the phase-2 quorum size and the proposed values)."""
+    """Judge a trace: `events[0]` is the header (it gives the nodes, the
+    phase-2 quorum size and the proposed values), the rest are judged in
+    `seq` order.  The events are trusted to be well formed: `read_trace`
+    validates a file; a run's own events need no validation."""
     header = events[0] if events and events[0].get("kind") == "header" else {}
     phase2, nodes = _quorum_sizes(header)
     scenario = header.get("scenario") or {}
-    proposed_values = [p.get("value") for p in scenario.get("proposers") or []]
+    proposers = scenario.get("proposers")
+    proposed_values = [p.get("value") for p in proposers or []]
+    body = sorted(events[1:] if header else events, key=_seq_of)  # in seq order, whatever the line order
 
     violations: list[Violation] = []
     votes: dict[tuple, dict[str, int]] = {}  # (ballot, value) -> acceptor -> seq of first vote
@@ -133,61 +155,126 @@ def check(events: list[dict]) -> Verdict:
     restarts: dict[str, list[dict]] = {}
     decisions: dict[str, tuple[Any, float, int]] = {}
     knows: dict[str, Any] = {}  # node -> value decided in its current storage life
-    up = {n: True for n in nodes}
+    down: dict[str, int] = {}  # node -> seq of the crash that took it down, while it is down
+    bound: dict[str, tuple] = {}  # acceptor -> (ballot, seq, kind): its promise, raised by promises and votes
+    below: list[tuple] = []  # (node, seq, ballot, bound): votes below the acceptor's promise, for explanations
+    findings: dict[tuple, list] = {}  # (rule, node) -> [kind, message, details, seqs, later seqs]
     end = None
 
-    for ev in events:
+    def finding(rule: str, node: str, kind: str, message: str, seqs: tuple, details=()) -> None:
+        f = findings.get((rule, node))
+        if f is None:
+            findings[(rule, node)] = [kind, message, tuple(details), seqs, []]
+        else:  # one finding per rule and node; later occurrences are counted into it
+            f[4].append(seqs[-1])
+
+    for ev in body:
         kind = ev["kind"]
         if kind == "deliver" or kind == "drop" or kind == "duplicate":
             continue  # the bulk of a trace; nothing to judge
-        if kind == "vote":
-            ballot = tuple(ev["ballot"])
-            key = (ballot, ev["value"])
-            voters = votes.setdefault(key, {})
-            if ev["node"] not in voters:
-                voters[ev["node"]] = ev["seq"]
-                if phase2 is not None and len(voters) >= phase2 and key not in chosen_keys:
-                    chosen_keys.add(key)
-                    chosen.append(Chosen(ballot, ev["value"], tuple(voters), tuple(voters.values()), ev["seq"], ev["t"]))
-        elif kind == "send":
+        if kind == "send":
             msg = ev["msg"]
             if (msg.get("type") if isinstance(msg, dict) else msg.type) == "promise":
                 promise_sends.append(ev)  # read only to explain a violation
+            continue
+        node = ev.get("node")
+        if down and node in down and kind in _ACTS:
+            finding("down", node, "fail-stop",
+                    f"{node} is down (crashed at seq {down[node]}) but {_ACTS[kind]} at seq {ev['seq']}",
+                    (down[node], ev["seq"]))
+        if kind == "vote":
+            ballot = tuple(ev["ballot"])
+            seq = ev["seq"]
+            b = bound.get(node)
+            if b is not None and ballot < b[0]:
+                below.append((node, seq, ballot, b))
+                finding("vote-below", node, "acceptor",
+                        f"{node} voted at {fmt_ballot(ballot)} (seq {seq}) below its promise {fmt_ballot(b[0])} "
+                        f"(its {b[2]} at seq {b[1]}): an acceptor must refuse ballots below its promise",
+                        (b[1], seq))
+            elif b is None or ballot > b[0]:
+                bound[node] = (ballot, seq, "vote")
+            key = (ballot, ev["value"])
+            voters = votes.setdefault(key, {})
+            if node not in voters:
+                voters[node] = seq
+                if phase2 is not None and len(voters) >= phase2 and key not in chosen_keys:
+                    chosen_keys.add(key)
+                    chosen.append(Chosen(ballot, ev["value"], tuple(voters), tuple(voters.values()), seq, ev["t"]))
         elif kind == "promise":
-            promises.setdefault((ev["node"], tuple(ev["ballot"])), ev["seq"])
+            ballot = tuple(ev["ballot"])
+            seq = ev["seq"]
+            b = bound.get(node)
+            if b is not None and ballot < b[0]:
+                lives = [r["seq"] for r in restarts.get(node, []) if r["seq"] > b[1]]
+                finding("promise-back", node, "acceptor",
+                        f"{node}'s promise went backwards: {fmt_ballot(ballot)} (seq {seq}) after its {b[2]} at "
+                        f"{fmt_ballot(b[0])} (seq {b[1]})",
+                        (b[1], seq),
+                        (f"it restarted with durable storage at seq {_seqs(lives)} in between: its state should "
+                         f"have survived",) if lives else ())
+            elif b is None or ballot > b[0]:
+                bound[node] = (ballot, seq, "promise")
+            promises.setdefault((node, ballot), seq)
         elif kind == "propose":
             proposes.setdefault(tuple(ev["ballot"]), ev)
         elif kind == "decide":
             violations.extend(_check_decide(ev, decisions, knows, chosen, restarts))
         elif kind == "crash":
-            up[ev["node"]] = False
+            if node in down:
+                finding("crash-down", node, "fail-stop",
+                        f"{node} crashed at seq {ev['seq']} while already down (crashed at seq {down[node]})",
+                        (down[node], ev["seq"]))
+            else:
+                down[node] = ev["seq"]
         elif kind == "restart":
-            up[ev["node"]] = True
-            restarts.setdefault(ev["node"], []).append(ev)
+            if down.pop(node, None) is None:
+                finding("restart-up", node, "fail-stop",
+                        f"{node} restarted at seq {ev['seq']} while up: a restart must follow a crash",
+                        (ev["seq"],))
+            restarts.setdefault(node, []).append(ev)
             if ev.get("storage") == "volatile":
-                knows.pop(ev["node"], None)
+                knows.pop(node, None)
+                bound.pop(node, None)  # its promise is gone with its storage: not going backwards
         elif kind == "end":
             end = ev
 
-    violations[:0] = _check_agreement(chosen, decisions, votes, proposes, promises, promise_sends, restarts, scenario)
-    if proposed_values:
+    violations[:0] = _check_agreement(chosen, decisions, votes, proposes, promises, promise_sends, restarts,
+                                      scenario, below)
+    if proposers is not None:  # an empty list too: then no value is valid
         for c in chosen:
             if c.value not in proposed_values:
+                given = (f"proposed: {', '.join(map(fmt_value, proposed_values))}" if proposed_values
+                         else "the header lists no proposers")
                 violations.append(Violation(
                     "validity",
                     f"value {fmt_value(c.value)} was chosen at {fmt_ballot(c.ballot)} but no proposer was given it "
-                    f"(proposed: {', '.join(map(fmt_value, proposed_values))})",
+                    f"({given})",
                     seqs=(c.seq,)))
-    up_names = [n for n in nodes if up.get(n)]
+    for kind, message, details, seqs, later in findings.values():  # after the properties: shrink keeps the first
+        if later:
+            details += (f"and again at seq {_seqs(later[:10])}" + (f" and {len(later) - 10} more" if len(later) > 10 else ""),)
+        violations.append(Violation(kind, message, details, seqs + tuple(later[:10])))
+    up_names = [n for n in nodes if n not in down]
+    incomplete = None
+    if end is None:
+        last = body[-1] if body else None
+        incomplete = ("no 'end' event: the trace stops " +
+                      (f"at seq {last['seq']} (t={last['t']:g} ms)" if last else "after its header"))
     return Verdict(
         violations=violations,
         chosen=chosen,
         decisions=decisions,
         undecided=[n for n in up_names if n not in knows],
-        down=[n for n in nodes if not up.get(n)],
+        down=[n for n in nodes if n in down],
         end_t=end.get("t") if end else None,
         messages=(end or {}).get("messages", {}),
+        incomplete=incomplete,
     )
+
+
+# Kinds that are a node's own acts: none may happen while it is down.
+_ACTS = {"promise": "it promised", "vote": "it voted", "propose": "it proposed", "decide": "it decided"}
 
 
 def _check_decide(ev, decisions, knows, chosen, restarts) -> list[Violation]:
@@ -217,17 +304,19 @@ def _check_decide(ev, decisions, knows, chosen, restarts) -> list[Violation]:
     return out
 
 
-def _check_agreement(chosen, decisions, votes, proposes, promises, promise_sends, restarts, scenario) -> list[Violation]:
+def _check_agreement(chosen, decisions, votes, proposes, promises, promise_sends, restarts, scenario,
+                     below) -> list[Violation]:
     out: list[Violation] = []
     if chosen:
         first = chosen[0]
         other = next((c for c in chosen if c.value != first.value), None)
         if other is not None:
-            promise_msgs: dict[tuple, tuple[int, Any]] = {}  # (src, ballot) -> (seq, reported accepted)
+            promise_msgs: dict[tuple, tuple[int, Any]] = {}  # (src, dst, ballot) -> (seq, reported accepted)
             for ev in promise_sends:
                 msg = msg_dict(ev)
-                promise_msgs.setdefault((ev["src"], tuple(msg["ballot"])), (ev["seq"], msg.get("accepted")))
-            out.append(_explain_two_chosen(first, other, proposes, promises, promise_msgs, votes, restarts, scenario))
+                promise_msgs.setdefault((ev["src"], ev["dst"], tuple(msg["ballot"])), (ev["seq"], msg.get("accepted")))
+            ctx = _Context(votes, proposes, promises, promise_msgs, restarts, scenario, below)
+            out.append(_explain_two_chosen(first, other, ctx))
     by_value: dict[Any, list[str]] = {}
     for node, (value, _, _) in decisions.items():
         by_value.setdefault(value, []).append(node)
@@ -238,7 +327,26 @@ def _check_agreement(chosen, decisions, votes, proposes, promises, promise_sends
     return out
 
 
-def _explain_two_chosen(a: Chosen, b: Chosen, proposes, promises, promise_msgs, votes, restarts, scenario) -> Violation:
+@dataclass
+class _Context:
+    """What the explanation of two chosen values reads (built only then)."""
+
+    votes: dict
+    proposes: dict
+    promises: dict
+    promise_msgs: dict
+    restarts: dict
+    scenario: dict
+    below: list
+
+
+def _explain_two_chosen(a: Chosen, b: Chosen, ctx: _Context) -> Violation:
+    """Why two values were chosen.  Paxos keeps a value chosen at ballot L
+    because every proposal above L carries it; so find the *first* proposal
+    above L with another value and say which step let it through: a phase-1
+    quorum that misses L's voters, an acceptor that reported less than its
+    vote (or voted below its promise), or a proposer that did not adopt the
+    highest-ballot value among the promises it got."""
     low, high = sorted((a, b), key=lambda c: (tuple(c.ballot), c.seq))
     details = [
         f"{fmt_value(low.value)} was chosen at ballot {fmt_ballot(low.ballot)}: votes from {_nodes(low.voters)} "
@@ -249,6 +357,7 @@ def _explain_two_chosen(a: Chosen, b: Chosen, proposes, promises, promise_msgs, 
     seqs = [a.seq, b.seq]
     message = (f"two values chosen: {fmt_value(a.value)} at {fmt_ballot(a.ballot)} (seq {a.seq}) and "
                f"{fmt_value(b.value)} at {fmt_ballot(b.ballot)} (seq {b.seq})")
+    scenario, restarts = ctx.scenario, ctx.restarts
     if tuple(low.ballot) == tuple(high.ballot):
         owner = low.ballot[1]
         lost = [r["seq"] for r in restarts.get(owner, []) if r.get("storage") == "volatile"]
@@ -256,48 +365,96 @@ def _explain_two_chosen(a: Chosen, b: Chosen, proposes, promises, promise_msgs, 
             f"both at the same ballot {fmt_ballot(low.ballot)}: proposer {owner} used one ballot for two values"
             + (f"; it restarted with volatile storage (seq {_seqs(lost)}) and forgot the rounds it had used" if lost else ""))
         return Violation("agreement", message, tuple(details), tuple(seqs))
-    prop = proposes.get(tuple(high.ballot))
+    lb = tuple(low.ballot)
+    above = [p for bal, p in ctx.proposes.items() if bal > lb and p["value"] != low.value]
+    prop = min(above, key=lambda p: tuple(p["ballot"])) if above else ctx.proposes.get(tuple(high.ballot))
     if prop is None:
         details.append(f"no propose event for {fmt_ballot(high.ballot)}: the trace cannot show its phase-1 quorum")
         return Violation("agreement", message, tuple(details), tuple(seqs))
+    pb = tuple(prop["ballot"])
     seqs.append(prop["seq"])
     quorum = list(prop.get("quorum") or [])
+    first = (f": the first proposal above {fmt_ballot(lb)} with a value other than {fmt_value(low.value)}"
+             if pb != tuple(high.ballot) else "")
     details.append(
-        f"{prop['node']} proposed {fmt_value(prop['value'])} at {fmt_ballot(high.ballot)} (seq {prop['seq']}) "
-        f"after promises from {_nodes(quorum) or 'an unrecorded quorum'}")
+        f"{prop['node']} proposed {fmt_value(prop['value'])} at {fmt_ballot(pb)} (seq {prop['seq']}) "
+        f"after promises from {_nodes(quorum) or 'an unrecorded quorum'}{first}")
+    n_nodes = len(scenario.get("nodes") or [])
+    q = (scenario.get("protocol") or {}).get("quorum")
+    phase1 = q.get("phase1") if isinstance(q, dict) else (n_nodes // 2 + 1 if n_nodes else None)
+    if quorum and phase1 and len(quorum) < phase1:
+        details.append(f"its phase-1 quorum has {len(quorum)} acceptor(s); the configuration asks for {phase1}")
     common = [n for n in quorum if n in low.voters]
     if quorum and not common:
-        q = (scenario.get("protocol") or {}).get("quorum") or {}
         details.append(
             f"that phase-1 quorum {{{_nodes(quorum)}}} does not intersect the phase-2 quorum {{{_nodes(low.voters)}}} "
-            f"that chose {fmt_value(low.value)} (quorum sizes phase1 {q.get('phase1')} + phase2 {q.get('phase2')} "
-            f"<= {len(scenario.get('nodes') or [])} nodes)")
+            f"that chose {fmt_value(low.value)} (quorum sizes used: phase 1 {len(quorum)} + phase 2 "
+            f"{len(low.voters)} <= {n_nodes} nodes)")
+    have_promises = bool(ctx.promise_msgs)
+    for n in quorum:  # a member with no promise sent before the proposal was counted for something else
+        sent = ctx.promise_msgs.get((n, prop["node"], pb))
+        if have_promises and (sent is None or sent[0] > prop["seq"]):
+            when = (f"never promised {fmt_ballot(pb)}" if sent is None
+                    else f"promised {fmt_ballot(pb)} only after the proposal (seq {sent[0]})")
+            details.append(f"{n} is counted in that quorum but {when}: the proposer counted a reply that was "
+                           f"no promise")
     for n in common:
-        vote_seq = votes[(tuple(low.ballot), low.value)][n]
-        promise_seq = promises.get((n, tuple(high.ballot)))
-        sent = promise_msgs.get((n, tuple(high.ballot)))
+        vote_seq = ctx.votes[(lb, low.value)][n]
+        promise_seq = ctx.promises.get((n, pb))
+        sent = ctx.promise_msgs.get((n, prop["node"], pb))
         if promise_seq is not None and promise_seq < vote_seq:
             details.append(
-                f"{n} promised {fmt_ballot(high.ballot)} (seq {promise_seq}) and then voted at the lower ballot "
-                f"{fmt_ballot(low.ballot)} (seq {vote_seq}): an acceptor must refuse ballots below its promise")
+                f"{n} promised {fmt_ballot(pb)} (seq {promise_seq}) and then voted at the lower ballot "
+                f"{fmt_ballot(lb)} (seq {vote_seq}): an acceptor must refuse ballots below its promise")
             seqs += [promise_seq, vote_seq]
             continue
-        reported = sent[1] if sent else None
+        if sent is None:
+            if have_promises or promise_seq is not None:
+                details.append(f"{n} voted {fmt_value(low.value)} at {fmt_ballot(lb)} (seq {vote_seq}); the trace "
+                               f"has no promise message from it for {fmt_ballot(pb)}")
+            seqs.append(vote_seq)
+            continue
+        reported = sent[1]
         what = "nothing" if reported is None else f"{fmt_ballot(reported['ballot'])} {fmt_value(reported['value'])}"
-        line = (f"{n} voted {fmt_value(low.value)} at {fmt_ballot(low.ballot)} (seq {vote_seq}), then promised "
-                f"{fmt_ballot(high.ballot)}" + (f" (seq {sent[0]})" if sent else "") + f" reporting {what}")
-        if reported is None or tuple(reported["ballot"]) < tuple(low.ballot):
-            lost = [r["seq"] for r in restarts.get(n, []) if r.get("storage") == "volatile"
-                    and vote_seq < r["seq"] < (sent[0] if sent else 1 << 62)]
-            line += f": it should have reported {fmt_ballot(low.ballot)} {fmt_value(low.value)}"
-            if lost:
-                line += f"; it restarted with volatile storage in between (seq {_seqs(lost)}) and lost its vote"
-                seqs += lost
+        line = (f"{n} voted {fmt_value(low.value)} at {fmt_ballot(lb)} (seq {vote_seq}), then promised "
+                f"{fmt_ballot(pb)} (seq {sent[0]}) reporting {what}")
+        seqs += [vote_seq, sent[0]]
+        if reported is None or tuple(reported["ballot"]) < lb:
+            line += f": it should have reported {fmt_ballot(lb)} {fmt_value(low.value)}"
+            lost = [r for r in restarts.get(n, []) if vote_seq < r["seq"] < sent[0]]
+            overwrote = [(s, bal, bd) for node, s, bal, bd in ctx.below if node == n and vote_seq < s < sent[0]]
+            if overwrote:
+                s, bal, bd = overwrote[0]
+                line += (f"; in between it voted at the lower ballot {fmt_ballot(bal)} (seq {s}), below its "
+                         f"promise, and so lost its vote")
+                seqs.append(s)
+            elif any(r.get("storage") == "volatile" for r in lost):
+                vol = [r["seq"] for r in lost if r.get("storage") == "volatile"]
+                line += f"; it restarted with volatile storage in between (seq {_seqs(vol)}) and lost its vote"
+                seqs += vol
+            elif lost:
+                line += (f"; it restarted with durable storage in between (seq {_seqs(r['seq'] for r in lost)}) "
+                         f"and its vote did not survive")
+                seqs += [r["seq"] for r in lost]
+        elif tuple(reported["ballot"]) >= lb and reported["value"] != low.value:
+            line += f": a vote at or above {fmt_ballot(lb)} for another value than {fmt_value(low.value)}"
+        elif sent[0] > prop["seq"]:
+            line += ": correct, but after the proposal"
         else:
-            line += (f": the proposer should have adopted the highest-ballot reported value, not "
-                     f"{fmt_value(prop['value'])}")
+            line += ": correct"
         details.append(line)
-        seqs += [vote_seq] + ([sent[0]] if sent else [])
+    # What the proposer adopted, against the promises it got.
+    got = [ctx.promise_msgs.get((n, prop["node"], pb)) for n in quorum]
+    got = [(g, n) for g, n in zip(got, quorum) if g is not None and g[0] < prop["seq"]]
+    reports = [(tuple(g[1]["ballot"]), g[1]["value"], n, g[0]) for g, n in got if g[1] is not None]
+    if reports:
+        hb, hv, hn, hs = max(reports, key=lambda r: r[0])
+        if hv != prop["value"]:
+            details.append(
+                f"{prop['node']} should have adopted {fmt_value(hv)}: of the promises its quorum sent it before it "
+                f"proposed, {hn}'s (seq {hs}) reports the highest-ballot vote, {fmt_ballot(hb)} {fmt_value(hv)}; "
+                f"it proposed {fmt_value(prop['value'])}")
+            seqs.append(hs)
     return Violation("agreement", message, tuple(details), tuple(sorted(set(seqs))))
 
 

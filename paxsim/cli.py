@@ -25,7 +25,7 @@ from .scenario import (
     load_variant,
     scenario_from_dict,
 )
-from .trace import TraceError, event_json, read_trace
+from .trace import TraceError, event_json, read_header, read_trace
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -167,23 +167,24 @@ def check(trace: Path, as_json: bool) -> None:
       paxsim check run.jsonl
       paxsim check run.jsonl --json
 
-    Exit status 1 if the trace shows a violation of agreement, validity or
-    integrity, or misses its scenario's expect block.
+    Exit status 1 if the trace shows a violation (agreement, validity,
+    integrity, or the acceptor and fail-stop rules they rest on), or misses
+    its scenario's expect block; 2 if it is malformed (one line naming the
+    line and field), or incomplete (no 'end' event) without a violation.
     """
     try:
         events = read_trace(trace)
     except TraceError as exc:
         _bad_input(str(exc))
-    try:
-        verdict = check_trace(events)
-    except (KeyError, TypeError, IndexError, ValueError) as exc:
-        _bad_input(f"{trace}: not a well-formed paxsim trace ({type(exc).__name__}: {exc})")
+    verdict = check_trace(events)  # read_trace validated it: the checker does not fail on it
     header = events[0]
     reproduce = f"paxsim replay {trace}"
     if as_json:
         click.echo(json.dumps(summary_json(header, verdict, reproduce), sort_keys=True))
     else:
         click.echo(summary_text(header, verdict, reproduce))
+    if verdict.incomplete and not verdict.violations:
+        _bad_input(f"{trace}: incomplete trace: {verdict.incomplete}; checked what it has, found no violation")
     unmet = evaluate_expect(verdict, (header.get("scenario") or {}).get("expect") or {})
     sys.exit(EXIT_FAIL if (verdict.violations or unmet) else EXIT_OK)
 
@@ -204,10 +205,9 @@ def replay(trace: Path) -> None:
     from .sim import simulate
 
     try:
-        events = read_trace(trace)
+        header = read_header(trace)  # the rest is compared byte for byte, valid or not
     except TraceError as exc:
         _bad_input(str(exc))
-    header = events[0]
     if "seed" not in header or "scenario" not in header:
         _bad_input(f"{trace}:1: header: missing 'seed' or 'scenario'")
     try:

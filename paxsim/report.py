@@ -80,10 +80,15 @@ def summary_text(header: dict, verdict: Verdict, reproduce: str) -> str:
     dropped = m.get("dropped") or {}
     lost = sum(dropped.values())
     why = ", ".join(f"{k} {v}" for k, v in dropped.items() if v)
-    lines.append(f"messages:  {m.get('sent', 0)} sent, {m.get('delivered', 0)} delivered, {lost} lost"
-                 + (f" ({why})" if why else "") + f", {m.get('duplicated', 0)} duplicated"
-                 + " (counting a node's messages to itself)")
-    if verdict.ok:
+    if verdict.incomplete:  # no `end` event: no totals, and no verdict on what the trace does not show
+        lines.append("messages:  unknown (the trace has no 'end' event)")
+    else:
+        lines.append(f"messages:  {m.get('sent', 0)} sent, {m.get('delivered', 0)} delivered, {lost} lost"
+                     + (f" ({why})" if why else "") + f", {m.get('duplicated', 0)} duplicated"
+                     + " (counting a node's messages to itself)")
+    if verdict.incomplete and verdict.ok:
+        lines.append(f"verdict:   INCOMPLETE trace ({verdict.incomplete}): no violation in the events it has")
+    elif verdict.ok:
         if verdict.decided:
             lines.append(f"verdict:   OK: every learner agrees on {fmt_value(verdict.value)}")
         elif verdict.decisions:
@@ -91,7 +96,8 @@ def summary_text(header: dict, verdict: Verdict, reproduce: str) -> str:
         else:
             lines.append("verdict:   OK (safe); undecided: no learner learned a value")
     else:
-        lines.append(f"verdict:   VIOLATION ({len(verdict.violations)})")
+        lines.append(f"verdict:   VIOLATION ({len(verdict.violations)})"
+                     + (f" in an INCOMPLETE trace ({verdict.incomplete})" if verdict.incomplete else ""))
         for v in verdict.violations:
             lines.extend("  " + line for line in v.explain().splitlines())
     unmet = evaluate_expect(verdict, scenario.get("expect") or {})

@@ -1,9 +1,17 @@
 """Trace events and their JSON Lines form.  Imports nothing else of paxsim.
 
 A trace is a list of dicts.  The first is the header, the last the `end`
-event; every other event has an increasing `seq`, a time `t` in ms and a
-`kind`.  Written form: one JSON object a line, keys sorted, compact
-separators, so the same run is the same bytes.
+event; every other event has a `seq` (0, 1, 2, ... with no gaps), a time `t`
+in ms that does not decrease in `seq` order, and a `kind`.  Written form: one
+JSON object a line, keys sorted, compact separators, so the same run is the
+same bytes.
+
+The format is published as a JSON Schema (`paxsim/trace.schema.json`).
+`read_trace` validates every line against it and then checks what a schema
+cannot say (seq numbers, time order, nodes named in the header, the `end`
+last); any failure is a `TraceError` naming the file, the line and the field.
+Events in memory (a run's own) are trusted and never validated: that path is
+the hot one of every sweep.
 
 While a run is in memory, a `send` event's `msg` may still be a message
 object with a `to_json()` method; `event_json` and the writer turn it into
@@ -14,7 +22,10 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -62,6 +73,7 @@ def write_trace(path: str | Path, events: Iterable[dict]) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
+        os.fchmod(fd, _output_mode(path))  # mkstemp makes 0600; an output gets what open() would give it
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.writelines(lines(events))
         os.replace(tmp, path)
@@ -73,33 +85,306 @@ def write_trace(path: str | Path, events: Iterable[dict]) -> None:
         raise
 
 
-def read_trace(path: str | Path) -> list[dict]:
-    """Read a trace file; raises `TraceError` on anything that is not one."""
+def _output_mode(path: Path) -> int:
+    """The mode open(path, "w") leaves: an existing file keeps its mode, a
+    new one gets 0666 less the umask."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
+def read_header(path: str | Path) -> dict:
+    """Read and validate only a trace file's header (what `paxsim replay`
+    needs: it compares the rest byte for byte)."""
+    return read_trace(path, header_only=True)[0]
+
+
+def read_trace(path: str | Path, header_only: bool = False) -> list[dict]:
+    """Read and validate a trace file: the header, then its events in `seq`
+    order.  Raises `TraceError` (file, line, field) on anything that is not a
+    well-formed trace.  A trace without its `end` event is returned as it is:
+    the checker reports it as incomplete."""
     source = str(path)
     try:
         fh = open(path, encoding="utf-8")
     except OSError as exc:
         raise TraceError(source, None, f"cannot read trace: {exc.strerror or exc}") from None
     events: list[dict] = []
+    numbers: list[int] = []  # the line of each event
     with fh:
         try:
             for number, line in enumerate(fh, 1):
                 if not line.strip():
                     continue
                 try:
-                    ev = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise TraceError(source, number, f"not a JSON object: {exc.msg}") from None
+                    ev = json.loads(line, parse_constant=_no_constant)
+                except (json.JSONDecodeError, RecursionError) as exc:
+                    msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+                    raise TraceError(source, number, f"not a JSON object: {msg}") from None
+                except ValueError as exc:
+                    raise TraceError(source, number, str(exc)) from None
                 if not isinstance(ev, dict) or "kind" not in ev:
                     raise TraceError(source, number, "expected a JSON object with a 'kind'")
-                if not events and ev["kind"] != "header":
-                    raise TraceError(source, number, f"expected a 'header' event first, found {ev['kind']!r}")
+                if not events:
+                    _check_first(source, number, ev)
+                _validate_line(source, number, ev)
                 events.append(ev)
+                numbers.append(number)
+                if header_only:
+                    return events
         except UnicodeDecodeError:
             raise TraceError(source, None, "not a UTF-8 text file") from None
     if not events:
         raise TraceError(source, None, "the trace is empty")
-    fmt = events[0].get("format")
-    if fmt != FORMAT:
-        raise TraceError(source, 1, f"trace format {fmt!r} is not supported (this paxsim reads format {FORMAT})")
-    return events
+    return _check_order(source, events, numbers)
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _check_first(source: str, number: int, ev: dict) -> None:
+    kind = ev["kind"]
+    if kind == "sweep":
+        name = Path(source).name
+        raise TraceError(source, number, f"this is a paxsim sweep results file, not a trace: the traces of its "
+                         f"violating runs are in {name}.traces/ (paxsim check one of those), and any run's "
+                         f"'reproduce' command with --trace FILE writes its trace")
+    if kind != "header":
+        raise TraceError(source, number, f"expected a 'header' event first, found {kind!r}")
+    if ev.get("format") != FORMAT:
+        raise TraceError(source, number, f"trace format {ev.get('format')!r} is not supported "
+                         f"(this paxsim reads format {FORMAT})")
+
+
+# --------------------------------------------------------------------------
+# Validation: the published schema, then what a schema cannot say
+# --------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def schema() -> dict:
+    """The published JSON Schema of one trace line."""
+    return json.loads(resources.files("paxsim").joinpath("trace.schema.json").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=None)
+def _validator(definition: str):
+    """A validator for one definition, its references inlined (three times
+    faster than resolving them on every event)."""
+    import jsonschema
+
+    defs = schema()["$defs"]
+
+    def inline(x):
+        if isinstance(x, dict):
+            if set(x) == {"$ref"}:
+                return inline(defs[x["$ref"].rsplit("/", 1)[1]])
+            return {k: inline(v) for k, v in x.items()}
+        return [inline(v) for v in x] if isinstance(x, list) else x
+
+    return jsonschema.Draft202012Validator(inline(defs[definition]))
+
+
+def _definition(kind: Any) -> str:
+    if kind == "header":
+        return "header"
+    defs = schema()["$defs"]
+    return f"event-{kind}" if isinstance(kind, str) and f"event-{kind}" in defs else "other"
+
+
+def _validate_line(source: str, number: int, ev: dict) -> None:
+    kind = ev["kind"]
+    if not isinstance(kind, str):
+        raise TraceError(source, number, f"kind: expected a string, found {_found(kind)}")
+    fast = _FAST.get(kind)
+    if fast is not None and fast(ev):
+        return  # certainly valid (the common kinds of a big trace); anything else goes to the schema
+    validator = _validator(_definition(kind))
+    errors = list(validator.iter_errors(ev))
+    if errors:
+        path, message = min((_describe(e, kind) for e in errors), key=lambda pm: (-len(pm[0]), pm[1]))
+        where = _format_path(path)
+        raise TraceError(source, number, f"{where}: {message}" if where else message)
+
+
+# Fast acceptance of the bulk kinds.  Each returns True only for an event the
+# schema accepts (tests/test_trace_schema.py checks that on mutated events);
+# False sends the event to the schema, which decides and words the error.
+def _nat(x) -> bool:
+    return type(x) is int and x >= 0
+
+
+def _time(x) -> bool:
+    return (type(x) is float or type(x) is int) and x >= 0
+
+
+def _name(x) -> bool:
+    return type(x) is str and x != ""
+
+
+def _ballot(b) -> bool:
+    return type(b) is list and len(b) == 2 and _nat(b[0]) and type(b[1]) is str
+
+
+def _value(v) -> bool:
+    return type(v) is str or type(v) is int
+
+
+def _base(ev, keys) -> bool:
+    return ev.keys() == keys and _nat(ev["seq"]) and _time(ev["t"])
+
+
+_MSG_FAST = {
+    "prepare": lambda m: m.keys() == {"type", "ballot"} and _ballot(m["ballot"]),
+    "promise": lambda m: m.keys() == {"type", "ballot", "accepted"} and _ballot(m["ballot"]) and (
+        m["accepted"] is None or (type(m["accepted"]) is dict and m["accepted"].keys() == {"ballot", "value"}
+                                  and _ballot(m["accepted"]["ballot"]) and _value(m["accepted"]["value"]))),
+    "nack": lambda m: m.keys() == {"type", "ballot", "promised"} and _ballot(m["ballot"]) and _ballot(m["promised"]),
+    "accept": lambda m: m.keys() == {"type", "ballot", "value"} and _ballot(m["ballot"]) and _value(m["value"]),
+    "accepted": lambda m: (m.keys() == {"type", "ballot"} or (m.keys() == {"type", "ballot", "value"}
+                                                              and _value(m["value"]))) and _ballot(m["ballot"]),
+    "learn": lambda m: m.keys() == {"type", "value"} and _value(m["value"]),
+    "learned": lambda m: m.keys() == {"type", "value"} and _value(m["value"]),
+}
+
+
+def _msg(m) -> bool:
+    if type(m) is not dict:
+        return False
+    t = m.get("type")
+    fast = _MSG_FAST.get(t) if type(t) is str else None
+    return fast is not None and fast(m)
+
+
+_K_SEND = frozenset({"seq", "t", "kind", "id", "src", "dst", "msg"})
+_K_ID = frozenset({"seq", "t", "kind", "id"})
+_K_DROP = frozenset({"seq", "t", "kind", "id", "reason"})
+_K_DUP = frozenset({"seq", "t", "kind", "id", "copy"})
+_K_PROMISE = frozenset({"seq", "t", "kind", "node", "ballot"})
+_K_VOTE = frozenset({"seq", "t", "kind", "node", "ballot", "value"})
+_K_DECIDE = frozenset({"seq", "t", "kind", "node", "value"})
+_FAST = {
+    "send": lambda e: _base(e, _K_SEND) and _nat(e["id"]) and type(e["src"]) is str and type(e["dst"]) is str
+    and _msg(e["msg"]),
+    "deliver": lambda e: _base(e, _K_ID) and _nat(e["id"]),
+    "drop": lambda e: _base(e, _K_DROP) and _nat(e["id"]) and type(e["reason"]) is str,
+    "duplicate": lambda e: _base(e, _K_DUP) and _nat(e["id"]) and _nat(e["copy"]),
+    "promise": lambda e: _base(e, _K_PROMISE) and _name(e["node"]) and _ballot(e["ballot"]),
+    "vote": lambda e: _base(e, _K_VOTE) and _name(e["node"]) and _ballot(e["ballot"]) and _value(e["value"]),
+    "decide": lambda e: _base(e, _K_DECIDE) and _name(e["node"]) and _value(e["value"]),
+}
+
+
+def _format_path(path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _found(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"a boolean {json.dumps(value)}"
+    if isinstance(value, (int, float)):
+        return f"a number {json.dumps(value)}"
+    if isinstance(value, str):
+        return f"a string {json.dumps(value)}"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+_TYPE_NAMES = {"object": "an object", "array": "a list", "number": "a number", "integer": "an integer",
+               "string": "a string", "boolean": "true or false", "null": "null"}
+
+
+def _describe(error, kind: str) -> tuple[tuple, str]:
+    """(path, message) for one schema error, in the words scenario errors use."""
+    if error.validator in ("anyOf", "oneOf", "allOf") and error.context:
+        deeper = [e for e in error.context if len(e.absolute_path) > len(error.absolute_path)
+                  or e.validator in ("required", "additionalProperties")]
+        if deeper and "x-expected" not in error.schema:
+            return _describe(max(deeper, key=lambda e: len(e.absolute_path)), kind)
+    path = tuple(error.absolute_path)
+    sch = error.schema if isinstance(error.schema, dict) else {}
+    instance, v = error.instance, error.validator
+    what = f"a {kind!r} event" if not path else _format_path(path)
+    if v == "required":
+        missing = next(k for k in error.validator_value if k not in instance)
+        return path + (missing,), f"missing (required in {what})"
+    if v == "additionalProperties":
+        allowed = sorted(sch.get("properties", {}))
+        extra = next(k for k in instance if k not in allowed)
+        return path + (extra,), f"unknown field in {what} (its fields are {', '.join(allowed)})"
+    if "x-expected" in sch:
+        return path, f"expected {sch['x-expected']}, found {_found(instance)}"
+    if v == "type":
+        expected = error.validator_value
+        names = [_TYPE_NAMES.get(x, x) for x in (expected if isinstance(expected, list) else [expected])]
+        return path, f"expected {' or '.join(names)}, found {_found(instance)}"
+    if v in ("enum", "const"):
+        options = error.validator_value if v == "enum" else [error.validator_value]
+        return path, f"expected {' or '.join(json.dumps(o) for o in options)}, found {_found(instance)}"
+    if v in ("minItems", "maxItems", "minimum", "minLength", "uniqueItems"):
+        return path, f"{error.message}"
+    return path, error.message
+
+
+def _check_order(source: str, events: list[dict], numbers: list[int]) -> list[dict]:
+    """Header first; seq 0, 1, 2, ... without gaps or repeats (lines may come
+    in any order: events are judged in seq order); t never decreasing in seq
+    order; nothing after `end`; every node an event names is in the header."""
+    header = events[0]
+    scenario = header["scenario"]
+    nodes = scenario["nodes"]
+    known = set(nodes)
+    node_list = ", ".join(nodes)
+
+    def unknown(number: int, field: str, name: Any) -> None:
+        raise TraceError(source, number, f"{field}: unknown node {name!r} (the header's nodes are {node_list})")
+
+    for i, p in enumerate(scenario["proposers"]):
+        if p["node"] not in known:
+            unknown(numbers[0], f"scenario.proposers[{i}].node", p["node"])
+    body = []
+    for ev, number in zip(events[1:], numbers[1:]):
+        kind = ev["kind"]
+        if kind == "header":
+            raise TraceError(source, number, f"a second header (the first is on line {numbers[0]})")
+        if kind in _NODE_KINDS and ev["node"] not in known:
+            unknown(number, "node", ev["node"])
+        if kind == "propose":
+            for i, n in enumerate(ev["quorum"]):
+                if n not in known:
+                    unknown(number, f"quorum[{i}]", n)
+        elif kind == "end":
+            for n in ev.get("decided") or {}:
+                if n not in known:
+                    unknown(number, f"decided.{n}", n)
+            for i, n in enumerate(ev.get("up") or []):
+                if n not in known:
+                    unknown(number, f"up[{i}]", n)
+        body.append((ev["seq"], number, ev))
+    body.sort(key=lambda item: item[0])
+    expected, last_t, last_number, end_number = 0, 0.0, numbers[0], None
+    for seq, number, ev in body:
+        if seq != expected:
+            if seq < expected:
+                raise TraceError(source, number, f"seq: {seq} again (also on line {last_number})")
+            missing = f"seq {expected}" if seq == expected + 1 else f"seq {expected} to {seq - 1}"
+            raise TraceError(source, number, f"seq: {missing} missing before this event's seq {seq}: "
+                             f"the trace was cut or filtered")
+        if end_number is not None:
+            raise TraceError(source, number, f"seq: {seq} comes after the 'end' event (line {end_number})")
+        if ev["t"] < last_t:
+            raise TraceError(source, number, f"t: {ev['t']:g} is earlier than {last_t:g}, the time of seq "
+                             f"{seq - 1} (line {last_number}): times must not decrease in seq order")
+        if ev["kind"] == "end":
+            end_number = number
+        expected, last_t, last_number = seq + 1, ev["t"], number
+    return [header] + [ev for _, _, ev in body]
+
+
+_NODE_KINDS = frozenset({"crash", "restart", "promise", "vote", "propose", "decide"})

@@ -1,7 +1,12 @@
 """The checker on hand-written traces: it must fire on broken runs, explain
 them with seq numbers, and stay quiet on good or merely undecided runs."""
 
+import pytest
+
 from paxsim.check import check, evaluate_expect
+from paxsim.cli import main
+
+from .conftest import ROOT
 
 
 def header(nodes=("n1", "n2", "n3"), values=("a", "b"), phase2=None, expect=None):
@@ -56,20 +61,21 @@ def test_two_values_chosen_is_an_agreement_violation_with_explanation():
     t = T()
     t.add("propose", node="n1", ballot=[1, "n1"], value="a", quorum=["n1", "n2"])
     t.vote("n1", (1, "n1"), "a").vote("n2", (1, "n1"), "a")  # seq 1, 2: a chosen
-    t.add("restart", node="n2", storage="volatile")  # seq 3
-    t.add("promise", node="n2", ballot=[2, "n3"])  # seq 4
-    t.add("send", id=9, src="n2", dst="n3", msg={"type": "promise", "ballot": [2, "n3"], "accepted": None})  # seq 5
-    t.add("propose", node="n3", ballot=[2, "n3"], value="b", quorum=["n3", "n2"])  # seq 6
-    t.vote("n3", (2, "n3"), "b").vote("n2", (2, "n3"), "b")  # seq 7, 8: b chosen
+    t.add("crash", node="n2")  # seq 3
+    t.add("restart", node="n2", storage="volatile")  # seq 4
+    t.add("promise", node="n2", ballot=[2, "n3"])  # seq 5
+    t.add("send", id=9, src="n2", dst="n3", msg={"type": "promise", "ballot": [2, "n3"], "accepted": None})  # seq 6
+    t.add("propose", node="n3", ballot=[2, "n3"], value="b", quorum=["n3", "n2"])  # seq 7
+    t.vote("n3", (2, "n3"), "b").vote("n2", (2, "n3"), "b")  # seq 8, 9: b chosen
     v = check(t.end().events)
     assert not v.ok
     agreement = [x for x in v.violations if x.kind == "agreement"]
     assert len(agreement) == 1
     text = agreement[0].explain()
-    assert "'a' at (1, n1) (seq 2)" in text and "'b' at (2, n3) (seq 8)" in text
-    assert "n2 voted 'a' at (1, n1) (seq 2), then promised (2, n3) (seq 5) reporting nothing" in text
-    assert "restarted with volatile storage in between (seq 3)" in text
-    assert {2, 3, 5, 6, 8} <= set(agreement[0].seqs)
+    assert "'a' at (1, n1) (seq 2)" in text and "'b' at (2, n3) (seq 9)" in text
+    assert "n2 voted 'a' at (1, n1) (seq 2), then promised (2, n3) (seq 6) reporting nothing" in text
+    assert "restarted with volatile storage in between (seq 4)" in text
+    assert {2, 4, 6, 7, 9} <= set(agreement[0].seqs)
 
 
 def test_non_intersecting_quorums_are_named():
@@ -88,8 +94,11 @@ def test_vote_below_promise_is_named():
     t.vote("n2", (1, "n1"), "a")  # seq 2: below its promise
     t.add("propose", node="n3", ballot=[2, "n3"], value="b", quorum=["n3", "n2"])
     t.vote("n3", (2, "n3"), "b").vote("n2", (2, "n3"), "b")
-    text = check(t.end().events).violations[0].explain()
+    v = check(t.end().events)
+    text = v.violations[0].explain()
     assert "n2 promised (2, n3) (seq 1) and then voted at the lower ballot (1, n1) (seq 2)" in text
+    assert acceptor_findings(v) == ["n2 voted at (1, n1) (seq 2) below its promise (2, n3) (its promise at seq 1): "
+                                    "an acceptor must refuse ballots below its promise"]
 
 
 def test_same_value_chosen_twice_is_fine():
@@ -132,7 +141,7 @@ def test_deciding_twice_and_changing_mind():
     t = T()
     t.vote("n1", (1, "n1"), "a").vote("n2", (1, "n1"), "a")
     t.vote("n2", (2, "n2"), "b").vote("n3", (2, "n2"), "b")
-    t.decide("n3", "a").add("restart", node="n3", storage="volatile").decide("n3", "b")
+    t.decide("n3", "a").add("crash", node="n3").add("restart", node="n3", storage="volatile").decide("n3", "b")
     msgs = [x.message for x in check(t.end().events).violations]
     assert any("n3 changed its mind" in m for m in msgs)
 
@@ -140,7 +149,7 @@ def test_deciding_twice_and_changing_mind():
 def test_redeciding_same_value_after_losing_storage_is_not_a_violation():
     t = T()
     t.vote("n1", (1, "n1"), "a").vote("n2", (1, "n1"), "a")
-    t.decide("n3", "a").add("restart", node="n3", storage="volatile").decide("n3", "a")
+    t.decide("n3", "a").add("crash", node="n3").add("restart", node="n3", storage="volatile").decide("n3", "a")
     assert check(t.end().events).ok
 
 
@@ -167,3 +176,179 @@ def test_safety_expectation():
     t.vote("n2", (2, "n2"), "b").vote("n3", (2, "n2"), "b")
     v = check(t.end().events)
     assert evaluate_expect(v, {"safety": "holds"}) and evaluate_expect(v, {"safety": "may-violate"}) == []
+
+
+# -- issue 8, item 5: acceptor findings, and explanations that blame the right step ----------
+def promise(t, node, ballot, to, accepted=None):
+    """An acceptor's promise event and the promise message it sends to the proposer."""
+    t.add("promise", node=node, ballot=list(ballot))
+    acc = None if accepted is None else {"ballot": list(accepted[0]), "value": accepted[1]}
+    return t.add("send", id=len(t.events), src=node, dst=to, msg={"type": "promise", "ballot": list(ballot),
+                                                                   "accepted": acc})
+
+
+def acceptor_findings(v):
+    return [x.message for x in v.violations if x.kind == "acceptor"]
+
+
+def test_a_correct_adoption_is_not_blamed_the_vote_below_the_promise_is():
+    """The shape of `paxsim run scenarios/hunt/mixed.yaml --seed 1206 --bug accept-keeps-promise`."""
+    t = T(values=("a", "x", "b"))
+    t.vote("n1", (1, "n3"), "b").vote("n3", (1, "n3"), "b")  # seq 0, 1: 'b' chosen at (1, n3)
+    t.vote("n1", (1, "n1"), "a")  # seq 2: below n1's promise (1, n3), overwriting its vote
+    promise(t, "n1", (2, "n2"), "n2", ((1, "n1"), "a"))  # seq 3, 4
+    promise(t, "n2", (2, "n2"), "n2")  # seq 5, 6
+    t.add("propose", node="n2", ballot=[2, "n2"], value="a", quorum=["n2", "n1"])  # seq 7: adopted correctly
+    t.vote("n1", (2, "n2"), "a")  # seq 8
+    promise(t, "n1", (3, "n3"), "n3", ((2, "n2"), "a"))  # seq 9, 10
+    promise(t, "n3", (3, "n3"), "n3", ((1, "n3"), "b"))  # seq 11, 12
+    t.add("propose", node="n3", ballot=[3, "n3"], value="a", quorum=["n3", "n1"])  # seq 13: adopted correctly
+    t.vote("n3", (3, "n3"), "a").vote("n1", (3, "n3"), "a")  # seq 14, 15: 'a' chosen at (3, n3)
+    v = check(t.end().events)
+    text = next(x for x in v.violations if x.kind == "agreement").explain()
+    assert "should have adopted" not in text
+    assert ("n2 proposed 'a' at (2, n2) (seq 7) after promises from n2, n1: the first proposal above (1, n3) "
+            "with a value other than 'b'") in text
+    assert ("n1 voted 'b' at (1, n3) (seq 0), then promised (2, n2) (seq 4) reporting (1, n1) 'a': it should have "
+            "reported (1, n3) 'b'; in between it voted at the lower ballot (1, n1) (seq 2), below its promise, "
+            "and so lost its vote") in text
+    assert acceptor_findings(v) == [
+        "n1 voted at (1, n1) (seq 2) below its promise (1, n3) (its vote at seq 0): an acceptor must refuse "
+        "ballots below its promise"]
+    finding = next(x for x in v.violations if x.kind == "acceptor")
+    assert finding.seqs == (0, 2)
+    assert [x.kind for x in v.violations][-1] == "acceptor"  # after the properties, which stay first
+
+
+def test_a_wrong_adoption_is_blamed_on_the_proposer():
+    t = T(values=("a", "x", "b"))
+    t.vote("n1", (1, "n1"), "a").vote("n2", (1, "n1"), "a")  # seq 0, 1: 'a' chosen
+    promise(t, "n2", (2, "n3"), "n3", ((1, "n1"), "a"))  # seq 2, 3
+    promise(t, "n3", (2, "n3"), "n3")  # seq 4, 5
+    t.add("propose", node="n3", ballot=[2, "n3"], value="b", quorum=["n3", "n2"])  # seq 6: should be 'a'
+    t.vote("n3", (2, "n3"), "b").vote("n2", (2, "n3"), "b")
+    v = check(t.end().events)
+    text = v.violations[0].explain()
+    assert ("n3 should have adopted 'a': of the promises its quorum sent it before it proposed, n2's (seq 3) "
+            "reports the highest-ballot vote, (1, n1) 'a'; it proposed 'b'") in text
+    assert "n2 voted 'a' at (1, n1) (seq 1), then promised (2, n3) (seq 3) reporting (1, n1) 'a': correct" in text
+    assert acceptor_findings(v) == []
+
+
+def test_a_quorum_member_that_never_promised_is_named():
+    t = T()
+    t.vote("n1", (1, "n1"), "a").vote("n2", (1, "n1"), "a")
+    promise(t, "n3", (2, "n3"), "n3")
+    t.add("promise", node="n1", ballot=[9, "n1"])  # n2 never promised (2, n3); a refusal was counted
+    t.add("propose", node="n3", ballot=[2, "n3"], value="b", quorum=["n3", "n2"])
+    t.vote("n3", (2, "n3"), "b").vote("n1", (2, "n3"), "b")
+    text = check(t.end().events).violations[0].explain()
+    assert "n2 is counted in that quorum but never promised (2, n3): the proposer counted a reply that was no promise" in text
+
+
+def test_the_quorum_sizes_named_are_the_ones_used():
+    """The shape of a 7-node small-quorum run: a phase-1 quorum of 3 where 4 are configured."""
+    t = T(nodes=tuple(f"n{i}" for i in range(1, 8)))
+    for n in ("n1", "n2", "n3", "n4"):
+        t.vote(n, (1, "n1"), "a")
+    t.add("propose", node="n7", ballot=[2, "n7"], value="b", quorum=["n7", "n6", "n5"])
+    for n in ("n7", "n6", "n5", "n4"):
+        t.vote(n, (2, "n7"), "b")
+    text = check(t.end().events).violations[0].explain()
+    assert "its phase-1 quorum has 3 acceptor(s); the configuration asks for 4" in text
+    assert ("that phase-1 quorum {n7, n6, n5} does not intersect the phase-2 quorum {n1, n2, n3, n4} that chose 'a' "
+            "(quorum sizes used: phase 1 3 + phase 2 4 <= 7 nodes)") in text
+
+
+def test_a_promise_that_goes_backwards_is_a_finding():
+    t = T()
+    t.add("promise", node="n1", ballot=[2, "n2"])  # seq 0
+    t.add("promise", node="n1", ballot=[2, "n2"])  # seq 1: the same again is not backwards
+    t.add("promise", node="n1", ballot=[1, "n3"])  # seq 2: backwards
+    v = check(t.end().events)
+    assert acceptor_findings(v) == ["n1's promise went backwards: (1, n3) (seq 2) after its promise at (2, n2) (seq 0)"]
+    assert v.violations[0].seqs == (0, 2)
+    # a vote raises the promise too
+    t = T()
+    t.vote("n1", (3, "n3"), "c").add("promise", node="n1", ballot=[2, "n2"])
+    assert acceptor_findings(check(t.end().events)) == [
+        "n1's promise went backwards: (2, n2) (seq 1) after its vote at (3, n3) (seq 0)"]
+
+
+def test_storage_lives_decide_whether_a_promise_may_go_back():
+    def after_restart(storage):
+        t = T()
+        t.add("promise", node="n1", ballot=[2, "n2"]).add("crash", node="n1")
+        t.add("restart", node="n1", storage=storage).add("promise", node="n1", ballot=[1, "n3"])
+        return check(t.end().events)
+
+    assert after_restart("volatile").ok  # its storage is gone: a fresh acceptor (the volatile scenario)
+    v = after_restart("durable")
+    assert acceptor_findings(v) == ["n1's promise went backwards: (1, n3) (seq 3) after its promise at (2, n2) (seq 0)"]
+    assert v.violations[0].details == ("it restarted with durable storage at seq 2 in between: its state should "
+                                       "have survived",)
+
+
+def test_repeated_findings_are_counted_into_the_first():
+    t = T()
+    t.add("promise", node="n2", ballot=[5, "n3"])
+    for r in range(1, 4):
+        t.vote("n2", (r, "n1"), "a")  # seq 1, 2, 3: each below (5, n3)
+    v = check(t.end().events)
+    (finding,) = [x for x in v.violations if x.kind == "acceptor"]
+    assert finding.details == ("and again at seq 2, 3",) and finding.seqs == (0, 1, 2, 3)
+
+
+def test_the_correct_protocol_has_no_acceptor_or_fail_stop_findings_under_a_slow_disk_and_crashes():
+    from paxsim import load_scenario, simulate
+
+    sc = load_scenario(ROOT / "scenarios" / "hunt" / "crashes.yaml").with_changes(write_latency=3.0)
+    for seed in range(150):
+        assert simulate(sc, seed).verdict.ok, seed
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "scenarios" / "bugs").glob("*.yaml")), ids=lambda p: p.stem)
+def test_explanations_are_the_same_on_memory_and_file_forms(path):
+    """Run.verdict explains from the events it keeps (promise messages, no
+    deliveries); a trace file must get the same words."""
+    from paxsim import load_scenario, simulate
+
+    run = simulate(load_scenario(path), 0)
+    assert check(run.lines_as_events()).to_json() == run.verdict.to_json()
+
+
+# -- the issue's two examples, through the CLI ----------------------------------------------
+def test_mixed_1206_accept_keeps_promise_blames_the_acceptor_not_the_proposer(runner):
+    result = runner.invoke(main, ["run", str(ROOT / "scenarios/hunt/mixed.yaml"), "--seed", "1206",
+                                  "--bug", "accept-keeps-promise"])
+    assert result.exit_code == 1
+    out = result.stdout
+    assert "agreement: two values chosen" in out and "should have adopted" not in out
+    assert "in between it voted at the lower ballot (1, n1) (seq 74), below its promise, and so lost its vote" in out
+    assert ("acceptor: n1 voted at (1, n1) (seq 74) below its promise (1, n3) (its vote at seq 62): an acceptor "
+            "must refuse ballots below its promise") in out
+
+
+FLAPPING_7 = """
+name: flapping-7
+nodes: 7
+duration: 1s
+protocol: {retry: {timeout: 20ms, backoff: 1.5, jitter: 0.5, max: 200ms}}
+proposers: [{node: n1, value: a}, {node: n4, value: b, at: 3ms}, {node: n7, value: c, at: 6ms}]
+network: {latency: {dist: lognormal, median: 3ms, sigma: 0.6}}
+faults:
+  - {at: 5ms, partition: [[n1, n2, n3], [n4, n5, n6, n7]]}
+  - {at: 40ms, partition: [[n1, n2, n3, n4], [n5, n6, n7]]}
+  - {at: 80ms, partition: [[n1, n2, n3], [n4, n5, n6, n7]]}
+  - {at: 120ms, heal: all}
+"""
+
+
+def test_seven_node_small_quorum_names_the_quorum_sizes_used(runner, write):
+    f = write(FLAPPING_7)
+    result = runner.invoke(main, ["run", str(f), "--seed", "7", "--bug", "small-quorum"])
+    assert result.exit_code == 1
+    assert "n1 proposed 'a' at (2, n1) (seq 245) after promises from n1, n2, n3" in result.stdout
+    assert ("that phase-1 quorum {n1, n2, n3} does not intersect the phase-2 quorum {n7, n5, n6, n4} that chose 'b' "
+            "(quorum sizes used: phase 1 3 + phase 2 4 <= 7 nodes)") in result.stdout
+    assert "phase1 4" not in result.stdout
