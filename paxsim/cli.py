@@ -180,7 +180,7 @@ def replay(trace: Path) -> None:
       paxsim replay run.jsonl
 
     Exit status 0 if the new trace is byte-identical, 1 (with the first
-    differing line) if not.
+    differing line, and the field that differs) if not.
     """
     from .sim import simulate
 
@@ -199,14 +199,11 @@ def replay(trace: Path) -> None:
         click.echo(f"note: trace written by paxsim {header.get('paxsim')}, replaying with {__version__}", err=True)
     new = simulate(sc, header["seed"])
     old_lines = trace.read_text(encoding="utf-8").splitlines()
-    for number, ev in enumerate(new.events, 1):
-        line = event_json(ev)
-        if number > len(old_lines) or old_lines[number - 1] != line:
-            old = old_lines[number - 1] if number <= len(old_lines) else "<end of file>"
-            click.echo(f"DIFFERENT at line {number}:\n  trace:  {old}\n  replay: {line}")
-            sys.exit(EXIT_FAIL)
-    if len(old_lines) > len(new.events):
-        click.echo(f"DIFFERENT at line {len(new.events) + 1}: the trace has {len(old_lines) - len(new.events)} more line(s)")
+    from .view import replay_difference
+
+    different = replay_difference(old_lines, [event_json(ev) for ev in new.events])
+    if different is not None:
+        click.echo("\n".join(different[1]))
         sys.exit(EXIT_FAIL)
     click.echo(f"identical: {len(old_lines)} lines, seed {header['seed']} (paxsim {__version__})")
     sys.exit(EXIT_OK)

@@ -360,14 +360,16 @@
     this.applyFilters();
   };
 
-  function fieldValues(obj, key, out) {
-    if (obj && typeof obj === "object" && !Array.isArray(obj)) {
-      for (var k in obj) {
-        if (k.toLowerCase() === key) out.push(obj[k]);
-        if (obj[k] && typeof obj[k] === "object") fieldValues(obj[k], key, out);
-      }
+  function lookup(obj, path) {  // "ballot" or "accepted.ballot", case-insensitive keys
+    var cur = obj;
+    for (var i = 0; i < path.length; i++) {
+      if (!cur || typeof cur !== "object" || Array.isArray(cur)) return undefined;
+      var want = path[i], found;
+      for (var k in cur) if (k.toLowerCase() === want) { found = k; break; }
+      if (found === undefined) return undefined;
+      cur = cur[found];
     }
-    return out;
+    return cur;
   }
   Viewer.prototype.matches = function (item, isMsg) {
     for (var i = 0; i < this.query.length; i++) {
@@ -375,9 +377,12 @@
       if (q.text !== undefined) {
         if (item._text.indexOf(q.text) < 0) return false;
       } else {
-        var vals = isMsg ? fieldValues({ type: item.type, src: item.src, dst: item.dst, id: item.id, fate: item.fate, reason: item.reason, msg: item.msg }, q.key, [])
-          : fieldValues({ kind: item.kind, node: item.node, seq: item.seq, fields: item.fields }, q.key, []);
-        if (!vals.some(function (v) { return norm(v) === q.value; })) return false;
+        var path = q.key.split("."), top = isMsg
+          ? { type: item.type, src: item.src, dst: item.dst, id: item.id, fate: item.fate, reason: item.reason }
+          : { kind: item.kind, node: item.node, seq: item.seq };
+        var v = lookup(isMsg ? item.msg : item.fields, path);
+        if (v === undefined) v = lookup(top, path);
+        if (v === undefined || norm(v) !== q.value) return false;
       }
     }
     return true;
