@@ -377,3 +377,29 @@ def test_shiviz_export_follows_the_format_rules(runner, traces, tmp_path):
                 if m:
                     at_send[m.group(2)] = clock
             clocks[host] = clock
+
+
+def test_thousands_of_messages_each_keep_an_element(browser, runner, tmp_path):
+    """scenarios/large.yaml on 101 nodes: over 2,000 messages.  In a window
+    that dense the page paints them as one picture; each message keeps its
+    element, and the ones highlighted are drawn as elements on top."""
+    t = tmp_path / "large.jsonl"
+    result = runner.invoke(main, ["run", str(ROOT / "scenarios" / "large.yaml"), "--set", "nodes=101", "--trace", str(t)])
+    assert result.exit_code == 0, result.output
+    events = read_trace(t)
+    ids = message_ids(events)
+    assert len(ids) > 2000
+    load(browser, page(runner, t, tmp_path / "large.html"))
+    js(browser, "document.querySelector('button[data-act=fit]').click();")
+    browser.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    got = js(browser, """return {ids: Array.from(document.querySelectorAll('svg.diagram path.m')).map(e => e.dataset.id),
+        dense: document.querySelector('.stage').classList.contains('dense'),
+        shown: Array.from(document.querySelectorAll('svg.diagram path.m')).filter(e => getComputedStyle(e).display !== 'none').length};""")
+    assert sorted(got["ids"]) == sorted(ids) and got["dense"] and got["shown"] == 0
+    decide = next(ev for ev in events if ev["kind"] == "decide")
+    cause = next(ev for ev in events if ev["kind"] == "deliver" and ev["t"] == decide["t"]
+                 and ev["seq"] < decide["seq"] and events.index(ev) >= events.index(decide) - 12)
+    js(browser, f"paxsimViewers[0].focusSeq({decide['seq']});")
+    got = js(browser, """return Array.from(document.querySelectorAll('svg.diagram path.m.cause')).filter(e => getComputedStyle(e).display !== 'none').map(e => e.dataset.id);""")
+    assert got == [str(cause["id"])]  # the message that made the node decide, highlighted as its own element
+    browser.screenshot(tmp_path / "large.png")

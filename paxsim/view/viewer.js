@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   var SVGNS = "http://www.w3.org/2000/svg";
-  var TOP = 30, BOTTOM = 14, LEFT = 66, RIGHT = 90, MIN_GAP = 24, MAX_GAP = 260, INITIAL = 60, NEAR = 24;
+  var TOP = 30, BOTTOM = 14, LEFT = 66, RIGHT = 90, MIN_GAP = 24, MAX_GAP = 260, INITIAL = 60, NEAR = 24, DENSE = 1500;
   var GENERIC_COLORS = ["#17becf", "#e377c2", "#bcbd22", "#8c564b", "#393b79", "#637939", "#843c39", "#7b4173"];
 
   function h(tag, attrs, parent, text) {
@@ -198,6 +198,12 @@
       });
     }
     var nodes = h("div", { "class": "chips f-nodes" }, root);
+    if (M.lanes.length > 24) {  // many nodes: their boxes fold away
+      var fold = h("details", { "class": "chips" }, root);
+      h("summary", null, fold, M.lanes.length + " nodes (open to choose)");
+      nodes.appendChild(fold);
+      nodes = h("div", { "class": "chips" }, fold);
+    }
     h("span", { "class": "lbl" }, nodes, "nodes");
     this.btn(nodes, "all", "show every node", function () { self.setAllNodes(true); });
     this.btn(nodes, "none", "hide every node", function () { self.setAllNodes(false); });
@@ -416,30 +422,77 @@
 
   /* ---- geometry ---------------------------------------------------- */
   Viewer.prototype.layout = function () {
+    // The SVG is exactly the stage's size; lanes beyond its width are reached
+    // by panning sideways (a wide SVG costs the browser more than its content).
     var self = this;
-    var lanes = this.M.lanes.filter(function (n) { return !self.hiddenNodes[n]; });
-    var avail = Math.max(200, this.stage.clientWidth - LEFT - RIGHT);
-    var gap = lanes.length ? Math.max(MIN_GAP, Math.min(MAX_GAP, avail / lanes.length)) : MAX_GAP;
-    this.gap = gap;
-    this.x = {};
-    lanes.forEach(function (n, i) { self.x[n] = LEFT + gap * (i + 0.5); });
-    this.width = Math.max(this.stage.clientWidth, LEFT + gap * lanes.length + RIGHT);
+    this.lanesShown = this.M.lanes.filter(function (n) { return !self.hiddenNodes[n]; });
+    this.width = Math.max(300, this.stage.clientWidth);
     this.height = Math.max(200, this.stage.clientHeight);
+    var avail = Math.max(200, this.width - LEFT - RIGHT), n = this.lanesShown.length;
+    this.gap = n ? Math.max(MIN_GAP, Math.min(MAX_GAP, avail / n)) : MAX_GAP;
+    this.contentW = LEFT + this.gap * n + RIGHT;
     this.svg.setAttribute("width", this.width);
     this.svg.setAttribute("height", this.height);
-    this.clipRect.setAttribute("width", this.width);
+    this.clipRect.setAttribute("x", LEFT - 16);
+    this.clipRect.setAttribute("width", this.width - LEFT + 16);
     this.clipRect.setAttribute("height", this.height - TOP);
-    // lanes and their labels
+    this.placeLanes(this.xoff || 0);
+  };
+
+  Viewer.prototype.placeLanes = function (xoff) {
+    var self = this, gap = this.gap;
+    this.xoff = Math.max(0, Math.min(xoff, this.contentW - this.width));
+    this.x = {};
+    this.lanesShown.forEach(function (n, i) { self.x[n] = LEFT + gap * (i + 0.5) - self.xoff; });
     while (this.gLanes.firstChild) this.gLanes.removeChild(this.gLanes.firstChild);
     while (this.gHead.firstChild) this.gHead.removeChild(this.gHead.firstChild);
     s("rect", { "class": "lanehead", x: 0, y: 0, width: this.width, height: TOP - 2 }, this.gHead);
-    lanes.forEach(function (n) {
-      s("line", { "class": "lane", x1: self.x[n], x2: self.x[n], y1: TOP, y2: self.height - 2 }, self.gLanes);
-      var t = s("text", { "class": "lanelabel", x: self.x[n], y: TOP - 10, "data-lane": n }, self.gHead);
+    var first = null, last = null;
+    this.lanesShown.forEach(function (n, i) {
+      var x = self.x[n];
+      if (x < LEFT - 8 || x > self.width - 4) return;
+      if (first === null) first = i;
+      last = i;
+      s("line", { "class": "lane", x1: x, x2: x, y1: TOP, y2: self.height - 2 }, self.gLanes);
+      var t = s("text", { "class": "lanelabel", x: x, y: TOP - 10, "data-lane": n }, self.gHead);
       t.textContent = n;
     });
     var ax = s("text", { "class": "axislabel", x: 4, y: 12 }, this.gHead);
     ax.textContent = this.M.runtime === "wall-clock" ? "ms (wall)" : "ms";
+    if (first !== null && (first > 0 || last < this.lanesShown.length - 1)) {
+      var more = s("text", { "class": "axislabel", x: this.width - 6, y: 12, "text-anchor": "end" }, this.gHead);
+      more.textContent = "lanes " + (first + 1) + "\u2013" + (last + 1) + " of " + this.lanesShown.length + " (Shift + wheel or drag sideways)";
+    }
+  };
+
+  Viewer.prototype.prepareCanvas = function () {
+    // the canvas behind the SVG, cleared; null when this window has no dense layer
+    if (!this.canvas) {
+      if (!this.dense) return null;
+      this.canvas = h("canvas", { "class": "dense-layer" }, null);
+      this.stage.insertBefore(this.canvas, this.svg);
+    }
+    var r = window.devicePixelRatio || 1, c = this.canvas;
+    if (c.width !== Math.round(this.width * r) || c.height !== Math.round(this.height * r)) {
+      c.width = Math.round(this.width * r);
+      c.height = Math.round(this.height * r);
+      c.style.width = this.width + "px";
+      c.style.height = this.height + "px";
+    }
+    var ctx = c.getContext("2d");
+    ctx.setTransform(r, 0, 0, r, 0, 0);
+    ctx.clearRect(0, 0, this.width, this.height);
+    if (!this.dense) return null;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(LEFT - 16, TOP, this.width, this.height);
+    ctx.clip();
+    return ctx;
+  };
+
+  Viewer.prototype.panX = function (xoff) {
+    this.placeLanes(xoff);
+    this.render();
   };
 
   Viewer.prototype.y = function (t) {
@@ -507,16 +560,32 @@
       s("line", { "class": "divline", x1: 0, x2: self.width, y1: yy, y2: yy }, self.gOver);
       s("text", { "class": "divlabel", x: LEFT + 4, y: yy - 4 }, self.gOver).textContent = mk.label;
     });
-    // messages
+    // messages: SVG elements; in a dense window (more than DENSE in view) the
+    // ones not highlighted are painted on a canvas instead, which browsers draw
+    // far faster than thousands of SVG paths
     var hits = this.hits = [];
-    var stub = Math.min(this.gap * 0.35, 40);
+    var stub = Math.min(this.gap * 0.35, 40), xLo = LEFT - 20, xHi = self.width + 20;
+    var inView = [];
     M.messages.forEach(function (m) {
-      if (m.off) return;
-      var xs = x[m.src], xd = x[m.dst], y1 = Y(m.ts);
-      var te = num(m.te) ? m.te : M.end, y2 = Y(te);
-      var out = (y1 < yTop && y2 < yTop) || (y1 > yBot && y2 > yBot);
-      if (out !== !!m.out) { m.out = out; m.el.classList.toggle("out", out); }
-      if (out) return;
+      var out = true;
+      if (!m.off) {
+        var xs = x[m.src], xd = x[m.dst];
+        m._y1 = Y(m.ts);
+        m._y2 = Y(num(m.te) ? m.te : M.end);
+        out = (m._y1 < yTop && m._y2 < yTop) || (m._y1 > yBot && m._y2 > yBot) || (xs < xLo && xd < xLo) || (xs > xHi && xd > xHi);
+        if (!out) inView.push(m);
+      }
+      m._in = !out;
+    });
+    var dense = this.dense = inView.length > DENSE;
+    this.stage.classList.toggle("dense", dense);
+    var ctx = this.prepareCanvas(), byColor = {};
+    M.messages.forEach(function (m) {
+      var hide = !m._in || (dense && !m.el.classList.contains("hl"));
+      if (hide !== !!m.out) { m.out = hide; m.el.classList.toggle("out", hide); }
+    });
+    inView.forEach(function (m) {
+      var xs = x[m.src], xd = x[m.dst], y1 = m._y1, y2 = m._y2;
       var d, ex, ey;
       if (m.local) {
         d = "M" + xs + " " + y1 + "C" + (xs + 16) + " " + (y1 - 6) + " " + (xs + 16) + " " + (y2 + 6) + " " + (xs + 1) + " " + (y2 + 2);
@@ -530,15 +599,30 @@
         d = "M" + xs + " " + y1 + "L" + xd + " " + y2;
       }
       if (m.fate === "lost") d += "M" + (ex - 3.5) + " " + (ey - 3.5) + "l7 7M" + (ex - 3.5) + " " + (ey + 3.5) + "l7 -7";
-      m.el.setAttribute("d", d);
-      hits.push({ item: m, x1: xs, y1: y1, x2: m.local ? ex : ex, y2: m.local ? ey : ey });
+      if (!m.out) m.el.setAttribute("d", d);
+      else {
+        var key = m.fate === "lost" ? "#d62728" : M.colors[m.type];
+        (byColor[key] = byColor[key] || []).push(m.local ? [xs, y1, ex, ey] : [xs, y1, ex, ey]);
+      }
+      hits.push({ item: m, x1: xs, y1: y1, x2: ex, y2: ey });
     });
+    if (ctx) {
+      ctx.globalAlpha = this.svg.classList.contains("dim") ? 0.15 : 0.8;
+      ctx.lineWidth = 1;
+      Object.keys(byColor).forEach(function (c) {
+        ctx.strokeStyle = c;
+        ctx.beginPath();
+        byColor[c].forEach(function (l) { ctx.moveTo(l[0], l[1]); ctx.lineTo(l[2], l[3]); });
+        ctx.stroke();
+      });
+    }
+    this.denseText = dense ? inView.length + " messages in view: drawn as one picture (zoom in for each its own element)" : "";
     // events
     var decidesShown = 0;
     M.events.forEach(function (e) {
       if (e.off) return;
       var xe = e.node !== null && e.node in x ? x[e.node] : LEFT - 10, ye = Y(e.t);
-      var out = ye < yTop || ye > yBot;
+      var out = ye < yTop || ye > yBot || xe < LEFT - 20 || xe > self.width + 20;
       if (out !== !!e.out) {
         e.out = out;
         e.el.classList.toggle("out", out);
@@ -561,6 +645,8 @@
     M.events.forEach(function (e) {
       if (e.label && e.kind === "decide" && !self.chosenSeqs[e.seq]) e.label.style.display = roomy ? "" : "none";
     });
+    if (ctx) ctx.restore();
+    this.winText.textContent = fmtT(w0) + " \u2013 " + fmtT(w1) + " ms" + (this.denseText ? "; " + this.denseText : "");
     if (this.opts.onWindow && !this.syncing) this.opts.onWindow(this, w0, w1);
   };
 
@@ -596,6 +682,9 @@
       if (ev.ctrlKey || ev.metaKey) {
         ev.preventDefault();
         self.zoomBy(Math.exp(dy * 0.002), t);
+      } else if (ev.shiftKey || Math.abs(ev.deltaX) > Math.abs(dy)) {
+        ev.preventDefault();
+        self.panX(self.xoff + (ev.shiftKey && !ev.deltaX ? dy : ev.deltaX));
       } else if (Math.abs(dy) > Math.abs(ev.deltaX)) {
         ev.preventDefault();
         var dt = dy * (self.w1 - self.w0) / (self.height - TOP);
@@ -604,7 +693,7 @@
     }, { passive: false });
     stage.addEventListener("pointerdown", function (ev) {
       if (ev.button !== 0) return;
-      drag = { y: ev.clientY, x: ev.clientX, w0: self.w0, w1: self.w1, sl: stage.scrollLeft, moved: false };
+      drag = { y: ev.clientY, x: ev.clientX, w0: self.w0, w1: self.w1, xoff: self.xoff, moved: false };
       stage.setPointerCapture(ev.pointerId);
     });
     stage.addEventListener("pointermove", function (ev) {
@@ -613,8 +702,8 @@
         if (Math.abs(dy) + Math.abs(dx) > 3) { drag.moved = true; stage.classList.add("dragging"); self.hideTip(); }
         if (drag.moved) {
           var dt = -dy * (drag.w1 - drag.w0) / (self.height - TOP);
+          if (Math.abs(dx) > 2 && self.contentW > self.width) self.placeLanes(drag.xoff - dx);
           self.setWindow(drag.w0 + dt, drag.w1 + dt);
-          stage.scrollLeft = drag.sl - dx;
         }
         return;
       }
@@ -695,6 +784,7 @@
     var hl = this.svg.querySelectorAll(".hl, .sel, .cause, .effect");
     for (var i = 0; i < hl.length; i++) hl[i].classList.remove("hl", "sel", "cause", "effect");
     this.svg.classList.remove("dim");
+    if (this.dense) this.render();
   };
 
   Viewer.prototype.select = function (item) {
@@ -717,6 +807,7 @@
     var evs = isMsg ? (item.caused || []).map(function (q) { return self.bySeq[q]; }).filter(Boolean) : [];
     effects.forEach(function (m) { mark(m, "effect"); });
     evs.forEach(function (e) { mark(e, "effect"); });
+    if (this.dense) this.render();
     h("div", { "class": "dtitle" }, this.details, this.describe(item).split("\n")[0]);
     h("div", { "class": "mono" }, this.details, this.describe(item).split("\n").slice(1).join("\n"));
     var rel = h("div", null, this.details);
@@ -772,8 +863,7 @@
     var len = Math.max(2.4 * near, (t1 - t0) * 1.6, (this.tlast - this.tmin) / 2000, 1e-3);
     this.setWindow(mid - len / 2, mid + len / 2, "now");
     var xs = isMsg ? Math.min(this.x[it.src], this.x[it.dst]) : this.x[it.node];
-    if (num(xs) && (xs < this.stage.scrollLeft + LEFT || xs > this.stage.scrollLeft + this.stage.clientWidth - 40))
-      this.stage.scrollLeft = Math.max(0, xs - this.stage.clientWidth / 3);
+    if (num(xs) && (xs < LEFT || xs > this.width - 40)) this.panX(this.xoff + xs - LEFT - this.width / 3);
   };
 
   Viewer.prototype.focusSeq = function (seq, scroll) {
