@@ -403,3 +403,19 @@ def test_thousands_of_messages_each_keep_an_element(browser, runner, tmp_path):
     got = js(browser, """return Array.from(document.querySelectorAll('svg.diagram path.m.cause')).filter(e => getComputedStyle(e).display !== 'none').map(e => e.dataset.id);""")
     assert got == [str(cause["id"])]  # the message that made the node decide, highlighted as its own element
     browser.screenshot(tmp_path / "large.png")
+
+
+def test_the_view_reads_only_traces():
+    """paxsim/view depends on the trace format, the checker and its summary, nothing that runs a simulation."""
+    import ast
+
+    allowed = {"..trace", "..check", "..report", ".._version", ".diff", ".model", ".shiviz",
+               "__future__", "json", "re", "math", "html", "importlib", "typing", "dataclasses"}
+    for path in sorted((ROOT / "paxsim" / "view").glob("*.py")):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                names.add("." * node.level + (node.module or ""))
+        assert names <= allowed, f"{path.name} imports {names - allowed}"
