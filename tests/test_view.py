@@ -192,6 +192,16 @@ def test_explanation_links_target_their_events_and_a_click_shows_causes(browser,
         const p = document.querySelector('path.m[data-id="{pid}"]');
         const pt = p.getPointAtLength(p.getTotalLength() * 0.5), m = p.getScreenCTM();
         return [pt.x * m.a + pt.y * m.c + m.e, pt.x * m.b + pt.y * m.d + m.f];""")
+    browser.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x, "y": y})
+    tip = js(browser, "return document.querySelector('.tip').textContent;")
+    d = deliver[pid]
+    for text in ("promise  n2 → n1", "ballot: (1, n1)", "accepted: none", f"id:        {pid}"):
+        assert text in tip, (text, tip)
+    fields = {k: (float(v), int(q) if q else None) for k, v, q in
+              re.findall(r"^(sent|delivered|latency):\s+([\d.]+) ms(?: \(seq (\d+)\))?", tip, re.M)}
+    assert fields["sent"][1] == promise["seq"] and fields["delivered"][1] == d["seq"]
+    for key, want in (("sent", promise["t"]), ("delivered", d["t"]), ("latency", d["t"] - promise["t"])):
+        assert abs(fields[key][0] - want) < 1e-3, (key, tip)
     click_at(browser, x, y)
     got = js(browser, """return {sel: Array.from(document.querySelectorAll('svg.diagram .sel')).map(e => e.dataset.id),
         msgs: Array.from(document.querySelectorAll('path.m.effect')).map(e => e.dataset.id).sort(),
@@ -228,6 +238,14 @@ def test_unknown_events_and_wall_clock_traces(browser, runner, traces, tmp_path)
     assert "ok at c1" in tip and "op: 'put'" in tip and "key: 'x'" in tip
     # the p2b was caused by the p2a (wall clock: within a millisecond of its delivery)
     assert js(browser, "return paxsimViewers[0].byId['n2-0'].cause;") == "n1-0"
+    # find by slot: the slot's messages and events stay, client operations go
+    js(browser, "const q = document.querySelector('input[data-act=query]'); q.value = 'slot=3';"
+                "q.dispatchEvent(new Event('input'));")
+    shown = js(browser, """return Array.from(document.querySelectorAll('svg.diagram path.m, svg.diagram path.ev'))
+        .filter(e => !e.classList.contains('off')).map(e => e.dataset.id || e.dataset.kind).sort();""")
+    assert shown == ["n1-0", "n2-0", "slot-commit", "slot-commit"]
+    js(browser, "const q = document.querySelector('input[data-act=query]'); q.value = '';"
+                "q.dispatchEvent(new Event('input'));")
     js(browser, "document.querySelector('input[data-filter=kind][data-name=slot-commit]').click();")
     off = js(browser, "return Array.from(document.querySelectorAll('svg.diagram path.ev')).filter(e => getComputedStyle(e).display === 'none').map(e => e.dataset.kind);")
     assert off == ["slot-commit", "slot-commit"]
