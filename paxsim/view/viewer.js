@@ -530,7 +530,7 @@
       if (b < TOP || a > self.height) return;
       s("rect", { "class": "band partition", x: LEFT, y: a, width: self.width - LEFT, height: Math.max(1, b - a) }, self.gBands);
       var groups = (p.groups || []).map(function (g) { return (g || []).join(","); }).join(" | ");
-      s("text", { "class": "bandlabel partition", x: self.width - 4, y: Math.max(a, TOP) + 11, "text-anchor": "end" }, self.gBands).textContent = "partition " + groups;
+      s("text", { "class": "bandlabel partition", x: LEFT + 2, y: Math.max(a, TOP) + 11 }, self.gBands).textContent = "partition " + groups;
     });
     S.cuts.forEach(function (c) {
       if (!(c.src in x) || !(c.dst in x)) return;
