@@ -14,3 +14,7 @@ for s in 01 02 03 04 05 06 07 08 09 10 11 12; do
   paxsim run scenarios/duel.yaml --seed ${s#0} --trace "$work/duel-$s.jsonl" > /dev/null
 done
 paxsim plot decisions "$work"/lossy-*.jsonl "$work"/duel-*.jsonl -o docs/img/decisions.png
+# "See and compare runs": the page, screenshotted by headless Chromium (as root it needs --no-sandbox)
+paxsim run scenarios/volatile.yaml --html "$work/volatile.html" > /dev/null || true  # it violates on purpose: exit 1
+sandbox=$([ "$(id -u)" = 0 ] && echo --no-sandbox || true)
+chromium --headless $sandbox --hide-scrollbars --window-size=1400,1250 --screenshot=docs/img/view.png "file://$work/volatile.html#seq=49"

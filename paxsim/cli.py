@@ -85,12 +85,14 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the summary.")
 @click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write latency.png and timeline.png for this run into this directory.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the run as an interactive page (see 'paxsim view').")
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
               help="Override a scenario value, e.g. --set network.loss=0.1 (repeatable).")
 @click.option("--bug", "bugs", multiple=True, type=click.Choice(list(BUGS)), metavar="NAME",
               help="Switch on a deliberate protocol bug (repeatable); see 'paxsim bugs'.")
 def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool, plots_dir: Path | None,
-        sets: tuple[str, ...], bugs: tuple[str, ...]) -> None:
+        sets: tuple[str, ...], bugs: tuple[str, ...], html_path: Path | None = None) -> None:
     """Simulate SCENARIO once, check it and print a summary.
 
     \b
@@ -101,6 +103,7 @@ def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool
       paxsim run scenarios/partition.yaml --plots figures/
       paxsim run scenarios/lossy.yaml --seed 12 --set network.loss=0.3
       paxsim run scenarios/bugs/amnesia.yaml --bug amnesia
+      paxsim run scenarios/volatile.yaml --seed 3 --html run.html
 
     The last line is the command that reproduces the run exactly.
     """
@@ -120,6 +123,8 @@ def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool
         except OSError as exc:
             _bad_input(f"{trace_path}: cannot write trace: {exc.strerror or exc}")
     written = _write_run_plots(result.events, plots_dir) if plots_dir is not None else []
+    if html_path is not None:
+        _write_html(html_path, lambda: _view_page(scenario.name, result.lines_as_events()))
     verdict = result.verdict
     header = result.events[0]
     reproduce = reproduce_command(str(scenario), result.seed, sets, bugs)
@@ -131,6 +136,8 @@ def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool
             click.echo(f"trace:     {trace_path}")
         for path in written:
             click.echo(f"plot:      {path}")
+        if html_path is not None:
+            click.echo(f"page:      {html_path}")
     unmet = evaluate_expect(verdict, header["scenario"]["expect"])
     sys.exit(EXIT_FAIL if (verdict.violations or unmet) else EXIT_OK)
 
@@ -200,7 +207,7 @@ def replay(trace: Path) -> None:
       paxsim replay run.jsonl
 
     Exit status 0 if the new trace is byte-identical, 1 (with the first
-    differing line) if not.
+    differing line, and the field that differs) if not.
     """
     from .sim import simulate
 
@@ -219,14 +226,11 @@ def replay(trace: Path) -> None:
     _warn_if_large(len(sc.nodes))
     new = simulate(sc, header["seed"])
     old_lines = trace.read_text(encoding="utf-8").splitlines()
-    for number, ev in enumerate(new.events, 1):
-        line = event_json(ev)
-        if number > len(old_lines) or old_lines[number - 1] != line:
-            old = old_lines[number - 1] if number <= len(old_lines) else "<end of file>"
-            click.echo(f"DIFFERENT at line {number}:\n  trace:  {old}\n  replay: {line}")
-            sys.exit(EXIT_FAIL)
-    if len(old_lines) > len(new.events):
-        click.echo(f"DIFFERENT at line {len(new.events) + 1}: the trace has {len(old_lines) - len(new.events)} more line(s)")
+    from .view import replay_difference
+
+    different = replay_difference(old_lines, [event_json(ev) for ev in new.events])
+    if different is not None:
+        click.echo("\n".join(different[1]))
         sys.exit(EXIT_FAIL)
     click.echo(f"identical: {len(old_lines)} lines, seed {header['seed']} (paxsim {__version__})")
     sys.exit(EXIT_OK)
@@ -611,6 +615,131 @@ def plot_decisions(traces, output: Path) -> None:
 
     loaded = _load_traces(traces)
     _save_figure(lambda: plot_mod.decisions_figure(loaded), output, ", ".join(map(str, traces)))
+
+
+# --------------------------------------------------------------------------
+# See and compare runs: paxsim view, diff, export
+# --------------------------------------------------------------------------
+def _view_page(name: str, events: list[dict]) -> str:
+    from . import view
+
+    return view.page([(name, events)])
+
+
+def _write_html(path: Path, make) -> Path:
+    if not path.parent.exists():
+        _bad_input(f"{path}: cannot write page: directory {str(path.parent)!r} does not exist")
+    text = make()
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _bad_input(f"{path}: cannot write page: {exc.strerror or exc}")
+    return path
+
+
+@main.command()
+@click.argument("trace", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Page to write [default: TRACE with .html here].")
+def view(trace: Path, output: Path | None) -> None:
+    """Write TRACE as one interactive page: a sequence diagram to explore.
+
+    One HTML file with everything inline: open it in any browser, no server
+    and no network needed. A lane per node, time flowing down, an arrow per
+    message coloured by type; lost messages, duplicates, crashes,
+    partitions and cuts marked. Zoom and pan in time, filter by node,
+    message type and event kind, find by field (ballot=(2,n3)), hover for a
+    message's content, click to highlight what caused it and what it
+    caused. The checker's verdict is at the top: every seq in it is a link
+    to its event. Any trace works: simulated, from a real cluster, from
+    another protocol (unknown events are drawn as markers on their node's
+    lane).
+
+    \b
+    Examples:
+      paxsim run scenarios/volatile.yaml --trace run.jsonl
+      paxsim view run.jsonl -o run.html
+      paxsim run scenarios/volatile.yaml --seed 3 --html run.html
+
+    Open run.html#seq=49 to start at the event with seq 49.
+    """
+    (name, events), = _load_traces([trace])
+    output = output or Path(trace.with_suffix(".html").name)
+    _write_html(output, lambda: _view_page(trace.name, events))
+    click.echo(f"wrote {output}")
+
+
+@main.command()
+@click.argument("a", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("b", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write both runs side by side as a page, the divergence marked.")
+def diff(a: Path, b: Path, output: Path | None) -> None:
+    """Where two traces part ways, and what differs after.
+
+    Prints the first event where A and B differ, one line each side naming
+    the field that differs, then what differs after it: decisions, the
+    chosen value, message counts by type, violations. Use it on the same
+    scenario with and without a bug, two seeds, or a simulated and a real
+    run (wall-clock traces are compared without times, seqs and ids).
+
+    \b
+    Examples:
+      paxsim run scenarios/volatile.yaml --trace bad.jsonl
+      paxsim run scenarios/volatile.yaml --set protocol.storage=durable --trace good.jsonl
+      paxsim diff good.jsonl bad.jsonl
+      paxsim diff good.jsonl bad.jsonl -o diff.html
+
+    Exit status 0 when the traces are identical, 1 when they differ, 2 on
+    bad input.
+    """
+    from . import view as view_mod
+
+    (_, ea), (_, eb) = _load_traces([a, b])
+    labels = (f"A {a}", f"B {b}")
+    result = view_mod.diff(ea, eb, labels)
+    for line in result.lines:
+        click.echo(line)
+    if output is not None:
+        _write_html(output, lambda: view_mod.diff_page((str(a), ea), (str(b), eb), result))
+        click.echo(f"page:      {output}")
+    sys.exit(EXIT_OK if result.identical else EXIT_FAIL)
+
+
+@main.command()
+@click.argument("traces", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["shiviz"]), default="shiviz", show_default=True,
+              help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write [default: standard output].")
+def export(traces, fmt: str, output: Path | None) -> None:
+    """Export traces for other tools: a ShiViz log (vector clocks).
+
+    Sends, deliveries and the protocol steps (promise, vote, propose,
+    decide, crash, restart, and other protocols' node events) with a vector
+    clock per host; several traces become several executions in one file.
+    Load it at https://bestchai.bitbucket.io/shiviz/ (the parser regex and
+    the execution delimiter are the file's first two lines).
+
+    \b
+    Examples:
+      paxsim export run.jsonl --format shiviz -o run.log
+      paxsim export seed-*.jsonl --format shiviz -o runs.log
+    """
+    from . import view as view_mod
+
+    loaded = _load_traces(list(traces))
+    text = view_mod.shiviz([(str(p), events) for p, (_, events) in zip(traces, loaded)])
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    if not output.parent.exists():
+        _bad_input(f"{output}: cannot write: directory {str(output.parent)!r} does not exist")
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _bad_input(f"{output}: cannot write: {exc.strerror or exc}")
+    click.echo(f"wrote {output} ({len(loaded)} execution(s))")
 
 
 def run_main() -> None:

@@ -1,0 +1,319 @@
+"""Where two traces part ways, and what differs after.
+
+Events are compared in file order, field by field.  A wall-clock trace
+(another runtime) is compared without times, seqs and message ids, which no
+two real runs share.  The same machinery reports `paxsim replay`'s first
+differing line.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .model import is_wall_clock
+
+WALL_IGNORED = ("t", "seq", "id", "copy")
+END = "<end of trace>"
+
+
+def fmt(v: Any) -> str:
+    if isinstance(v, str):
+        return repr(v)
+    if isinstance(v, list) and len(v) == 2 and isinstance(v[0], int) and isinstance(v[1], str):
+        return f"({v[0]}, {v[1]})"
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return json.dumps(v, sort_keys=True, separators=(",", ":"))
+
+
+def differing_fields(a: Any, b: Any, ignore: tuple = (), prefix: str = "") -> list[str]:
+    """Dotted paths of the leaves where a and b differ (`kind` first, `t` last)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        keys = sorted(set(a) | set(b), key=lambda k: (k != "kind", k == "t", k))
+        out: list[str] = []
+        for k in keys:
+            if not prefix and k in ignore:
+                continue
+            path = f"{prefix}{k}"
+            if k not in a or k not in b:
+                out.append(path)
+            else:
+                out += differing_fields(a[k], b[k], (), path + ".")
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b) and a != b:
+        if all(not isinstance(x, (dict, list)) for x in a + b) and len(a) <= 4:
+            return [prefix.rstrip(".")]  # a ballot or a small tuple: name it whole
+        out = []
+        for i, (x, y) in enumerate(zip(a, b)):
+            out += differing_fields(x, y, (), f"{prefix.rstrip('.')}[{i}].")
+        return out
+    if a == b and isinstance(a, bool) == isinstance(b, bool):
+        return []
+    return [prefix.rstrip(".") or "(value)"]
+
+
+def get_path(ev: Any, path: str) -> Any:
+    cur = ev
+    for part in path.replace("[", ".[").split("."):
+        if not part:
+            continue
+        if part.startswith("["):
+            i = int(part[1:-1])
+            cur = cur[i] if isinstance(cur, list) and i < len(cur) else None
+        else:
+            cur = cur.get(part) if isinstance(cur, dict) else None
+    return cur
+
+
+class Sends:
+    """Message ids to their send (copies to their original's), to describe deliveries and drops."""
+
+    def __init__(self, events: list[dict]) -> None:
+        self.by_id: dict[str, dict] = {}
+        for ev in events:
+            if ev.get("kind") == "send" and "id" in ev:
+                self.by_id.setdefault(str(ev["id"]), ev)
+            elif ev.get("kind") == "duplicate" and "copy" in ev:
+                orig = self.by_id.get(str(ev.get("id")))
+                if orig is not None:
+                    self.by_id.setdefault(str(ev["copy"]), orig)
+
+    def about(self, mid: Any) -> str:
+        send = self.by_id.get(str(mid))
+        if send is None:
+            return ""
+        msg = send.get("msg") if isinstance(send.get("msg"), dict) else {}
+        return f" ({msg.get('type', '?')} {send.get('src')}->{send.get('dst')})"
+
+
+def describe(ev: dict | None, sends: Sends | None = None) -> str:
+    """One event as a short line."""
+    if ev is None:
+        return END
+    kind = ev.get("kind")
+    head = []
+    if "seq" in ev:
+        head.append(f"seq {ev['seq']}")
+    if isinstance(ev.get("t"), (int, float)):
+        head.append(f"t={ev['t']:.4f}")
+    rest = {k: v for k, v in ev.items() if k not in ("seq", "t", "kind")}
+    if kind == "send":
+        msg = rest.pop("msg", None)
+        msg = msg if isinstance(msg, dict) else {"msg": msg}
+        body = (f"send #{rest.pop('id', '?')} {rest.pop('src', '?')}->{rest.pop('dst', '?')} {msg.get('type', '?')}"
+                + "".join(f" {k}={fmt(v)}" for k, v in sorted(msg.items()) if k != "type"))
+    elif kind in ("deliver", "drop", "duplicate") and "id" in rest:
+        mid = rest.pop("id")
+        body = f"{kind} #{mid}{sends.about(mid) if sends else ''}"
+    elif kind == "header":
+        body = "header" + "".join(f" {k}={fmt(rest[k])}" for k in ("paxsim", "seed", "runtime") if k in rest)
+        rest = {}
+    else:
+        node = rest.pop("node", None)
+        body = str(kind) + (f" {node}" if node is not None else "")
+    extra = "".join(f" {k}={fmt(v)}" for k, v in sorted(rest.items()))
+    return " ".join(head + [body]) + extra
+
+
+@dataclass
+class Divergence:
+    index: int  # position in the event lists (0 is the header)
+    fields: list[str]
+    a: dict | None
+    b: dict | None
+
+    @property
+    def line(self) -> int:
+        return self.index + 1
+
+
+def first_divergence(a: list[dict], b: list[dict], ignore: tuple = (), start: int = 0) -> Divergence | None:
+    for i in range(start, max(len(a), len(b))):
+        x = a[i] if i < len(a) else None
+        y = b[i] if i < len(b) else None
+        if x is None or y is None:
+            return Divergence(i, ["(end of trace)"], x, y)
+        fields = differing_fields(x, y, ignore)
+        if fields:
+            return Divergence(i, fields, x, y)
+    return None
+
+
+def side_line(label: str, ev: dict | None, fields: list[str], sends: Sends | None, width: int) -> str:
+    if ev is None:
+        return f"  {label.ljust(width)}  {END}"
+    shown = [f for f in fields if not f.startswith("(")][:3]
+    values = ", ".join(f"{f}={fmt(get_path(ev, f))}" for f in shown)
+    return f"  {label.ljust(width)}  {values + '  in  ' if values else ''}{describe(ev, sends)}"
+
+
+def divergence_lines(div: Divergence, labels: tuple[str, str], a_events, b_events, what: str = "line") -> list[str]:
+    names = ", ".join(div.fields[:4]) + (f" and {len(div.fields) - 4} more" if len(div.fields) > 4 else "")
+    width = max(len(labels[0]), len(labels[1]))
+    seq = (div.a or div.b or {}).get("seq")
+    at = f"{what} {div.line}" + (f" (seq {seq})" if seq is not None and what == "line" else "")
+    return [f"first difference at {at}: {names}",
+            side_line(labels[0], div.a, div.fields, Sends(a_events[:div.index]), width),
+            side_line(labels[1], div.b, div.fields, Sends(b_events[:div.index]), width)]
+
+
+# --- the summary of what differs after -------------------------------------
+def _verdict(events):
+    try:
+        from ..check import check
+
+        return check(events), None
+    except Exception as exc:  # noqa: BLE001 - an unjudgeable trace is still compared
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def outcome(events: list[dict]) -> dict:
+    counts: dict[str, int] = {}
+    delivered = lost = 0
+    decisions: dict[str, Any] = {}
+    last_decide = None
+    for ev in events:
+        kind = ev.get("kind")
+        if kind == "send":
+            msg = ev.get("msg") if isinstance(ev.get("msg"), dict) else {}
+            t = str(msg.get("type", "?"))
+            counts[t] = counts.get(t, 0) + 1
+        elif kind == "deliver":
+            delivered += 1
+        elif kind == "drop":
+            lost += 1
+        elif kind == "decide" and ev.get("node") is not None:
+            decisions.setdefault(str(ev["node"]), ev.get("value"))
+            if isinstance(ev.get("t"), (int, float)):
+                last_decide = ev["t"] if last_decide is None else max(last_decide, ev["t"])
+    verdict, error = _verdict(events)
+    chosen = [(fmt(c.value), fmt(list(c.ballot))) for c in getattr(verdict, "chosen", [])] if verdict else None
+    violations = [v.kind for v in getattr(verdict, "violations", [])] if verdict else None
+    return {"counts": counts, "delivered": delivered, "lost": lost, "decisions": decisions,
+            "last_decide": last_decide, "chosen": chosen, "violations": violations, "check_error": error}
+
+
+def _kinds(violations):
+    if violations is None:
+        return "not judged"
+    if not violations:
+        return "none"
+    out: dict[str, int] = {}
+    for k in violations:
+        out[k] = out.get(k, 0) + 1
+    return ", ".join(f"{k} ({n})" for k, n in out.items())
+
+
+def summary_lines(a: list[dict], b: list[dict], labels: tuple[str, str], wall: bool) -> list[str]:
+    A, B = outcome(a), outcome(b)
+    la, lb = labels
+    rows: list[tuple[str, str, str]] = []
+    same: list[str] = []
+
+    def row(name, x, y):
+        (same.append(name) if x == y else rows.append((name, x, y)))
+
+    def decisions(d):
+        if not d:
+            return "nobody decided"
+        by_value: dict[str, list[str]] = {}
+        for n, v in d.items():
+            by_value.setdefault(fmt(v), []).append(n)
+        return "; ".join(f"{', '.join(ns)} {v}" for v, ns in by_value.items())
+
+    row("decisions", decisions(A["decisions"]), decisions(B["decisions"]))
+    chosen = lambda c: "not judged" if c is None else ("; ".join(f"{v} at {bal}" for v, bal in c) or "nothing")  # noqa: E731
+    row("chosen", chosen(A["chosen"]), chosen(B["chosen"]))
+    types = list(dict.fromkeys(list(A["counts"]) + list(B["counts"])))
+    diff_types = [t for t in types if A["counts"].get(t, 0) != B["counts"].get(t, 0)]
+    if diff_types:
+        rows.append(("messages sent", ", ".join(f"{t} {A['counts'].get(t, 0)}" for t in diff_types),
+                     ", ".join(f"{t} {B['counts'].get(t, 0)}" for t in diff_types)))
+    else:
+        same.append("messages sent by type")
+    row("delivered / lost", f"{A['delivered']} / {A['lost']}", f"{B['delivered']} / {B['lost']}")
+    row("violations", _kinds(A["violations"]), _kinds(B["violations"]))
+    if not wall:
+        last = lambda x: "-" if x is None else f"{x:.3f} ms"  # noqa: E731
+        row("last decision", last(A["last_decide"]), last(B["last_decide"]))
+    width = max(len(la), len(lb))
+    out = []
+    for name, x, y in rows:
+        out.append(f"  {name}:")
+        out.append(f"    {la.ljust(width)}  {x}")
+        out.append(f"    {lb.ljust(width)}  {y}")
+    if same:
+        out.append(f"  same: {', '.join(same)}")
+    for label, o in ((la, A), (lb, B)):
+        if o["check_error"]:
+            out.append(f"  note: the checker could not judge {label}: {o['check_error']}")
+    return out
+
+
+@dataclass
+class DiffResult:
+    identical: bool
+    lines: list[str]
+    divergence: Divergence | None
+    header_fields: list[str] = field(default_factory=list)
+    wall: bool = False
+
+
+def diff(a: list[dict], b: list[dict], labels: tuple[str, str] = ("A", "B")) -> DiffResult:
+    """Compare two traces (lists of events, header first)."""
+    ha = a[0] if a and a[0].get("kind") == "header" else {}
+    hb = b[0] if b and b[0].get("kind") == "header" else {}
+    wall = is_wall_clock(ha) or is_wall_clock(hb)
+    ignore = WALL_IGNORED if wall else ()
+    lines: list[str] = []
+    header_fields = differing_fields(ha, hb)
+    if header_fields:
+        shown = ", ".join(f"{f} ({fmt(get_path(ha, f))} vs {fmt(get_path(hb, f))})" for f in header_fields[:4])
+        more = f" and {len(header_fields) - 4} more" if len(header_fields) > 4 else ""
+        lines.append(f"headers differ: {shown}{more}")
+    if wall:
+        lines.append("a wall-clock trace: events compared without their times, seqs and message ids")
+    div = first_divergence(a, b, ignore, start=1)
+    if div is None and not header_fields:
+        lines.append(f"identical: {len(a)} events")
+        return DiffResult(True, lines, None, [], wall)
+    if div is None:
+        lines.append(f"the events are the same ({len(a) - 1} after the header)")
+    else:
+        lines += divergence_lines(div, labels, a, b)
+        lines.append(f"after it ({len(a) - div.index} events in {labels[0]}, {len(b) - div.index} in {labels[1]}):")
+        lines += summary_lines(a, b, labels, wall)
+    return DiffResult(False, lines, div, header_fields, wall)
+
+
+def replay_difference(old_lines: list[str], new_lines: list[str]) -> tuple[int, list[str]] | None:
+    """`paxsim replay`: the first line where a trace file and its replay differ,
+    as (line number, report lines), or None when they are byte-identical."""
+    for i in range(max(len(old_lines), len(new_lines))):
+        old = old_lines[i] if i < len(old_lines) else None
+        new = new_lines[i] if i < len(new_lines) else None
+        if old == new:
+            continue
+        try:
+            a = json.loads(old) if old is not None else None
+            b = json.loads(new) if new is not None else None
+        except json.JSONDecodeError:
+            return i + 1, [f"DIFFERENT at line {i + 1}: the trace's line is not JSON",
+                           f"  trace:  {old}", f"  replay: {new}"]
+        olds = [json.loads(x) for x in old_lines[:i] if x.strip()]
+        news = [json.loads(x) for x in new_lines[:i]]
+        if a is None or b is None:
+            fields = ["(end of trace)"]
+            more = (len(old_lines) - len(new_lines))
+            what = (f"the trace has {more} more line(s)" if more > 0 else f"the trace ends after {len(old_lines)} lines")
+        else:
+            fields = differing_fields(a, b) or ["(formatting)"]
+            what = ", ".join(fields[:4]) + (f" and {len(fields) - 4} more" if len(fields) > 4 else "")
+        seq = (a or b or {}).get("seq")
+        head = f"DIFFERENT at line {i + 1}" + (f" (seq {seq})" if seq is not None else "") + f": {what}"
+        return i + 1, [head,
+                       side_line("trace:", a, fields, Sends(olds), 7),
+                       side_line("replay:", b, fields, Sends(news), 7)]
+    return None
