@@ -129,17 +129,35 @@ def explain_key(key: Any, ops: list[Op], initial: Any, deadline: float | None) -
     cut = completions[hi]
     first = next(op for op in ops if op.ret == cut)
     prefix = _prefix(ops, cut)
-    relaxed: set[int] = set()
-    candidates = [op for op in prefix if op.ret is not None and op.id != first.id]
+    candidates = [op.id for op in prefix if op.ret is not None and op.id != first.id]
     # reads first: relaxing one removes it, which only makes later searches smaller
-    candidates.sort(key=lambda op: (op.kind != READ, op.call))
-    for op in candidates:
+    kind_of = {op.id: op.kind for op in prefix}
+    candidates.sort(key=lambda i: (kind_of[i] != READ, i))
+
+    def still_fails(relax: set[int]) -> bool:
+        nonlocal minimal
+        answer = linearizable(_prefix(ops, cut, relax), initial, deadline)
+        if answer is None:
+            minimal = False
+        return answer is False
+
+    # the longest run of candidates that can all be relaxed at once (relaxing
+    # fewer can only keep it failing, so a binary search finds it) ...
+    lo, hi = 0, len(candidates)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if still_fails(set(candidates[:mid])):
+            lo = mid
+        else:
+            hi = mid - 1
+    relaxed: set[int] = set(candidates[:lo])
+    # ... then each remaining one on its own
+    for i in candidates[lo + 1:]:
         if deadline is not None and time.monotonic() > deadline:
             minimal = False
             break
-        trial = relaxed | {op.id}
-        if linearizable(_prefix(ops, cut, trial), initial, deadline) is False:
-            relaxed = trial
+        if still_fails(relaxed | {i}):
+            relaxed.add(i)
     core = [op for op in prefix if op.ret is not None and op.id not in relaxed]
     prefix_ops = bisect.bisect_right([op.call for op in ops], cut)
     return Explanation(key, core, first, prefix_ops, len(ops), minimal)

@@ -23,7 +23,10 @@ linearization quickly when there is one, and once every known operation is
 placed the rest can always follow.  Unknown operations with the same step
 and argument are interchangeable, and the earlier invoked is available
 whenever the later is, so twins are linearized only in invoke order (a
-symmetry reduction that leaves the answer unchanged).
+symmetry reduction that leaves the answer unchanged).  And an unknown
+operation is never placed where it would change nothing (a cas whose
+compare fails, a write of the current value): that is the same as placing
+it last, and spending it early only hides it from where it is needed.
 
 Optional operations (`op.optional`, used only to explain a violation) may
 also have had no effect: when the walk reaches the return of one not yet
@@ -165,6 +168,11 @@ def linearizable(ops: Sequence[Op], initial: Any, deadline: float | None = None,
             t = twin[u]
             if t < 0 or linearized & bits[t]:
                 _, new = _apply(kinds[u], state, args[u], ANY)
+                if new == state:
+                    # no effect here (a cas that does not match, a write of the
+                    # current value): the same as taking effect last, or never
+                    u = unxt[u]
+                    continue
                 lin = linearized | bits[u]
                 config = (lin, new)
                 if config not in seen:
