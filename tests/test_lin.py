@@ -13,6 +13,8 @@ import csv
 import itertools
 import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -79,14 +81,25 @@ def test_a_violation_in_the_shared_kv_history_is_explained_on_one_key():
     assert e.first is e.core[1]
 
 
+@needs_porcupine
+def test_the_benchmark_checks_and_times_every_shared_history():
+    bench = Path(__file__).resolve().parents[1] / "benchmarks" / "lin_bench.py"
+    proc = subprocess.run([sys.executable, str(bench), "--rounds", "1", "--data", str(PORCUPINE)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| ") and " s |" in line]
+    assert [r.split("|")[1].strip() for r in rows] == ["etcd", "kv", "total"]
+    assert rows[-1].split("|")[2].strip() == "56"
+
+
 # ---------------------------------------------------------------- hand-written paxsim histories
 
 def _trace(events, header=True) -> str:
     """events: (kind, client, req, f, key, value), one per line, seq and t increasing."""
     lines = [json.dumps({"kind": "header", "format": 1, "paxsim": "test", "seed": 0})] if header else []
     for seq, (kind, client, req, f, key, value) in enumerate(events, 1):
-        lines.append(json.dumps({"kind": kind, "seq": seq, "t": seq * 0.5, "client": client, "req": req,
-                                 "f": f, "key": key, "value": value}))
+        lines.append(json.dumps({"kind": kind, "seq": seq, "t": seq * 0.5, "node": "n1", "client": client,
+                                 "req": req, "f": f, "key": key, "value": value}))
         if seq % 3 == 0:  # other trace events are ignored
             lines.append(json.dumps({"kind": "deliver", "seq": seq * 1000, "t": seq * 0.5, "id": seq}))
     return "\n".join(lines) + "\n"

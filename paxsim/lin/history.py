@@ -77,13 +77,13 @@ class Op:
         if self.arg is None:
             call = self.f
         elif isinstance(self.arg, tuple):
-            call = f"{self.f}({', '.join(_show(a) for a in self.arg)})"
+            call = f"{self.f}({', '.join(show_value(a) for a in self.arg)})"
         else:
-            call = f"{self.f}({_show(self.arg)})"
+            call = f"{self.f}({show_value(self.arg)})"
         if self.result is ANY:
             return f"{call} -> ? ({self.outcome})"
         if self.kind == READ:
-            return f"{call} -> {_show(self.result)}"
+            return f"{call} -> {show_value(self.result)}"
         if self.kind == CAS:
             return f"{call} -> {'true' if self.result else 'false'}"
         return f"{call} -> ok"
@@ -99,7 +99,7 @@ class Op:
         }
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
     if value is None:
         return "nil"
     return repr(value) if isinstance(value, str) else str(value)

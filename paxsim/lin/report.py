@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from .check import LINEARIZABLE, UNKNOWN, VIOLATION, Verdict
-from .history import _show
+from .history import show_value
 
 
 def _key_name(model_keyed: bool, key: Any) -> str:
-    return f"key {_show(key)}" if model_keyed else "the register"
+    return f"key {show_value(key)}" if model_keyed else "the register"
 
 
 def verdict_text(v: Verdict, time_limit: float | None = None) -> str:
