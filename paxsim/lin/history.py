@@ -30,7 +30,7 @@ class Where:
     def text(self) -> str:
         if self.t is None:
             return f"line {self.line}"
-        t = f"{self.t:g}" if isinstance(self.t, (int, float)) else str(self.t)
+        t = f"{self.t:.3f}".rstrip("0").rstrip(".")
         return f"t={t} ms (seq {self.seq})"
 
     def to_json(self) -> dict:
