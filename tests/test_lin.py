@@ -262,6 +262,18 @@ def test_explanation_picks_the_failing_key(tmp_path):
     assert [op.describe() for op in verdict.explanation.core] == ["get -> 'b'"]
 
 
+def test_events_in_memory_are_read_like_the_written_trace(tmp_path):
+    text = _renumber(_trace(CASES[3][2]))
+    events = [json.loads(line) for line in text.splitlines()]
+    from_file = lin.parse_history(text, "h", "register")
+    in_memory = lin.history_from_events(events, "register")
+    assert in_memory.ops == from_file.ops and len(in_memory.ops) == 3
+    assert lin.check(in_memory).result == lin.VIOLATION
+    events[1]["f"] = "get"
+    with pytest.raises(lin.HistoryError, match="trace:2: f: 'get' is not an operation of the register model"):
+        lin.history_from_events(events, "register")
+
+
 # ---------------------------------------------------------------- Jepsen formats, hand-written
 
 LOG = "INFO  jepsen.util - {p}\t:{t}\t:{f}\t{v}\n"

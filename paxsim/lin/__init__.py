@@ -7,12 +7,14 @@ that runs a simulation.
     history = lin.read_history("run.jsonl", "kv")          # format guessed
     verdict = lin.check(history, time_limit=10)
     verdict.result, verdict.explanation
+    lin.check(lin.history_from_events(run.events, "kv"))  # a run still in memory
 """
 
 from .check import LINEARIZABLE, UNKNOWN, VIOLATION, Explanation, Verdict, check
-from .formats import FORMATS, HistoryError, guess_format, parse_history, read_history
+from .formats import FORMATS, HistoryError, guess_format, history_from_events, parse_history, read_history
 from .history import History, Op, Where
 from .models import MODELS
 
 __all__ = ["LINEARIZABLE", "UNKNOWN", "VIOLATION", "Explanation", "Verdict", "check", "FORMATS",
-           "HistoryError", "guess_format", "parse_history", "read_history", "History", "Op", "Where", "MODELS"]
+           "HistoryError", "guess_format", "history_from_events", "parse_history", "read_history",
+           "History", "Op", "Where", "MODELS"]

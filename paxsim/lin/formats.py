@@ -25,7 +25,7 @@ from typing import Any
 
 from ..trace import FORMAT as TRACE_FORMAT
 from .history import History, Op, Where
-from .models import ANY, APPEND, CAS, MODELS, READ, WRITE, Model
+from .models import ANY, CAS, MODELS, READ, Model
 
 FORMATS = ("paxsim", "jepsen-log", "jepsen-edn")
 
@@ -207,10 +207,7 @@ def _check_f(model: Model, f: Any, source: str, line: int, field: str = "f") -> 
 CLIENT_KINDS = ("invoke", "ok", "fail", "info")
 
 
-def _parse_paxsim(text: str, source: str, model: Model) -> History:
-    b = _Builder(source, "paxsim", model, None)
-    last_seq: int | None = None
-    first = True
+def _json_lines(text: str, source: str):
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -218,6 +215,26 @@ def _parse_paxsim(text: str, source: str, model: Model) -> History:
             ev = json.loads(line)
         except json.JSONDecodeError as exc:
             raise HistoryError(source, number, None, f"not a JSON object: {exc.msg}") from None
+        yield number, ev
+
+
+def _parse_paxsim(text: str, source: str, model: Model) -> History:
+    return _paxsim_events(_json_lines(text, source), source, model)
+
+
+def history_from_events(events, model: str | Model, source: str = "trace") -> History:
+    """The client history in a trace already in memory (a list of event
+    dicts, e.g. a run's events), as `read_history` would read it from the
+    written trace; line numbers count events from 1."""
+    model = MODELS[model] if isinstance(model, str) else model
+    return _paxsim_events(enumerate(events, 1), source, model)
+
+
+def _paxsim_events(numbered, source: str, model: Model) -> History:
+    b = _Builder(source, "paxsim", model, None)
+    last_seq: int | None = None
+    first = True
+    for number, ev in numbered:
         if not isinstance(ev, dict):
             raise HistoryError(source, number, None, f"expected a JSON object, found {_kind(ev)}")
         kind = ev.get("kind")

@@ -42,7 +42,7 @@ import time
 from typing import Any, Sequence
 
 from .history import Op
-from .models import ANY, APPEND, CAS, READ, WRITE
+from .models import ANY, APPEND, READ, WRITE
 
 _CHECK_EVERY = 2048
 _MAIN, _UNKNOWN, _SKIP = 0, 1, 2
