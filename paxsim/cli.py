@@ -740,6 +740,56 @@ def export(traces, fmt: str, output: Path | None) -> None:
     except OSError as exc:
         _bad_input(f"{output}: cannot write: {exc.strerror or exc}")
     click.echo(f"wrote {output} ({len(loaded)} execution(s))")
+@main.command("linearizable")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--model", required=True, type=click.Choice(["register", "kv"]),
+              help="register: one compare-and-set register (read, write, cas); "
+                   "kv: a map (get, put, append, cas), each key checked on its own.")
+@click.option("--format", "fmt", type=click.Choice(["paxsim", "jepsen-log", "jepsen-edn"]),
+              help="History format [default: guessed from the file, and said].")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), metavar="S",
+              help="Seconds per file; a key still undecided then is reported unknown (exit 3).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (a list of per-file results).")
+def linearizable(files, model: str, fmt: str | None, time_limit: float | None, as_json: bool) -> None:
+    """Check that client histories are linearizable (a register, or a key-value map).
+
+    Reads the invoke / ok / fail / info events of a paxsim trace, a Jepsen
+    log (a CAS register, e.g. etcd) or Jepsen EDN (one map a line). An
+    operation whose outcome is unknown (info, a timeout, never completed)
+    may take effect at any point after its invoke, or never. A violation is
+    explained: a few operations on one key that cannot be ordered, with
+    their clients, invoke and complete times and results.
+
+    \b
+    Examples:
+      paxsim linearizable run.jsonl --model kv
+      paxsim linearizable etcd_000.log --model register --format jepsen-log
+      paxsim linearizable ../shared/porcupine/kv/*.txt --model kv --time-limit 10
+      paxsim linearizable history.edn --model kv --json
+
+    Exit status: 0 every history is linearizable, 1 one is not, 2 bad
+    input, 3 the time limit left one undecided (and none is violated).
+    """
+    from . import lin
+    from .lin.report import verdict_json, verdict_text
+
+    histories = []
+    for path in files:
+        try:
+            histories.append(lin.read_history(path, model, fmt))
+        except lin.HistoryError as exc:
+            _bad_input(str(exc))
+    verdicts = []
+    for history in histories:
+        verdict = lin.check(history, time_limit=time_limit)
+        verdicts.append(verdict)
+        if not as_json:
+            click.echo(verdict_text(verdict, time_limit))
+    if as_json:
+        click.echo(json.dumps([verdict_json(v) for v in verdicts], sort_keys=True))
+    if any(v.result == lin.VIOLATION for v in verdicts):
+        sys.exit(EXIT_FAIL)
+    sys.exit(3 if any(v.result == lin.UNKNOWN for v in verdicts) else EXIT_OK)
 
 
 def run_main() -> None:

@@ -1,0 +1,20 @@
+"""Linearizability of client histories (models: register, kv), from any source.
+
+Reads only histories (paxsim traces, Jepsen logs and EDN); imports nothing
+that runs a simulation.
+
+    from paxsim import lin
+    history = lin.read_history("run.jsonl", "kv")          # format guessed
+    verdict = lin.check(history, time_limit=10)
+    verdict.result, verdict.explanation
+    lin.check(lin.history_from_events(run.events, "kv"))  # a run still in memory
+"""
+
+from .check import LINEARIZABLE, UNKNOWN, VIOLATION, Explanation, Verdict, check
+from .formats import FORMATS, HistoryError, guess_format, history_from_events, parse_history, read_history
+from .history import History, Op, Where
+from .models import MODELS
+
+__all__ = ["LINEARIZABLE", "UNKNOWN", "VIOLATION", "Explanation", "Verdict", "check", "FORMATS",
+           "HistoryError", "guess_format", "history_from_events", "parse_history", "read_history",
+           "History", "Op", "Where", "MODELS"]
