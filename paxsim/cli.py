@@ -551,6 +551,59 @@ def plot_decisions(traces, output: Path) -> None:
     _save_figure(lambda: plot_mod.decisions_figure(loaded), output, ", ".join(map(str, traces)))
 
 
+# -- real nodes (paxsim/real) ---------------------------------------------------------
+
+@main.command()
+@click.option("--name", required=True, help="This node's name, e.g. n1.")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port to listen on; 0 picks a free one (printed as 'READY <port>').")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--peers", default="", metavar="NAME=URL,...",
+              help="The other nodes, e.g. n2=http://127.0.0.1:8002,n3=http://127.0.0.1:8003.")
+@click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Data directory: stable state (state.json) and the node's trace (trace.jsonl).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the node's timer stream.")
+@click.option("--nodes", "order", metavar="N1,N2,...", help="Node order for broadcasts (default: names sorted).")
+@click.option("--quorum", metavar="P1,P2", help="Phase-1 and phase-2 quorum sizes (default: majorities).")
+@click.option("--retry-timeout", type=click.FloatRange(min=0, min_open=True), default=50.0, show_default=True,
+              help="First retry timeout in ms.")
+@click.option("--retry-backoff", type=click.FloatRange(min=1), default=2.0, show_default=True)
+@click.option("--retry-jitter", type=click.FloatRange(0, 1), default=0.5, show_default=True)
+@click.option("--retry-max", type=click.FloatRange(min=0, min_open=True), default=1000.0, show_default=True,
+              help="Longest retry timeout in ms.")
+@click.option("--learning", type=click.Choice(["proposer", "acceptors"]), default="proposer", show_default=True)
+@click.option("--bug", "bugs", multiple=True, type=click.Choice(list(BUGS)), metavar="NAME",
+              help="Switch on a deliberate protocol bug (repeatable); see 'paxsim bugs'.")
+@click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Append the node's trace here instead of DATA/trace.jsonl.")
+@click.option("--standby", is_flag=True, hidden=True,
+              help="Wait for a line on stdin before reading storage and listening (used by 'paxsim cluster').")
+def node(name, port, host, peers, data_dir, seed, order, quorum, retry_timeout, retry_backoff, retry_jitter,
+         retry_max, learning, bugs, trace_path, standby) -> None:
+    """Run one real Paxos node: the simulator's roles behind an HTTP server.
+
+    \b
+    Examples:
+      paxsim node --name n1 --port 8001 --data ./n1 \\
+          --peers n2=http://127.0.0.1:8002,n3=http://127.0.0.1:8003
+      curl -X POST localhost:8001/prepare -H 'content-type: application/json' \\
+          -d '{"value": "apple"}'
+      curl localhost:8001/status
+
+    Endpoints: POST /prepare, POST /handle-<type> (prepare, promise, nack,
+    accept, accepted, learn, learned), GET /status; see docs/http-protocol.md.
+    Stops on SIGTERM or Ctrl-C.  Exit status 2 if the port is in use, the data
+    directory is not writable or --peers is malformed.
+    """
+    from .protocols.single import RetryPolicy
+    from .real.node import run_node
+
+    retry = RetryPolicy(retry_timeout, retry_backoff, retry_jitter, retry_max)
+    sys.exit(run_node(name, port, peers, data_dir, host=host, seed=seed, nodes=order, quorum=quorum,
+                      retry=retry, learning=learning, bugs=bugs, trace=trace_path, standby=standby))
+
+
 def run_main() -> None:
     """Console entry point: Ctrl-C ends with status 130 and one line, not a traceback."""
     try:
