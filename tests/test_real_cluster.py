@@ -209,3 +209,33 @@ def test_bad_node_cmd_template_is_exit_2(runner, write):
     sc = write("name: x\nnodes: 3\n")
     res = runner.invoke(main, ["cluster", str(sc), "--node-cmd", "mynode --port {prot}"])
     assert res.exit_code == 2 and "--node-cmd: bad template" in res.output and "{port}" in res.output
+
+
+def test_the_tutorials_node_is_caught_from_the_wire(procs, write, tmp_path):
+    """examples/blog_node.py (no paxsim inside) under --node-cmd: two
+    proposers at once share ballot (1, ''), count refusals, and get two
+    values chosen; the verdict is judged from the messages alone."""
+    sc = write("""
+name: blog-race
+seed: 1
+duration: 10s
+nodes: 3
+proposers:
+  - {node: n1, value: apple, at: 0ms}
+  - {node: n3, value: banana, at: 0ms}
+network: {latency: {dist: constant, value: 3ms}}
+expect: {decided: true}
+""")
+    trace, wd = tmp_path / "t.jsonl", tmp_path / "wd"
+    blog = Path(__file__).resolve().parent.parent / "examples" / "blog_node.py"
+    template = f"{sys.executable} {blog} --name {{name}} --port {{port}} --peers {{peers}} --data {{data}}"
+    res = cluster(procs, sc, wd, "--trace", str(trace), "--node-cmd", template)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "verdict:   VIOLATION" in res.stdout and "agreement: two values chosen" in res.stdout
+    assert "used one ballot for two values" in res.stdout
+    assert "judged:    from the wire alone for n1, n2, n3" in res.stdout
+    assert "--node-cmd" in res.stdout.split("reproduce:")[1]
+    assert not (wd / "data" / "n2" / "trace.jsonl").exists()  # the node writes nothing of its own
+    votes = events_of(trace, "vote")
+    assert {(ev["node"], ev["value"]) for ev in votes} >= {("n2", "apple"), ("n2", "banana")}
+    assert_nothing_left(wd)

@@ -63,7 +63,6 @@ class Relay:
         self.ports: dict[str, int | None] = {n: None for n in nodes}  # None: down
         self.derived: list[dict] = []  # protocol events read off the wire
         self.wire_decided: dict[str, Any] = {}  # node -> value it last said it decided
-        self._accepts: dict[tuple, Any] = {}  # (acceptor, ballot) -> value of the accept it got
         self.session: ClientSession | None = None
         self.tasks: set[asyncio.Task] = set()
         self.runner: web.AppRunner | None = None
@@ -123,17 +122,18 @@ class Relay:
             delay += net.delay_rng.uniform(0.0, net.delay_max)
         return lost, dup, delay
 
-    def _sent(self, src: str, dst: str, msg: dict) -> int:
+    def _sent(self, src: str, dst: str, msg: dict, answering: dict | None) -> int:
         mid = self.rec.new_id()
         t = self.rec.now()
         self.rec.emit("send", t=t, id=mid, src=src, dst=dst, msg=msg)
-        self._observe(src, dst, msg, t)
+        self._observe(src, msg, t, answering)
         return mid
 
-    async def send(self, src: str, dst: str, msg: dict, respond: bool) -> list | None:
-        """Carry one message; with `respond`, return what rides back to src in
-        the HTTP response (None: lost)."""
-        mid = self._sent(src, dst, msg)
+    async def send(self, src: str, dst: str, msg: dict, respond: bool, answering: dict | None = None) -> list | None:
+        """Carry one message (`answering`: the request it replies to, if any);
+        with `respond`, return what rides back to src in the HTTP response
+        (None: lost)."""
+        mid = self._sent(src, dst, msg, answering)
         lost, dup, delay = self._draw(src, dst)
         if dup:
             self._duplicate(mid, src, dst, msg)
@@ -174,8 +174,6 @@ class Relay:
             self.rec.emit("drop", t=t, id=mid, reason="crashed")
             return None
         self.rec.emit("deliver", t=t, id=mid)
-        if msg["type"] == "accept":
-            self._accepts[(dst, tuple(msg["ballot"]))] = msg["value"]
         replies = []
         if isinstance(data, dict) and isinstance(data.get("replies"), list):
             for item in data["replies"]:
@@ -189,15 +187,15 @@ class Relay:
             if respond and ride is None:
                 ride = reply
             else:
-                self.spawn(self.send(dst, src, reply, respond=False))
+                self.spawn(self.send(dst, src, reply, respond=False, answering=msg))
         if ride is None:
             return []
-        back = await self._back(dst, src, ride)
+        back = await self._back(dst, src, ride, msg)
         return None if back is None else [back]
 
-    async def _back(self, src: str, dst: str, msg: dict) -> dict | None:
+    async def _back(self, src: str, dst: str, msg: dict, answering: dict) -> dict | None:
         """A reply from src riding back to dst in the HTTP response."""
-        mid = self._sent(src, dst, msg)
+        mid = self._sent(src, dst, msg, answering)
         lost, dup, delay = self._draw(src, dst)
         if dup:
             self._duplicate(mid, src, dst, msg)
@@ -211,14 +209,15 @@ class Relay:
         return msg
 
     # -- the wire as evidence -------------------------------------------------------
-    def _observe(self, src: str, dst: str, msg: dict, t: float) -> None:
+    def _observe(self, src: str, msg: dict, t: float, answering: dict | None) -> None:
         kind = msg["type"]
         if kind == "promise":
             self.derived.append({"kind": "promise", "t": t, "node": src, "ballot": msg["ballot"]})
         elif kind == "accepted":
             value = msg.get("value")
-            if value is None:
-                value = self._accepts.get((src, tuple(msg["ballot"])))
+            if (value is None and answering is not None and answering["type"] == "accept"
+                    and answering["ballot"] == msg["ballot"]):
+                value = answering["value"]  # the vote is for the accept this answers
             if value is not None:
                 self.derived.append({"kind": "vote", "t": t, "node": src, "ballot": msg["ballot"], "value": value})
         elif kind == "learned":
