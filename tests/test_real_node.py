@@ -110,30 +110,31 @@ def test_unreachable_peers_are_lost_messages_and_prepare_times_out(procs, tmp_pa
     assert status == 200 and st["proposing"]["value"] == "apple" and st["decided"] is None
 
 
-def _node_fails(tmp_path, *args) -> tuple[int, str]:
-    proc = subprocess.run([sys.executable, "-m", "paxsim", "node", "--name", "n1", *args], env=env(),
-                          capture_output=True, text=True, timeout=120)
-    return proc.returncode, proc.stderr
+def _node_fails(runner, *args) -> tuple[int, str]:
+    from paxsim.cli import main
+
+    result = runner.invoke(main, ["node", "--name", "n1", *args])
+    return result.exit_code, result.stderr
 
 
-def test_port_in_use_bad_data_dir_and_bad_peers_exit_2(tmp_path):
+def test_port_in_use_bad_data_dir_and_bad_peers_exit_2(runner, tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        code, err = _node_fails(tmp_path, "--port", str(port), "--data", str(tmp_path / "d"))
+        code, err = _node_fails(runner, "--port", str(port), "--data", str(tmp_path / "d"))
     assert code == 2 and err.count("\n") == 1 and f"--port {port}" in err and "in use" in err
 
     blocker = tmp_path / "file"
     blocker.write_text("")
-    code, err = _node_fails(tmp_path, "--data", str(blocker / "sub"))
+    code, err = _node_fails(runner, "--data", str(blocker / "sub"))
     assert code == 2 and err.count("\n") == 1 and "data directory is not writable" in err
 
-    code, err = _node_fails(tmp_path, "--data", str(tmp_path / "d"), "--peers", "n2=localhost:80")
+    code, err = _node_fails(runner, "--data", str(tmp_path / "d"), "--peers", "n2=localhost:80")
     assert code == 2 and err.count("\n") == 1 and "--peers: 'n2=localhost:80'" in err
 
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "state.json").write_text("{nope")
-    code, err = _node_fails(tmp_path, "--data", str(bad))
+    code, err = _node_fails(runner, "--data", str(bad))
     assert code == 2 and err.count("\n") == 1 and "state.json: not a node state file" in err

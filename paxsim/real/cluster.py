@@ -516,6 +516,8 @@ def run_cluster(scenario: Scenario, seed: int, workdir: Path, node_cmd: str | No
 
     try:
         events = asyncio.run(main())
+    except asyncio.CancelledError:  # SIGTERM: stopped like Ctrl-C
+        raise KeyboardInterrupt from None
     finally:
         cluster.kill_all()
     return events, cluster
