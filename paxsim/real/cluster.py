@@ -122,7 +122,7 @@ class Cluster:
                 proc = await asyncio.create_subprocess_exec(
                     *argv, stdin=asyncio.subprocess.PIPE if standby else asyncio.subprocess.DEVNULL,
                     stdout=asyncio.subprocess.PIPE, stderr=log, start_new_session=True, env=env,
-                    cwd=str(self.workdir))
+                    cwd=str(self.workdir), preexec_fn=_die_with_parent)
             except OSError as exc:
                 raise ClusterError(f"node {node.name}: cannot run {argv[0]!r}: {exc.strerror or exc}") from None
         self.pids.add(proc.pid)
@@ -481,6 +481,17 @@ class Cluster:
         out.append({"kind": "end", "seq": seq, "t": round(end_t, 3), "messages": totals,
                     "decided": {n: decided[n] for n in up if n in decided}, "up": up})
         return out
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: on Linux, be SIGKILLed when the cluster
+    process dies, even by SIGKILL, when nothing else could clean up."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 async def _drain(stream_reader) -> None:
