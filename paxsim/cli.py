@@ -691,8 +691,7 @@ def cluster(scenario: Path, seed: int | None, trace_path: Path | None, as_json: 
         f" --node-cmd {shlex_join([node_cmd])}" if node_cmd else "")
     notes = [f"runtime:   http, {len(sc.nodes)} node processes on 127.0.0.1"
              + (f" ({node_cmd.split()[0]} ...)" if node_cmd else " (paxsim node)")
-             + f"; wall clock, {header['scenario']['duration']:g} ms at most; not reproducible event for event "
-               f"(the network draws, faults and timers are seeded by {seed})"]
+             + f"; not reproducible event for event (the network draws, faults and timers are seeded by {seed})"]
     if ran.wire_only:
         notes.append(f"judged:    from the wire alone for {', '.join(ran.wire_only)}: promise replies as promises, "
                      "accepted replies as votes, learned replies and /prepare answers as decisions; agreement "
