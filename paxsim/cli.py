@@ -692,6 +692,11 @@ def cluster(scenario: Path, seed: int | None, trace_path: Path | None, as_json: 
     notes = [f"runtime:   http, {len(sc.nodes)} node processes on 127.0.0.1"
              + (f" ({node_cmd.split()[0]} ...)" if node_cmd else " (paxsim node)")
              + f"; not reproducible event for event (the network draws, faults and timers are seeded by {seed})"]
+    ignored = [what for what, present in (("script:", sc.script is not None),
+                                           ("write_latency", bool(sc.write_latency))) if present]
+    if ignored:
+        notes.append(f"note:      the real runtime ignores {' and '.join(ignored)}: fates come from the network "
+                     "model, writes take what the disk takes")
     if ran.wire_only:
         notes.append(f"judged:    from the wire alone for {', '.join(ran.wire_only)}: promise replies as promises, "
                      "accepted replies as votes, learned replies and /prepare answers as decisions; agreement "
