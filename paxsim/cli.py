@@ -790,6 +790,177 @@ def linearizable(files, model: str, fmt: str | None, time_limit: float | None, a
     if any(v.result == lin.VIOLATION for v in verdicts):
         sys.exit(EXIT_FAIL)
     sys.exit(3 if any(v.result == lin.UNKNOWN for v in verdicts) else EXIT_OK)
+# -- real nodes (paxsim/real) ---------------------------------------------------------
+
+@main.command()
+@click.option("--name", required=True, help="This node's name, e.g. n1.")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port to listen on; 0 picks a free one (printed as 'READY <port>').")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--peers", default="", metavar="NAME=URL,...",
+              help="The other nodes, e.g. n2=http://127.0.0.1:8002,n3=http://127.0.0.1:8003.")
+@click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Data directory: stable state (state.json) and the node's trace (trace.jsonl).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the node's timer stream.")
+@click.option("--nodes", "order", metavar="N1,N2,...", help="Node order for broadcasts (default: names sorted).")
+@click.option("--quorum", metavar="P1,P2", help="Phase-1 and phase-2 quorum sizes (default: majorities).")
+@click.option("--retry-timeout", type=click.FloatRange(min=0, min_open=True), default=50.0, show_default=True,
+              help="First retry timeout in ms.")
+@click.option("--retry-backoff", type=click.FloatRange(min=1), default=2.0, show_default=True)
+@click.option("--retry-jitter", type=click.FloatRange(0, 1), default=0.5, show_default=True)
+@click.option("--retry-max", type=click.FloatRange(min=0, min_open=True), default=1000.0, show_default=True,
+              help="Longest retry timeout in ms.")
+@click.option("--learning", type=click.Choice(["proposer", "acceptors"]), default="proposer", show_default=True)
+@click.option("--bug", "bugs", multiple=True, type=click.Choice(list(BUGS)), metavar="NAME",
+              help="Switch on a deliberate protocol bug (repeatable); see 'paxsim bugs'.")
+@click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Append the node's trace here instead of DATA/trace.jsonl.")
+@click.option("--standby", is_flag=True, hidden=True,
+              help="Wait for a line on stdin before reading storage and listening (used by 'paxsim cluster').")
+def node(name, port, host, peers, data_dir, seed, order, quorum, retry_timeout, retry_backoff, retry_jitter,
+         retry_max, learning, bugs, trace_path, standby) -> None:
+    """Run one real Paxos node: the simulator's roles behind an HTTP server.
+
+    \b
+    Examples:
+      paxsim node --name n1 --port 8001 --data ./n1 \\
+          --peers n2=http://127.0.0.1:8002,n3=http://127.0.0.1:8003
+      curl -X POST localhost:8001/prepare -H 'content-type: application/json' \\
+          -d '{"value": "apple"}'
+      curl localhost:8001/status
+
+    Endpoints: POST /prepare, POST /handle-<type> (prepare, promise, nack,
+    accept, accepted, learn, learned), GET /status; see docs/http-protocol.md.
+    Stops on SIGTERM or Ctrl-C.  Exit status 2 if the port is in use, the data
+    directory is not writable or --peers is malformed.
+    """
+    from .protocols.single import RetryPolicy
+    from .real.node import run_node
+
+    retry = RetryPolicy(retry_timeout, retry_backoff, retry_jitter, retry_max)
+    sys.exit(run_node(name, port, peers, data_dir, host=host, seed=seed, nodes=order, quorum=quorum,
+                      retry=retry, learning=learning, bugs=bugs, trace=trace_path, standby=standby))
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--seed", type=click.IntRange(min=0), help="Seed for the network, faults and timers (default: the scenario's).")
+@click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the merged trace (JSON Lines) to this file.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the summary.")
+@click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write latency.png and timeline.png for this run into this directory.")
+@click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
+              help="Override a scenario value, e.g. --set network.loss=0.1 (repeatable).")
+@click.option("--bug", "bugs", multiple=True, type=click.Choice(list(BUGS)), metavar="NAME",
+              help="Switch on a deliberate protocol bug in every paxsim node (repeatable).")
+@click.option("--node-cmd", "node_cmd", metavar="TEMPLATE",
+              help="Run this command for each node instead of 'paxsim node'; placeholders "
+                   "{name} {port} {peers} {data} (see docs/http-protocol.md).")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep data directories, node logs and traces here (default: a temporary directory, removed).")
+def cluster(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool, plots_dir: Path | None,
+            sets: tuple[str, ...], bugs: tuple[str, ...], node_cmd: str | None, workdir: Path | None) -> None:
+    """Run SCENARIO on real node processes over HTTP on 127.0.0.1.
+
+    \b
+    Examples:
+      paxsim cluster scenarios/partition.yaml
+      paxsim cluster scenarios/partition.yaml --trace real.jsonl --plots figs/
+      paxsim cluster scenarios/crash-minority.yaml --seed 3 --json
+      paxsim cluster scenarios/lossy.yaml --node-cmd \\
+          'python my_node.py --name {name} --port {port} --peers {peers} --data {data}'
+
+    One process per node; a relay in this process applies the scenario's
+    latency, loss, duplication, partitions and cuts to every message; crash
+    is SIGKILL, restart reuses (durable) or empties (volatile) the node's
+    data directory.  The merged trace is checked and summarised as by
+    'paxsim run', with the same exit status.  Times are wall-clock: a run is
+    not reproducible event for event, though network draws, faults and
+    timers are seeded.  No node process outlives the command.
+    """
+    import tempfile
+
+    from .real.cluster import ClusterError, check_template, run_cluster
+
+    try:
+        sc = load_variant(scenario, sets, bugs)
+    except (ScenarioError, OverrideError) as exc:
+        _bad_input(str(exc))
+    if node_cmd is not None:
+        try:
+            check_template(node_cmd)
+        except ClusterError as exc:
+            _bad_input(str(exc))
+    if trace_path is not None and not trace_path.parent.exists():
+        _bad_input(f"{trace_path}: cannot write trace: directory {str(trace_path.parent)!r} does not exist")
+    seed = sc.seed if seed is None else seed
+    tmp = None
+    if workdir is None:
+        tmp = tempfile.TemporaryDirectory(prefix="paxsim-cluster-")
+        workdir = Path(tmp.name)
+    else:
+        try:
+            workdir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            _bad_input(f"{workdir}: cannot create the work directory: {exc.strerror or exc}")
+        if (workdir / "data").exists():
+            _bad_input(f"{workdir}: --workdir already holds a run's data; remove it or choose another")
+    try:
+        try:
+            events, ran = run_cluster(sc, seed, workdir.resolve(), node_cmd)
+        except ClusterError as exc:
+            _bad_input(str(exc))
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    if trace_path is not None:
+        from .trace import write_trace
+
+        try:
+            write_trace(trace_path, events)
+        except OSError as exc:
+            _bad_input(f"{trace_path}: cannot write trace: {exc.strerror or exc}")
+    written = _write_run_plots(events, plots_dir) if plots_dir is not None else []
+    verdict = check_trace(events)
+    header = events[0]
+    reproduce = f"paxsim cluster {shlex_join([str(scenario), '--seed', str(seed)])}" + "".join(
+        f" --bug {b}" for b in bugs) + "".join(f" --set {shlex_join([s])}" for s in sets) + (
+        f" --node-cmd {shlex_join([node_cmd])}" if node_cmd else "")
+    notes = [f"runtime:   http, {len(sc.nodes)} node processes on 127.0.0.1"
+             + (f" ({node_cmd.split()[0]} ...)" if node_cmd else " (paxsim node)")
+             + f"; not reproducible event for event (the network draws, faults and timers are seeded by {seed})"]
+    ignored = [what for what, present in (("script:", sc.script is not None),
+                                           ("write_latency", bool(sc.write_latency))) if present]
+    if ignored:
+        notes.append(f"note:      the real runtime ignores {' and '.join(ignored)}: fates come from the network "
+                     "model, writes take what the disk takes")
+    if ran.wire_only:
+        notes.append(f"judged:    from the wire alone for {', '.join(ran.wire_only)}: promise replies as promises, "
+                     "accepted replies as votes, learned replies and /prepare answers as decisions; agreement "
+                     "and validity are judged on these, integrity only as far as decisions show on the wire")
+    if as_json:
+        out = summary_json(header, verdict, reproduce)
+        out["runtime"] = "http"
+        out["notes"] = notes
+        click.echo(json.dumps(out, sort_keys=True))
+    else:
+        click.echo(summary_text(header, verdict, reproduce))
+        for line in notes:
+            click.echo(line)
+        if trace_path is not None:
+            click.echo(f"trace:     {trace_path}")
+        for path in written:
+            click.echo(f"plot:      {path}")
+    unmet = evaluate_expect(verdict, header["scenario"]["expect"])
+    sys.exit(EXIT_FAIL if (verdict.violations or unmet) else EXIT_OK)
+
+
+def shlex_join(parts) -> str:
+    import shlex
+
+    return " ".join(shlex.quote(p) for p in parts)
 
 
 def run_main() -> None:

@@ -52,8 +52,9 @@ def summary_text(header: dict, verdict: Verdict, reproduce: str) -> str:
     nodes = scenario.get("nodes") or []
     lines = []
     title = scenario.get("name") or "scenario"
+    clock = "ms at most, wall clock" if header.get("clock") == "wall" else "ms simulated"
     lines.append(f"{title} (seed {header.get('seed')}): {len(nodes)} nodes, "
-                 f"{len(scenario.get('proposers') or [])} proposers, {scenario.get('duration', 0):g} ms simulated")
+                 f"{len(scenario.get('proposers') or [])} proposers, {scenario.get('duration', 0):g} {clock}")
     if scenario.get("description"):
         lines.append(f"  {scenario['description']}")
     if verdict.chosen:

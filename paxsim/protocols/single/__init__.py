@@ -29,11 +29,12 @@ from .messages import (
     Promise,
     message_from_json,
 )
-from .roles import BUGS, CONTROL_BUGS, Acceptor, Learner, Node, NodeConfig, Proposer, RetryPolicy
+from .roles import BUGS, CONTROL_BUGS, PRESETS, Acceptor, Learner, Node, NodeConfig, Proposer, RetryPolicy
 
 __all__ = [
     "BUGS",
     "CONTROL_BUGS",
+    "PRESETS",
     "Accept",
     "Accepted",
     "Acceptor",

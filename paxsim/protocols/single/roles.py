@@ -66,8 +66,20 @@ BUGS = {
     "counts-duplicates": "the proposer counts replies rather than distinct acceptors",
     "unsafe-flexible": "phase-1 quorums of N//2 and phase-2 quorums of N - N//2, which need not intersect",
     "prepare-ge": "CONTROL, harmless while ballots are unique: promise on >= instead of >",
+    "hides-accepted": "the acceptor's promise never reports the value it voted for",
+    "accept-equal-only": "CONTROL, harmless to safety: the acceptor votes only at exactly the ballot it promised",
+    "counts-self-twice": "the proposer counts itself once more toward its phase-2 quorum",
+    "reset-after-learn": "after learning, the node resets every role to its initial state, its decision included",
+    "no-retry": "CONTROL, harmless to safety: the proposer never retries a ballot and never re-sends learn",
+    "blog": "PRESET, the tutorial's node as written: reused-ballot, hides-accepted, accept-equal-only, "
+            "counts-refusals, counts-self-twice, reset-after-learn, amnesia, no-retry",
 }
-CONTROL_BUGS = frozenset({"prepare-ge"})
+CONTROL_BUGS = frozenset({"prepare-ge", "accept-equal-only", "no-retry"})
+# A preset switches on several bugs at once: NodeConfig expands it.
+PRESETS = {
+    "blog": ("reused-ballot", "hides-accepted", "accept-equal-only", "counts-refusals", "counts-self-twice",
+             "reset-after-learn", "amnesia", "no-retry"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +93,11 @@ class NodeConfig:
     retry: RetryPolicy = RetryPolicy()
     learning: str = "proposer"  # or "acceptors"
     bugs: frozenset = frozenset()
+
+    def __post_init__(self) -> None:
+        if any(b in PRESETS for b in self.bugs):
+            expanded = {part for b in self.bugs for part in PRESETS.get(b, (b,))}
+            object.__setattr__(self, "bugs", frozenset(expanded))
 
     @property
     def quorums(self) -> tuple[int, int]:
@@ -109,6 +126,8 @@ class Acceptor:
 
     def _refuses(self, b: Ballot, prepare: bool) -> bool:
         promised = self.promised
+        if not prepare and "accept-equal-only" in self.bugs:
+            return b != promised  # bug (control): only the very ballot promised, and nothing before a promise
         if promised is None:
             return False
         if prepare:
@@ -136,6 +155,8 @@ class Acceptor:
             if self._refuses(b, prepare=True):
                 return [Send(src, Nack(b, promised))]
             self.promised = b
+            if "hides-accepted" in self.bugs:
+                return self._durable(Promised(b), Send(src, Promise(b, None)))  # bug: the vote goes unreported
             return self._durable(Promised(b), Send(src, Promise(b, self.accepted)))
         if promised is not None and not b > promised:
             return [Send(src, Nack(b, promised))]
@@ -161,7 +182,7 @@ class Acceptor:
         """on_accept with deliberate bugs or learning by acceptors."""
         b = msg.ballot
         if self._refuses(b, prepare=False):
-            return [Send(src, Nack(b, self.promised))]
+            return [Send(src, Nack(b, self.promised or Ballot(0, "")))]
         if self.accepted == (b, msg.value):  # a re-sent accept: answered once durable, as above
             return self._durable(None, Send(src, Accepted(b)))
         if "accept-keeps-promise" not in self.bugs:  # bug: otherwise the promise stays where it was
@@ -257,7 +278,8 @@ class Proposer:
             effects = [Persist("proposer", self.round)]
         msg = Prepare(self.ballot)
         effects.append(Broadcast(self.cfg.nodes, msg))
-        effects.append(SetTimer("retry", lo, hi))
+        if "no-retry" not in self.bugs:  # bug (control): otherwise a lost round is never retried
+            effects.append(SetTimer("retry", lo, hi))
         return effects
 
     def on_promise(self, src: str, msg: Promise) -> list[Effect]:
@@ -303,6 +325,8 @@ class Proposer:
         if not msg.promised > self.ballot:
             return []  # a duplicate of our own prepare: we already hold that promise
         self.phase = "backoff"
+        if "no-retry" in self.bugs:
+            return []  # bug (control): a refused round is given up
         lo, hi = self.cfg.retry.window(self.attempt)
         return [SetTimer("retry", lo, hi)]
 
@@ -322,7 +346,10 @@ class Proposer:
             self.accepts.append(src)  # bug: counts replies, not acceptors
         else:
             self.accepts[src] = True
-        if len(self.accepts) < self.q2:
+        if "counts-self-twice" in self.bugs:
+            if len(self.accepts) + 1 < self.q2:  # bug: the proposer's own vote counts twice
+                return []
+        elif len(self.accepts) < self.q2:
             return []
         assert self.proposal is not None
         return self.announce(self.proposal)
@@ -349,7 +376,8 @@ class Proposer:
         effects: list[Effect] = [Broadcast(tuple(n for n in self.cfg.nodes if n not in self.acked), msg)]
         lo, hi = self.cfg.retry.window(self.announce_attempt)
         self.announce_attempt += 1
-        effects.append(SetTimer("learn", lo, hi))
+        if "no-retry" not in self.bugs:  # bug (control): otherwise a lost learn is never re-sent
+            effects.append(SetTimer("learn", lo, hi))
         return effects
 
     def on_learned(self, src: str, msg: Learned) -> list[Effect]:
@@ -410,6 +438,8 @@ class Node:
             effects = self.learner.on_learn(src, msg)
             if self.proposer is not None and self.proposer.announcing is None:
                 effects.extend(self.proposer.announce(self.learner.decided))
+            if "reset-after-learn" in self.cfg.bugs:
+                self._reset()  # bug: forgets promise, vote, rounds and the decision itself
             return effects
         if kind is Accepted and msg.value is not None:  # a vote sent to learners
             effects = self.learner.on_accepted(src, msg)
@@ -432,6 +462,14 @@ class Node:
         if kind is Learned:
             return proposer.on_learned(src, msg)
         raise TypeError(f"not a Paxos message: {msg!r}")
+
+    def _reset(self) -> None:
+        """The tutorial's reset after learning (bug `reset-after-learn`), in memory."""
+        self.acceptor.promised = self.acceptor.accepted = None
+        self.learner.decided = None
+        self._round = 0
+        if self.proposer is not None:
+            self.proposer.round = self.proposer.seen_round = 0
 
     def on_timer(self, name: str) -> list[Effect]:
         if self.proposer is None:

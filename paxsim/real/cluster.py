@@ -1,0 +1,534 @@
+"""A real cluster on loopback under a scenario's network and faults.
+
+One OS process per node (`paxsim node`, or a user's `--node-cmd`), each
+binding port 0 and printing `READY <port>`; readiness is then confirmed on
+`GET /status`.  All node-to-node traffic goes through the relay
+(`relay.py`).  Faults follow the scenario's schedule: `crash` is a SIGKILL
+of the node's process group, `restart` starts it again on the same data
+directory (`storage: durable`) or an emptied one (`volatile`); partitions and
+cuts are relay rules.  Proposers get `POST /prepare` at their `at` time (and
+again after a restart, as in the simulator).
+
+The run ends when every node that is up has decided (and every fault and
+proposal is done), or at `duration`.  The relay's records and each node's
+trace are then merged, on the one monotonic clock, into a trace in the
+simulator's format, with `"runtime": "http"` and `"clock": "wall"` in the
+header.  Every process started is killed on every way out (`Cluster.run`'s
+finally, and `kill_all` as the last resort after the event loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector
+
+from .._version import __version__
+from ..scenario import Scenario
+from ..sim.faults import explicit
+from ..sim.network import NetworkModel
+from ..sim.streams import stream
+from ..trace import FORMAT
+from .node import STATE_FILE, TRACE_FILE
+from .relay import Recorder, Relay
+
+READY_TIMEOUT = 60.0  # seconds for a node process to print READY and answer /status
+PLACEHOLDERS = ("name", "port", "peers", "data")
+OBSERVATIONS = ("promise", "vote", "propose", "decide")
+
+
+class ClusterError(Exception):
+    """The cluster could not run (a node failed to start, a bad template): one line, exit 2."""
+
+
+def node_command(template: str | None, scenario: Scenario, seed: int, name: str, peers: str,
+                 data: Path) -> list[str]:
+    if template is None:
+        r = scenario.retry
+        argv = [sys.executable, "-m", "paxsim", "node", "--name", name, "--port", "0", "--peers", peers,
+                "--data", str(data), "--seed", str(seed), "--nodes", ",".join(scenario.nodes),
+                "--quorum", f"{scenario.phase1},{scenario.phase2}", "--retry-timeout", repr(r.timeout),
+                "--retry-backoff", repr(r.backoff), "--retry-jitter", repr(r.jitter), "--retry-max", repr(r.max),
+                "--learning", scenario.learning]
+        for bug in scenario.bugs:
+            argv += ["--bug", bug]
+        return argv
+    values = {"name": name, "port": "0", "peers": peers, "data": str(data)}
+    try:
+        return [part.format(**values) for part in shlex.split(template)]
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ClusterError(f"--node-cmd: bad template {template!r} ({exc}); placeholders are "
+                           + " ".join("{" + p + "}" for p in PLACEHOLDERS)) from None
+
+
+def check_template(template: str) -> None:
+    node_command(template, None, 0, "n1", "", Path("."))  # type: ignore[arg-type]
+
+
+class NodeProcess:
+    def __init__(self, name: str, data: Path, log: Path) -> None:
+        self.name = name
+        self.data = data
+        self.log = log
+        self.proc: asyncio.subprocess.Process | None = None
+        self.port: int | None = None
+        self.drain: asyncio.Task | None = None
+        self.lives = 0
+        self.standby: asyncio.subprocess.Process | None = None  # started, waiting to be woken on restart
+
+
+class Cluster:
+    def __init__(self, scenario: Scenario, seed: int, workdir: Path, node_cmd: str | None = None) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        self.workdir = workdir
+        self.node_cmd = node_cmd
+        self.plan, self.drawn = explicit(scenario, seed)
+        self.rec = Recorder()
+        network = NetworkModel(self.plan.network, stream(seed, "network"))
+        if self.drawn is not None and self.drawn.delay is not None:
+            network.set_delay(self.drawn.delay, stream(seed, "delays"))
+        self.relay = Relay(self.rec, network, scenario.nodes)
+        self.nodes = {n: NodeProcess(n, workdir / "data" / n, workdir / "logs" / f"{n}.log") for n in scenario.nodes}
+        self.session: ClientSession | None = None
+        self.pids: set[int] = set()  # every process group started and not yet reaped
+        self.end_t: float | None = None
+        self.t0_abs: float | None = None
+
+    # -- processes ----------------------------------------------------------------
+    async def _spawn(self, node: NodeProcess, standby: bool = False):
+        peers = ",".join(f"{p}=http://127.0.0.1:{self.relay.port}/{node.name}/{p}"
+                         for p in self.scenario.nodes if p != node.name)
+        node.data.mkdir(parents=True, exist_ok=True)
+        argv = node_command(self.node_cmd, self.scenario, self.seed, node.name, peers, node.data)
+        if standby:
+            argv.append("--standby")
+        env = dict(os.environ)
+        package_root = str(Path(__file__).resolve().parent.parent.parent)
+        env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        node.log.parent.mkdir(parents=True, exist_ok=True)
+        with open(node.log, "ab") as log:
+            try:
+                proc = await asyncio.create_subprocess_exec(
+                    *argv, stdin=asyncio.subprocess.PIPE if standby else asyncio.subprocess.DEVNULL,
+                    stdout=asyncio.subprocess.PIPE, stderr=log, start_new_session=True, env=env,
+                    cwd=str(self.workdir), preexec_fn=_die_with_parent)
+            except OSError as exc:
+                raise ClusterError(f"node {node.name}: cannot run {argv[0]!r}: {exc.strerror or exc}") from None
+        self.pids.add(proc.pid)
+        (self.workdir / "pids").mkdir(exist_ok=True)
+        (self.workdir / "pids" / f"{node.name}.{proc.pid}").write_text(f"{proc.pid}\n")
+        return proc
+
+    async def _ensure_standby(self, node: NodeProcess) -> None:
+        """Python and aiohttp take a second or more to start on a busy machine,
+        which would delay every restart: a standby process pays that in
+        advance and reads its storage and listens only when woken."""
+        if self.node_cmd is not None or node.standby is not None:
+            return
+        proc = await self._spawn(node, standby=True)
+        node.standby = proc
+        try:
+            while True:
+                line = await asyncio.wait_for(proc.stdout.readline(), READY_TIMEOUT)
+                if not line:
+                    raise ClusterError(f"node {node.name}: a standby process exited: {_last_line(node.log)}")
+                if line.strip() == b"STANDBY":
+                    return
+        except asyncio.TimeoutError:
+            raise ClusterError(f"node {node.name}: no 'STANDBY' line within {READY_TIMEOUT:g} s") from None
+
+    async def _start(self, node: NodeProcess) -> None:
+        """Start the node (or wake its standby) and wait until it is ready."""
+        if node.standby is not None:
+            proc, node.standby = node.standby, None
+            try:
+                proc.stdin.write(b"go\n")
+                await proc.stdin.drain()
+                proc.stdin.close()
+            except (ConnectionError, OSError):
+                pass  # it died: reading its stdout below says so
+        else:
+            proc = await self._spawn(node)
+        node.proc = proc
+        node.lives += 1
+        try:
+            port = await asyncio.wait_for(self._read_port(proc), READY_TIMEOUT)
+        except asyncio.TimeoutError:
+            raise ClusterError(f"node {node.name}: no 'READY <port>' line within {READY_TIMEOUT:g} s") from None
+        if port is None:
+            code = await proc.wait()
+            self.pids.discard(proc.pid)
+            last = _last_line(node.log)
+            raise ClusterError(f"node {node.name} exited with status {code} before it was ready"
+                               + (f": {last}" if last else f" (see {node.log})"))
+        node.drain = asyncio.get_running_loop().create_task(_drain(proc.stdout))
+        await self._wait_status(node, port)
+        node.port = port
+
+    async def _read_port(self, proc) -> int | None:
+        while True:
+            line = await proc.stdout.readline()
+            if not line:
+                return None
+            m = re.match(rb"\s*READY\s+(\d+)\s*$", line)
+            if m:
+                return int(m.group(1))
+
+    async def _wait_status(self, node: NodeProcess, port: int) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while True:
+            try:
+                async with self.session.get(f"http://127.0.0.1:{port}/status") as resp:
+                    if resp.status == 200:
+                        return
+            except (ClientError, asyncio.TimeoutError, OSError):
+                pass
+            if node.proc.returncode is not None or time.monotonic() > deadline:
+                raise ClusterError(f"node {node.name}: GET /status on port {port} never answered 200")
+            await asyncio.sleep(0.01)
+
+    async def _kill(self, node: NodeProcess) -> None:
+        proc = node.proc
+        if proc is None:
+            return
+        if proc.returncode is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        await proc.wait()
+        self.pids.discard(proc.pid)
+        if node.drain is not None:
+            node.drain.cancel()
+        node.proc = None
+        node.port = None
+
+    async def _kill_standby(self, node: NodeProcess) -> None:
+        proc, node.standby = node.standby, None
+        if proc is None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        await proc.wait()
+        self.pids.discard(proc.pid)
+
+    def kill_all(self) -> None:
+        """The last resort, without an event loop: SIGKILL every group still known."""
+        for pid in list(self.pids):
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+            self.pids.discard(pid)
+
+    # -- the run ------------------------------------------------------------------
+    def _at(self, t: float):
+        return asyncio.sleep(max(0.0, (t - self.rec.now()) / 1000.0))
+
+    async def run(self) -> list[dict]:
+        self.session = ClientSession(timeout=ClientTimeout(total=30.0), connector=TCPConnector(limit=0))
+        self.relay.session = self.session
+        background: list[asyncio.Task] = []
+        try:
+            await self.relay.start()
+            await asyncio.gather(*(self._start(n) for n in self.nodes.values()))
+            self._restarts = {n: sum(1 for f in self.plan.faults if f.kind == "restart" and f.arg == n)
+                              for n in self.nodes}
+            await asyncio.gather(*(self._ensure_standby(self.nodes[n]) for n in self.nodes if self._restarts[n]))
+            self.rec.t0 = time.monotonic() * 1000.0  # the scenario's time 0: every node is ready
+            for name, node in self.nodes.items():
+                self.relay.ports[name] = node.port
+            loop = asyncio.get_running_loop()
+            self.prepares: list[asyncio.Task] = []
+            faults = loop.create_task(self._faults())
+            proposals = loop.create_task(self._proposals())
+            background += [faults, proposals]
+            await self._until_done(faults, proposals)
+            self.end_t = self.rec.now()
+            up = [n for n, node in self.nodes.items() if node.port is not None]
+            decided = await self._statuses(up)
+            self.rec.closed = True
+            for task in background + self.prepares:
+                task.cancel()
+            return self._merge(decided, up)
+        finally:
+            for task in background:
+                task.cancel()
+            self.rec.closed = True
+            await asyncio.gather(*(self._kill(n) for n in self.nodes.values()), return_exceptions=True)
+            await asyncio.gather(*(self._kill_standby(n) for n in self.nodes.values()), return_exceptions=True)
+            await self.relay.stop()
+            await self.session.close()
+
+    async def _faults(self) -> None:
+        """Each fault at its time (ties in file order).  A node's crashes and
+        restarts are serialized: a restart waits for the process to be ready
+        (its `restart` event is recorded then), and a crash due meanwhile
+        waits for it; other faults keep their times."""
+        locks = {n: asyncio.Lock() for n in self.scenario.nodes}
+        order = sorted(range(len(self.plan.faults)), key=lambda i: (self.plan.faults[i].at, i))
+        tasks = [asyncio.get_running_loop().create_task(self._fault(self.plan.faults[i], locks)) for i in order]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def _fault(self, fault, locks) -> None:
+        await self._at(fault.at)
+        kind, arg = fault.kind, fault.arg
+        net = self.relay.net
+        if kind == "crash":
+            async with locks[arg]:
+                node = self.nodes[arg]
+                if node.port is None:
+                    return
+                self.relay.ports[arg] = None
+                self.rec.emit("crash", node=arg)
+                await self._kill(node)
+        elif kind == "restart":
+            async with locks[arg]:
+                node = self.nodes[arg]
+                if node.proc is not None:
+                    return
+                if self.scenario.storage == "volatile":
+                    self._empty(node)
+                    self.relay.forget(arg)
+                await self._start(node)
+                self.relay.ports[arg] = node.port
+                self.rec.emit("restart", node=arg, storage=self.scenario.storage)
+                self._restarts[arg] -= 1
+                if self._restarts[arg]:
+                    await self._ensure_standby(node)
+                for p in self.scenario.proposers:
+                    if p.node == arg and p.at <= self.rec.now():
+                        self._prepare(p)
+        elif kind == "partition":
+            net.partition.set(arg)
+            self.rec.emit("partition", groups=[list(g) for g in arg])
+        elif kind == "heal":
+            net.partition.heal()
+            self.rec.emit("heal")
+        elif kind == "cut":
+            net.cuts.cut.add(arg)
+            self.rec.emit("cut", src=arg[0], dst=arg[1])
+        elif kind == "uncut":
+            net.cuts.cut.discard(arg)
+            self.rec.emit("uncut", src=arg[0], dst=arg[1])
+        net.update()
+
+    def _empty(self, node: NodeProcess) -> None:
+        """Volatile storage: keep the node's trace of its past life, empty the rest."""
+        keep = self.workdir / "traces"
+        keep.mkdir(exist_ok=True)
+        trace = node.data / TRACE_FILE
+        if trace.exists():
+            trace.rename(keep / f"{node.name}.{node.lives}.jsonl")
+        shutil.rmtree(node.data, ignore_errors=True)
+        node.data.mkdir(parents=True)
+
+    async def _proposals(self) -> None:
+        for p in sorted(self.scenario.proposers, key=lambda p: p.at):
+            await self._at(p.at)
+            if self.nodes[p.node].port is not None:
+                self._prepare(p)
+            # a node that is down proposes on restart
+
+    def _prepare(self, p) -> None:
+        task = asyncio.get_running_loop().create_task(self._post_prepare(p))
+        self.prepares.append(task)
+
+    async def _post_prepare(self, p) -> None:
+        port = self.nodes[p.node].port
+        timeout = max(1.0, self.scenario.duration - self.rec.now())
+        try:
+            async with self.session.post(f"http://127.0.0.1:{port}/prepare",
+                                         json={"value": p.value, "timeout": timeout}) as resp:
+                data = await resp.json(content_type=None)
+        except (ClientError, asyncio.TimeoutError, ValueError, OSError):
+            return
+        if resp.status == 200 and isinstance(data, dict) and "decided" in data:
+            self.relay.note_decided(p.node, data["decided"])
+
+    async def _statuses(self, names) -> dict[str, Any]:
+        """{node: decided value} for the nodes that answer and have decided."""
+        async def one(name):
+            port = self.nodes[name].port
+            if port is None:
+                return name, None
+            try:
+                async with self.session.get(f"http://127.0.0.1:{port}/status",
+                                            timeout=ClientTimeout(total=5.0)) as resp:
+                    data = await resp.json(content_type=None)
+                    return name, data.get("decided") if isinstance(data, dict) else None
+            except (ClientError, asyncio.TimeoutError, ValueError, OSError):
+                return name, None
+
+        out = {}
+        for name, value in await asyncio.gather(*(one(n) for n in names)):
+            if value is None:
+                value = self.relay.wire_decided.get(name)
+            if value is not None:
+                out[name] = value
+        return out
+
+    async def _until_done(self, faults: asyncio.Task, proposals: asyncio.Task) -> None:
+        duration = self.scenario.duration
+        while self.rec.now() < duration:
+            if faults.done() and faults.exception() is not None:
+                raise faults.exception()
+            if faults.done() and proposals.done() and self.scenario.proposers:
+                up = [n for n, node in self.nodes.items() if node.port is not None]
+                decided = await self._statuses(up)
+                if up and len(decided) == len(up):
+                    return
+            await asyncio.sleep(min(0.02, max(0.0, (duration - self.rec.now()) / 1000.0)))
+
+    # -- one trace ------------------------------------------------------------------
+    def _node_events(self, name: str) -> list[dict]:
+        files = sorted((self.workdir / "traces").glob(f"{name}.*.jsonl")) if (self.workdir / "traces").exists() else []
+        files.append(self.nodes[name].data / TRACE_FILE)
+        out = []
+        for path in files:
+            if not path.exists():
+                continue
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                try:
+                    ev = json.loads(line)
+                except ValueError:
+                    continue  # a line cut short by a SIGKILL
+                if isinstance(ev, dict) and isinstance(ev.get("t"), (int, float)) and isinstance(ev.get("kind"), str):
+                    out.append(ev)
+        return out
+
+    def _merge(self, decided: dict, up: list[str]) -> list[dict]:
+        end_t = self.end_t
+        t0 = self.rec.t0
+        merged = [dict(ev) for ev in self.rec.events if ev["t"] <= end_t]
+        local_ids: dict[str, int] = {}
+        self.wire_only: list[str] = []
+        for name in self.scenario.nodes:
+            events = self._node_events(name)
+            observed = [ev for ev in events if ev["kind"] in OBSERVATIONS and ev.get("node") == name]
+            if not observed and self.node_cmd is not None:
+                self.wire_only.append(name)
+                merged.extend(dict(ev) for ev in self.relay.derived if ev["node"] == name and ev["t"] <= end_t)
+                continue
+            for ev in events:
+                t = ev["t"] - t0
+                if t < 0 or t > end_t:
+                    continue
+                kind = ev["kind"]
+                if kind == "promise":
+                    merged.append({"kind": kind, "t": t, "node": name, "ballot": ev["ballot"]})
+                elif kind == "vote":
+                    merged.append({"kind": kind, "t": t, "node": name, "ballot": ev["ballot"], "value": ev["value"]})
+                elif kind == "propose":
+                    merged.append({"kind": kind, "t": t, "node": name, "ballot": ev["ballot"], "value": ev["value"],
+                                   "quorum": ev.get("quorum", [])})
+                elif kind == "decide":
+                    merged.append({"kind": kind, "t": t, "node": name, "value": ev["value"]})
+                elif kind == "send" and ev.get("src") == name and ev.get("dst") == name:
+                    mid = local_ids.setdefault(ev["id"], self.rec.next_id + len(local_ids))
+                    merged.append({"kind": "send", "t": t, "id": mid, "src": name, "dst": name, "msg": ev["msg"]})
+                elif kind == "deliver" and ev.get("src") == name and ev.get("dst") == name and ev["id"] in local_ids:
+                    merged.append({"kind": "deliver", "t": t, "id": local_ids[ev["id"]]})
+        merged.sort(key=lambda ev: ev["t"])
+        # A local delivery whose send fell outside the window is dropped with it.
+        sent = {ev["id"] for ev in merged if ev["kind"] == "send"}
+        merged = [ev for ev in merged if ev["kind"] not in ("deliver", "drop") or ev["id"] in sent]
+        scenario = dict(self.scenario.to_dict(), seed=self.seed)
+        header = {"kind": "header", "paxsim": __version__, "format": FORMAT, "seed": self.seed,
+                  "scenario": scenario, "runtime": "http", "clock": "wall"}
+        out = [header]
+        seq = 0
+        if self.drawn is not None:
+            out.append({"kind": "random-faults", "seq": seq, "t": 0.0, **self.drawn.to_json()})
+            seq += 1
+        totals = {"sent": 0, "delivered": 0, "dropped": {"loss": 0, "partition": 0, "cut": 0, "crashed": 0},
+                  "duplicated": 0}
+        for ev in merged:
+            ev["seq"] = seq
+            ev["t"] = round(ev["t"], 3)
+            seq += 1
+            kind = ev["kind"]
+            if kind == "send":
+                totals["sent"] += 1
+            elif kind == "deliver":
+                totals["delivered"] += 1
+            elif kind == "drop":
+                totals["dropped"][ev["reason"]] += 1
+            elif kind == "duplicate":
+                totals["duplicated"] += 1
+            out.append(ev)
+        out.append({"kind": "end", "seq": seq, "t": round(end_t, 3), "messages": totals,
+                    "decided": {n: decided[n] for n in up if n in decided}, "up": up})
+        return out
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: on Linux, be SIGKILLed when the cluster
+    process dies, even by SIGKILL, when nothing else could clean up."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+async def _drain(stream_reader) -> None:
+    """Read and discard a node's stdout, so it never blocks on a full pipe."""
+    try:
+        while await stream_reader.read(65536):
+            pass
+    except (asyncio.CancelledError, OSError):
+        pass
+
+
+def _last_line(path: Path) -> str:
+    try:
+        lines = [l for l in path.read_text(encoding="utf-8", errors="replace").splitlines() if l.strip()]
+    except OSError:
+        return ""
+    return lines[-1].strip() if lines else ""
+
+
+def run_cluster(scenario: Scenario, seed: int, workdir: Path, node_cmd: str | None = None) -> tuple[list[dict], Cluster]:
+    """Run the scenario on real processes; returns the merged trace.  Every
+    process is gone when this returns or raises (Ctrl-C and SIGTERM included)."""
+    cluster = Cluster(scenario, seed, workdir, node_cmd)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        try:
+            return await cluster.run()
+        finally:
+            loop.remove_signal_handler(signal.SIGTERM)
+
+    try:
+        events = asyncio.run(main())
+    except asyncio.CancelledError:  # SIGTERM: stopped like Ctrl-C
+        raise KeyboardInterrupt from None
+    finally:
+        cluster.kill_all()
+    return events, cluster
