@@ -212,7 +212,7 @@ def test_a_node_that_cannot_start_is_one_line_and_exit_2(procs, write, tmp_path)
 def test_bad_node_cmd_template_is_exit_2(runner, write):
     from paxsim.cli import main
 
-    sc = write("name: x\nnodes: 3\n")
+    sc = write("name: x\nnodes: 3\nproposers: [{node: n1, value: a}]\n")
     res = runner.invoke(main, ["cluster", str(sc), "--node-cmd", "mynode --port {prot}"])
     assert res.exit_code == 2 and "--node-cmd: bad template" in res.output and "{port}" in res.output
 
