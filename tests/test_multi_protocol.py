@@ -201,11 +201,13 @@ def random_op(rng: random.Random, client: str, n: int, reads_and_puts_only: bool
     return {"f": "cas", "key": key, "value": [rng.choice([None, f"c1.{n - 1}", f"c2.{n - 1}"]), f"{client}.{n}"]}
 
 
-def random_schedule(seed: int, bugs=frozenset(), steps: int = 400, reads_and_puts_only: bool = False) -> Net:
+def random_schedule(seed: int, bugs=frozenset(), steps: int = 400, reads_and_puts_only: bool = False,
+                    n: int = 3) -> Net:
     """A seeded schedule of deliveries (in any order), drops, duplicates, timer
-    firings (any armed timer), client operations, crashes, restarts and cuts."""
+    firings (any armed timer), client operations, crashes and restarts (a
+    minority down at most) and cuts."""
     rng = random.Random(seed)
-    net = Net(bugs=bugs)
+    net = Net(n=n, bugs=bugs)
     ops = 0
     for _ in range(steps):
         r = rng.random()
@@ -230,15 +232,15 @@ def random_schedule(seed: int, bugs=frozenset(), steps: int = 400, reads_and_put
                 c = rng.choice(idle)
                 net.invoke(c, random_op(rng, c, ops, reads_and_puts_only))
         elif r < 0.96:
-            up = [n for n in net.names if net.up[n]]
-            if len(up) == len(net.names):
+            up = [name for name in net.names if net.up[name]]
+            if len(up) > len(net.names) // 2 + 1:
                 net.crash(rng.choice(up))
         elif r < 0.98:
-            down = [n for n in net.names if not net.up[n]]
+            down = [name for name in net.names if not net.up[name]]
             if down:
                 net.restart(rng.choice(down))
         else:
-            net.cut = set() if net.cut else {rng.choice(net.names)}
+            net.cut = set() if net.cut else set(rng.sample(net.names, (n - 1) // 2))
     return net
 
 
@@ -671,17 +673,18 @@ def test_a_deposed_leader_serves_a_stale_read_only_with_the_mutant():
         assert log_safety(net.events) == []
 
 
-SEEDS = range(250)
+SEEDS = range(300)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("reads_and_puts_only", [False, True], ids=["mixed-ops", "reads-and-puts"])
-def test_the_protocol_is_safe_and_exactly_once_on_random_schedules(reads_and_puts_only):
+@pytest.mark.parametrize("n, reads_and_puts_only", [(3, False), (3, True), (5, False)],
+                         ids=["3-nodes-mixed-ops", "3-nodes-reads-and-puts", "5-nodes-mixed-ops"])
+def test_the_protocol_is_safe_and_exactly_once_on_random_schedules(n, reads_and_puts_only):
     kinds: dict[str, int] = {}
     delivered: dict[str, int] = {}
     converged = 0
     for seed in SEEDS:
-        net = random_schedule(seed, reads_and_puts_only=reads_and_puts_only)
+        net = random_schedule(seed, reads_and_puts_only=reads_and_puts_only, n=n)
         found = violations(net, reads_and_puts_only=reads_and_puts_only)
         assert not found, f"seed {seed}: {found}"
         settle(net)
@@ -693,8 +696,8 @@ def test_the_protocol_is_safe_and_exactly_once_on_random_schedules(reads_and_put
         for k, v in net.delivered.items():
             delivered[k] = delivered.get(k, 0) + v
     # the schedules did exercise what they claim: progress, failover, recovery, catch-up, retries
-    assert kinds["ok"] > 2 * len(SEEDS) and kinds["leading"] > 2 * len(SEEDS) and kinds["info"] > 0
-    assert delivered["Log"] > len(SEEDS) and delivered["Redirect"] > 0 and delivered["Nack"] > 0
+    assert kinds["ok"] > len(SEEDS) // 3 and kinds["leading"] > len(SEEDS) and kinds["info"] > 0
+    assert delivered["Log"] > len(SEEDS) // 3 and delivered["Redirect"] > 0 and delivered["Nack"] > 0
     assert converged == len(SEEDS), f"only {converged} of {len(SEEDS)} schedules converged after healing"
 
 

@@ -378,6 +378,7 @@ class Node:
             effects.append(Broadcast(missing, Accept(self.ballot, slot, self.proposals[slot])))
         effects.append(Broadcast(self.others, Heartbeat(self.ballot, self.commit)))
         effects.append(SetTimer("heartbeat", self.cfg.heartbeat, self.cfg.heartbeat))
+        effects.extend(self._fill_window())  # slots decided by a catch-up may have made room
         return effects
 
     # -- follower ---------------------------------------------------------------
