@@ -731,3 +731,32 @@ def test_the_control_mutant_acts_but_is_never_caught():
             asked += net.delivered.get("CatchUp", 0)
     correct = sum(random_schedule(seed).delivered.get("CatchUp", 0) for seed in SEEDS)
     assert asked > 2 * correct  # it does change what happens
+
+
+def test_a_new_leader_that_skips_recovery_overwrites_a_decided_slot_only_with_the_mutant():
+    for bugs in (frozenset(), frozenset({"skip-recovery"})):
+        net = Net(bugs=bugs)
+        net.run_until_quiet()
+        net.invoke("c1", {"f": "put", "key": "x", "value": "1"})
+        net.deliver(0)  # the request reaches n1, which sends accepts to n1, n2, n3
+        for dst in ("n1", "n2"):
+            net.deliver(next(i for i, (_, d, m) in enumerate(net.pool) if d == dst and isinstance(m, Accept)))
+        net.pool = [(s, d, m) for s, d, m in net.pool if isinstance(m, Accepted)]  # n3 never votes
+        net.deliver(0)
+        net.deliver(0)  # n1 has both votes: it decides slot 0 and runs it
+        net.pool = [(s, d, m) for s, d, m in net.pool if isinstance(m, Reply)]  # the decides are lost
+        net.run_until_quiet()
+        assert [e["node"] for e in net.kinds("decided")] == ["n1"] and len(net.kinds("ok")) == 1
+        net.cut = {"n1"}
+        net.fire("n2", "election")
+        net.run_until_quiet()
+        net.invoke("c2", {"f": "put", "key": "x", "value": "2"})
+        net.run_until_quiet()
+        net.cut = set()
+        settle(net)
+        found = agreement(net.events)
+        if bugs:
+            assert found and found[0].message.startswith("slot 0: n1 decided c1#1 put 'x' '1'")
+        else:
+            assert found == [] and net.nodes["n2"].decided[0].id == ("c1", 1)
+            assert {n: net.nodes[n].kv.data for n in NAMES} == {n: {"x": "2"} for n in NAMES}
