@@ -1,6 +1,6 @@
 """The replicated key-value state machine, applied in slot order.
 
-Operations (`Command.f`), with the absent key reading as null:
+Operations (`Command.f`) on string values, with the absent key reading as null:
 
     get k          -> the value, or None when k is absent
     put k v        -> None                      (k := v)

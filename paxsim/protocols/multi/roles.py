@@ -145,7 +145,7 @@ class Node:
                 self.promised = ballot
         # The replica re-runs its stored decided prefix, silently: it ran it before.
         self.kv = KV()
-        self.commit = 0  # every slot below is decided (and, but with hole-skip, executed)
+        self.commit = 0  # every slot below is decided and (but with hole-skip) executed
         while self.commit in self.decided:
             self.kv.apply(self.decided[self.commit], self.dedup)
             self.commit += 1
