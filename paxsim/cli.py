@@ -574,12 +574,14 @@ EXIT_BOUND = 3
 @click.option("--timers", type=click.IntRange(min=0), help="Timer firings allowed (overrides explore.timers).")
 @click.option("--symmetry/--no-symmetry", default=None,
               help="Identify states equal up to renaming interchangeable nodes [default: explore.symmetry, on].")
+@click.option("--prune/--no-prune", default=True, show_default=True,
+              help="Skip transitions that only take options away (a loss, a delivery or timer that does nothing).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a counterexample here as a scripted scenario.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the summary.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr [default: when a terminal].")
 def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states, time_limit, seed: int,
-                loss, duplicate, crash, restart, timers, symmetry, output: Path | None, as_json: bool,
+                loss, duplicate, crash, restart, timers, symmetry, prune: bool, output: Path | None, as_json: bool,
                 progress) -> None:
     """Search every schedule of a small SCENARIO for a safety violation.
 
@@ -620,7 +622,7 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
         _bad_input(f"{output}: directory {str(output.parent)!r} does not exist")
     if strategy == "random" and max_states is None and time_limit is None:
         time_limit = 10.0
-    model = ex.model_for(sc, budgets)
+    model = ex.model_for(sc, budgets, prune=prune)
     bar = None
     if progress is None:
         progress = sys.stderr.isatty() and not as_json
@@ -638,6 +640,7 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
     summary = result.to_json()
     summary["scenario"] = str(scenario)
     summary["budgets"] = budgets.to_dict()
+    summary["prune"] = prune
     replay = None
     if result.violation is not None:
         flags = "".join(f" --bug {b}" for b in bugs) + "".join(f" --set {s}" for s in sets)
@@ -658,8 +661,8 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
         click.echo(f"explored:    {scenario} ({strategy}; budgets: loss {b['loss']}, duplicate {b['duplicate']}, "
                    f"crash {b['crash']}, restart {b['restart']}, timers {b['timers']}; "
                    f"symmetry {'on' if result.symmetry else 'off'})")
-        click.echo(f"states:      {result.visited} visited, {result.unique} unique, {result.transitions} transitions, "
-                   f"max depth {result.max_depth}")
+        click.echo(f"states:      {result.visited} visited, {result.unique} unique, {result.transitions} transitions "
+                   f"({result.pruned} pruned), max depth {result.max_depth}")
         click.echo(f"speed:       {result.states_per_second:,.0f} states/s, {result.seconds:.2f} s, "
                    f"peak memory {result.peak_rss_mib:.0f} MiB")
         if result.violation is not None:

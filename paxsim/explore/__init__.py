@@ -15,11 +15,12 @@ from .single import SingleDecree
 PROTOCOLS = {"single": SingleDecree}
 
 
-def model_for(scenario: Scenario, budgets: Explore | None = None, symmetry: bool | None = None) -> Model:
+def model_for(scenario: Scenario, budgets: Explore | None = None, symmetry: bool | None = None,
+              prune: bool = True) -> Model:
     """The search model of a scenario (single-decree for now), with its
     `explore:` budgets unless `budgets` is given."""
     budgets = budgets or scenario.explore or Explore()
-    return Model(scenario, SingleDecree(scenario), budgets, symmetry)
+    return Model(scenario, SingleDecree(scenario), budgets, symmetry, prune)
 
 
 __all__ = ["Model", "PROTOCOLS", "Result", "SingleDecree", "counterexample", "explore", "model_for", "to_yaml"]

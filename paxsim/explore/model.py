@@ -28,6 +28,7 @@ is what lets every counterexample replay exactly in `paxsim run`.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from itertools import permutations
 from typing import Any, Callable
 
@@ -46,8 +47,11 @@ class Recorder:
 
 
 class Model:
-    def __init__(self, scenario: Scenario, protocol: Any, budgets: Explore, symmetry: bool | None = None) -> None:
+    def __init__(self, scenario: Scenario, protocol: Any, budgets: Explore, symmetry: bool | None = None,
+                 prune: bool = True) -> None:
         self.scenario = scenario
+        self.prune = prune  # skip subsumed transitions (see `step`)
+        self._sends = 0
         self.p = protocol
         self.names = protocol.names
         self.n = len(self.names)
@@ -112,10 +116,23 @@ class Model:
 
     def apply(self, state: tuple, label: tuple, rec: Recorder | None = None) -> tuple[tuple, tuple | None]:
         """(next state, violation or None) after transition `label`."""
+        child, violation, _subsumed = self.step(state, label, rec)
+        return child, violation
+
+    def step(self, state: tuple, label: tuple, rec: Recorder | None = None) -> tuple[tuple, tuple | None, bool]:
+        """(next state, violation or None, subsumed).  `subsumed` says the
+        transition only took options away: it lost a message, delivered one
+        to a node that is down or that did nothing with it, or fired a timer
+        that did nothing.  Everything the next state can do, `state` can do
+        too (leave that message in flight forever, never fire that timer), so
+        a search for safety violations need not go there: a schedule through
+        it is a longer schedule through `state`."""
         nodes, net, budget, hist = state
+        self._sends = 0
+        subsumed = False
         kind = label[0]
         nodes_l = list(nodes)
-        netd = {(e[0], e[1], e[2], e[3]): [e[4], e[5]] for e in net}
+        netd = list(net)
         budget_l = list(budget)
         violation = None
         if kind == "deliver" or kind == "lose":
@@ -123,9 +140,14 @@ class Model:
             self._take(netd, src, dst, msg, dup)
             if kind == "lose":
                 budget_l[LOSS] -= 1
+                subsumed = True
             elif nodes[dst][0]:
+                before = hist
                 hist, violation = self._run(nodes_l, netd, hist, dst, lambda node: self.p.on_message(
                     node, self.names[src], msg), rec)
+                subsumed = self._sends == 0 and nodes_l[dst] == nodes[dst] and hist == before
+            else:
+                subsumed = True
         elif kind == "duplicate":
             _, src, dst, msg = label
             self._take(netd, src, dst, msg, True)
@@ -135,8 +157,10 @@ class Model:
             _, i, name = label
             budget_l[TIMERS] -= 1
             up, snap, storage, timers, started = nodes_l[i]
-            nodes_l[i] = (up, snap, storage, tuple(t for t in timers if t != name), started)
+            nodes_l[i] = disarmed = (up, snap, storage, tuple(t for t in timers if t != name), started)
+            before = hist
             hist, violation = self._run(nodes_l, netd, hist, i, lambda node: self.p.on_timer(node, name), rec)
+            subsumed = self._sends == 0 and nodes_l[i] == disarmed and hist == before
         elif kind == "propose":
             i = label[1]
             up, snap, storage, timers, _started = nodes_l[i]
@@ -162,26 +186,33 @@ class Model:
                 hist, violation = self._run(nodes_l, netd, hist, i, lambda n: self.p.propose(n, value), rec)
         else:
             raise ValueError(f"unknown transition {label!r}")
-        new_net = tuple(sorted((k[0], k[1], k[2], k[3], v[0], v[1]) for k, v in netd.items()))
-        return (tuple(nodes_l), new_net, tuple(budget_l), hist), violation
+        return (tuple(nodes_l), tuple(netd), tuple(budget_l), hist), violation, subsumed
 
-    def _take(self, netd: dict, src: int, dst: int, msg: Any, dup: bool) -> None:
-        key = (src, dst, self.mkey(msg), dup)
-        entry = netd[key]
-        if entry[1] == 1:
-            del netd[key]
+    # The in-flight multiset is a sorted list of (src, dst, key, dup, msg, count);
+    # a 4-tuple probe sorts just before the entry it names.
+    def _take(self, netd: list, src: int, dst: int, msg: Any, dup: bool) -> None:
+        probe = (src, dst, self.mkey(msg), dup)
+        k = bisect_left(netd, probe)
+        entry = netd[k]
+        if entry[:4] != probe:
+            raise ValueError(f"no such message in flight: {probe!r}")
+        if entry[5] == 1:
+            del netd[k]
         else:
-            entry[1] -= 1
+            netd[k] = entry[:5] + (entry[5] - 1,)
 
-    def _put(self, netd: dict, src: int, dst: int, msg: Any, dup: bool, count: int = 1) -> None:
-        key = (src, dst, self.mkey(msg), dup)
-        entry = netd.get(key)
-        if entry is None:
-            netd[key] = [msg, count]
+    def _put(self, netd: list, src: int, dst: int, msg: Any, dup: bool, count: int = 1) -> None:
+        key = self._mkeys.get(msg)
+        if key is None:
+            key = self.mkey(msg)
+        probe = (src, dst, key, dup)
+        k = bisect_left(netd, probe)
+        if k < len(netd) and netd[k][:4] == probe:
+            netd[k] = netd[k][:5] + (netd[k][5] + count,)
         else:
-            entry[1] += count
+            netd.insert(k, (src, dst, key, dup, msg, count))
 
-    def _run(self, nodes_l: list, netd: dict, hist: tuple, i: int, call: Callable, rec: Recorder | None):
+    def _run(self, nodes_l: list, netd: list, hist: tuple, i: int, call: Callable, rec: Recorder | None):
         """Feed node i one input, then the messages it sends itself, in order."""
         up, snap, storage, timers, started = nodes_l[i]
         p = self.p
@@ -201,6 +232,7 @@ class Model:
                         local.append(effect.msg)
                     else:
                         dst = p.index[effect.dst]
+                        self._sends += 1
                         self._put(netd, i, dst, effect.msg, True)
                         if rec is not None:
                             rec.send(i, dst, effect.msg)
@@ -211,6 +243,7 @@ class Model:
                             local.append(msg)
                         else:
                             dst = p.index[d]
+                            self._sends += 1
                             self._put(netd, i, dst, msg, True)
                             if rec is not None:
                                 rec.send(i, dst, msg)

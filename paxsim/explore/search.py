@@ -31,6 +31,7 @@ class Result:
     visited: int = 0  # states popped and expanded
     unique: int = 0  # distinct (canonical) states seen
     transitions: int = 0
+    pruned: int = 0  # subsumed transitions not followed (see Model.step)
     max_depth: int = 0
     seconds: float = 0.0
     exhausted: bool = False
@@ -47,7 +48,7 @@ class Result:
     def to_json(self) -> dict:
         return {
             "strategy": self.strategy, "states_visited": self.visited, "unique_states": self.unique,
-            "transitions": self.transitions, "max_depth": self.max_depth, "seconds": round(self.seconds, 3),
+            "transitions": self.transitions, "pruned": self.pruned, "max_depth": self.max_depth, "seconds": round(self.seconds, 3),
             "states_per_second": round(self.states_per_second, 1), "exhausted": self.exhausted,
             "bound": self.bound, "symmetry": self.symmetry, "peak_rss_mib": round(self.peak_rss_mib, 1),
             "violation": None if self.violation is None else {"kind": self.violation[0],
@@ -95,7 +96,8 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
         return False
 
     canonical = model.canonical
-    apply = model.apply
+    step = model.step
+    prune = model.prune
     enabled = model.enabled
     if strategy in ("bfs", "dfs"):
         frontier: deque = deque([(init, h0, 0)])
@@ -118,8 +120,11 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
                 continue
             children = []
             for label in labels:
-                child, violation = apply(state, label)
+                child, violation, subsumed = step(state, label)
                 res.transitions += 1
+                if subsumed and prune and violation is None:
+                    res.pruned += 1
+                    continue
                 child, _ = canonical(child)
                 ch = hash(child)
                 if violation is not None:
@@ -163,7 +168,7 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
                 if not labels:
                     break
                 label = labels[rng.randrange(len(labels))]
-                state, violation = apply(state, label)
+                state, violation = model.apply(state, label)
                 res.transitions += 1
                 res.visited += 1
                 path.append(label)
