@@ -186,3 +186,11 @@ def test_snapshot_restore_round_trip_after_a_run():
     for i, (up, snap, *_rest) in enumerate(state[0]):
         if snap is not None:
             assert model.p.snapshot(model.p.restore(i, snap)) == snap
+
+
+def test_benchmark_quick_runs():
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "explore_bench.py"), "--quick"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "| simulator (5% loss, checked) | trace event |" in proc.stdout
+    assert "| explorer, pruning | transition |" in proc.stdout
