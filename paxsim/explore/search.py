@@ -104,6 +104,9 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
         pop = frontier.popleft if strategy == "bfs" else frontier.pop
         truncated = False
         while frontier:
+            if max_states is not None and res.unique >= max_states:
+                res.bound = "max-states"
+                break
             if (res.visited & 255) == 0:
                 if progress is not None:
                     progress(res.unique)
@@ -145,6 +148,7 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
             else:
                 res.exhausted = True
         if found is not None:
+            res.bound = None  # a violation is a verdict, whatever bound was near
             h, label, violation = found
             path = [label]
             while parents[h] is not None:
