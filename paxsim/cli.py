@@ -963,6 +963,157 @@ def shlex_join(parts) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
+EXIT_BOUND = 3
+
+
+@main.command("explore")
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--bug", "bugs", multiple=True, type=click.Choice(list(BUGS)), metavar="NAME",
+              help="Switch on a deliberate protocol bug (repeatable); see 'paxsim bugs'.")
+@click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
+              help="Override a scenario value, e.g. --set explore.loss=2 (repeatable).")
+@click.option("--strategy", type=click.Choice(["bfs", "dfs", "random"]), default="bfs", show_default=True,
+              help="bfs finds a shortest counterexample; dfs and random reach deep states sooner.")
+@click.option("--max-depth", type=click.IntRange(min=0), help="Expand no state deeper than this many transitions.")
+@click.option("--max-states", type=click.IntRange(min=1), help="Stop after this many unique states.")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), metavar="S",
+              help="Stop after S seconds (random: 10 s unless a bound is given).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the random walk.")
+@click.option("--loss", type=click.IntRange(min=0), help="Loss budget (overrides explore.loss).")
+@click.option("--duplicate", type=click.IntRange(min=0), help="Duplication budget (overrides explore.duplicate).")
+@click.option("--crash", type=click.IntRange(min=0), help="Crash budget (overrides explore.crash).")
+@click.option("--restart", type=click.IntRange(min=0), help="Restart budget (overrides explore.restart).")
+@click.option("--timers", type=click.IntRange(min=0), help="Timer firings allowed (overrides explore.timers).")
+@click.option("--symmetry/--no-symmetry", default=None,
+              help="Identify states equal up to renaming interchangeable nodes [default: explore.symmetry, on].")
+@click.option("--prune/--no-prune", default=True, show_default=True,
+              help="Skip transitions that only take options away (a loss, a delivery or timer that does nothing).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a counterexample here as a scripted scenario.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the summary.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar on stderr [default: when a terminal].")
+def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states, time_limit, seed: int,
+                loss, duplicate, crash, restart, timers, symmetry, prune: bool, output: Path | None, as_json: bool,
+                progress) -> None:
+    """Search every schedule of a small SCENARIO for a safety violation.
+
+    States are every node's role state and storage, the messages in flight
+    (a multiset), which nodes are up, the armed timers and the fault budgets
+    left (the scenario's explore: section, or the flags). A transition
+    delivers, loses or duplicates a message, fires a timer, crashes or
+    restarts a node, or starts a proposal; time is abstracted away. Every
+    state is checked for agreement, validity and integrity. A counterexample
+    is written as a scripted scenario that 'paxsim run' replays on any seed.
+
+    \b
+    Examples:
+      paxsim explore scenarios/explore/three-nodes.yaml
+      paxsim explore scenarios/explore/three-nodes.yaml --bug accept-keeps-promise -o cex.yaml
+      paxsim run cex.yaml
+      paxsim explore scenarios/explore/two-nodes.yaml --loss 1 --json
+      paxsim explore scenarios/duel.yaml --strategy dfs --max-depth 30 --time-limit 60
+
+    Exit status: 0 exhausted with no violation, 1 a violation, 2 bad input,
+    3 a bound (--max-depth, --max-states, --time-limit) stopped it first.
+    """
+    from dataclasses import replace as dc_replace
+
+    from . import explore as ex
+    from .scenario import Explore
+    from .sim import simulate
+
+    try:
+        sc = load_variant(scenario, sets, bugs)
+    except (ScenarioError, OverrideError) as exc:
+        _bad_input(str(exc))
+    budgets = sc.explore or Explore()
+    changes = {k: v for k, v in (("loss", loss), ("duplicate", duplicate), ("crash", crash),
+                                 ("restart", restart), ("timers", timers), ("symmetry", symmetry)) if v is not None}
+    budgets = dc_replace(budgets, **changes)
+    if output is not None and not output.parent.exists():
+        _bad_input(f"{output}: directory {str(output.parent)!r} does not exist")
+    if strategy == "random" and max_states is None and time_limit is None:
+        time_limit = 10.0
+    model = ex.model_for(sc, budgets, prune=prune)
+    bar = None
+    if progress is None:
+        progress = sys.stderr.isatty() and not as_json
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=max_states, unit=" states", desc="explore", file=sys.stderr, leave=False)
+
+    def tick(unique: int) -> None:
+        bar.update(unique - bar.n)
+
+    result = ex.explore(model, strategy, max_depth, max_states, time_limit, seed, tick if bar is not None else None)
+    if bar is not None:
+        bar.close()
+    summary = result.to_json()
+    summary["scenario"] = str(scenario)
+    summary["budgets"] = budgets.to_dict()
+    summary["prune"] = prune
+    replay = None
+    if result.violation is not None:
+        flags = "".join(f" --bug {b}" for b in bugs) + "".join(f" --set {s}" for s in sets)
+        data = ex.counterexample(model, result.path, result.violation, f"{scenario}{flags} --strategy {strategy}")
+        cex = scenario_from_dict(data, str(output or "<counterexample>"))
+        verdict = simulate(cex, 0).verdict
+        replay = next((v for v in verdict.violations if v.kind == result.violation[0]), None)
+        summary["schedule"] = [_label_text(model, label) for label in result.path]
+        summary["replayed"] = replay is not None
+        summary["explanation"] = replay.explain() if replay is not None else None
+        if output is not None:
+            output.write_text(ex.to_yaml(data), encoding="utf-8")
+            summary["counterexample"] = str(output)
+    if as_json:
+        click.echo(json.dumps(summary, sort_keys=True))
+    else:
+        b = summary["budgets"]
+        click.echo(f"explored:    {scenario} ({strategy}; budgets: loss {b['loss']}, duplicate {b['duplicate']}, "
+                   f"crash {b['crash']}, restart {b['restart']}, timers {b['timers']}; "
+                   f"symmetry {'on' if result.symmetry else 'off'})")
+        click.echo(f"states:      {result.visited} visited, {result.unique} unique, {result.transitions} transitions "
+                   f"({result.pruned} pruned), max depth {result.max_depth}")
+        click.echo(f"speed:       {result.states_per_second:,.0f} states/s, {result.seconds:.2f} s, "
+                   f"peak memory {result.peak_rss_mib:.0f} MiB")
+        if result.violation is not None:
+            kind, message = result.violation
+            click.echo(f"violation:   {kind}: {message} after {len(result.path)} transitions"
+                       + (" (a shortest schedule)" if strategy == "bfs" else ""))
+            for k, line in enumerate(summary["schedule"], start=1):
+                click.echo(f"  {k:>3}. {line}")
+            if replay is not None:
+                click.echo("explanation of the replayed run:")
+                click.echo("\n".join("  " + line for line in replay.explain().splitlines()))
+            else:
+                click.echo("warning:     the scripted replay did not show this violation (an explorer bug)")
+            if output is not None:
+                click.echo(f"wrote:       {output}  (reproduce: paxsim run {output})")
+        elif result.exhausted:
+            click.echo("result:      exhausted: no schedule violates agreement, validity or integrity")
+        else:
+            click.echo(f"result:      bound hit ({result.bound}) before the space was exhausted: no verdict")
+    if result.violation is not None:
+        sys.exit(EXIT_FAIL)
+    sys.exit(EXIT_OK if result.exhausted else EXIT_BOUND)
+
+
+def _label_text(model, label: tuple) -> str:
+    names = model.names
+    kind = label[0]
+    if kind in ("deliver", "lose", "duplicate"):
+        src, dst, msg = names[label[1]], names[label[2]], label[3]
+        fields = ", ".join(f"{k}={v}" for k, v in msg.to_json().items() if k != "type")
+        verb = {"deliver": "deliver", "lose": "lose", "duplicate": "duplicate"}[kind]
+        return f"{verb} {msg.type}({fields}) {src} -> {dst}"
+    if kind == "timer":
+        return f"timer {label[2]} fires at {names[label[1]]}"
+    if kind == "propose":
+        return f"{names[label[1]]} proposes {model.proposal[label[1]]!r}"
+    return f"{kind} {names[label[1]]}"
+
+
 def run_main() -> None:
     """Console entry point: Ctrl-C ends with status 130 and one line, not a traceback."""
     try:

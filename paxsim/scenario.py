@@ -318,6 +318,25 @@ class Script:
 
 
 @dataclass(frozen=True, slots=True)
+class Explore:
+    """Fault budgets for `paxsim explore` (the whole schedule, not per node).
+    `timers` bounds how many timer firings a schedule may contain: without it
+    a proposer could retry forever and the space would be infinite."""
+
+    loss: int = 0
+    duplicate: int = 0
+    crash: int = 0
+    restart: int | None = None  # default: as many as crashes
+    timers: int = 0
+    symmetry: bool = True
+
+    def to_dict(self) -> dict:
+        return {"loss": self.loss, "duplicate": self.duplicate, "crash": self.crash,
+                "restart": self.crash if self.restart is None else self.restart,
+                "timers": self.timers, "symmetry": self.symmetry}
+
+
+@dataclass(frozen=True, slots=True)
 class Expect:
     decided: bool = False
     within: float | None = None
@@ -354,6 +373,7 @@ class Scenario:
     write_latency: float = 0.0
     random_faults: RandomFaults | None = None
     script: Script | None = None
+    explore: Explore | None = None
     source: str = field(default="<scenario>", compare=False)
 
     def to_dict(self) -> dict:
@@ -387,6 +407,7 @@ class Scenario:
                        {"schedule": [f.to_dict() for f in self.faults], "random": self.random_faults.to_dict()}),
             "expect": self.expect.to_dict(),
             **({"script": self.script.to_dict()} if self.script is not None else {}),
+            **({"explore": self.explore.to_dict()} if self.explore is not None else {}),
         }
 
     def with_changes(self, **changes: Any) -> "Scenario":
@@ -572,6 +593,7 @@ class _Builder:
             write_latency=duration_ms(protocol.get("write_latency", 0)),
             random_faults=random_faults,
             script=script,
+            explore=Explore(**d["explore"]) if "explore" in d else None,
             source=self.source,
         )
 

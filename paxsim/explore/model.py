@@ -1,0 +1,322 @@
+"""The explored system: states, transitions, symmetry.
+
+A state is one immutable tuple, hashed and compared as a whole:
+
+    (nodes, net, budget, history)
+    nodes   : per node (up, role snapshot or None when down, stable storage as
+              sorted items, armed timer names, proposal started)
+    net     : the messages in flight, a multiset: sorted (src, dst, key, dup,
+              msg, count); `dup` is True for a message sent but not yet
+              duplicated (the simulator can duplicate a send once)
+    budget  : faults left (loss, duplicate, crash, restart, timer firings)
+    history : the protocol's safety history (votes cast, decisions)
+
+Transitions (each a label):
+
+    ("propose", i)                 node i's client asks it to propose (once)
+    ("deliver", src, dst, msg, dup) one copy arrives (dropped if dst is down)
+    ("lose", src, dst, msg, dup)    one copy is lost           (loss budget)
+    ("duplicate", src, dst, msg)    a send gets a second copy  (duplicate budget)
+    ("timer", i, name)              an armed timer fires       (timer budget)
+    ("crash", i) / ("restart", i)   (crash / restart budgets; storage durable or volatile)
+
+Time is abstracted away: any enabled transition may come next.  Messages a
+node sends to itself are delivered at once, in order, inside the transition
+that sent them, as the simulator delivers them (no network, zero delay): that
+is what lets every counterexample replay exactly in `paxsim run`.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from itertools import permutations
+from typing import Any, Callable
+
+from ..protocols.effects import Broadcast, CancelTimer, Persist, Send, SetTimer
+from ..scenario import Explore, Scenario
+
+LOSS, DUP, CRASH, RESTART, TIMERS = range(5)
+
+
+class Recorder:
+    """Hooks the counterexample writer uses while replaying a path."""
+
+    def send(self, src: int, dst: int, msg: Any) -> None: ...
+
+    def set_timer(self, node: int, name: str) -> None: ...
+
+
+class Model:
+    def __init__(self, scenario: Scenario, protocol: Any, budgets: Explore, symmetry: bool | None = None,
+                 prune: bool = True) -> None:
+        self.scenario = scenario
+        self.prune = prune  # skip subsumed transitions (see `step`)
+        self._sends = 0
+        self.p = protocol
+        self.names = protocol.names
+        self.n = len(self.names)
+        self.volatile = scenario.storage == "volatile"
+        self.proposal = tuple(protocol.proposals.get(name) for name in self.names)
+        self.has_proposal = tuple(name in protocol.proposals for name in self.names)
+        restart = budgets.crash if budgets.restart is None else budgets.restart
+        self.budget0 = (budgets.loss, budgets.duplicate, budgets.crash, restart, budgets.timers)
+        self._mkeys: dict = {}
+        use_symmetry = budgets.symmetry if symmetry is None else symmetry
+        movable = [i for i, name in enumerate(self.names) if name not in protocol.fixed]
+        self.perms: list[list[int]] = []
+        if use_symmetry and len(movable) > 1:
+            for image in permutations(movable):
+                perm = list(range(self.n))
+                for src, dst in zip(movable, image):
+                    perm[src] = dst
+                self.perms.append(perm)
+        self.symmetric = bool(self.perms)
+
+    # -- states -------------------------------------------------------------------------
+    def initial(self) -> tuple:
+        nodes = []
+        for i in range(self.n):
+            node = self.p.boot(i, {})
+            nodes.append((True, self.p.snapshot(node), (), (), False))
+        return tuple(nodes), (), self.budget0, self.p.initial_history()
+
+    def mkey(self, msg: Any) -> str:
+        key = self._mkeys.get(msg)
+        if key is None:
+            key = self._mkeys[msg] = repr(msg)
+        return key
+
+    def enabled(self, state: tuple) -> list[tuple]:
+        """Every transition enabled in `state`, in a deterministic order."""
+        nodes, net, budget, _hist = state
+        out: list[tuple] = []
+        for i, (up, _snap, _storage, timers, started) in enumerate(nodes):
+            if up and not started and self.has_proposal[i]:
+                out.append(("propose", i))
+        for src, dst, _key, dup, msg, _count in net:
+            out.append(("deliver", src, dst, msg, dup))
+        if budget[LOSS]:
+            for src, dst, _key, dup, msg, _count in net:
+                out.append(("lose", src, dst, msg, dup))
+        if budget[DUP]:
+            for src, dst, _key, dup, msg, _count in net:
+                if dup:
+                    out.append(("duplicate", src, dst, msg))
+        if budget[TIMERS]:
+            for i, node in enumerate(nodes):
+                for name in node[3]:
+                    out.append(("timer", i, name))
+        for i, node in enumerate(nodes):
+            if node[0]:
+                if budget[CRASH]:
+                    out.append(("crash", i))
+            elif budget[RESTART]:
+                out.append(("restart", i))
+        return out
+
+    def apply(self, state: tuple, label: tuple, rec: Recorder | None = None) -> tuple[tuple, tuple | None]:
+        """(next state, violation or None) after transition `label`."""
+        child, violation, _subsumed = self.step(state, label, rec)
+        return child, violation
+
+    def step(self, state: tuple, label: tuple, rec: Recorder | None = None) -> tuple[tuple, tuple | None, bool]:
+        """(next state, violation or None, subsumed).  `subsumed` says the
+        transition only took options away: it lost a message, delivered one
+        to a node that is down or that did nothing with it, or fired a timer
+        that did nothing.  Everything the next state can do, `state` can do
+        too (leave that message in flight forever, never fire that timer), so
+        a search for safety violations need not go there: a schedule through
+        it is a longer schedule through `state`."""
+        nodes, net, budget, hist = state
+        self._sends = 0
+        subsumed = False
+        kind = label[0]
+        nodes_l = list(nodes)
+        netd = list(net)
+        budget_l = list(budget)
+        violation = None
+        if kind == "deliver" or kind == "lose":
+            _, src, dst, msg, dup = label
+            self._take(netd, src, dst, msg, dup)
+            if kind == "lose":
+                budget_l[LOSS] -= 1
+                subsumed = True
+            elif nodes[dst][0]:
+                before = hist
+                hist, violation = self._run(nodes_l, netd, hist, dst, lambda node: self.p.on_message(
+                    node, self.names[src], msg), rec)
+                subsumed = self._sends == 0 and nodes_l[dst] == nodes[dst] and hist == before
+            else:
+                subsumed = True
+        elif kind == "duplicate":
+            _, src, dst, msg = label
+            self._take(netd, src, dst, msg, True)
+            self._put(netd, src, dst, msg, False, 2)
+            budget_l[DUP] -= 1
+        elif kind == "timer":
+            _, i, name = label
+            budget_l[TIMERS] -= 1
+            up, snap, storage, timers, started = nodes_l[i]
+            nodes_l[i] = disarmed = (up, snap, storage, tuple(t for t in timers if t != name), started)
+            before = hist
+            hist, violation = self._run(nodes_l, netd, hist, i, lambda node: self.p.on_timer(node, name), rec)
+            subsumed = self._sends == 0 and nodes_l[i] == disarmed and hist == before
+        elif kind == "propose":
+            i = label[1]
+            up, snap, storage, timers, _started = nodes_l[i]
+            nodes_l[i] = (up, snap, storage, timers, True)
+            value = self.proposal[i]
+            hist, violation = self._run(nodes_l, netd, hist, i, lambda node: self.p.propose(node, value), rec)
+        elif kind == "crash":
+            i = label[1]
+            budget_l[CRASH] -= 1
+            _up, _snap, storage, _timers, started = nodes_l[i]
+            nodes_l[i] = (False, None, storage, (), started)
+        elif kind == "restart":
+            i = label[1]
+            budget_l[RESTART] -= 1
+            _up, _snap, storage, _timers, started = nodes_l[i]
+            if self.volatile:
+                storage = ()
+                hist = self.p.forget(hist, i)
+            node = self.p.boot(i, dict(storage))
+            nodes_l[i] = (True, self.p.snapshot(node), storage, (), started)
+            if started:
+                value = self.proposal[i]
+                hist, violation = self._run(nodes_l, netd, hist, i, lambda n: self.p.propose(n, value), rec)
+        else:
+            raise ValueError(f"unknown transition {label!r}")
+        return (tuple(nodes_l), tuple(netd), tuple(budget_l), hist), violation, subsumed
+
+    # The in-flight multiset is a sorted list of (src, dst, key, dup, msg, count);
+    # a 4-tuple probe sorts just before the entry it names.
+    def _take(self, netd: list, src: int, dst: int, msg: Any, dup: bool) -> None:
+        probe = (src, dst, self.mkey(msg), dup)
+        k = bisect_left(netd, probe)
+        entry = netd[k]
+        if entry[:4] != probe:
+            raise ValueError(f"no such message in flight: {probe!r}")
+        if entry[5] == 1:
+            del netd[k]
+        else:
+            netd[k] = entry[:5] + (entry[5] - 1,)
+
+    def _put(self, netd: list, src: int, dst: int, msg: Any, dup: bool, count: int = 1) -> None:
+        key = self._mkeys.get(msg)
+        if key is None:
+            key = self.mkey(msg)
+        probe = (src, dst, key, dup)
+        k = bisect_left(netd, probe)
+        if k < len(netd) and netd[k][:4] == probe:
+            netd[k] = netd[k][:5] + (netd[k][5] + count,)
+        else:
+            netd.insert(k, (src, dst, key, dup, msg, count))
+
+    def _run(self, nodes_l: list, netd: list, hist: tuple, i: int, call: Callable, rec: Recorder | None):
+        """Feed node i one input, then the messages it sends itself, in order."""
+        up, snap, storage, timers, started = nodes_l[i]
+        p = self.p
+        name = self.names[i]
+        node = p.restore(i, snap)
+        store = None
+        timer_set = None
+        violation = None
+        local: list = []
+        effects = call(node)
+        k = 0
+        while True:
+            for effect in effects:
+                kind = type(effect)
+                if kind is Send:
+                    if effect.dst == name:
+                        local.append(effect.msg)
+                    else:
+                        dst = p.index[effect.dst]
+                        self._sends += 1
+                        self._put(netd, i, dst, effect.msg, True)
+                        if rec is not None:
+                            rec.send(i, dst, effect.msg)
+                elif kind is Broadcast:
+                    msg = effect.msg
+                    for d in effect.dsts:
+                        if d == name:
+                            local.append(msg)
+                        else:
+                            dst = p.index[d]
+                            self._sends += 1
+                            self._put(netd, i, dst, msg, True)
+                            if rec is not None:
+                                rec.send(i, dst, msg)
+                elif kind is Persist:
+                    if store is None:
+                        store = dict(storage)
+                    store[effect.key] = effect.data
+                elif kind is SetTimer:
+                    if timer_set is None:
+                        timer_set = set(timers)
+                    timer_set.add(effect.name)
+                    if rec is not None:
+                        rec.set_timer(i, effect.name)
+                elif kind is CancelTimer:
+                    if timer_set is None:
+                        timer_set = set(timers)
+                    timer_set.discard(effect.name)
+                else:
+                    hist, v = p.observe(hist, i, effect)
+                    if v is not None and violation is None:
+                        violation = v
+            if k == len(local):
+                break
+            msg = local[k]
+            k += 1
+            effects = p.on_message(node, name, msg)
+        if store is not None:
+            storage = tuple(sorted(store.items()))
+        if timer_set is not None:
+            timers = tuple(sorted(timer_set))
+        nodes_l[i] = (up, p.snapshot(node), storage, timers, started)
+        return hist, violation
+
+    # -- symmetry -----------------------------------------------------------------------
+    def rename(self, state: tuple, perm: list[int]) -> tuple:
+        """The state with node i called perm[i]."""
+        nodes, net, budget, hist = state
+        names = self.names
+        m = {names[i]: names[j] for i, j in enumerate(perm)}
+        p = self.p
+        new_nodes: list = [None] * self.n
+        for i, (up, snap, storage, timers, started) in enumerate(nodes):
+            new_nodes[perm[i]] = (up, None if snap is None else p.rename_snap(snap, m),
+                                  p.rename_storage(storage, m), timers, started)
+        new_net = []
+        for src, dst, _key, dup, msg, count in net:
+            msg = p.rename_msg(msg, m)
+            new_net.append((perm[src], perm[dst], self.mkey(msg), dup, msg, count))
+        new_net.sort()
+        return tuple(new_nodes), tuple(new_net), budget, p.rename_history(hist, perm, m)
+
+    def canonical(self, state: tuple) -> tuple[tuple, list[int] | None]:
+        """A fixed representative of the state's class under renaming of
+        interchangeable nodes (the least by repr), and the renaming used."""
+        if not self.perms:
+            return state, None
+        best, best_key, best_perm = None, None, None
+        for perm in self.perms:
+            renamed = self.rename(state, perm)
+            key = repr(renamed)
+            if best_key is None or key < best_key:
+                best, best_key, best_perm = renamed, key, perm
+        return best, best_perm
+
+    def unrename_label(self, label: tuple, perm: list[int] | None) -> tuple:
+        """A label on the canonical state, as a label on the state it came from."""
+        if perm is None:
+            return label
+        inv = [0] * len(perm)
+        for i, j in enumerate(perm):
+            inv[j] = i
+        kind = label[0]
+        if kind in ("deliver", "lose", "duplicate"):
+            m = {self.names[j]: self.names[i] for j, i in enumerate(inv)}
+            return (kind, inv[label[1]], inv[label[2]], self.p.rename_msg(label[3], m)) + label[4:]
+        return (kind, inv[label[1]]) + label[2:]

@@ -1,0 +1,196 @@
+"""paxsim explore: exhaustive search over the pure single-decree roles.
+
+What users rely on: the state counts of a configuration small enough to
+count by hand, exit statuses (0 exhausted, 1 violation, 2 bad input, 3 a
+bound first), counterexamples that `paxsim run` replays on any seed, and the
+control mutant never reported."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from paxsim.cli import main
+from paxsim.explore import model_for, explore
+from paxsim.explore.single import SLOTS
+from paxsim.protocols.single import Acceptor, Learner, Node, Proposer
+from paxsim.scenario import load_scenario, parse_scenario
+
+from .conftest import ROOT
+
+TWO = str(ROOT / "scenarios" / "explore" / "two-nodes.yaml")
+THREE = str(ROOT / "scenarios" / "explore" / "three-nodes.yaml")
+
+DUEL_2 = """
+nodes: 2
+proposers:
+  - {node: n1, value: a}
+  - {node: n2, value: b}
+"""
+
+
+def explore_json(runner, *args):
+    result = runner.invoke(main, ["explore", *args, "--json"])
+    return result.exit_code, (json.loads(result.stdout) if result.stdout.strip() else None), result
+
+
+# -- a configuration counted by hand ---------------------------------------------------
+# two-nodes.yaml: nodes n1, n2 (quorum 2), n1 proposes 'a', loss budget 1, no
+# crash, no timer firing.  A node's messages to itself are handled inside the
+# transition that sent them, so exactly one message is ever in flight:
+#
+#   s0 --propose--> s1 [prepare n1->n2] --> s2 [promise n2->n1] --> s3 [accept n1->n2]
+#      --> s4 [accepted n2->n1] --> s5 [learn n1->n2] --> s6 [learned n2->n1] --> s7 []
+#
+# 8 states, 7 transitions.  The loss budget adds, in each of s1..s6, the loss of
+# its one message: 6 more states (the same node states, nothing in flight, loss
+# budget 0), where nothing is enabled.  So 14 states and 13 transitions.  With
+# pruning (the default), a loss is subsumed (the state before it can leave the
+# message in flight forever), so the 6 losses are generated but not followed:
+# 8 unique states, 13 transitions, 6 pruned.
+def test_hand_counted_configuration_without_pruning(runner):
+    code, data, _ = explore_json(runner, TWO, "--no-prune")
+    assert code == 0
+    assert (data["unique_states"], data["transitions"], data["pruned"]) == (14, 13, 0)
+    assert data["max_depth"] == 7 and data["exhausted"] and data["violation"] is None
+
+
+def test_hand_counted_configuration_with_pruning(runner):
+    code, data, _ = explore_json(runner, TWO)
+    assert code == 0
+    assert (data["unique_states"], data["transitions"], data["pruned"]) == (8, 13, 6)
+
+
+def test_summary_text_names_the_result(runner):
+    result = runner.invoke(main, ["explore", TWO])
+    assert result.exit_code == 0, result.output
+    assert "8 unique, 13 transitions (6 pruned), max depth 7" in result.stdout
+    assert "exhausted: no schedule violates agreement, validity or integrity" in result.stdout
+
+
+# -- counterexamples ---------------------------------------------------------------------
+def test_counterexample_is_shortest_and_replays_on_any_seed(runner, tmp_path):
+    cex = tmp_path / "cex.yaml"
+    code, data, _ = explore_json(runner, THREE, "--bug", "unsafe-flexible", "-o", str(cex))
+    assert code == 1
+    assert data["violation"]["kind"] == "agreement" and data["replayed"]
+    # two proposals and one accept from each proposer to a non-proposer: no shorter schedule chooses twice
+    assert data["counterexample_length"] == 4
+    assert "does not intersect the phase-2 quorum" in data["explanation"]
+    for seed in ("0", "12345"):
+        run = runner.invoke(main, ["run", str(cex), "--seed", seed])
+        assert run.exit_code == 1, run.output
+        assert "agreement" in run.stdout and "expect:    met" in run.stdout
+
+
+def test_counterexample_with_a_crash_replays(runner, tmp_path, write):
+    cex = tmp_path / "amnesia.yaml"
+    path = write(DUEL_2 + "protocol: {storage: durable}\nexplore: {crash: 2}\n")  # both must forget
+    result = runner.invoke(main, ["explore", str(path), "--bug", "amnesia", "-o", str(cex)])
+    assert result.exit_code == 1, result.output
+    assert "crash n" in result.stdout and "restart n" in result.stdout
+    run = runner.invoke(main, ["run", str(cex)])
+    assert run.exit_code == 1 and "agreement" in run.stdout
+    text = cex.read_text()
+    assert "crash:" in text and "script:" in text
+
+
+def test_counterexample_file_is_the_same_in_any_process(tmp_path):
+    outs = []
+    for hashseed in ("1", "2"):
+        out = tmp_path / f"cex{hashseed}.yaml"
+        env = dict(os.environ, PYTHONHASHSEED=hashseed, PYTHONPATH=str(ROOT))
+        proc = subprocess.run([sys.executable, "-m", "paxsim", "explore", THREE, "--bug", "unsafe-flexible",
+                               "-o", str(out)], env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 1, proc.stderr
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+
+
+@pytest.mark.parametrize("strategy", ["dfs", "random"])
+def test_other_strategies_find_a_violation(runner, strategy):
+    code, data, _ = explore_json(runner, THREE, "--bug", "small-quorum", "--strategy", strategy,
+                                 "--max-states", "20000")
+    assert code == 1 and data["violation"]["kind"] == "agreement" and data["replayed"]
+
+
+# -- the correct protocol and the control mutant -----------------------------------------------
+@pytest.mark.parametrize("bug", [None, "prepare-ge"])
+def test_correct_protocol_and_control_mutant_exhaust_without_violation(runner, write, bug):
+    path = write(DUEL_2 + "explore: {duplicate: 1}\n")
+    args = [str(path)] + (["--bug", bug] if bug else [])
+    code, data, _ = explore_json(runner, *args)
+    assert code == 0 and data["exhausted"] and data["violation"] is None
+    assert data["unique_states"] > 364  # more than the fault-free space: the duplicate is explored
+
+
+def test_control_mutant_is_not_reported_on_three_nodes(runner):
+    code, data, _ = explore_json(runner, THREE, "--bug", "prepare-ge", "--max-states", "3000")
+    assert code == 3 and data["violation"] is None and data["bound"] == "max-states"
+
+
+# -- symmetry --------------------------------------------------------------------------------------
+def test_symmetry_merges_renamed_states_and_keeps_the_verdict():
+    sc = parse_scenario("nodes: 3\nproposers: [{node: n1, value: a}]\n")
+    with_sym = explore(model_for(sc, symmetry=True))
+    without = explore(model_for(sc, symmetry=False))
+    assert with_sym.exhausted and without.exhausted
+    assert with_sym.symmetry and not without.symmetry
+    # n2 and n3 are interchangeable: every state but the symmetric ones has a twin
+    assert with_sym.unique < without.unique < 2 * with_sym.unique
+
+
+# -- bounds and bad input --------------------------------------------------------------------------
+@pytest.mark.parametrize("bound,args", [("max-states", ["--max-states", "50"]), ("max-depth", ["--max-depth", "3"])])
+def test_bounds_give_exit_3(runner, bound, args):
+    code, data, result = explore_json(runner, THREE, *args)
+    assert code == 3 and data["bound"] == bound and not data["exhausted"]
+    text = runner.invoke(main, ["explore", THREE, *args])
+    assert text.exit_code == 3 and f"bound hit ({bound})" in text.stdout
+
+
+def test_bad_explore_section_exits_2_with_file_and_line(runner, write):
+    path = write(DUEL_2 + "explore:\n  loss: -1\n")
+    result = runner.invoke(main, ["explore", str(path)])
+    assert result.exit_code == 2
+    line = result.stderr.strip()
+    assert line.startswith(f"{path}:") and "explore.loss" in line and "\n" not in line
+
+
+def test_unknown_explore_key_and_missing_file_exit_2(runner, write, tmp_path):
+    path = write(DUEL_2 + "explore:\n  crashes: 1\n")
+    result = runner.invoke(main, ["explore", str(path)])
+    assert result.exit_code == 2 and "crashes" in result.stderr
+    result = runner.invoke(main, ["explore", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+# -- copying role state ------------------------------------------------------------------------------
+def test_snapshots_cover_every_slot_of_the_roles():
+    for cls in (Node, Acceptor, Learner, Proposer):
+        assert set(cls.__slots__) == SLOTS[cls], f"{cls.__name__} gained or lost a slot: update explore/single.py"
+
+
+def test_snapshot_restore_round_trip_after_a_run():
+    sc = load_scenario(THREE)
+    model = model_for(sc)
+    state = model.initial()
+    for _ in range(12):  # follow the first enabled transition a few steps
+        labels = model.enabled(state)
+        if not labels:
+            break
+        state, violation = model.apply(state, labels[0])
+        assert violation is None
+    for i, (up, snap, *_rest) in enumerate(state[0]):
+        if snap is not None:
+            assert model.p.snapshot(model.p.restore(i, snap)) == snap
+
+
+def test_benchmark_quick_runs():
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "explore_bench.py"), "--quick"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "| simulator (5% loss, checked) | trace event |" in proc.stdout
+    assert "| explorer, pruning | transition |" in proc.stdout
