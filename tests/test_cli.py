@@ -347,6 +347,11 @@ def test_hunt_profiles_ship_in_the_wheel(tmp_path):
     assert profiles
     names = zipfile.ZipFile(wheel).namelist()
     assert sorted(n.rsplit("/", 1)[1] for n in names if n.startswith("paxsim/hunt_profiles/")) == profiles
+    # every module and data file of the source tree is in the wheel (a package missing from
+    # pyproject's list would work in a checkout and fail after `pip install .`)
+    shipped = {f.relative_to(ROOT).as_posix() for f in (ROOT / "paxsim").rglob("*")
+               if f.is_file() and "__pycache__" not in f.parts and f.suffix in (".py", ".json", ".html", ".css", ".js")}
+    assert shipped and not shipped - set(names), sorted(shipped - set(names))
     # installed (a pure wheel unpacked onto the path), away from any checkout, hunt finds them
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
