@@ -366,3 +366,12 @@ def test_decisions_name_settings_apart_and_say_what_is_left_out(lossy, lossy2):
     assert "first 2 of 3 traces" in left.get_title()
     (note,) = [t for t in left.texts if t.get_gid() == "left-out"]
     assert "c" in note.get_text().split(": ")[-1].split(", ")
+
+
+def test_latency_and_decisions_figures_are_repeatable(partition, lossy, tmp_path):
+    for name, make in (("l", lambda: latency_figure([("p", partition), ("l", lossy)], by="link")),
+                       ("d", lambda: decisions_figure([("p", partition), ("l", lossy)], max_rows=1))):
+        a, b = tmp_path / f"{name}a.png", tmp_path / f"{name}b.png"
+        save(make(), a)
+        save(make(), b)
+        assert a.read_bytes() == b.read_bytes()
