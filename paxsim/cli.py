@@ -553,8 +553,10 @@ def plot_latency(traces, output: Path, by: str, log: bool) -> None:
 
     One panel per message type (or link), p50/p95/p99 marked, and the
     configured latency distribution drawn over the observed one. Several
-    traces overlay in one figure with a legend. Local deliveries (a node to
-    itself) are left out.
+    traces overlay in one figure with one shared legend; runs of one scenario
+    share one configured curve. A panel with 15 messages or fewer draws a dot
+    per message instead of bars. Local deliveries (a node to itself) are left
+    out.
 
     \b
     Examples:
@@ -605,6 +607,11 @@ def plot_timeline(trace: Path, output: Path, t_from, t_to, nodes, max_messages: 
               show_default=True, help="Figure file; .png, .svg or .pdf.")
 def plot_decisions(traces, output: Path) -> None:
     """When each learner learned, and the CDF of time to decision.
+
+    A grey cross marks a trace where some learner never learned. Runs of one
+    scenario with different --set values get separate curves, named by the
+    settings that differ (read from each trace's header). Past 40 traces, the
+    ones without a row are named under the figure.
 
     \b
     Examples:

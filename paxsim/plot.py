@@ -9,6 +9,7 @@ gives the same file every time.
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -17,7 +18,8 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
-from matplotlib.ticker import FuncFormatter, NullFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
+from matplotlib.transforms import blended_transform_factory
 
 from . import analysis
 
@@ -33,6 +35,10 @@ TYPE_COLORS = {
 TRACE_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 PERCENTILES = ((50, "-"), (95, "--"), (99, ":"))
+CONFIGURED_STYLE = "-"  # a solid black step curve; the percentiles are coloured vertical lines
+CONFIGURED_COLORS = ["black", "#555555", "#999999"]
+TIMELINE_MAX_WIDTH = 16.0  # inches: a 51-node run gets narrow lanes, not a 80-inch figure
+FEW_MESSAGES = 15  # a panel with at most this many messages per trace draws a dot per message
 _MARKED = {"decide", "crash", "restart", "partition", "heal", "cut", "uncut"}
 
 
@@ -56,6 +62,10 @@ def _title(events: list[dict]) -> str:
     h = analysis.header(events)
     name = (h.get("scenario") or {}).get("name") or "trace"
     return f"{name} (seed {h.get('seed')})"
+
+
+def _ms(v: float) -> str:
+    return f"{round(v, 2):g}"
 
 
 # --------------------------------------------------------------------------
@@ -89,40 +99,85 @@ def latency_figure(traces: list[tuple[str, list[dict]]], by: str = "type", log: 
         raise PlotError("no delivered messages between nodes in the trace(s): nothing to draw")
     ncols = min(4, len(keys))
     nrows = math.ceil(len(keys) / ncols)
-    fig = Figure(figsize=(4.2 * ncols, 3.2 * nrows + 0.8), layout="constrained")
+    fig = Figure(figsize=(4.2 * ncols, 3.2 * nrows + 1.3), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False)
     several = len(traces) > 1
+    # one configured curve per scenario: runs of one scenario share it (the expected count per run)
+    scenario_of = [_configured_key(events) for _, events, _ in per_trace]
+    scenarios = list(dict.fromkeys(scenario_of))
+    handles: dict[str, object] = {}
     for ax, key in zip(axes.flat, keys):
         values = np.concatenate([np.asarray([m.latency for m in g.get(key, [])], dtype=float)
                                  for _, _, g in per_trace])
         edges = _bins(values, log)
+        few = max(len(g.get(key, [])) for _, _, g in per_trace) <= FEW_MESSAGES
+        stats = []
+        expected_by_scenario: dict[str, list[np.ndarray]] = {}
         for i, (label, events, groups) in enumerate(per_trace):
             ms = groups.get(key, [])
             if not ms:
                 continue
             color = TRACE_COLORS[i % len(TRACE_COLORS)]
+            name = label if several else "observed"
             lat = np.asarray([m.latency for m in ms], dtype=float)
             counts, _ = np.histogram(lat, bins=edges)
             p = {q: float(np.percentile(lat, q)) for q, _ in PERCENTILES}
-            text = f"n={lat.size}, p50 {p[50]:.3g}, p95 {p[95]:.3g}, p99 {p[99]:.3g} ms"
-            ax.stairs(counts, edges, fill=not several, alpha=0.45 if not several else 1.0, color=color,
-                      label=f"{label}: {text}" if several else f"observed: {text}", gid=f"observed:{i}")
+            stats.append((f"{label}: " if several else "")
+                         + f"n={lat.size}, p50 {p[50]:.3g}, p95 {p[95]:.3g}, p99 {p[99]:.3g} ms")
+            if few:
+                # a handful of messages: a dot per message, stacked in its bin, rather than bars
+                bins = np.clip(np.searchsorted(edges, lat, side="right") - 1, 0, len(edges) - 2)
+                order = np.argsort(lat, kind="stable")
+                height = np.zeros(len(edges) - 1, dtype=int)
+                ys = np.zeros(lat.size)
+                for j in order:
+                    height[bins[j]] += 1
+                    ys[j] = height[bins[j]]
+                (art,) = ax.plot(lat, ys, linestyle="", marker="o", markersize=5, color=color, alpha=0.8,
+                                 gid=f"observed-points:{i}", label=f"{name} (a dot per message)")
+                handles.setdefault(f"{name} (a dot per message)", art)
+            else:
+                art = ax.stairs(counts, edges, fill=not several, alpha=0.45 if not several else 1.0, color=color,
+                                linewidth=1.4, label=name, gid=f"observed:{i}")
+                handles.setdefault(name, art)
             for q, style in PERCENTILES:
                 ax.axvline(p[q], color=color, linestyle=style, linewidth=1.1, gid=f"p{q}:{i}")
             expected = _expected_counts(events, ms, edges)
             if expected is not None:
-                ax.stairs(expected, edges, color="black" if not several else color, linestyle="--", linewidth=1.0,
-                          label="configured" if not several else f"{label}: configured", gid=f"configured:{i}")
-        ax.set_title(key)
+                expected_by_scenario.setdefault(scenario_of[i], []).append(expected)
+        for s, curves in expected_by_scenario.items():
+            k = scenarios.index(s)
+            label = "configured" if len(scenarios) == 1 else f"configured: {s.split(chr(0))[0]}"
+            runs = scenario_of.count(s)  # a run with no such message expects none of them
+            if runs > 1:
+                label += " (expected per run)"
+            color = CONFIGURED_COLORS[k % len(CONFIGURED_COLORS)]
+            art = ax.stairs(np.sum(curves, axis=0) / runs, edges, color=color, linestyle=CONFIGURED_STYLE,
+                            linewidth=1.3,
+                            label=label, gid=f"configured:{k}")
+            handles.setdefault(label, art)
+        ax.set_title(key + ("\n" + "\n".join(stats) if stats else "")
+                     + (f"\nonly {values.size} messages: a dot each" if few else ""), fontsize=8)
         ax.set_xlabel("latency (ms)")
         ax.set_ylabel("messages")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         if log:
             ax.set_xscale("log")
             ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
             ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.legend(fontsize=7, loc="upper right")
+            pad = (edges[-1] / edges[0]) ** 0.08
+            ax.set_xlim(edges[0] / pad, edges[-1] * pad)
+        else:
+            ax.set_xlim(edges[0], edges[-1] + 0.08 * (edges[-1] - edges[0]))
+        if few:
+            ax.set_ylim(0, max(ax.get_ylim()[1], 1) + 0.6)
     for ax in list(axes.flat)[len(keys):]:
         ax.set_visible(False)
+    for q, style in PERCENTILES:
+        handles[f"p{q}"] = Line2D([], [], color=TRACE_COLORS[0] if not several else "#777777", linestyle=style,
+                                  linewidth=1.1)
+    fig.legend(list(handles.values()), list(handles.keys()), loc="outside lower center", fontsize=8,
+               ncols=min(len(handles), 6), frameon=False)
     what = "message type" if by == "type" else "link"
     title = f"Message latency (delivery - send) by {what}; lines: p50 solid, p95 dashed, p99 dotted"
     if not several:
@@ -131,6 +186,14 @@ def latency_figure(traces: list[tuple[str, list[dict]]], by: str = "type", log: 
         title += f"\n{omitted} more {what}s with fewer messages not shown"
     fig.suptitle(title, fontsize=10)
     return fig
+
+
+def _configured_key(events: list[dict]) -> str:
+    """Runs with the same scenario name and network share one configured curve."""
+    import json
+
+    sc = analysis.header(events).get("scenario") or {}
+    return f"{sc.get('name') or 'trace'}\0{json.dumps(sc.get('network'), sort_keys=True)}"
 
 
 def _bins(values: np.ndarray, log: bool) -> np.ndarray:
@@ -214,50 +277,95 @@ def timeline_figure(events: list[dict], t_from: float | None = None, t_to: float
     else:
         hi = float(t_to)
     if len(candidates) > max_messages:
-        if t_to is None:
-            hi = max(finish(m) for m in candidates[:max_messages])
-            shown = [m for m in candidates if m.sent <= hi]
-            candidates = shown[:max_messages] if len(shown) > max_messages else shown
-            notes.append(f"window {lo:g}-{hi:g} ms of {end_t:g}: {len(candidates)} of {total} messages; "
-                         "use --from/--to or --nodes for the rest")
-        else:
-            candidates = candidates[:max_messages]
-            notes.append(f"first {max_messages} of {total} messages in the window; narrow --from/--to to see all")
+        # the window ends where the first message left out is sent, so every message sent in it is drawn
+        # (arrows that arrive later run off the bottom edge)
+        cut = candidates[max_messages].sent
+        kept = [m for m in candidates if m.sent < cut]
+        if kept:
+            hi = max(cut, lo + 1e-9)
+        else:  # more than max_messages sent at one instant: draw the first of them
+            kept = candidates[:max_messages]
+            hi = max(max(finish(m) for m in kept), lo + 1.0)
+        candidates = kept
+        notes.append(f"window {_ms(lo)}-{_ms(hi)} ms of {_ms(end_t)} (--max-messages {max_messages}): "
+                     f"{len(candidates)} of {total} messages; use --from/--to or --nodes for the rest")
     if hi <= lo:
         hi = lo + 1.0
     if len(lanes) < len(all_nodes):
         notes.append(f"nodes shown: {', '.join(lanes)} (messages to or from others left out)")
 
-    fig = Figure(figsize=(max(6.0, 1.5 * len(lanes) + 3.0), 9.0), layout="constrained")
+    width = min(TIMELINE_MAX_WIDTH, max(6.0, 1.5 * len(lanes) + 3.0))
+    fig = Figure(figsize=(width, 9.0), layout="constrained")
     ax = fig.add_subplot()
     for n, i in x.items():
         ax.plot([i, i], [lo, hi], color="#999999", linewidth=1, zorder=1)
+    # labels are placed only where they fit: a box per label, in inches, checked against those placed
+    # (the axes is about width - 2.2 by 7.3 inches once the legend and titles have their room)
+    lane_in = max(0.2, (width - 2.2) / max(len(lanes), 1))
+    ms_in = (hi - lo) / 7.3
+    placed: list[tuple[float, float, float, float]] = []
 
-    # partitions and cuts as bands
+    def fits(cx: float, cy: float, chars: int, size: float = 6.0) -> bool:
+        """Reserve the box of a label centred at lane cx, time cy, if no label is there yet."""
+        w = chars * size * 0.62 / 72 + 0.04
+        h = size * 1.25 / 72
+        box = (cx * lane_in - w / 2, cx * lane_in + w / 2, (cy - lo) / ms_in - h / 2, (cy - lo) / ms_in + h / 2)
+        if box[2] < 0 or box[3] > (hi - lo) / ms_in:
+            return False  # would stick out of the window, into the axis titles
+        if any(box[0] < q[1] and q[0] < box[1] and box[2] < q[3] and q[2] < box[3] for q in placed):
+            return False
+        placed.append(box)
+        return True
+
+    # partitions and cuts as bands, labelled in the margin right of the lanes, off the arrows
+    band = blended_transform_factory(ax.transAxes, ax.transData)
+    present = {"down": False, "partition": False, "cut": False}
+    band_labels: list[float] = []
+
+    def margin_label(t: float, text: str, color: str) -> None:
+        y = t
+        while any(abs(y - u) < ms_in * 0.13 for u in band_labels):
+            y += ms_in * 0.13
+        band_labels.append(y)
+        ax.text(1.01, y, text, fontsize=7, va="top", ha="left", color=color, transform=band, clip_on=False,
+                gid="band-label")
+
     for groups, t0, t1 in analysis.partitions(events):
         a, b = max(t0, lo), min(t1 if t1 is not None else end_t, hi)
         if a < b:
+            present["partition"] = True
             ax.axhspan(a, b, color="#ffb000", alpha=0.13, zorder=0, gid="partition")
-            ax.text(-0.45, a, "partition " + " | ".join(",".join(g) for g in groups), fontsize=7,
-                    va="top", color="#8a5a00")
+            margin_label(a, "partition\n" + " | ".join(",".join(g) for g in groups), "#8a5a00")
     for (src, dst), t0, t1 in analysis.cuts(events):
         a, b = max(t0, lo), min(t1 if t1 is not None else end_t, hi)
         if a < b and src in x and dst in x:
+            present["cut"] = True
             ax.axhspan(a, b, color="#7b2cbf", alpha=0.07, zorder=0, gid="cut")
-            ax.text(len(lanes) - 0.55, a, f"cut {src}->{dst}", fontsize=7, va="top", ha="right", color="#5a189a")
+            margin_label(a, f"cut {src}->{dst}", "#5a189a")
     # crashed spans on the lane
     for node, t0, t1 in analysis.downtime(events):
         a, b = max(t0, lo), min(t1 if t1 is not None else end_t, hi)
         if node in x and a < b:
+            present["down"] = True
             ax.add_patch(Rectangle((x[node] - 0.12, a), 0.24, b - a, color="#444444", alpha=0.35, zorder=2, gid="down"))
-            ax.text(x[node] + 0.14, a, "down", fontsize=7, va="top", color="#444444")
 
+    # decisions: stars, their labels placed first so ballot labels keep off them
+    dx, dy, dv = [], [], []
+    for ev in events:
+        if ev.get("kind") == "decide" and ev["node"] in x and lo <= ev["t"] <= hi:
+            dx.append(x[ev["node"]])
+            dy.append(ev["t"])
+            dv.append(ev["value"])
+    values = list(dict.fromkeys(map(str, dv)))
+    for xi, yi in zip(dx, dy):
+        fits(xi, yi, 3, 9.0)  # the star itself
     # delivered messages: arrows; lost ones: a stub ending in a cross
     label_ballots = len(candidates) <= 120
     if not label_ballots:
         notes.append("ballot labels hidden: too many arrows (window it to see them)")
     segments, seg_colors, lost_x, lost_y, lost_paths = [], [], [], [], []
     stub = (hi - lo) * 0.012
+    unlabelled = 0
     for m in candidates:
         xs, xd = x[m.src], x[m.dst]
         color = TYPE_COLORS.get(m.type, "black")
@@ -265,9 +373,17 @@ def timeline_figure(events: list[dict], t_from: float | None = None, t_to: float
             segments.append(((xs, m.sent), (xd, m.delivered)))
             seg_colors.append(color)
             if label_ballots and m.ballot is not None:
-                ax.text((xs + xd) / 2, (m.sent + m.delivered) / 2, f"({m.ballot[0]},{m.ballot[1]})", fontsize=6,
-                        color=color, ha="center", va="center", zorder=4,
-                        bbox=dict(boxstyle="square,pad=0.05", fc="white", ec="none", alpha=0.7))
+                text = f"({m.ballot[0]},{m.ballot[1]})"
+                # at the middle of the arrow, else a third or two thirds of the way along
+                for f in (0.5, 0.3, 0.7):
+                    cx, cy = xs + f * (xd - xs), m.sent + f * (m.delivered - m.sent)
+                    if lo <= cy <= hi and fits(cx, cy, len(text)):
+                        ax.text(cx, cy, text, fontsize=6, color=color, ha="center", va="center", zorder=4,
+                                gid="ballot", clip_on=True,
+                                bbox=dict(boxstyle="square,pad=0.05", fc="white", ec="none", alpha=0.7))
+                        break
+                else:
+                    unlabelled += 1
         elif m.dropped is not None:
             if m.reason == "crashed":
                 end = (xd, m.dropped)
@@ -276,6 +392,8 @@ def timeline_figure(events: list[dict], t_from: float | None = None, t_to: float
             lost_paths.append(((xs, m.sent), end))
             lost_x.append(end[0])
             lost_y.append(end[1])
+    if unlabelled:
+        notes.append(f"{unlabelled} ballot labels left out where arrows crowd")
     for (start, end), color in zip(segments, seg_colors):
         ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=7, color=color,
                                      linewidth=0.9, shrinkA=0, shrinkB=0, zorder=3, gid="message"))
@@ -283,41 +401,38 @@ def timeline_figure(events: list[dict], t_from: float | None = None, t_to: float
         ax.add_collection(LineCollection(lost_paths, colors="#d62728", linewidths=0.8, linestyles="dotted",
                                          zorder=3, gid="lost-paths"))
         ax.scatter(lost_x, lost_y, marker="x", color="#d62728", s=22, zorder=4, gid="lost")
-    # decisions
-    dx, dy, dv = [], [], []
-    for ev in events:
-        if ev.get("kind") == "decide" and ev["node"] in x and lo <= ev["t"] <= hi:
-            dx.append(x[ev["node"]])
-            dy.append(ev["t"])
-            dv.append(ev["value"])
     if dx:
         ax.scatter(dx, dy, marker="*", s=140, color="gold", edgecolor="black", zorder=5, gid="decide")
-        for xi, yi, v in zip(dx, dy, dv):
-            ax.text(xi + 0.1, yi, f"decide {v}", fontsize=7, va="center", zorder=5)
 
     ax.set_xlim(-0.5, len(lanes) - 0.5)
     ax.set_ylim(hi, lo)  # time flows down
     ax.set_xticks(range(len(lanes)), lanes)
+    if len(lanes) > 12:
+        ax.tick_params(axis="x", labelsize=7, labelrotation=90)
     ax.xaxis.tick_top()
     ax.set_xlabel("node")
     ax.xaxis.set_label_position("top")
     ax.set_ylabel("simulated time (ms)")
-    types_present = [t for t in TYPE_COLORS if any(m.type == t for m in candidates)]
+    types_present = [t for t in TYPE_COLORS if any(m.type == t and m.delivered is not None for m in candidates)]
     handles = [Line2D([], [], color=TYPE_COLORS[t], label=t) for t in types_present]
     if lost_paths:
         handles.append(Line2D([], [], color="#d62728", marker="x", linestyle="dotted", label="lost"))
     if dx:
-        handles.append(Line2D([], [], color="gold", marker="*", markeredgecolor="black", linestyle="", label="decide"))
-    handles += [Patch(color="#444444", alpha=0.35, label="down"), Patch(color="#ffb000", alpha=0.3, label="partition"),
-                Patch(color="#7b2cbf", alpha=0.2, label="cut")]
-    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        handles.append(Line2D([], [], color="gold", marker="*", markeredgecolor="black", linestyle="",
+                              label=f"decide {', '.join(values)}"))
+    handles += [patch for name, patch in (("down", Patch(color="#444444", alpha=0.35, label="down")),
+                                          ("partition", Patch(color="#ffb000", alpha=0.3, label="partition")),
+                                          ("cut", Patch(color="#7b2cbf", alpha=0.2, label="cut")))
+                if present[name]]
+    ax.legend(handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(1.01, 0.0))
     # the run summary counts a node's messages to itself too; say how many are not drawn
     to_self = sum(1 for m in records if m.local and m.src in x and lo <= m.sent <= hi)
-    title = (f"{_title(events)}: messages between nodes ({len(segments)} delivered, {len(lost_paths)} lost; "
-             f"{to_self} from a node to itself not drawn)")
+    title = (f"{_title(events)}, {_ms(lo)}-{_ms(hi)} ms of {_ms(end_t)}: "
+             f"messages between nodes ({len(segments)} delivered, "
+             f"{len(lost_paths)} lost; {to_self} from a node to itself not drawn)")
     if notes:
         title += "\n" + "\n".join(notes)
-    ax.set_title(title, fontsize=9)
+    ax.set_title("\n".join(textwrap.fill(line, int(width * 13)) for line in title.split("\n")), fontsize=9)
     return fig
 
 
@@ -325,58 +440,123 @@ def timeline_figure(events: list[dict], t_from: float | None = None, t_to: float
 # Decisions
 # --------------------------------------------------------------------------
 def decisions_figure(traces: list[tuple[str, list[dict]]], max_rows: int = 40) -> Figure:
-    """Left: when each learner learned, a row per trace.  Right: the CDF of
+    """Left: when each learner learned, a row per trace, and a grey cross at
+    the end of the run for learners that never learned.  Right: the CDF of
     time to decision over all learners of all traces, a curve per scenario
-    (a curve below 1 at the end means some learners never learned)."""
-    fig = Figure(figsize=(12, max(4.0, min(len(traces), max_rows) * 0.28 + 2.0)), layout="constrained")
-    left, right = fig.subplots(1, 2)
+    (a curve below 1 at the end means some learners never learned).
+    Traces of one scenario run with different settings (--set) are named
+    apart by the settings that differ, read from each trace's header."""
+    names = _setting_names(traces)
     shown = traces[:max_rows]
+    left_out = [label for label, _ in traces[max_rows:]]
+    fig = Figure(figsize=(13, max(4.0, len(shown) * 0.28 + 2.0 + (0.4 if left_out else 0.0))), layout="constrained")
+    left, right = fig.subplots(1, 2)
     markers = "os^Dv<>phX*"
     node_marker: dict[str, str] = {}
     scenario_index: dict[str, int] = {}
-    for label, events in traces:
-        scenario_index.setdefault(_scenario_name(events, label), len(scenario_index))
-    for row, (label, events) in enumerate(shown):
-        color = TRACE_COLORS[scenario_index[_scenario_name(events, label)] % len(TRACE_COLORS)]
-        for node, t in sorted(analysis.decision_times(events).items()):
+    for name in names:
+        scenario_index.setdefault(name, len(scenario_index))
+    never_x, never_y, ends = [], [], []
+    for row, ((label, events), name) in enumerate(zip(shown, names)):
+        color = TRACE_COLORS[scenario_index[name] % len(TRACE_COLORS)]
+        decided = analysis.decision_times(events)
+        for node, t in sorted(decided.items()):
             mk = node_marker.setdefault(node, markers[len(node_marker) % len(markers)])
             left.scatter([t], [row], marker=mk, s=24, color=color,
                          gid="decision", label=node if row == 0 else None)
+        learners = _learners(events)
+        end = _end_time(events)
+        ends.append(end)
+        if any(n not in decided for n in learners) or not decided:
+            never_x.append(end)
+            never_y.append(row)
+    all_times = [t for _, ev in traces for t in analysis.decision_times(ev).values()]
+    span = max(all_times) if all_times else max(ends + [1.0])
+    if never_x:
+        # at the right edge: those learners had not learned when their run ended
+        left.scatter([0.985] * len(never_y), never_y, marker="x", s=36, color="#888888", gid="undecided", zorder=3,
+                     transform=blended_transform_factory(left.transAxes, left.transData), clip_on=False)
     left.set_yticks(range(len(shown)), [label for label, _ in shown], fontsize=7)
-    left.invert_yaxis()
+    left.set_ylim(len(shown) - 0.5, -0.5)  # first trace on top
     left.set_xlabel("time of decision (ms)")
     left.set_ylabel("trace")
+    left.set_xlim(0, span * 1.06)
+    right.set_xlim(0, span * 1.06)
     title = "When each learner learned"
-    if len(traces) > max_rows:
-        title += f" (first {max_rows} of {len(traces)} traces)"
+    if left_out:
+        title += f" (rows for the first {len(shown)} of {len(traces)} traces, as given)"
     left.set_title(title, fontsize=10)
-    if node_marker:
-        handles = [Line2D([], [], marker=mk, linestyle="", color="black", label=n) for n, mk in node_marker.items()]
-        left.legend(handles=handles, fontsize=7, title="learner", title_fontsize=7, loc="lower right")
+    if left_out:
+        listed = ", ".join(left_out[:6]) + (f" and {len(left_out) - 6} more" if len(left_out) > 6 else "")
+        left.text(0.0, -0.06, f"no row (still in the CDF): {listed}", transform=left.transAxes, fontsize=7,
+                  va="top", gid="left-out", wrap=True)
+    handles = [Line2D([], [], marker=mk, linestyle="", color="black", label=n) for n, mk in node_marker.items()]
+    if never_x:
+        handles.append(Line2D([], [], marker="x", linestyle="", color="#888888",
+                              label="not all learned\nby the end of the run"))
+    if handles:
+        left.legend(handles=handles, fontsize=7, title="learner", title_fontsize=7, loc="upper left",
+                    bbox_to_anchor=(1.01, 1.0))
 
-    groups: dict[str, tuple[list[float], int]] = {}
-    for label, events in traces:
-        name = _scenario_name(events, label)
-        times, learners = groups.get(name, ([], 0))
-        nodes = (analysis.header(events).get("scenario") or {}).get("nodes") or []
+    groups: dict[str, tuple[list[float], int, float]] = {}
+    for (label, events), name in zip(traces, names):
+        times, learners, end = groups.get(name, ([], 0, 0.0))
         times.extend(analysis.decision_times(events).values())
-        groups[name] = (times, learners + len(nodes))
-    for i, (name, (times, learners)) in enumerate(groups.items()):
+        groups[name] = (times, learners + len(_learners(events)), max(end, _end_time(events)))
+    for i, (name, (times, learners, end)) in enumerate(groups.items()):
         ts = np.sort(np.asarray(times, dtype=float))
         if learners == 0:
             continue
         y = np.arange(1, ts.size + 1) / learners
-        xs = np.concatenate([[0.0], ts])
-        ys = np.concatenate([[0.0], y])
-        p50 = float(np.percentile(ts, 50)) if ts.size else math.nan
+        # from 0 to the end of the longest run, so a curve that ends below 1 shows it
+        xs = np.concatenate([[0.0], ts, [max(end, ts[-1] if ts.size else 0.0)]])
+        ys = np.concatenate([[0.0], y, [y[-1] if y.size else 0.0]])
+        median = f", median {float(np.percentile(ts, 50)):.3g} ms" if ts.size else ""
         right.step(xs, ys, where="post", color=TRACE_COLORS[i % len(TRACE_COLORS)], gid=f"cdf:{name}",
-                   label=f"{name}: {ts.size}/{learners} learned, median {p50:.3g} ms")
+                   label=f"{name}: {ts.size}/{learners} learned{median}")
     right.set_ylim(0, 1.02)
     right.set_xlabel("time to decision (ms since start)")
     right.set_ylabel("fraction of learners")
     right.set_title(f"CDF of time to decision over {len(traces)} trace(s)", fontsize=10)
-    right.legend(fontsize=7, loc="lower right")
+    right.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
+
+
+def _learners(events: list[dict]) -> list[str]:
+    return list((analysis.header(events).get("scenario") or {}).get("nodes") or [])
+
+
+def _end_time(events: list[dict]) -> float:
+    end = next((ev["t"] for ev in reversed(events) if ev.get("kind") == "end"), None)
+    return float(end if end is not None else max((ev.get("t", 0.0) for ev in events), default=0.0))
+
+
+def _setting_names(traces: list[tuple[str, list[dict]]]) -> list[str]:
+    """A name per trace: its scenario's, and where runs of one scenario differ in
+    anything but the seed (a --set, a --bug), the settings that differ."""
+    flat = []
+    for label, events in traces:
+        sc = dict(analysis.header(events).get("scenario") or {})
+        sc.pop("seed", None)
+        sc.pop("description", None)
+        flat.append((_scenario_name(events, label), _flatten(sc)))
+    out = []
+    for name, settings in flat:
+        same = [f for n, f in flat if n == name]
+        keys = [k for k in sorted({k for f in same for k in f}) if any(f.get(k) != settings.get(k) for f in same)]
+        out.append(name + (" " + " ".join(f"{k}={settings.get(k, '-')}" for k in keys) if keys else ""))
+    return out
+
+
+def _flatten(value, prefix: str = "") -> dict[str, str]:
+    import json
+
+    if isinstance(value, dict) and value:
+        out = {}
+        for k in sorted(value):
+            out.update(_flatten(value[k], f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {prefix: json.dumps(value, sort_keys=True, separators=(",", ":"))}
 
 
 def _scenario_name(events: list[dict], fallback: str) -> str:

@@ -279,12 +279,14 @@ def test_readme_picture_commands_are_what_make_images_runs():
         line = line.strip()
         if line.startswith('# "See and compare runs"'):
             break  # the next section's picture (tests/test_view.py checks it against its README section)
-        if not line or line.startswith("#") or not re.match(r"(paxsim|for|done)\b", line):
-            continue
-        line = line.replace(" > /dev/null", "").replace('"$work"/', "").replace('"$work/', "").replace('.jsonl"', ".jsonl")
-        line = re.sub(r"-o docs/img/(\w+\.png)", r"-o \1", line)
-        script.append(line)
+        if re.match(r"(paxsim|for|done)\b", line):
+            script.append(line)  # verbatim: the script runs them in a scratch directory, then copies the pictures
     assert shown == script
+    # and the pictures those commands write are the ones the README shows, copied into docs/img
+    pictures = re.findall(r"\]\(docs/img/(\w+\.png)\)", section)
+    assert sorted(re.findall(r"-o (\w+\.png)", "\n".join(shown))) == sorted(pictures)
+    copy = next(line for line in (ROOT / "docs" / "make-images.sh").read_text().splitlines() if line.startswith("cp "))
+    assert copy == "cp " + " ".join(f'"$work/{p}"' for p in pictures) + " docs/img/"
 
 
 def test_readme_analysis_snippet_runs(runner, tmp_path, monkeypatch):

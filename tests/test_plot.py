@@ -9,7 +9,7 @@ from matplotlib.patches import FancyArrowPatch, Rectangle, StepPatch
 
 from paxsim import load_scenario, simulate
 from paxsim.cli import main
-from paxsim.plot import PlotError, decisions_figure, latency_figure, save, timeline_figure
+from paxsim.plot import TYPE_COLORS, PlotError, decisions_figure, latency_figure, save, timeline_figure
 
 from .conftest import ROOT
 
@@ -46,13 +46,18 @@ def test_latency_panels_match_message_types(partition):
     delivered = delivered_between_nodes(partition)
     types = sorted({s["msg"]["type"] for s, _ in delivered.values()})
     axes = [ax for ax in fig.axes if ax.get_visible()]
-    assert sorted(ax.get_title() for ax in axes) == types
+    assert sorted(ax.get_title().split("\n")[0] for ax in axes) == types
     for ax in axes:
         assert ax.get_xlabel() == "latency (ms)" and ax.get_ylabel() == "messages"
-        lat = np.array([t - s["t"] for s, t in delivered.values() if s["msg"]["type"] == ax.get_title()])
-        (observed,) = by_gid(ax, StepPatch, "observed:0")
-        counts, edges = observed.get_data()[:2]
-        assert counts.sum() == lat.size
+        lat = np.array([t - s["t"] for s, t in delivered.values() if s["msg"]["type"] == ax.get_title().split("\n")[0]])
+        assert f"n={lat.size}," in ax.get_title()
+        if lat.size <= 15:  # a dot per message, not bars
+            (points,) = [ln for ln in ax.get_lines() if ln.get_gid() == "observed-points:0"]
+            assert sorted(points.get_xdata()) == pytest.approx(sorted(lat))
+            assert not by_gid(ax, StepPatch, "observed")
+        else:
+            (observed,) = by_gid(ax, StepPatch, "observed:0")
+            assert observed.get_data()[0].sum() == lat.size
         for q in (50, 95, 99):
             (line,) = [ln for ln in ax.get_lines() if ln.get_gid() == f"p{q}:0"]
             assert line.get_xdata()[0] == pytest.approx(np.percentile(lat, q))
@@ -73,7 +78,7 @@ def test_configured_distribution_matches_a_large_sample(lossy):
                     ev[key] += seed * 1_000_000
             events.append(ev)
     fig = latency_figure([("lossy", events)])
-    ax = next(ax for ax in fig.axes if ax.get_title() == "prepare")
+    ax = next(ax for ax in fig.axes if ax.get_title().split("\n")[0] == "prepare")
     observed = by_gid(ax, StepPatch, "observed:0")[0].get_data()[0]
     expected = by_gid(ax, StepPatch, "configured:0")[0].get_data()[0]
     assert observed.sum() > 400
@@ -88,8 +93,9 @@ def test_latency_overlay_by_link_and_log(partition, lossy):
     assert len(axes) == 6
     assert all("->" in ax.get_title() and ax.get_xscale() == "log" for ax in axes)
     assert "not shown" in fig._suptitle.get_text()
-    labels = axes[0].get_legend().get_texts()
-    assert any(t.get_text().startswith("a:") for t in labels) and any(t.get_text().startswith("b:") for t in labels)
+    (legend,) = fig.legends
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert {"a", "b"} <= {label.split(" (")[0] for label in labels}
 
 
 def test_timeline_counts_arrows_crosses_bands_and_decisions(partition):
@@ -187,3 +193,185 @@ def test_run_with_plots(runner, tmp_path):
     assert result.exit_code == 0
     assert sorted(p.name for p in out.iterdir()) == ["latency.png", "timeline.png"]
     assert f"plot:      {out / 'latency.png'}" in result.stdout
+
+
+# --------------------------------------------------------------------------
+# The figures read at a glance (issue 12, section 4): each test inspects the
+# laid-out figure, as a reader would see it.
+# --------------------------------------------------------------------------
+def laid_out(fig):
+    fig.draw_without_rendering()  # constrained layout places everything, as when saving
+    return fig._get_renderer()
+
+
+def overlaps(a, b):
+    return a.x0 < b.x1 - 0.5 and b.x0 < a.x1 - 0.5 and a.y0 < b.y1 - 0.5 and b.y0 < a.y1 - 0.5
+
+
+def variant(name, seed=None, **sets):
+    from paxsim.scenario import load_variant
+
+    sets = [f"{k.replace('__', '.')}={v}" for k, v in sets.items()]
+    sc = load_variant(ROOT / "scenarios" / f"{name}.yaml", sets=sets)
+    return simulate(sc, seed).lines_as_events()
+
+
+@pytest.fixture(scope="module")
+def lossy2():
+    return simulate(load_scenario(ROOT / "scenarios" / "lossy.yaml"), 2).lines_as_events()
+
+
+def test_latency_has_one_shared_legend_outside_the_panels(lossy, lossy2):
+    fig = latency_figure([("seed 3", lossy), ("seed 2", lossy2)])
+    r = laid_out(fig)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(panels) >= 4 and all(ax.get_legend() is None for ax in panels)
+    (legend,) = fig.legends
+    box = legend.get_window_extent(r)
+    assert not any(overlaps(box, ax.get_window_extent(r)) for ax in panels)
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert len(labels) == len(set(labels))
+    # two runs of one scenario: one configured curve per panel, one legend entry
+    assert [label for label in labels if label.startswith("configured")] == ["configured (expected per run)"]
+    for ax in panels:
+        assert len(by_gid(ax, StepPatch, "configured")) == 1
+
+
+def test_latency_configured_curve_and_percentiles_have_distinct_styles(lossy):
+    fig = latency_figure([("lossy", lossy)])
+    ax = next(ax for ax in fig.axes if ax.get_title().startswith("prepare"))
+    (configured,) = by_gid(ax, StepPatch, "configured")
+    styles = {q: ln.get_linestyle() for q in (50, 95, 99) for ln in ax.get_lines() if ln.get_gid() == f"p{q}:0"}
+    assert len(set(styles.values())) == 3
+    # not dashed like p95: the configured curve is the solid black step line
+    assert configured.get_linestyle() == "-" and styles[95] == "--"
+    assert configured.get_edgecolor()[:3] == (0.0, 0.0, 0.0)
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_latency_axes_count_whole_messages_and_leave_room_past_the_largest(lossy, log):
+    fig = latency_figure([("lossy", lossy)], log=log)
+    laid_out(fig)
+    delivered = delivered_between_nodes(lossy)
+    for ax in (ax for ax in fig.axes if ax.get_visible()):
+        ticks = [t for t in ax.get_yticks() if ax.get_ylim()[0] <= t <= ax.get_ylim()[1]]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks
+        kind = ax.get_title().split("\n")[0]
+        largest = max(t - s["t"] for s, t in delivered.values() if s["msg"]["type"] == kind)
+        lo, hi = ax.get_xlim()
+        if log:
+            assert np.log(hi) - np.log(largest) >= 0.05 * (np.log(hi) - np.log(lo))
+        else:
+            assert hi - largest >= 0.05 * (hi - lo)
+
+
+def test_run_plots_draw_small_panels_as_dots(runner, tmp_path, partition):
+    fig = latency_figure([("partition", partition)], by="link")
+    dots = [ax for ax in fig.axes if ax.get_visible() and "a dot each" in ax.get_title()]
+    assert dots
+    for ax in dots:
+        assert not by_gid(ax, StepPatch, "observed")
+        (points,) = [ln for ln in ax.get_lines() if ln.get_gid() == "observed-points:0"]
+        assert 1 <= len(points.get_xdata()) <= 15
+        assert all(float(y).is_integer() and y >= 1 for y in points.get_ydata())
+
+
+def ballot_texts(ax):
+    return [t for t in ax.texts if t.get_gid() == "ballot"]
+
+
+@pytest.mark.parametrize("window", [{}, {"t_to": 600}, {"t_from": 10, "t_to": 60, "nodes": ["n1", "n4"]}])
+def test_timeline_labels_do_not_overlap_and_stay_inside(partition, window):
+    fig = timeline_figure(partition, **window)
+    r = laid_out(fig)
+    ax = fig.axes[0]
+    inside = ax.get_window_extent(r)
+    boxes = [t.get_window_extent(r) for t in ballot_texts(ax)]
+    assert boxes
+    for i, a in enumerate(boxes):
+        assert inside.x0 <= a.x0 and a.x1 <= inside.x1 and inside.y0 <= a.y0 and a.y1 <= inside.y1
+        assert not any(overlaps(a, b) for b in boxes[i + 1:])
+    title = ax.title.get_window_extent(r)
+    assert not any(overlaps(a, ax.xaxis.label.get_window_extent(r)) or overlaps(a, title) for a in boxes)
+
+
+def test_timeline_decision_and_band_labels_are_off_the_arrows(partition):
+    fig = timeline_figure(partition, t_to=600)
+    r = laid_out(fig)
+    ax = fig.axes[0]
+    assert not [t for t in ax.texts if t.get_text().startswith("decide")]
+    assert "decide banana" in [t.get_text() for t in ax.get_legend().get_texts()]
+    bands = [t for t in ax.texts if t.get_gid() == "band-label"]
+    assert sorted(t.get_text().split("\n")[0] for t in bands) == ["cut n1->n2", "partition"]
+    right = ax.get_window_extent(r).x1
+    for t in bands:
+        assert t.get_window_extent(r).x0 >= right  # in the margin, where no arrow goes
+
+
+def test_timeline_title_states_the_window_and_legend_only_what_is_drawn(partition, lossy):
+    ax = timeline_figure(partition, t_from=10, t_to=600).axes[0]
+    assert "10-600 ms of 2000" in ax.get_title()
+    assert {"down", "partition", "cut", "lost"} <= {t.get_text() for t in ax.get_legend().get_texts()}
+    ax = timeline_figure(lossy).axes[0]
+    labels = {t.get_text() for t in ax.get_legend().get_texts()}
+    assert not labels & {"down", "partition", "cut"}  # lossy has no faults
+    drawn_types = {a.get_facecolor() for a in by_gid(ax, FancyArrowPatch, "message")}
+    assert len([label for label in labels if label in TYPE_COLORS]) == len(drawn_types)
+
+
+@pytest.mark.parametrize("window", [{}, {"t_to": 2000}])
+def test_max_messages_window_holds_every_message_sent_in_it(lossy, window):
+    import re
+
+    ax = timeline_figure(lossy, max_messages=40, **window).axes[0]
+    title = ax.get_title().replace("\n", " ")
+    lo, hi = map(float, re.search(r"window ([\d.]+)-([\d.]+) ms", title).groups())
+    assert lo == 0 and hi == pytest.approx(ax.get_ylim()[0], abs=0.01)
+    sent = [ev for ev in lossy if ev["kind"] == "send" and ev["src"] != ev["dst"] and ev["t"] < hi]
+    copies = [ev for ev in lossy if ev["kind"] == "duplicate" and ev["t"] < hi]
+    arrows = len(by_gid(ax, FancyArrowPatch, "message"))
+    lost = by_gid(ax, PathCollection, "lost")
+    drawn = arrows + (len(lost[0].get_offsets()) if lost else 0)
+    assert drawn == len(sent) + len(copies) and drawn <= 40
+    assert f"{drawn} of " in title
+
+
+def test_timeline_of_51_nodes_has_a_sane_size():
+    events = simulate(load_scenario(ROOT / "scenarios" / "large.yaml")).lines_as_events()
+    fig = timeline_figure(events)
+    w, h = fig.get_size_inches()
+    assert w * 100 <= 1600 and h * 100 <= 900
+    assert len(fig.axes[0].get_xticklabels()) == 51
+
+
+def test_decisions_mark_undecided_traces():
+    undecided = variant("lossy", network__loss=1, duration="300ms")
+    fig = decisions_figure([("all", undecided)])
+    r = laid_out(fig)
+    left, right = fig.axes
+    (crosses,) = by_gid(left, PathCollection, "undecided")
+    assert len(crosses.get_offsets()) == 1
+    assert left.get_xlim()[1] >= 100 and right.get_xlim()[1] >= 100  # the run's 300 ms, not -0.04..0.04
+    labels = [t.get_text() for t in right.get_legend().get_texts()]
+    assert labels == ["lossy: 0/5 learned"]
+    assert not overlaps(right.get_legend().get_window_extent(r), right.get_window_extent(r))
+
+
+def test_decisions_name_settings_apart_and_say_what_is_left_out(lossy, lossy2):
+    loose = variant("lossy", 3, network__loss=0.3)
+    fig = decisions_figure([("a", lossy), ("b", lossy2), ("c", loose)], max_rows=2)
+    left, right = fig.axes
+    names = sorted(ln.get_gid() for ln in right.get_lines() if (ln.get_gid() or "").startswith("cdf:"))
+    assert names == ["cdf:lossy network.loss=0.2", "cdf:lossy network.loss=0.3"]
+    assert "first 2 of 3 traces" in left.get_title()
+    (note,) = [t for t in left.texts if t.get_gid() == "left-out"]
+    assert "c" in note.get_text().split(": ")[-1].split(", ")
+
+
+def test_latency_and_decisions_figures_are_repeatable(partition, lossy, tmp_path):
+    for name, make in (("l", lambda: latency_figure([("p", partition), ("l", lossy)], by="link")),
+                       ("d", lambda: decisions_figure([("p", partition), ("l", lossy)], max_rows=1))):
+        a, b = tmp_path / f"{name}a.png", tmp_path / f"{name}b.png"
+        save(make(), a)
+        save(make(), b)
+        assert a.read_bytes() == b.read_bytes()
