@@ -274,6 +274,9 @@ class RandomFaults:
     loss: float | None = None  # drawn in [0, loss]
     duplicate: float | None = None  # drawn in [0, duplicate]
     delay: tuple[float, float] | None = None  # (share of messages, max extra delay)
+    # What a run may suffer and still be within the protocol's assumptions (paxsim/liveness.py):
+    # ((key, limit), ...) over down, partitions, cuts (ints) and loss (a probability); () when not given.
+    budget: tuple[tuple[str, float], ...] = ()
 
     def to_dict(self) -> dict:
         out: dict[str, Any] = {"until": self.until, "events": self.events, "swarm": self.swarm,
@@ -288,6 +291,8 @@ class RandomFaults:
             out["duplicate"] = self.duplicate
         if self.delay is not None:
             out["delay"] = {"share": self.delay[0], "max": self.delay[1]}
+        if self.budget:
+            out["budget"] = dict(self.budget)
         return out
 
 
@@ -746,6 +751,8 @@ class _Builder:
             loss=raw.get("loss"),
             duplicate=raw.get("duplicate"),
             delay=None if delay is None else (float(delay["share"]), duration_ms(delay["max"])),
+            budget=tuple((k, raw["budget"][k]) for k in ("down", "partitions", "cuts", "loss")
+                         if k in raw.get("budget", {})),
         )
 
     def _faults(self, raw: list, where: Path_ = ("faults",)) -> tuple[Fault, ...]:

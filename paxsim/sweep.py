@@ -178,6 +178,13 @@ def result_record(run, params: dict, within: float | None) -> dict:
     }
     if within is not None:
         rec["within"] = bool(v.decided and v.last_decide_t is not None and v.last_decide_t <= within)
+    live = v.liveness if outcome == "undecided" else None  # computed only for undecided runs
+    if live is not None:
+        rec["liveness"] = live.cls
+        rec["good_window"] = live.window.length if live.window is not None else 0.0
+    budget = v.budget
+    if budget is not None:
+        rec["over_budget"] = budget["exceeded"]
     if kinds:
         rec["trace"] = "".join(run.lines())
         rec["explanations"] = {}
@@ -484,6 +491,14 @@ def summarize(plan: SweepPlan, output: Path) -> dict:
             "violating_runs": sum(r["outcome"] == "violation" for r in rs),
             "violations": violations,
         }
+        suspicious = [r for r in rs if r.get("liveness") == "suspicious"]
+        row["undecided_expected"] = sum(r.get("liveness") == "expected" for r in rs)
+        row["undecided_suspicious"] = len(suspicious)
+        row["suspicious_seeds"] = [r["seed"] for r in suspicious][:20]
+        if any("over_budget" in r for r in rs):
+            over = [r for r in rs if r.get("over_budget")]
+            row["over_budget"] = len(over)
+            row["over_budget_seeds"] = [r["seed"] for r in over][:20]
         if within_ms is not None:
             row["within_ms"] = within_ms
             row["decided_within"] = sum(bool(r.get("within")) for r in rs) / len(rs) if rs else None
@@ -515,6 +530,17 @@ def format_summary(summary: dict) -> str:
     out = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
            for row in table]
     out.insert(1, "  ".join("-" * w for w in widths))
+    for r in rows:
+        if r.get("undecided_expected") or r.get("undecided_suspicious"):
+            out.append("")
+            line = (f"undecided in [{r['label']}]: {r['undecided_expected']} expected (the liveness assumptions "
+                    f"never held long enough), {r['undecided_suspicious']} SUSPICIOUS")
+            if r["suspicious_seeds"]:
+                line += f" (seeds {', '.join(map(str, r['suspicious_seeds']))})"
+            out.append(line)
+        if r.get("over_budget"):
+            out.append(f"over the fault budget in [{r['label']}]: {r['over_budget']} run(s) "
+                       f"(seeds {', '.join(map(str, r['over_budget_seeds']))})")
     for r in rows:
         for v in r["violations"]:
             out.append("")
