@@ -208,9 +208,10 @@ class InlineExecutor:
 
     name = "inline"
 
-    def run(self, tasks: Iterable[Task]) -> Iterator[list[dict]]:
+    def run(self, tasks: Iterable[Task], fn: Callable = None) -> Iterator[list[dict]]:
+        fn = fn or run_chunk  # paxsim compare passes its own worker function
         for task in tasks:
-            yield run_chunk(*task)
+            yield fn(*task)
 
     def close(self) -> None:
         pass
@@ -227,19 +228,20 @@ class ProcessExecutor:
         self.jobs = jobs
         self.pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint)
 
-    def run(self, tasks: Iterable[Task]) -> Iterator[list[dict]]:
+    def run(self, tasks: Iterable[Task], fn: Callable = None) -> Iterator[list[dict]]:
         from concurrent.futures import FIRST_COMPLETED, wait
 
+        fn = fn or run_chunk
         tasks = iter(tasks)
         pending = set()
         for task in itertools.islice(tasks, self.jobs * 4):
-            pending.add(self.pool.submit(run_chunk, *task))
+            pending.add(self.pool.submit(fn, *task))
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 nxt = next(tasks, None)
                 if nxt is not None:
-                    pending.add(self.pool.submit(run_chunk, *nxt))
+                    pending.add(self.pool.submit(fn, *nxt))
                 yield fut.result()
 
     def close(self) -> None:
@@ -264,16 +266,17 @@ class DaskExecutor:
             raise SweepError(f"--scheduler {address}: cannot connect ({exc})") from None
         self.jobs = max(1, sum(self.client.nthreads().values()))
 
-    def run(self, tasks: Iterable[Task]) -> Iterator[list[dict]]:
+    def run(self, tasks: Iterable[Task], fn: Callable = None) -> Iterator[list[dict]]:
         from distributed import as_completed
 
+        fn = fn or run_chunk
         tasks = iter(tasks)
-        first = [self.client.submit(run_chunk, *t, pure=False) for t in itertools.islice(tasks, self.jobs * 4)]
+        first = [self.client.submit(fn, *t, pure=False) for t in itertools.islice(tasks, self.jobs * 4)]
         queue = as_completed(first)
         for fut in queue:
             nxt = next(tasks, None)
             if nxt is not None:
-                queue.add(self.client.submit(run_chunk, *nxt, pure=False))
+                queue.add(self.client.submit(fn, *nxt, pure=False))
             yield fut.result()
             fut.release()
 
