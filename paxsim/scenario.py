@@ -297,6 +297,38 @@ class RandomFaults:
 
 
 @dataclass(frozen=True, slots=True)
+class ClockSpec:
+    """A node's clock: local = offset + t * (1 + drift / 1e6) + the steps so far (paxsim/sim/clocks.py)."""
+
+    offset: float = 0.0  # ms
+    drift: float = 0.0  # ppm
+    steps: tuple[tuple[float, float], ...] = ()  # (at global ms, by ms): the clock jumps
+
+    def to_dict(self) -> dict:
+        out: dict[str, Any] = {"offset": self.offset, "drift": self.drift}
+        if self.steps:
+            out["steps"] = [{"at": at, "by": by} for at, by in self.steps]
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Clocks:
+    """Per-node clocks: a default, per-node settings, and a random profile
+    (offset and drift drawn per node and seed, added to the settings)."""
+
+    default: ClockSpec = ClockSpec()
+    nodes: tuple[tuple[str, ClockSpec], ...] = ()
+    random: tuple[float, float] | None = None  # (max |offset| ms, max |drift| ppm)
+
+    def to_dict(self) -> dict:
+        out: dict[str, Any] = {"default": self.default.to_dict(),
+                               "nodes": {name: spec.to_dict() for name, spec in self.nodes}}
+        if self.random is not None:
+            out["random"] = {"offset": self.random[0], "drift": self.random[1]}
+        return out
+
+
+@dataclass(frozen=True, slots=True)
 class Script:
     """Exact fates, by key.  A message key is (src, dst, type, ballot or None,
     n): the n-th message (from 1) with that link, type and ballot.  A fate is
@@ -359,6 +391,7 @@ class Scenario:
     write_latency: float = 0.0
     random_faults: RandomFaults | None = None
     script: Script | None = None
+    clocks: Clocks | None = None
     source: str = field(default="<scenario>", compare=False)
 
     def to_dict(self) -> dict:
@@ -392,6 +425,7 @@ class Scenario:
                        {"schedule": [f.to_dict() for f in self.faults], "random": self.random_faults.to_dict()}),
             "expect": self.expect.to_dict(),
             **({"script": self.script.to_dict()} if self.script is not None else {}),
+            **({"clocks": self.clocks.to_dict()} if self.clocks is not None else {}),
         }
 
     def with_changes(self, **changes: Any) -> "Scenario":
@@ -512,6 +546,20 @@ def duration_ms(value: Any) -> float:
     return float(m.group(1)) * _UNIT_MS[m.group(2)]
 
 
+def signed_ms(value: Any) -> float:
+    """'-3ms' -> -3.0; a duration that may be negative (schema-checked input)."""
+    if isinstance(value, str) and value.strip().startswith("-"):
+        return -duration_ms(value.strip()[1:])
+    return duration_ms(value)
+
+
+def ppm(value: Any) -> float:
+    """'200ppm' -> 200.0; a number is ppm already (schema-checked input)."""
+    if isinstance(value, str):
+        return float(value.strip()[:-3])
+    return float(value)
+
+
 class _Builder:
     """Semantic checks and construction of the frozen model (input already schema-valid)."""
 
@@ -577,8 +625,29 @@ class _Builder:
             write_latency=duration_ms(protocol.get("write_latency", 0)),
             random_faults=random_faults,
             script=script,
+            clocks=self._clocks(d["clocks"]) if "clocks" in d else None,
             source=self.source,
         )
+
+    def _clock_spec(self, raw: dict, p: Path_, base: "ClockSpec | None" = None) -> ClockSpec:
+        base = base or ClockSpec()
+        steps = tuple((self._time(st["at"], p + ("steps", i, "at")), signed_ms(st["by"]))
+                      for i, st in enumerate(raw.get("steps", [])))
+        return ClockSpec(offset=signed_ms(raw["offset"]) if "offset" in raw else base.offset,
+                         drift=ppm(raw["drift"]) if "drift" in raw else base.drift,
+                         steps=steps if "steps" in raw else base.steps)
+
+    def _clocks(self, raw: dict) -> Clocks:
+        default = self._clock_spec(raw.get("default", {}), ("clocks", "default"))
+        nodes = []
+        for name, spec in raw.get("nodes", {}).items():
+            if name not in self.nodes:
+                raise self.fail(("clocks", "nodes", name), f"no node named {name!r}{_did_you_mean(str(name), self.nodes)}")
+            nodes.append((name, self._clock_spec(spec, ("clocks", "nodes", name), default)))
+        nodes.sort(key=lambda ns: self.nodes.index(ns[0]))
+        rnd = raw.get("random")
+        random = None if rnd is None else (abs(signed_ms(rnd.get("offset", 0))), abs(ppm(rnd.get("drift", 0))))
+        return Clocks(default, tuple(nodes), random)
 
     def _nodes(self) -> tuple[str, ...]:
         raw = self.data["nodes"]

@@ -87,6 +87,8 @@ class CommonRandomSimulation(Simulation):
             delay = effect.lo
         else:
             delay = self._stream("timer", host.name, effect.name, n).uniform(effect.lo, effect.hi)
+        if self.clocks is not None:
+            delay = self._on_local_clock(host, delay)
         self.timer_gen += 1
         gen = host.timers[effect.name] = self.timer_gen
         self.env.timeout(delay).callbacks.append(partial(self._fire, host, effect.name, gen))
