@@ -271,7 +271,9 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
     violating run is saved in RESULTS.traces/. At the end, a table per
     parameter combination: decision time p50/p95/p99, messages per
     decision, share undecided, violations by kind with the command that
-    reproduces the first.
+    reproduces the first. Undecided runs are counted as expected (the
+    liveness assumptions never held long enough) or suspicious, and runs
+    over a random profile's fault budget are named.
 
     Exit status 1 if any run violated safety.
     """

@@ -119,6 +119,8 @@ def compare_chunk(variants: list[tuple[str, str, dict]], seeds: list[int]) -> li
                 "sent": (v.messages or {}).get("sent", 0),
                 "violations": kinds,
             }
+            if not kinds and not v.decided:  # why it is undecided (computed only then)
+                rec["variants"][name]["liveness"] = v.liveness.cls
             if base_fates is None:
                 base_fates = run.message_fates
             rec["same_fates"][name] = same_fates(base_fates, run.message_fates)
@@ -227,6 +229,7 @@ def summarize_compare(scenario_path: str, variants: list[Variant], records: list
             "decided": float(np.mean(~np.isnan(times))) if n else None,
             **{k: _num(x[0]) for k, x in s.items() if k != "violating"},
             "violating_runs": int(violating.sum()),
+            "undecided_suspicious": sum(r["variants"][v.name].get("liveness") == "suspicious" for r in records),
             "violations": [{"kind": k, "count": len(seeds), "first_seed": seeds[0],
                             "reproduce": f"paxsim compare {shlex.quote(scenario_path)} --seeds "
                                          f"{seeds[0]}:{seeds[0] + 1} --variant {shlex.quote(_variant_arg(v))}"}
@@ -331,6 +334,10 @@ def format_compare(summary: dict) -> str:
                        f"(variance reduction x{p['variance_reduction']:.1f})")
         elif p["decided_in_both"]:
             out.append("  the paired differences are all equal: the interval has width 0")
+    for v in summary["variants"]:
+        if v["undecided_suspicious"]:
+            out.append(f"{v['name']}: {v['undecided_suspicious']} undecided run(s) SUSPICIOUS (a long good window "
+                       f"passed without a decision; see paxsim run's liveness line)")
     for v in summary["variants"]:
         for x in v["violations"]:
             out.append("")

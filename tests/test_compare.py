@@ -102,3 +102,12 @@ def test_bad_variants_are_one_line_and_exit_2(runner):
         result = runner.invoke(main, ["compare", LOSSY, "--seeds", "0:2", *args])
         assert result.exit_code == 2, (args, result.output)
         assert words in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_undecided_runs_are_classed_per_variant(runner):
+    duel = str(ROOT / "examples" / "duel-clocks.yaml")
+    data = compare_json(runner, duel, "--seeds", "0:6", "--variant", "drift:", "--variant",
+                        "exact:clocks.random.drift=0")
+    drift, exact = data["variants"]
+    assert exact["undecided"] == 1.0 and exact["undecided_suspicious"] == 6  # lockstep on a good network
+    assert drift["undecided_suspicious"] == round(drift["undecided"] * 6)
