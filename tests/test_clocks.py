@@ -108,3 +108,17 @@ def test_clock_settings_are_validated(runner, write):
     sc = parse_scenario("nodes: 3\nproposers: [{node: n1, value: a}]\n"
                         "clocks: {default: {offset: -3ms, drift: 7}, nodes: {n2: {drift: -5ppm}}}\n")
     assert sc.to_dict()["clocks"]["nodes"] == {"n2": {"offset": -3.0, "drift": -5.0}}
+
+
+def test_clock_events_are_part_of_the_trace_format(runner, write, tmp_path):
+    trace = tmp_path / "t.jsonl"
+    runner.invoke(main, ["run", str(write(RETRY.format(clock="{drift: 100000ppm}"))), "--trace", str(trace)])
+    assert runner.invoke(main, ["check", str(trace)]).exit_code == 0
+    lines = trace.read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if '"kind":"timer"' in line)
+    lines[at] = lines[at].replace('"local"', '"lokal"')
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join(lines) + "\n")
+    result = runner.invoke(main, ["check", str(bad)])
+    assert result.exit_code == 2
+    assert f"bad.jsonl:{at + 1}: local: missing (required in a 'timer' event)" in result.stderr
