@@ -111,3 +111,12 @@ def test_undecided_runs_are_classed_per_variant(runner):
     drift, exact = data["variants"]
     assert exact["undecided"] == 1.0 and exact["undecided_suspicious"] == 6  # lockstep on a good network
     assert drift["undecided_suspicious"] == round(drift["undecided"] * 6)
+
+
+def test_scripts_fix_fates_in_common_random_numbers_too(runner):
+    # A shrunk counterexample scripts every fate: both modes replay it exactly.
+    path = ROOT / "scenarios" / "bugs" / "ignore-accepted.yaml"
+    sc = load_scenario(path)
+    assert simulate_crn(sc).lines() == simulate(sc).lines()
+    data = compare_json(runner, str(path), "--seeds", "0:2", "--variant", "a:", "--variant", "b:", code=1)
+    assert [v["violating_runs"] for v in data["variants"]] == [2, 2]

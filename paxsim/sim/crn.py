@@ -55,6 +55,18 @@ class CommonRandomSimulation(Simulation):
         base = (src, dst, msg.type, tuple(ballot) if ballot is not None else None)
         n = self.key_counts[base] = self.key_counts.get(base, 0) + 1
         key = base + (n,)
+        scripted = self.script_messages.get(key)
+        if scripted is not None:  # a script (paxsim shrink's output) fixes this message's fate
+            fate, copy = scripted
+            self.message_fates[key] = "loss" if fate is None else fate
+            self._route(mid, src, dst, msg, fate is None, fate or 0.0)
+            if copy != "none":
+                copy_id = self.next_id
+                self.next_id += 1
+                self.duplicated += 1
+                self.emit("duplicate", id=mid, copy=copy_id)
+                self._route(copy_id, src, dst, msg, copy is None, copy or 0.0)
+            return
         rng = self._stream("msg", *key)
         net = self.network
         link = net.links.get((src, dst)) or net.default
@@ -83,7 +95,10 @@ class CommonRandomSimulation(Simulation):
     def _do_set_timer(self, host, effect) -> None:
         base = (host.name, effect.name)
         n = self.timer_counts[base] = self.timer_counts.get(base, 0) + 1
-        if effect.hi <= effect.lo:
+        scripted = self.script_timers.get(base + (n,))
+        if scripted is not None:
+            delay = scripted
+        elif effect.hi <= effect.lo:
             delay = effect.lo
         else:
             delay = self._stream("timer", host.name, effect.name, n).uniform(effect.lo, effect.hi)
