@@ -232,7 +232,9 @@ def summarize_compare(scenario_path: str, variants: list[Variant], records: list
             "undecided_suspicious": sum(r["variants"][v.name].get("liveness") == "suspicious" for r in records),
             "violations": [{"kind": k, "count": len(seeds), "first_seed": seeds[0],
                             "reproduce": f"paxsim compare {shlex.quote(scenario_path)} --seeds "
-                                         f"{seeds[0]}:{seeds[0] + 1} --variant {shlex.quote(_variant_arg(v))}"}
+                                         f"{seeds[0]}:{seeds[0] + 1}"
+                                         + "".join(f" --variant {shlex.quote(_variant_arg(w))}"
+                                                   for w in ([variants[0], v] if v is not variants[0] else variants[:2]))}
                            for k, seeds in sorted(kinds.items())],
         })
     rng = np.random.default_rng(0)

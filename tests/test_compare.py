@@ -2,6 +2,7 @@
 the share of message fates two variants share, and safety per variant."""
 
 import json
+import shlex
 
 from paxsim.cli import main
 from paxsim.scenario import load_scenario
@@ -72,7 +73,9 @@ def test_a_buggy_variant_shows_its_violations_beside_a_clean_baseline(runner):
     text = runner.invoke(main, ["compare", VOLATILE, "--seeds", "0:40", "-j", "1", "--variant",
                                 "durable:protocol.storage=durable", "--variant", "volatile:"]).stdout
     assert "violated in" in text and "of variant volatile" in text
-    assert "reproduce: paxsim compare" in text
+    line = next(x for x in text.splitlines() if "reproduce: paxsim compare" in x)
+    again = runner.invoke(main, ["compare", *shlex.split(line.split("reproduce: paxsim compare ")[1]), "-j", "1"])
+    assert again.exit_code == 1 and "violated in 1 run(s) of variant volatile" in again.stdout
 
 
 def test_common_random_numbers_are_deterministic():
