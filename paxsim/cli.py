@@ -105,6 +105,9 @@ def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool
       paxsim run scenarios/bugs/amnesia.yaml --bug amnesia
       paxsim run scenarios/volatile.yaml --seed 3 --html run.html
 
+    An undecided run is classed by whether the protocol's liveness
+    assumptions held (a quorum up and connected, with a proposer): expected,
+    or SUSPICIOUS when a long enough good window passed without a decision.
     The last line is the command that reproduces the run exactly.
     """
     from .sim import simulate
