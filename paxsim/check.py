@@ -86,6 +86,29 @@ class Verdict:
     end_t: float | None
     messages: dict = field(default_factory=dict)
     incomplete: str | None = None  # why the trace is not complete (no `end` event), else None
+    events: list | None = field(default=None, repr=False, compare=False)  # what was judged, for `liveness`
+
+    @property
+    def liveness(self):
+        """For a run that is not decided, whether the protocol's liveness
+        assumptions held long enough (`paxsim.liveness.Liveness`); None for a
+        decided run.  Computed on first use: the hot path never pays for it."""
+        if self.decided or self.events is None:
+            return None
+        if "_liveness" not in self.__dict__:
+            from .liveness import assess
+
+            self.__dict__["_liveness"] = assess(self.events, self.decisions, self.undecided, self.end_t)
+        return self.__dict__["_liveness"]
+
+    @property
+    def budget(self) -> dict | None:
+        """The scenario's fault budget against the trace (`paxsim.liveness.budget`), or None without one."""
+        if self.events is None:
+            return None
+        from .liveness import budget
+
+        return budget(self.events)
 
     @property
     def ok(self) -> bool:
@@ -270,6 +293,7 @@ def check(events: list[dict]) -> Verdict:
         end_t=end.get("t") if end else None,
         messages=(end or {}).get("messages", {}),
         incomplete=incomplete,
+        events=events,
     )
 
 

@@ -44,6 +44,11 @@ def summary_json(header: dict, verdict: Verdict, reproduce: str) -> dict:
         "expect": {"met": not unmet, "unmet": unmet},
         "reproduce": reproduce,
     }
+    live = verdict.liveness  # None when decided
+    out["liveness"] = live.to_json() if live is not None else None
+    budget = verdict.budget
+    if budget is not None:
+        out["budget"] = budget
     return out
 
 
@@ -101,6 +106,16 @@ def summary_text(header: dict, verdict: Verdict, reproduce: str) -> str:
                      + (f" in an INCOMPLETE trace ({verdict.incomplete})" if verdict.incomplete else ""))
         for v in verdict.violations:
             lines.extend("  " + line for line in v.explain().splitlines())
+    live = verdict.liveness if not verdict.incomplete else None
+    if live is not None:
+        lines.append("liveness:  " + ("SUSPICIOUS: " + live.explain()[len("suspicious: "):] if live.suspicious
+                                      else live.explain()))
+        lines.extend(f"  - {r}" for r in live.reasons)
+    budget = verdict.budget
+    if budget is not None:
+        limits = ", ".join(f"{k} {v:g}" for k, v in budget["budget"].items())
+        lines.append(f"budget:    EXCEEDED ({'; '.join(budget['exceeded'])}; budget: {limits})" if budget["exceeded"]
+                     else f"budget:    within ({limits})")
     unmet = evaluate_expect(verdict, scenario.get("expect") or {})
     if unmet:
         lines.append("expect:    NOT MET")

@@ -274,6 +274,9 @@ class RandomFaults:
     loss: float | None = None  # drawn in [0, loss]
     duplicate: float | None = None  # drawn in [0, duplicate]
     delay: tuple[float, float] | None = None  # (share of messages, max extra delay)
+    # What a run may suffer and still be within the protocol's assumptions (paxsim/liveness.py):
+    # ((key, limit), ...) over down, partitions, cuts (ints) and loss (a probability); () when not given.
+    budget: tuple[tuple[str, float], ...] = ()
 
     def to_dict(self) -> dict:
         out: dict[str, Any] = {"until": self.until, "events": self.events, "swarm": self.swarm,
@@ -288,6 +291,40 @@ class RandomFaults:
             out["duplicate"] = self.duplicate
         if self.delay is not None:
             out["delay"] = {"share": self.delay[0], "max": self.delay[1]}
+        if self.budget:
+            out["budget"] = dict(self.budget)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ClockSpec:
+    """A node's clock: local = offset + t * (1 + drift / 1e6) + the steps so far (paxsim/sim/clocks.py)."""
+
+    offset: float = 0.0  # ms
+    drift: float = 0.0  # ppm
+    steps: tuple[tuple[float, float], ...] = ()  # (at global ms, by ms): the clock jumps
+
+    def to_dict(self) -> dict:
+        out: dict[str, Any] = {"offset": self.offset, "drift": self.drift}
+        if self.steps:
+            out["steps"] = [{"at": at, "by": by} for at, by in self.steps]
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Clocks:
+    """Per-node clocks: a default, per-node settings, and a random profile
+    (offset and drift drawn per node and seed, added to the settings)."""
+
+    default: ClockSpec = ClockSpec()
+    nodes: tuple[tuple[str, ClockSpec], ...] = ()
+    random: tuple[float, float] | None = None  # (max |offset| ms, max |drift| ppm)
+
+    def to_dict(self) -> dict:
+        out: dict[str, Any] = {"default": self.default.to_dict(),
+                               "nodes": {name: spec.to_dict() for name, spec in self.nodes}}
+        if self.random is not None:
+            out["random"] = {"offset": self.random[0], "drift": self.random[1]}
         return out
 
 
@@ -374,6 +411,7 @@ class Scenario:
     random_faults: RandomFaults | None = None
     script: Script | None = None
     explore: Explore | None = None
+    clocks: Clocks | None = None
     source: str = field(default="<scenario>", compare=False)
 
     def to_dict(self) -> dict:
@@ -408,6 +446,7 @@ class Scenario:
             "expect": self.expect.to_dict(),
             **({"script": self.script.to_dict()} if self.script is not None else {}),
             **({"explore": self.explore.to_dict()} if self.explore is not None else {}),
+            **({"clocks": self.clocks.to_dict()} if self.clocks is not None else {}),
         }
 
     def with_changes(self, **changes: Any) -> "Scenario":
@@ -528,6 +567,20 @@ def duration_ms(value: Any) -> float:
     return float(m.group(1)) * _UNIT_MS[m.group(2)]
 
 
+def signed_ms(value: Any) -> float:
+    """'-3ms' -> -3.0; a duration that may be negative (schema-checked input)."""
+    if isinstance(value, str) and value.strip().startswith("-"):
+        return -duration_ms(value.strip()[1:])
+    return duration_ms(value)
+
+
+def ppm(value: Any) -> float:
+    """'200ppm' -> 200.0; a number is ppm already (schema-checked input)."""
+    if isinstance(value, str):
+        return float(value.strip()[:-3])
+    return float(value)
+
+
 class _Builder:
     """Semantic checks and construction of the frozen model (input already schema-valid)."""
 
@@ -594,8 +647,29 @@ class _Builder:
             random_faults=random_faults,
             script=script,
             explore=Explore(**d["explore"]) if "explore" in d else None,
+            clocks=self._clocks(d["clocks"]) if "clocks" in d else None,
             source=self.source,
         )
+
+    def _clock_spec(self, raw: dict, p: Path_, base: "ClockSpec | None" = None) -> ClockSpec:
+        base = base or ClockSpec()
+        steps = tuple((self._time(st["at"], p + ("steps", i, "at")), signed_ms(st["by"]))
+                      for i, st in enumerate(raw.get("steps", [])))
+        return ClockSpec(offset=signed_ms(raw["offset"]) if "offset" in raw else base.offset,
+                         drift=ppm(raw["drift"]) if "drift" in raw else base.drift,
+                         steps=steps if "steps" in raw else base.steps)
+
+    def _clocks(self, raw: dict) -> Clocks:
+        default = self._clock_spec(raw.get("default", {}), ("clocks", "default"))
+        nodes = []
+        for name, spec in raw.get("nodes", {}).items():
+            if name not in self.nodes:
+                raise self.fail(("clocks", "nodes", name), f"no node named {name!r}{_did_you_mean(str(name), self.nodes)}")
+            nodes.append((name, self._clock_spec(spec, ("clocks", "nodes", name), default)))
+        nodes.sort(key=lambda ns: self.nodes.index(ns[0]))
+        rnd = raw.get("random")
+        random = None if rnd is None else (abs(signed_ms(rnd.get("offset", 0))), abs(ppm(rnd.get("drift", 0))))
+        return Clocks(default, tuple(nodes), random)
 
     def _nodes(self) -> tuple[str, ...]:
         raw = self.data["nodes"]
@@ -768,6 +842,8 @@ class _Builder:
             loss=raw.get("loss"),
             duplicate=raw.get("duplicate"),
             delay=None if delay is None else (float(delay["share"]), duration_ms(delay["max"])),
+            budget=tuple((k, raw["budget"][k]) for k in ("down", "partitions", "cuts", "loss")
+                         if k in raw.get("budget", {})),
         )
 
     def _faults(self, raw: list, where: Path_ = ("faults",)) -> tuple[Fault, ...]:

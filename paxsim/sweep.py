@@ -178,6 +178,13 @@ def result_record(run, params: dict, within: float | None) -> dict:
     }
     if within is not None:
         rec["within"] = bool(v.decided and v.last_decide_t is not None and v.last_decide_t <= within)
+    live = v.liveness if outcome == "undecided" else None  # computed only for undecided runs
+    if live is not None:
+        rec["liveness"] = live.cls
+        rec["good_window"] = live.window.length if live.window is not None else 0.0
+    budget = v.budget
+    if budget is not None:
+        rec["over_budget"] = budget["exceeded"]
     if kinds:
         rec["trace"] = "".join(run.lines())
         rec["explanations"] = {}
@@ -201,9 +208,10 @@ class InlineExecutor:
 
     name = "inline"
 
-    def run(self, tasks: Iterable[Task]) -> Iterator[list[dict]]:
+    def run(self, tasks: Iterable[Task], fn: Callable = None) -> Iterator[list[dict]]:
+        fn = fn or run_chunk  # paxsim compare passes its own worker function
         for task in tasks:
-            yield run_chunk(*task)
+            yield fn(*task)
 
     def close(self) -> None:
         pass
@@ -220,19 +228,20 @@ class ProcessExecutor:
         self.jobs = jobs
         self.pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint)
 
-    def run(self, tasks: Iterable[Task]) -> Iterator[list[dict]]:
+    def run(self, tasks: Iterable[Task], fn: Callable = None) -> Iterator[list[dict]]:
         from concurrent.futures import FIRST_COMPLETED, wait
 
+        fn = fn or run_chunk
         tasks = iter(tasks)
         pending = set()
         for task in itertools.islice(tasks, self.jobs * 4):
-            pending.add(self.pool.submit(run_chunk, *task))
+            pending.add(self.pool.submit(fn, *task))
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 nxt = next(tasks, None)
                 if nxt is not None:
-                    pending.add(self.pool.submit(run_chunk, *nxt))
+                    pending.add(self.pool.submit(fn, *nxt))
                 yield fut.result()
 
     def close(self) -> None:
@@ -257,16 +266,17 @@ class DaskExecutor:
             raise SweepError(f"--scheduler {address}: cannot connect ({exc})") from None
         self.jobs = max(1, sum(self.client.nthreads().values()))
 
-    def run(self, tasks: Iterable[Task]) -> Iterator[list[dict]]:
+    def run(self, tasks: Iterable[Task], fn: Callable = None) -> Iterator[list[dict]]:
         from distributed import as_completed
 
+        fn = fn or run_chunk
         tasks = iter(tasks)
-        first = [self.client.submit(run_chunk, *t, pure=False) for t in itertools.islice(tasks, self.jobs * 4)]
+        first = [self.client.submit(fn, *t, pure=False) for t in itertools.islice(tasks, self.jobs * 4)]
         queue = as_completed(first)
         for fut in queue:
             nxt = next(tasks, None)
             if nxt is not None:
-                queue.add(self.client.submit(run_chunk, *nxt, pure=False))
+                queue.add(self.client.submit(fn, *nxt, pure=False))
             yield fut.result()
             fut.release()
 
@@ -484,6 +494,14 @@ def summarize(plan: SweepPlan, output: Path) -> dict:
             "violating_runs": sum(r["outcome"] == "violation" for r in rs),
             "violations": violations,
         }
+        suspicious = [r for r in rs if r.get("liveness") == "suspicious"]
+        row["undecided_expected"] = sum(r.get("liveness") == "expected" for r in rs)
+        row["undecided_suspicious"] = len(suspicious)
+        row["suspicious_seeds"] = [r["seed"] for r in suspicious][:20]
+        if any("over_budget" in r for r in rs):
+            over = [r for r in rs if r.get("over_budget")]
+            row["over_budget"] = len(over)
+            row["over_budget_seeds"] = [r["seed"] for r in over][:20]
         if within_ms is not None:
             row["within_ms"] = within_ms
             row["decided_within"] = sum(bool(r.get("within")) for r in rs) / len(rs) if rs else None
@@ -515,6 +533,17 @@ def format_summary(summary: dict) -> str:
     out = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
            for row in table]
     out.insert(1, "  ".join("-" * w for w in widths))
+    for r in rows:
+        if r.get("undecided_expected") or r.get("undecided_suspicious"):
+            out.append("")
+            line = (f"undecided in [{r['label']}]: {r['undecided_expected']} expected (the liveness assumptions "
+                    f"never held long enough), {r['undecided_suspicious']} SUSPICIOUS")
+            if r["suspicious_seeds"]:
+                line += f" (seeds {', '.join(map(str, r['suspicious_seeds']))})"
+            out.append(line)
+        if r.get("over_budget"):
+            out.append(f"over the fault budget in [{r['label']}]: {r['over_budget']} run(s) "
+                       f"(seeds {', '.join(map(str, r['over_budget_seeds']))})")
     for r in rows:
         for v in r["violations"]:
             out.append("")

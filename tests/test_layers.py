@@ -68,4 +68,6 @@ def test_trace_imports_nothing_of_paxsim():
 
 def test_checker_reads_only_traces():
     local = {name for name in imports(PKG / "check.py") if name.startswith(".")}
-    assert local <= {".trace"}
+    assert local <= {".trace", ".liveness"}
+    # the liveness analysis the checker offers reads only traces too
+    assert {name for name in imports(PKG / "liveness.py") if name.startswith(".")} <= {".trace"}

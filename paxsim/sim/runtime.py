@@ -30,6 +30,7 @@ from ..protocols.single import (
 from ..scenario import Scenario
 from ..trace import FORMAT, event_json, write_trace
 from .faults import explicit
+from .clocks import node_clocks
 from .network import NetworkModel
 from .streams import stream
 
@@ -83,6 +84,7 @@ class Simulation:
         if self.drawn is not None and self.drawn.delay is not None:
             self.network.set_delay(self.drawn.delay, stream(seed, "delays"))
         self.timer_rng = stream(seed, "timers")
+        self.clocks = node_clocks(scenario, seed)  # per-node clocks, or None: every timer on global time
         self.write_latency = scenario.write_latency
         # Effects are carried out at once, or (a slow disk) with writes taking time.
         self._apply = self._apply_with_disk if self.write_latency else self._apply_now
@@ -138,6 +140,8 @@ class Simulation:
         self.observed.append(header)
         if self.drawn is not None:
             self.emit("random-faults", **self.drawn.to_json())
+        if self.clocks is not None:
+            self.emit("clocks", nodes={name: clock.to_json() for name, clock in self.clocks.items()})
         for fault in self.plan.faults:
             self.at(fault.at, self._fault, fault)
         for p in sc.proposers:
@@ -351,13 +355,23 @@ class Simulation:
             delay = effect.lo if effect.hi <= effect.lo else self.timer_rng.uniform(effect.lo, effect.hi)
         if self.timer_fates is not None:
             self.timer_fates[(host.name, effect.name, n)] = delay
+        if self.clocks is not None:
+            delay = self._on_local_clock(host, delay)
         self.timer_gen += 1
         gen = host.timers[effect.name] = self.timer_gen
         self.env.timeout(delay).callbacks.append(partial(self._fire, host, effect.name, gen))
 
+    def _on_local_clock(self, host: Host, delay: float) -> float:
+        """The global delay of a timer of `delay` ms on the node's own clock."""
+        now = self.env.now
+        return max(0.0, self.clocks[host.name].fire_at(now, delay) - now)
+
     def _fire(self, host: Host, name: str, gen: int, _event) -> None:
         if host.up and host.timers.get(name) == gen:
             del host.timers[name]
+            if self.clocks is not None:  # the trace shows the node's local time where its clock acts
+                self.emit("timer", node=host.name, name=name,
+                          local=round(self.clocks[host.name].local(self.env.now), 6))
             self._apply(host, host.node.on_timer(name))
 
     def _do_cancel_timer(self, host: Host, effect: CancelTimer) -> None:
