@@ -17,6 +17,7 @@ from ._version import __version__
 from .check import check as check_trace
 from .check import evaluate_expect
 from .report import reproduce_command, summary_json, summary_text
+from .protocols.multi import BUGS as MULTI_BUGS
 from .protocols.single import BUGS
 from .scenario import (
     OverrideError,
@@ -28,6 +29,9 @@ from .scenario import (
 from .trace import TraceError, event_json, read_header, read_trace
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
+
+
+SIM_BUGS = [*BUGS, *(b for b in MULTI_BUGS if b not in BUGS)]  # either protocol's; the scenario's kind decides
 
 
 def _bad_input(message: str) -> None:
@@ -89,7 +93,7 @@ def main() -> None:
               help="Write the run as an interactive page (see 'paxsim view').")
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
               help="Override a scenario value, e.g. --set network.loss=0.1 (repeatable).")
-@click.option("--bug", "bugs", multiple=True, type=click.Choice(list(BUGS)), metavar="NAME",
+@click.option("--bug", "bugs", multiple=True, type=click.Choice(SIM_BUGS), metavar="NAME",
               help="Switch on a deliberate protocol bug (repeatable); see 'paxsim bugs'.")
 def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool, plots_dir: Path | None,
         sets: tuple[str, ...], bugs: tuple[str, ...], html_path: Path | None = None) -> None:
@@ -244,7 +248,7 @@ def replay(trace: Path) -> None:
               help="Sweep a scenario value over a list (repeatable: the grid of all combinations).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Local worker processes [default: the number of CPUs].")
-@click.option("--bug", "bugs", multiple=True, type=click.Choice(list(BUGS)), metavar="NAME",
+@click.option("--bug", "bugs", multiple=True, type=click.Choice(SIM_BUGS), metavar="NAME",
               help="Switch on a deliberate protocol bug (repeatable); see 'paxsim bugs'.")
 @click.option("--scheduler", metavar="tcp://HOST:PORT",
               help="Run on this Dask cluster instead (needs paxsim[dask]).")
@@ -331,7 +335,7 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
 @main.command()
 @click.argument("scenario", type=InputFile("scenario"))
 @click.option("--seed", type=click.IntRange(min=0), required=True, help="The violating seed.")
-@click.option("--bug", "bugs", multiple=True, type=click.Choice(list(BUGS)), metavar="NAME",
+@click.option("--bug", "bugs", multiple=True, type=click.Choice(SIM_BUGS), metavar="NAME",
               help="Deliberate protocol bug to switch on (repeatable).")
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE", help="Override a scenario value (repeatable).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("minimal.yaml"),
