@@ -474,16 +474,23 @@ def hunt(profiles, bugs, ranges: int, range_size: int, correct_seeds: int, jobs,
 
 @main.command("bugs")
 def list_bugs() -> None:
-    """List the deliberate protocol bugs that --bug and protocol.bugs switch on.
+    """List the deliberate protocol bugs that --bug and protocol.bugs switch on,
+    per protocol (a scenario's protocol.kind says which list applies).
 
     \b
     Example:
       paxsim bugs
       paxsim sweep scenarios/hunt/crashes.yaml --bug amnesia --seeds 0:2000
+      paxsim run scenarios/kv-partition.yaml --bug stale-read
     """
-    width = max(map(len, BUGS))
+    width = max(map(len, SIM_BUGS))
+    click.echo("single-decree (the default protocol):")
     for name, text in BUGS.items():
-        click.echo(f"{name.ljust(width)}  {text}")
+        click.echo(f"  {name.ljust(width)}  {text}")
+    click.echo("")
+    click.echo("multi-paxos (protocol: {kind: multi-paxos}):")
+    for name, text in MULTI_BUGS.items():
+        click.echo(f"  {name.ljust(width)}  {text}")
 
 
 class Duration(click.ParamType):

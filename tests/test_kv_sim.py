@@ -195,3 +195,36 @@ def test_check_reports_log_safety_findings(runner, tmp_path):
     result = runner.invoke(main, ["check", str(path)])
     assert result.exit_code == 1
     assert "log:       VIOLATED" in result.stdout and "agreement: slot" in result.stdout
+
+
+def test_bugs_lists_each_protocols_mutants_under_its_name(runner):
+    from paxsim.protocols.multi import BUGS as MULTI_BUGS
+
+    out = runner.invoke(main, ["bugs"]).stdout
+    single, multi = out.split("multi-paxos (protocol: {kind: multi-paxos}):")
+    for name in ("stale-read", "no-dedup", "skip-recovery", "hole-skip", "eager-catchup"):
+        assert name in MULTI_BUGS and f"  {name} " in multi and f"  {name} " not in single
+    assert "  amnesia " in single
+
+
+def test_a_bug_of_the_other_protocol_is_one_clear_line(runner):
+    result = runner.invoke(main, ["run", str(KV), "--bug", "amnesia"])
+    assert result.exit_code == 2
+    assert "protocol.bugs[0]: unknown multi-paxos bug 'amnesia'" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_sweep_summary_gives_throughput_and_operation_latency(runner, tmp_path):
+    out = tmp_path / "sweep.jsonl"
+    result = runner.invoke(main, ["sweep", str(KV), "--seeds", "0:3", "--set", "workload.clients=1,4",
+                                  "--jobs", "1", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    head = next(line for line in lines if line.startswith("parameters"))
+    assert head.split() == ["parameters", "runs", "ops/s", "op", "p50", "ms", "op", "p99", "ms", "ops", "ok",
+                            "unknown", "lin", "unknown", "violations"]
+    one = next(line for line in lines if line.startswith("workload.clients=1 ")).split()
+    four = next(line for line in lines if line.startswith("workload.clients=4 ")).split()
+    assert one[1] == four[1] == "3"
+    assert float(four[2]) > float(one[2]) > 0  # four closed-loop clients complete more per second
+    assert one[-1] == four[-1] == "0"
