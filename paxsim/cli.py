@@ -416,26 +416,38 @@ def hunt(profiles, bugs, ranges: int, range_size: int, correct_seeds: int, jobs,
       paxsim hunt -o hunt.md --write-bugs scenarios/bugs
       paxsim hunt --bug amnesia --profile scenarios/hunt/crashes.yaml --ranges 5
       paxsim hunt --quick
+      paxsim hunt --profile scenarios/kv-partition.yaml --bug stale-read --ranges 3 --range-size 500
 
     The correct-protocol pass is the longest part (--correct-seeds per
     profile); a progress bar shows how far the hunt is, in seeds.
     """
     from . import hunt as h
 
-    bug_list = list(bugs) or h.default_bugs()
-    for b in bug_list:
+    for b in bugs:
         for name in b.split("+"):
-            if name not in BUGS:
+            if name not in SIM_BUGS:
                 _bad_input(f"--bug {b}: unknown bug {name!r} (see 'paxsim bugs')")
     if not profiles:
         profiles = tuple(h.default_profiles())
         if not profiles:
             _bad_input("no fault profiles: pass --profile FILE (the shipped ones are in scenarios/hunt/)")
+    kinds = set()
     for p in profiles:
         try:
-            load_scenario(p)
+            kinds.add(load_scenario(p).kind)
         except ScenarioError as exc:
             _bad_input(str(exc))
+    if len(kinds) > 1:
+        _bad_input("--profile: the profiles run different protocols (kinds " + ", ".join(sorted(kinds))
+                   + "); hunt one protocol at a time")
+    kind = kinds.pop()
+    bug_list = list(bugs) or h.default_bugs(kind)
+    catalog = MULTI_BUGS if kind == "multi-paxos" else BUGS
+    for b in bug_list:
+        for name in b.split("+"):
+            if name not in catalog:
+                _bad_input(f"--bug {b}: {name!r} is not a bug of {kind}, the protocol of the profiles "
+                           "(see 'paxsim bugs')")
     if quick:
         ranges, range_size, correct_seeds = min(ranges, 2), min(range_size, 50), min(correct_seeds, 100)
     bar = None
@@ -549,6 +561,8 @@ def plot() -> None:
       paxsim plot latency run.jsonl
       paxsim plot timeline run.jsonl --to 100ms -o timeline.svg
       paxsim plot decisions run.jsonl other.jsonl
+      paxsim plot throughput kv.jsonl
+      paxsim plot operations kv.jsonl
     """
 
 
@@ -608,6 +622,54 @@ def plot_timeline(trace: Path, output: Path, t_from, t_to, nodes, max_messages: 
     if node_list == []:
         _bad_input(f"--nodes {nodes!r}: no node names (give e.g. --nodes n1,n3, or leave it out for all)")
     _save_figure(lambda: plot_mod.timeline_figure(events, t_from, t_to, node_list, max_messages), output, str(trace))
+
+
+@plot.command("throughput")
+@click.argument("trace", type=InputFile("trace"))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("throughput.png"),
+              show_default=True, help="Figure file; .png, .svg or .pdf.")
+@click.option("--bucket", type=Duration(), default="50ms", show_default=True,
+              help="Width of the time buckets ops/s and the latency percentiles are counted in.")
+def plot_throughput(trace: Path, output: Path, bucket: float) -> None:
+    """Client operations over time in TRACE (a run with a workload).
+
+    Top: operations completed ok per simulated second, per time bucket.
+    Bottom: each completed operation's latency at its completion time,
+    coloured by operation, with the bucket's p50 and p99; operations the
+    client gave up on (outcome unknown) crossed.  Crashed nodes,
+    partitions and cuts are shaded on both.
+
+    \b
+    Examples:
+      paxsim run scenarios/kv-failover.yaml --trace kv.jsonl
+      paxsim plot throughput kv.jsonl
+      paxsim plot throughput kv.jsonl --bucket 20ms -o throughput.svg
+    """
+    from . import plot as plot_mod
+
+    (_, events), = _load_traces([trace])
+    _save_figure(lambda: plot_mod.throughput_figure(events, bucket), output, str(trace))
+
+
+@plot.command("operations")
+@click.argument("traces", nargs=-1, required=True, type=InputFile("trace"))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("operations.png"),
+              show_default=True, help="Figure file; .png, .svg or .pdf.")
+@click.option("--log", is_flag=True, help="Log-scale latency axis, for long tails.")
+def plot_operations(traces, output: Path, log: bool) -> None:
+    """Latency histograms of client operations, one panel per operation
+    (get, put, append, cas), over every completed operation of TRACES;
+    p50 and p99 marked.
+
+    \b
+    Examples:
+      paxsim plot operations kv.jsonl
+      paxsim plot operations kv-*.jsonl --log -o ops.svg
+    """
+    from . import plot as plot_mod
+
+    loaded = _load_traces(traces)
+    _save_figure(lambda: plot_mod.operations_figure(loaded, log), output, ", ".join(map(str, traces)))
 
 
 @plot.command("decisions")

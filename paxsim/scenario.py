@@ -652,11 +652,13 @@ class _Builder:
             raise self.fail(("expect", "safety"), "safety: holds contradicts violates: "
                             f"{expect.violates} (use safety: may-violate, or leave it out)")
         bugs = self._bugs(protocol.get("bugs", []))
-        script = self._script(d["script"]) if "script" in d else None
         multi = workload = None
+        self.clients: tuple[str, ...] = ()
         if kind == "multi-paxos":
             multi = self._multi(protocol)
             workload = self._workload(d.get("workload", {}))
+            self.clients = workload.client_names
+        script = self._script(d["script"]) if "script" in d else None
         if not proposers and kind == "single-decree":  # checked last, so that any other mistake is reported first
             raise self.fail(("proposers",), "no proposers: nothing would be proposed or decided "
                             "(give at least one, e.g. proposers: [{node: n1, value: a}])")
@@ -705,6 +707,10 @@ class _Builder:
         if name not in self.nodes:
             raise self.fail(path, f"unknown node {name!r}{_did_you_mean(name, self.nodes)} (nodes are {self._describe_nodes()})")
         return name
+
+    def _endpoint(self, name: str, path: Path_) -> str:
+        """A node, or one of the workload's clients."""
+        return name if name in self.clients else self._node(name, path)
 
     def _time(self, value: Any, path: Path_) -> float:
         t = duration_ms(value)
@@ -854,8 +860,8 @@ class _Builder:
         messages, seen = [], set()
         for i, m in enumerate(raw.get("messages", [])):
             p = ("script", "messages", i)
-            src = self._node(m["from"], p + ("from",))
-            dst = self._node(m["to"], p + ("to",))
+            src = self._endpoint(m["from"], p + ("from",))
+            dst = self._endpoint(m["to"], p + ("to",))
             ballot = m.get("ballot")
             if ballot is not None:
                 if not (isinstance(ballot[0], int) and not isinstance(ballot[0], bool) and isinstance(ballot[1], str)):
@@ -869,7 +875,7 @@ class _Builder:
         timers, tseen = [], set()
         for i, t in enumerate(raw.get("timers", [])):
             p = ("script", "timers", i)
-            key = (self._node(t["node"], p + ("node",)), t["timer"], t["n"])
+            key = (self._endpoint(t["node"], p + ("node",)), t["timer"], t["n"])
             if key in tseen:
                 raise self.fail(p, "this timer is already scripted above")
             tseen.add(key)

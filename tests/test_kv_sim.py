@@ -228,3 +228,16 @@ def test_sweep_summary_gives_throughput_and_operation_latency(runner, tmp_path):
     assert one[1] == four[1] == "3"
     assert float(four[2]) > float(one[2]) > 0  # four closed-loop clients complete more per second
     assert one[-1] == four[-1] == "0"
+
+
+def test_hunt_catches_a_multi_paxos_mutant_and_refuses_the_other_protocols(runner):
+    partition = str(ROOT / "scenarios" / "kv-partition.yaml")
+    result = runner.invoke(main, ["hunt", "--profile", partition, "--bug", "hole-skip", "--ranges", "1",
+                                  "--range-size", "20", "--correct-seeds", "5", "--jobs", "1", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.stdout.splitlines() if line.startswith("| hole-skip |"))
+    assert "(1/1)" in row and "order" in row
+    assert "| correct protocol | 0 violations in 5 seeds |" in result.stdout
+    wrong = runner.invoke(main, ["hunt", "--profile", partition, "--bug", "amnesia", "--quick"])
+    assert wrong.exit_code == 2
+    assert "'amnesia' is not a bug of multi-paxos" in wrong.stderr

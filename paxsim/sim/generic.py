@@ -66,7 +66,13 @@ class ProtocolSimulation(Simulation):
                                    self._observe)
         self.client_hosts = [h for h in self.hosts.values() if h.client]
         self.client_names = frozenset(h.name for h in self.client_hosts)  # membership only
-        self.workload = WorkloadDriver(scenario.workload, stream(seed, "workload"), self.client_hosts,
+        # A scripted scenario (paxsim shrink's output) reproduces its run on any seed: its
+        # operations and unscripted timers come from the scenario's own seed.
+        workload_seed = seed
+        if scenario.script is not None:
+            workload_seed = scenario.seed
+            self.timer_rng = stream(scenario.seed, "timers")
+        self.workload = WorkloadDriver(scenario.workload, stream(workload_seed, "workload"), self.client_hosts,
                                        lambda: self.env.now, self.at, self._invoke)
 
     def _make_hosts(self, scenario: Scenario) -> dict:
