@@ -466,9 +466,8 @@ def _explain_two_chosen(a: Chosen, b: Chosen, ctx: _Context) -> Violation:
 
 def _check_other(kind: str, events: list[dict]) -> Verdict:
     from .check_multi import check_multi
-    from .protocols import protocol
 
-    return check_multi(events, protocol(kind))
+    return check_multi(events, kind)
 
 
 def evaluate_expect(verdict: Verdict, expect: dict) -> list[str]:

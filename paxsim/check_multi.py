@@ -22,6 +22,7 @@ from typing import Any
 from . import lin
 from .check import Verdict, Violation
 from .lin.report import verdict_text
+from .protocols import protocol as protocol_of
 
 LIN_TIME_LIMIT = 10.0  # seconds per history; beyond it the verdict is "unknown"
 
@@ -75,7 +76,8 @@ def _lin_violation(v: Any) -> Violation:
                      "cannot be ordered", details, seqs)
 
 
-def check_multi(events: list[dict], protocol: Any) -> Verdict:
+def check_multi(events: list[dict], kind: str = "multi-paxos") -> Verdict:
+    protocol = protocol_of(kind)
     header = events[0] if events and events[0].get("kind") == "header" else {}
     scenario = header.get("scenario") or {}
     violations = [Violation(f.kind, f.message, (), tuple(f.seqs)) for f in protocol.check(events)]
