@@ -88,7 +88,8 @@ def main() -> None:
               help="Write the run's trace (JSON Lines) to this file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the summary.")
 @click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Write latency.png and timeline.png for this run into this directory.")
+              help="Write latency.png and timeline.png (and for a workload, throughput.png and "
+                   "operations.png) for this run into this directory.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the run as an interactive page (see 'paxsim view').")
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
@@ -155,8 +156,12 @@ def _write_run_plots(events: list[dict], directory: Path) -> list[Path]:
         _bad_input(f"{directory}: cannot create plot directory: {exc.strerror or exc}")
     written = []
     name = (events[0].get("scenario") or {}).get("name") or "run"
-    for kind, make in (("latency", lambda: plot.latency_figure([(name, events)])),
-                       ("timeline", lambda: plot.timeline_figure(events))):
+    figures = [("latency", lambda: plot.latency_figure([(name, events)])),
+               ("timeline", lambda: plot.timeline_figure(events))]
+    if "workload" in (events[0].get("scenario") or {}):  # a run with clients: its operations too
+        figures += [("throughput", lambda: plot.throughput_figure(events)),
+                    ("operations", lambda: plot.operations_figure([(name, events)]))]
+    for kind, make in figures:
         try:
             written.append(plot.save(make(), directory / f"{kind}.png"))
         except plot.PlotError as exc:

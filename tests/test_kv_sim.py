@@ -241,3 +241,10 @@ def test_hunt_catches_a_multi_paxos_mutant_and_refuses_the_other_protocols(runne
     wrong = runner.invoke(main, ["hunt", "--profile", partition, "--bug", "amnesia", "--quick"])
     assert wrong.exit_code == 2
     assert "'amnesia' is not a bug of multi-paxos" in wrong.stderr
+
+
+def test_run_plots_of_a_workload_run_include_throughput_and_operations(runner, tmp_path):
+    result = runner.invoke(main, ["run", str(KV), "--plots", str(tmp_path / "figs")])
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in (tmp_path / "figs").iterdir())
+    assert names == ["latency.png", "operations.png", "throughput.png", "timeline.png"]
