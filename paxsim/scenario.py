@@ -359,6 +359,11 @@ class MultiOptions:
         return {"window": self.window, "heartbeat": self.heartbeat,
                 "election": list(self.election), "catchup_batch": self.catchup_batch}
 
+    def node_options(self) -> dict:
+        """The keyword options of the protocol's `node_config`."""
+        return {"window": self.window, "heartbeat": self.heartbeat, "election": self.election,
+                "catchup_batch": self.catchup_batch}
+
 
 @dataclass(frozen=True, slots=True)
 class Workload:

@@ -76,11 +76,10 @@ class ProtocolSimulation(Simulation):
                                        lambda: self.env.now, self.at, self._invoke)
 
     def _make_hosts(self, scenario: Scenario) -> dict:
-        proto, m, w = self.protocol, scenario.multi, scenario.workload
+        proto, options, w = self.protocol, scenario.multi.node_options(), scenario.workload
         hosts: dict[str, ProtoHost] = {}
         for name in scenario.nodes:
-            cfg = proto.node_config(name, scenario.nodes, frozenset(scenario.bugs), window=m.window,
-                                    heartbeat=m.heartbeat, election=m.election, catchup_batch=m.catchup_batch)
+            cfg = proto.node_config(name, scenario.nodes, frozenset(scenario.bugs), **options)
             storage: dict = {}
             hosts[name] = ProtoHost(cfg, proto.make_node(cfg, storage), storage, False)
         targets = w.nodes or scenario.nodes
