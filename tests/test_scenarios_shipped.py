@@ -3,7 +3,7 @@ over 2,000 seeds each; the broken one is caught."""
 
 import pytest
 
-from paxsim import load_scenario, simulate
+from paxsim import lin, load_scenario, simulate
 from paxsim.check import evaluate_expect
 from paxsim.cli import main
 
@@ -24,6 +24,15 @@ def test_the_catalogue_is_complete():
     assert {p.stem for p in KV} == {"kv", "kv-failover", "kv-partition", "kv-lossy", "kv-heavy"}
 
 
+def linearizable(run) -> bool:
+    """The run's verdict on its client history; where the checker's time limit
+    left it unknown (a loaded machine), the search again without a limit."""
+    result = run.verdict.workload["linearizability"]
+    if result == lin.UNKNOWN:
+        result = lin.check(lin.history_from_events(run.events, "kv")).result
+    return result == lin.LINEARIZABLE
+
+
 @pytest.mark.parametrize("path", KV, ids=[p.stem for p in KV])
 def test_kv_scenarios_complete_operations_through_their_faults(path):
     """Each KV scenario does what its description says: its faults happen and
@@ -31,7 +40,7 @@ def test_kv_scenarios_complete_operations_through_their_faults(path):
     sc = load_scenario(path)
     run = simulate(sc, sc.seed)
     verdict = run.verdict
-    assert verdict.ok and verdict.workload["linearizability"] == "linearizable"
+    assert verdict.ok and linearizable(run)
     kinds = {e["kind"] for e in run.events}
     for fault in sc.faults:
         assert fault.kind in kinds
@@ -53,9 +62,10 @@ def test_kv_seeds_are_log_safe_linearizable_and_meet_expect(path):
     sc = load_scenario(path)
     expect = sc.expect.to_dict()
     for seed in range(KV_SEEDS):
-        verdict = simulate(sc, seed).verdict
+        run = simulate(sc, seed)
+        verdict = run.verdict
         assert verdict.ok, f"seed {seed}: {verdict.violations[0].explain()}"
-        assert verdict.workload["linearizability"] == "linearizable", f"seed {seed}"
+        assert linearizable(run), f"seed {seed}"
         assert evaluate_expect(verdict, expect) == [], f"seed {seed}"
 
 
