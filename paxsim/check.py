@@ -109,6 +109,7 @@ class Verdict:
         from .liveness import budget
 
         return budget(self.events)
+    workload: dict | None = None  # protocols with clients: operations, ops/s, latencies, both verdicts
 
     @property
     def ok(self) -> bool:
@@ -140,6 +141,7 @@ class Verdict:
             "down": self.down,
             "complete": self.incomplete is None,
             **({"incomplete": self.incomplete} if self.incomplete else {}),
+            **({"workload": self.workload} if self.workload is not None else {}),
         }
 
 
@@ -154,6 +156,7 @@ def _quorum_sizes(header: dict) -> tuple[int | None, list[str]]:
 
 
 _seq_of = itemgetter("seq")
+PROTOCOL_KINDS = ("multi-paxos",)  # judged by their protocol package; any other header by the code below
 
 
 def check(events: list[dict]) -> Verdict:
@@ -162,6 +165,9 @@ def check(events: list[dict]) -> Verdict:
     `seq` order.  The events are trusted to be well formed: `read_trace`
     validates a file; a run's own events need no validation."""
     header = events[0] if events and events[0].get("kind") == "header" else {}
+    kind = ((header.get("scenario") or {}).get("protocol") or {}).get("kind", "single-decree")
+    if kind in PROTOCOL_KINDS:  # another protocol: its own properties, and linearizability
+        return _check_other(kind, events)
     phase2, nodes = _quorum_sizes(header)
     scenario = header.get("scenario") or {}
     proposers = scenario.get("proposers")
@@ -482,9 +488,18 @@ def _explain_two_chosen(a: Chosen, b: Chosen, ctx: _Context) -> Violation:
     return Violation("agreement", message, tuple(details), tuple(sorted(set(seqs))))
 
 
+def _check_other(kind: str, events: list[dict]) -> Verdict:
+    from .check_multi import check_multi
+
+    return check_multi(events, kind)
+
+
 def evaluate_expect(verdict: Verdict, expect: dict) -> list[str]:
     """Unmet expectations of a scenario's normalized `expect` block, as lines."""
     unmet = []
+    ops = expect.get("ops")
+    if ops is not None and verdict.workload is not None and verdict.workload["ok"] < ops:
+        unmet.append(f"ops: expected at least {ops} operations to complete ok, {verdict.workload['ok']} did")
     wanted = expect.get("violates")
     if wanted and not any(v.kind == wanted for v in verdict.violations):
         unmet.append(f"violates: expected a violation of {wanted}, found none")

@@ -17,6 +17,7 @@ from ._version import __version__
 from .check import check as check_trace
 from .check import evaluate_expect
 from .report import reproduce_command, summary_json, summary_text
+from .protocols.multi import BUGS as MULTI_BUGS
 from .protocols.single import BUGS
 from .scenario import (
     OverrideError,
@@ -28,6 +29,9 @@ from .scenario import (
 from .trace import TraceError, event_json, read_header, read_trace
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
+
+
+SIM_BUGS = [*BUGS, *(b for b in MULTI_BUGS if b not in BUGS)]  # either protocol's; the scenario's kind decides
 
 
 def _bad_input(message: str) -> None:
@@ -84,12 +88,13 @@ def main() -> None:
               help="Write the run's trace (JSON Lines) to this file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the summary.")
 @click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Write latency.png and timeline.png for this run into this directory.")
+              help="Write latency.png and timeline.png (and for a workload, throughput.png and "
+                   "operations.png) for this run into this directory.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the run as an interactive page (see 'paxsim view').")
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
               help="Override a scenario value, e.g. --set network.loss=0.1 (repeatable).")
-@click.option("--bug", "bugs", multiple=True, type=click.Choice(list(BUGS)), metavar="NAME",
+@click.option("--bug", "bugs", multiple=True, type=click.Choice(SIM_BUGS), metavar="NAME",
               help="Switch on a deliberate protocol bug (repeatable); see 'paxsim bugs'.")
 def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool, plots_dir: Path | None,
         sets: tuple[str, ...], bugs: tuple[str, ...], html_path: Path | None = None) -> None:
@@ -154,8 +159,12 @@ def _write_run_plots(events: list[dict], directory: Path) -> list[Path]:
         _bad_input(f"{directory}: cannot create plot directory: {exc.strerror or exc}")
     written = []
     name = (events[0].get("scenario") or {}).get("name") or "run"
-    for kind, make in (("latency", lambda: plot.latency_figure([(name, events)])),
-                       ("timeline", lambda: plot.timeline_figure(events))):
+    figures = [("latency", lambda: plot.latency_figure([(name, events)])),
+               ("timeline", lambda: plot.timeline_figure(events))]
+    if "workload" in (events[0].get("scenario") or {}):  # a run with clients: its operations too
+        figures += [("throughput", lambda: plot.throughput_figure(events)),
+                    ("operations", lambda: plot.operations_figure([(name, events)]))]
+    for kind, make in figures:
         try:
             written.append(plot.save(make(), directory / f"{kind}.png"))
         except plot.PlotError as exc:
@@ -247,7 +256,7 @@ def replay(trace: Path) -> None:
               help="Sweep a scenario value over a list (repeatable: the grid of all combinations).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Local worker processes [default: the number of CPUs].")
-@click.option("--bug", "bugs", multiple=True, type=click.Choice(list(BUGS)), metavar="NAME",
+@click.option("--bug", "bugs", multiple=True, type=click.Choice(SIM_BUGS), metavar="NAME",
               help="Switch on a deliberate protocol bug (repeatable); see 'paxsim bugs'.")
 @click.option("--scheduler", metavar="tcp://HOST:PORT",
               help="Run on this Dask cluster instead (needs paxsim[dask]).")
@@ -336,7 +345,7 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
 @main.command()
 @click.argument("scenario", type=InputFile("scenario"))
 @click.option("--seed", type=click.IntRange(min=0), required=True, help="The violating seed.")
-@click.option("--bug", "bugs", multiple=True, type=click.Choice(list(BUGS)), metavar="NAME",
+@click.option("--bug", "bugs", multiple=True, type=click.Choice(SIM_BUGS), metavar="NAME",
               help="Deliberate protocol bug to switch on (repeatable).")
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE", help="Override a scenario value (repeatable).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("minimal.yaml"),
@@ -417,26 +426,38 @@ def hunt(profiles, bugs, ranges: int, range_size: int, correct_seeds: int, jobs,
       paxsim hunt -o hunt.md --write-bugs scenarios/bugs
       paxsim hunt --bug amnesia --profile scenarios/hunt/crashes.yaml --ranges 5
       paxsim hunt --quick
+      paxsim hunt --profile scenarios/kv-partition.yaml --bug stale-read --ranges 3 --range-size 500
 
     The correct-protocol pass is the longest part (--correct-seeds per
     profile); a progress bar shows how far the hunt is, in seeds.
     """
     from . import hunt as h
 
-    bug_list = list(bugs) or h.default_bugs()
-    for b in bug_list:
+    for b in bugs:
         for name in b.split("+"):
-            if name not in BUGS:
+            if name not in SIM_BUGS:
                 _bad_input(f"--bug {b}: unknown bug {name!r} (see 'paxsim bugs')")
     if not profiles:
         profiles = tuple(h.default_profiles())
         if not profiles:
             _bad_input("no fault profiles: pass --profile FILE (the shipped ones are in scenarios/hunt/)")
+    kinds = set()
     for p in profiles:
         try:
-            load_scenario(p)
+            kinds.add(load_scenario(p).kind)
         except ScenarioError as exc:
             _bad_input(str(exc))
+    if len(kinds) > 1:
+        _bad_input("--profile: the profiles run different protocols (kinds " + ", ".join(sorted(kinds))
+                   + "); hunt one protocol at a time")
+    kind = kinds.pop()
+    bug_list = list(bugs) or h.default_bugs(kind)
+    catalog = MULTI_BUGS if kind == "multi-paxos" else BUGS
+    for b in bug_list:
+        for name in b.split("+"):
+            if name not in catalog:
+                _bad_input(f"--bug {b}: {name!r} is not a bug of {kind}, the protocol of the profiles "
+                           "(see 'paxsim bugs')")
     if quick:
         ranges, range_size, correct_seeds = min(ranges, 2), min(range_size, 50), min(correct_seeds, 100)
     bar = None
@@ -475,16 +496,23 @@ def hunt(profiles, bugs, ranges: int, range_size: int, correct_seeds: int, jobs,
 
 @main.command("bugs")
 def list_bugs() -> None:
-    """List the deliberate protocol bugs that --bug and protocol.bugs switch on.
+    """List the deliberate protocol bugs that --bug and protocol.bugs switch on,
+    per protocol (a scenario's protocol.kind says which list applies).
 
     \b
     Example:
       paxsim bugs
       paxsim sweep scenarios/hunt/crashes.yaml --bug amnesia --seeds 0:2000
+      paxsim run scenarios/kv-partition.yaml --bug stale-read
     """
-    width = max(map(len, BUGS))
+    width = max(map(len, SIM_BUGS))
+    click.echo("single-decree (the default protocol):")
     for name, text in BUGS.items():
-        click.echo(f"{name.ljust(width)}  {text}")
+        click.echo(f"  {name.ljust(width)}  {text}")
+    click.echo("")
+    click.echo("multi-paxos (protocol: {kind: multi-paxos}):")
+    for name, text in MULTI_BUGS.items():
+        click.echo(f"  {name.ljust(width)}  {text}")
 
 
 class Duration(click.ParamType):
@@ -543,6 +571,8 @@ def plot() -> None:
       paxsim plot latency run.jsonl
       paxsim plot timeline run.jsonl --to 100ms -o timeline.svg
       paxsim plot decisions run.jsonl other.jsonl
+      paxsim plot throughput kv.jsonl
+      paxsim plot operations kv.jsonl
     """
 
 
@@ -604,6 +634,54 @@ def plot_timeline(trace: Path, output: Path, t_from, t_to, nodes, max_messages: 
     if node_list == []:
         _bad_input(f"--nodes {nodes!r}: no node names (give e.g. --nodes n1,n3, or leave it out for all)")
     _save_figure(lambda: plot_mod.timeline_figure(events, t_from, t_to, node_list, max_messages), output, str(trace))
+
+
+@plot.command("throughput")
+@click.argument("trace", type=InputFile("trace"))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("throughput.png"),
+              show_default=True, help="Figure file; .png, .svg or .pdf.")
+@click.option("--bucket", type=Duration(), default="50ms", show_default=True,
+              help="Width of the time buckets ops/s and the latency percentiles are counted in.")
+def plot_throughput(trace: Path, output: Path, bucket: float) -> None:
+    """Client operations over time in TRACE (a run with a workload).
+
+    Top: operations completed ok per simulated second, per time bucket.
+    Bottom: each completed operation's latency at its completion time,
+    coloured by operation, with the bucket's p50 and p99; operations the
+    client gave up on (outcome unknown) crossed.  Crashed nodes,
+    partitions and cuts are shaded on both.
+
+    \b
+    Examples:
+      paxsim run scenarios/kv-failover.yaml --trace kv.jsonl
+      paxsim plot throughput kv.jsonl
+      paxsim plot throughput kv.jsonl --bucket 20ms -o throughput.svg
+    """
+    from . import plot as plot_mod
+
+    (_, events), = _load_traces([trace])
+    _save_figure(lambda: plot_mod.throughput_figure(events, bucket), output, str(trace))
+
+
+@plot.command("operations")
+@click.argument("traces", nargs=-1, required=True, type=InputFile("trace"))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("operations.png"),
+              show_default=True, help="Figure file; .png, .svg or .pdf.")
+@click.option("--log", is_flag=True, help="Log-scale latency axis, for long tails.")
+def plot_operations(traces, output: Path, log: bool) -> None:
+    """Latency histograms of client operations, one panel per operation
+    (get, put, append, cas), over every completed operation of TRACES;
+    p50 and p99 marked.
+
+    \b
+    Examples:
+      paxsim plot operations kv.jsonl
+      paxsim plot operations kv-*.jsonl --log -o ops.svg
+    """
+    from . import plot as plot_mod
+
+    loaded = _load_traces(traces)
+    _save_figure(lambda: plot_mod.operations_figure(loaded, log), output, ", ".join(map(str, traces)))
 
 
 @plot.command("decisions")

@@ -17,7 +17,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .protocols.single import BUGS, CONTROL_BUGS
+from .protocols.multi import BUGS as MULTI_BUGS
+from .protocols.multi import CONTROL_BUGS as MULTI_CONTROL_BUGS
+from .protocols.single import BUGS
+from .protocols.single import CONTROL_BUGS as SINGLE_CONTROL_BUGS
+
+CONTROL_BUGS = SINGLE_CONTROL_BUGS | MULTI_CONTROL_BUGS  # either protocol's harmless mutants
 
 # Settings a bug needs in order to act at all (documented with the bug).
 NEEDS = {"mixed-ballot-learner": ("protocol.learning=acceptors",)}
@@ -251,5 +256,7 @@ def format_table(result: dict) -> str:
     return "\n".join(out)
 
 
-def default_bugs() -> list[str]:
+def default_bugs(kind: str = "single-decree") -> list[str]:
+    if kind == "multi-paxos":
+        return list(MULTI_BUGS)
     return [*BUGS, "reused-ballot+prepare-ge"]

@@ -561,3 +561,135 @@ def _flatten(value, prefix: str = "") -> dict[str, str]:
 
 def _scenario_name(events: list[dict], fallback: str) -> str:
     return (analysis.header(events).get("scenario") or {}).get("name") or fallback
+
+
+# --------------------------------------------------------------------------
+# Client operations (traces with a workload: invoke / ok / fail / info)
+# --------------------------------------------------------------------------
+OP_COLORS = {"get": "#1f77b4", "put": "#ff7f0e", "append": "#2ca02c", "cas": "#9467bd"}
+
+
+def _operations(events: list[dict]) -> list[tuple[str, float, float | None, str]]:
+    """(f, invoke t, completion t or None, outcome) per client operation, in invoke order."""
+    started: dict[tuple, int] = {}
+    ops: list[list] = []
+    for ev in events:
+        kind = ev.get("kind")
+        if kind == "invoke":
+            started[(ev.get("client"), ev.get("req"))] = len(ops)
+            ops.append([ev.get("f"), ev["t"], None, "open"])
+        elif kind in ("ok", "fail", "info"):
+            i = started.pop((ev.get("client"), ev.get("req")), None)
+            if i is not None:
+                ops[i][2], ops[i][3] = ev["t"], kind
+    if not ops:
+        raise PlotError("no client operations in the trace (invoke/ok events come from runs with a workload)")
+    return [tuple(op) for op in ops]
+
+
+def _fault_spans(events: list[dict], end: float) -> list[tuple[float, float, str]]:
+    """(start, end, label): nodes down, partitions, cuts."""
+    spans = []
+    down: dict[str, float] = {}
+    partition = None
+    cuts: dict[tuple, float] = {}
+    for ev in events:
+        kind, t = ev.get("kind"), ev.get("t")
+        if kind == "crash":
+            down[ev["node"]] = t
+        elif kind == "restart" and ev.get("node") in down:
+            spans.append((down.pop(ev["node"]), t, f"{ev['node']} down"))
+        elif kind == "partition":
+            partition = (t, " | ".join(",".join(g) for g in ev.get("groups", [])))
+        elif kind == "heal" and partition is not None:
+            spans.append((partition[0], t, f"partition {partition[1]}"))
+            partition = None
+        elif kind == "cut":
+            cuts[(ev.get("src"), ev.get("dst"))] = t
+        elif kind == "uncut" and (ev.get("src"), ev.get("dst")) in cuts:
+            spans.append((cuts.pop((ev["src"], ev["dst"])), t, f"cut {ev['src']}->{ev['dst']}"))
+    spans += [(t, end, f"{n} down") for n, t in down.items()]
+    if partition is not None:
+        spans.append((partition[0], end, f"partition {partition[1]}"))
+    spans += [(t, end, f"cut {a}->{b}") for (a, b), t in cuts.items()]
+    return spans
+
+
+def throughput_figure(events: list[dict], bucket: float = 50.0) -> Figure:
+    """Top: operations completed ok per simulated second, per time bucket.
+    Bottom: the latency of each completed operation at its completion time,
+    with the bucket's p50 and p99.  Node crashes, partitions and cuts shaded."""
+    if bucket <= 0:
+        raise PlotError(f"bucket {bucket:g} ms: expected a duration > 0")
+    ops = _operations(events)
+    scenario = analysis.header(events).get("scenario") or {}
+    end = max([float(scenario.get("duration") or 0.0)] + [ev["t"] for ev in events[1:] if "t" in ev])
+    edges = np.arange(0.0, end + bucket, bucket)
+    done = [(t1, t1 - t0, f) for f, t0, t1, outcome in ops if outcome == "ok"]
+    t_ok = np.asarray([d[0] for d in done], dtype=float)
+    counts, _ = np.histogram(t_ok, bins=edges)
+    fig = Figure(figsize=(11, 6.5), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    top.step(edges[:-1], counts * (1000.0 / bucket), where="post", color="#1f77b4", gid="ops-per-s")
+    top.set_ylabel("ops/s (ok)")
+    top.set_title(f"{_title(events)}: {len(done)} ok of {len(ops)} operations, "
+                  f"{len(done) / (end / 1000.0) if end else 0:.1f} ops/s overall", fontsize=10)
+    for f in OP_COLORS:
+        pts = [(t, lat) for t, lat, g in done if g == f]
+        if pts:
+            xs, ys = zip(*pts)
+            bottom.scatter(xs, ys, s=4, alpha=0.5, color=OP_COLORS[f], label=f, gid=f"latency:{f}")
+    mids, p50, p99 = [], [], []
+    lat = np.asarray([d[1] for d in done], dtype=float)
+    for i in range(len(edges) - 1):
+        inside = lat[(t_ok >= edges[i]) & (t_ok < edges[i + 1])]
+        if inside.size:
+            mids.append(edges[i] + bucket / 2)
+            p50.append(float(np.percentile(inside, 50)))
+            p99.append(float(np.percentile(inside, 99)))
+    bottom.plot(mids, p50, color="black", linestyle="-", label="p50", gid="p50")
+    bottom.plot(mids, p99, color="black", linestyle=":", label="p99", gid="p99")
+    gave_up = [t1 for f, t0, t1, outcome in ops if outcome == "info"]
+    if gave_up:
+        bottom.scatter(gave_up, [0] * len(gave_up), marker="x", color="#d62728", s=20,
+                       label=f"gave up ({len(gave_up)})", gid="info")
+    bottom.set_ylabel("latency (ms)")
+    bottom.set_xlabel("time of completion (ms)")
+    for ax in (top, bottom):
+        for i, (a, b, label) in enumerate(_fault_spans(events, end)):
+            ax.axvspan(a, b, color=TRACE_COLORS[(i + 3) % len(TRACE_COLORS)], alpha=0.15, gid=f"fault:{label}",
+                       label=label if ax is top else None)
+    if top.get_legend_handles_labels()[0]:
+        top.legend(fontsize=7, loc="upper right")
+    bottom.legend(fontsize=7, loc="upper right", markerscale=3)
+    return fig
+
+
+def operations_figure(traces: list[tuple[str, list[dict]]], log: bool = False) -> Figure:
+    """A latency histogram per operation (get, put, append, cas) over the
+    completed operations of every trace, p50 and p99 marked."""
+    by_f: dict[str, list[float]] = {}
+    for _, events in traces:
+        for f, t0, t1, outcome in _operations(events):
+            if outcome == "ok":
+                by_f.setdefault(f, []).append(t1 - t0)
+    fs = [f for f in OP_COLORS if f in by_f] + sorted(f for f in by_f if f not in OP_COLORS)
+    if not fs:
+        raise PlotError("no operation completed ok: nothing to draw")
+    fig = Figure(figsize=(4.2 * len(fs), 3.8), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(fs), squeeze=False)[0])
+    for ax, f in zip(axes, fs):
+        values = np.asarray(by_f[f], dtype=float)
+        ax.hist(values, bins=_bins(values, log), color=OP_COLORS.get(f, "#7f7f7f"), alpha=0.8, gid=f"hist:{f}")
+        for q, style in ((50, "-"), (99, ":")):
+            v = float(np.percentile(values, q))
+            ax.axvline(v, color="black", linestyle=style, label=f"p{q} {v:.3g} ms", gid=f"p{q}:{f}")
+        if log:
+            ax.set_xscale("log")
+        ax.set_title(f"{f}: {values.size} ok", fontsize=10)
+        ax.set_xlabel("latency (ms)")
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("operations")
+    names = sorted({_scenario_name(events, label) for label, events in traces})
+    fig.suptitle(f"Operation latency, {len(traces)} trace(s): {', '.join(names)}", fontsize=11)
+    return fig

@@ -49,10 +49,64 @@ def summary_json(header: dict, verdict: Verdict, reproduce: str) -> dict:
     budget = verdict.budget
     if budget is not None:
         out["budget"] = budget
+    if verdict.workload is not None:
+        out["workload"] = verdict.workload
     return out
 
 
+def _ms(v) -> str:
+    return "-" if v is None else f"{v:.1f} ms"
+
+
+def workload_text(header: dict, verdict: Verdict, reproduce: str) -> str:
+    """The summary of a run with clients (multi-paxos): operations, ops/s,
+    latency, log safety and linearizability."""
+    scenario = header.get("scenario") or {}
+    w = verdict.workload
+    nodes = scenario.get("nodes") or []
+    clock = "ms at most, wall clock" if header.get("clock") == "wall" else "ms simulated"
+    wl = scenario.get("workload") or {}
+    lines = [f"{scenario.get('name') or 'scenario'} (seed {header.get('seed')}): "
+             f"{(scenario.get('protocol') or {}).get('kind')}, {len(nodes)} nodes, {wl.get('clients', '?')} clients "
+             f"({wl.get('loop', '?')} loop), {scenario.get('duration', 0):g} {clock}"]
+    if scenario.get("description"):
+        lines.append(f"  {scenario['description']}")
+    ops_s = "-" if w["ops_per_s"] is None else f"{w['ops_per_s']:.1f}"
+    lines.append(f"ops:       {w['ok']} ok of {w['invoked']} invoked ({w['info']} unknown outcome, {w['fail']} failed, "
+                 f"{w['open']} open at the end" + (f", {w['skipped']} arrivals skipped" if w.get("skipped") else "")
+                 + f"); {ops_s} ops/s simulated")
+    lat = w["latency"]
+    lines.append(f"latency:   p50 {_ms(lat['p50'])}, p99 {_ms(lat['p99'])}, max {_ms(lat['max'])} (completed ok)")
+    m = verdict.messages or {}
+    lost = sum((m.get("dropped") or {}).values())
+    if verdict.incomplete:
+        lines.append("messages:  unknown (the trace has no 'end' event)")
+    else:
+        lines.append(f"messages:  {m.get('sent', 0)} sent, {m.get('delivered', 0)} delivered, {lost} lost, "
+                     f"{m.get('duplicated', 0)} duplicated")
+    lines.append(f"log:       {'safe' if w['log_safety'] == 'holds' else 'VIOLATED'} "
+                 "(agreement, divergence, order, exactly-once)")
+    lines.append(f"history:   {'linearizable' if w['linearizability'] == 'linearizable' else w['linearizability'].upper()}"
+                 " (model kv)")
+    if verdict.violations:
+        lines.append(f"verdict:   VIOLATION ({len(verdict.violations)})")
+        for v in verdict.violations:
+            lines.extend("  " + line for line in v.explain().splitlines())
+    else:
+        lines.append("verdict:   OK")
+    unmet = evaluate_expect(verdict, scenario.get("expect") or {})
+    if unmet:
+        lines.append("expect:    NOT MET")
+        lines.extend(f"  - {u}" for u in unmet)
+    else:
+        lines.append("expect:    met")
+    lines.append(f"reproduce: {reproduce}")
+    return "\n".join(lines)
+
+
 def summary_text(header: dict, verdict: Verdict, reproduce: str) -> str:
+    if verdict.workload is not None:
+        return workload_text(header, verdict, reproduce)
     scenario = header.get("scenario") or {}
     nodes = scenario.get("nodes") or []
     lines = []

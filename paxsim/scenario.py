@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from .protocols.multi import BUGS as MULTI_BUGS
 from .protocols.single import BUGS, RetryPolicy
 
 MAX_FILE_BYTES = 1 << 20
@@ -41,6 +42,15 @@ LATENCY_PARAMS = {
     "pareto": ("scale", "shape"),
 }
 DIMENSIONLESS = {"sigma", "shape"}
+PROTOCOL_KINDS = ("single-decree", "multi-paxos")
+OPERATIONS = ("get", "put", "append", "cas")
+DEFAULT_MIX = (("get", 2.0), ("put", 1.0), ("append", 1.0), ("cas", 1.0))
+SINGLE_ONLY = ("quorum", "retry", "learning")  # protocol keys multi-paxos does not use
+MULTI_ONLY = ("window", "heartbeat", "election", "catchup_batch")
+VIOLATES = {
+    "single-decree": ("agreement", "validity", "integrity", "acceptor", "fail-stop"),
+    "multi-paxos": ("agreement", "divergence", "order", "exactly-once", "linearizability"),
+}
 FAULT_KINDS = ("partition", "heal", "crash", "restart", "cut", "uncut")
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(us|ms|s)\s*$")
 _UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -379,6 +389,7 @@ class Expect:
     within: float | None = None
     safety: str = "holds"
     violates: str | None = None  # a counterexample: the run must break this property
+    ops: int | None = None  # multi-paxos: at least this many operations complete ok
 
     def to_dict(self) -> dict:
         out: dict[str, Any] = {"decided": self.decided, "safety": self.safety}
@@ -386,7 +397,57 @@ class Expect:
             out["within"] = self.within
         if self.violates is not None:
             out["violates"] = self.violates
+        if self.ops is not None:
+            out["ops"] = self.ops
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class MultiOptions:
+    """multi-paxos protocol options (see paxsim.protocols.multi.NodeConfig)."""
+
+    window: int = 8
+    heartbeat: float = 20.0
+    election: tuple[float, float] = (100.0, 200.0)
+    catchup_batch: int = 64
+
+    def to_dict(self) -> dict:
+        return {"window": self.window, "heartbeat": self.heartbeat,
+                "election": list(self.election), "catchup_batch": self.catchup_batch}
+
+    def node_options(self) -> dict:
+        """The keyword options of the protocol's `node_config`."""
+        return {"window": self.window, "heartbeat": self.heartbeat, "election": self.election,
+                "catchup_batch": self.catchup_batch}
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """The clients of a multi-paxos run and what they invoke."""
+
+    clients: int = 4
+    mix: tuple[tuple[str, float], ...] = DEFAULT_MIX
+    keys: int = 5
+    distribution: str = "uniform"
+    zipf_exponent: float = 1.0
+    loop: str = "closed"
+    rate: float = 100.0  # open loop: arrivals per simulated second
+    think: float = 0.0  # closed loop: ms between a completion and the next invoke
+    timeout: tuple[float, float] = (200.0, 300.0)
+    attempts: int = 5
+    nodes: tuple[str, ...] = ()  # the nodes clients talk to
+    start: float = 0.0
+    stop: float = 0.0
+
+    @property
+    def client_names(self) -> tuple[str, ...]:
+        return tuple(f"c{i}" for i in range(1, self.clients + 1))
+
+    def to_dict(self) -> dict:
+        return {"clients": self.clients, "mix": dict(self.mix), "keys": self.keys,
+                "distribution": self.distribution, "zipf_exponent": self.zipf_exponent, "loop": self.loop,
+                "rate": self.rate, "think": self.think, "timeout": list(self.timeout),
+                "attempts": self.attempts, "nodes": list(self.nodes), "start": self.start, "stop": self.stop}
 
 
 @dataclass(frozen=True, slots=True)
@@ -413,6 +474,9 @@ class Scenario:
     explore: Explore | None = None
     clocks: Clocks | None = None
     source: str = field(default="<scenario>", compare=False)
+    kind: str = "single-decree"  # the protocol; the rest of this block only for multi-paxos
+    multi: MultiOptions | None = None
+    workload: Workload | None = None
 
     def to_dict(self) -> dict:
         """The normalized form: all defaults filled in, durations in ms.
@@ -420,6 +484,8 @@ class Scenario:
         quorum: dict[str, Any] = {"phase1": self.phase1, "phase2": self.phase2}
         if self.unsafe:
             quorum["unsafe"] = True
+        if self.kind != "single-decree":
+            return self._to_dict_multi()
         return {
             "name": self.name,
             "description": self.description,
@@ -448,6 +514,33 @@ class Scenario:
             **({"explore": self.explore.to_dict()} if self.explore is not None else {}),
             **({"clocks": self.clocks.to_dict()} if self.clocks is not None else {}),
         }
+
+    def _to_dict_multi(self) -> dict:
+        # Single-decree's normalized form (and so its trace headers) has no
+        # `kind`; every other protocol names itself first.
+        out = {
+            "name": self.name,
+            "description": self.description,
+            "seed": self.seed,
+            "duration": self.duration,
+            "nodes": list(self.nodes),
+            "protocol": {
+                "kind": self.kind,
+                **self.multi.to_dict(),
+                "storage": self.storage,
+                "write_latency": self.write_latency,
+                "bugs": list(self.bugs),
+            },
+            "proposers": [],  # traces' headers carry the key (clients come from the workload)
+            "workload": self.workload.to_dict(),
+            "network": self.network.to_dict(),
+            "faults": ([f.to_dict() for f in self.faults] if self.random_faults is None else
+                       {"schedule": [f.to_dict() for f in self.faults], "random": self.random_faults.to_dict()}),
+            "expect": self.expect.to_dict(),
+        }
+        if self.script is not None:
+            out["script"] = self.script.to_dict()
+        return out
 
     def with_changes(self, **changes: Any) -> "Scenario":
         return replace(self, **changes)
@@ -599,6 +692,16 @@ class _Builder:
             raise self.fail(("duration",), "expected a duration > 0, found 0")
         self.duration = duration
         protocol = d.get("protocol", {})
+        kind = self.kind = protocol.get("kind", "single-decree")
+        for key in (MULTI_ONLY if kind == "single-decree" else SINGLE_ONLY):
+            if key in protocol:
+                raise self.fail(("protocol", key), f"{key} is not an option of {kind} "
+                                f"(options of {'multi-paxos' if kind == 'single-decree' else 'single-decree'} only)")
+        if kind == "single-decree" and "workload" in d:
+            raise self.fail(("workload",), "a workload is for protocol kind multi-paxos "
+                            "(add protocol: {kind: multi-paxos})")
+        if kind != "single-decree" and d.get("proposers"):
+            raise self.fail(("proposers",), "proposers are for single-decree; multi-paxos clients come from workload")
         phase1, phase2, unsafe = self._quorum(protocol.get("quorum", "majority"), len(nodes))
         retry = self._retry(protocol.get("retry", {}))
         proposers = self._proposers(d.get("proposers", []))
@@ -617,13 +720,25 @@ class _Builder:
             within=None if within is None else duration_ms(within),
             safety=expect_d.get("safety", "holds" if "violates" not in expect_d else "may-violate"),
             violates=expect_d.get("violates"),
+            ops=expect_d.get("ops"),
         )
+        if expect.violates is not None and expect.violates not in VIOLATES[kind]:
+            raise self.fail(("expect", "violates"), f"{expect.violates} is not a property of {kind} "
+                            f"(its properties: {', '.join(VIOLATES[kind])})")
+        if expect.ops is not None and kind == "single-decree":
+            raise self.fail(("expect", "ops"), "ops counts client operations: for protocol kind multi-paxos")
         if expect.violates is not None and expect.safety == "holds":
             raise self.fail(("expect", "safety"), "safety: holds contradicts violates: "
                             f"{expect.violates} (use safety: may-violate, or leave it out)")
         bugs = self._bugs(protocol.get("bugs", []))
+        multi = workload = None
+        self.clients: tuple[str, ...] = ()
+        if kind == "multi-paxos":
+            multi = self._multi(protocol)
+            workload = self._workload(d.get("workload", {}))
+            self.clients = workload.client_names
         script = self._script(d["script"]) if "script" in d else None
-        if not proposers:  # checked last, so that any other mistake is reported first
+        if not proposers and kind == "single-decree":  # checked last, so that any other mistake is reported first
             raise self.fail(("proposers",), "no proposers: nothing would be proposed or decided "
                             "(give at least one, e.g. proposers: [{node: n1, value: a}])")
         return Scenario(
@@ -649,6 +764,7 @@ class _Builder:
             explore=Explore(**d["explore"]) if "explore" in d else None,
             clocks=self._clocks(d["clocks"]) if "clocks" in d else None,
             source=self.source,
+            **({"kind": kind, "multi": multi, "workload": workload} if kind != "single-decree" else {}),
         )
 
     def _clock_spec(self, raw: dict, p: Path_, base: "ClockSpec | None" = None) -> ClockSpec:
@@ -693,6 +809,10 @@ class _Builder:
             raise self.fail(path, f"unknown node {name!r}{_did_you_mean(name, self.nodes)} (nodes are {self._describe_nodes()})")
         return name
 
+    def _endpoint(self, name: str, path: Path_) -> str:
+        """A node, or one of the workload's clients."""
+        return name if name in self.clients else self._node(name, path)
+
     def _time(self, value: Any, path: Path_) -> float:
         t = duration_ms(value)
         if t > self.duration:
@@ -716,15 +836,60 @@ class _Builder:
 
     def _bugs(self, raw: list) -> tuple[str, ...]:
         seen = []
+        catalog = BUGS if self.kind == "single-decree" else MULTI_BUGS
         for i, name in enumerate(raw):
-            if name not in BUGS:
+            if name not in catalog:
                 raise self.fail(("protocol", "bugs", i),
-                                f"unknown bug {name!r}{_did_you_mean(name, BUGS)} (known: {', '.join(BUGS)})")
+                                f"unknown {'' if catalog is BUGS else self.kind + ' '}bug {name!r}"
+                                f"{_did_you_mean(name, catalog)} "
+                                f"(known: {', '.join(catalog)})")
             if name in seen:
                 raise self.fail(("protocol", "bugs", i), f"bug {name!r} is listed twice "
                                 f"(also protocol.bugs[{seen.index(name)}])")
             seen.append(name)
         return tuple(seen)
+
+    def _range(self, raw: Any, path: Path_, default: tuple[float, float]) -> tuple[float, float]:
+        if raw is None:
+            return default
+        lo, hi = duration_ms(raw[0]), duration_ms(raw[1])
+        if hi < lo:
+            raise self.fail(path, f"range [{lo:g}ms, {hi:g}ms] is empty: low above high")
+        if hi <= 0:
+            raise self.fail(path, "expected a range of durations above 0, found [0, 0]")
+        return lo, hi
+
+    def _multi(self, raw: dict) -> MultiOptions:
+        default = MultiOptions()
+        heartbeat = duration_ms(raw.get("heartbeat", default.heartbeat))
+        if heartbeat <= 0:
+            raise self.fail(("protocol", "heartbeat"), "expected a duration > 0, found 0")
+        election = self._range(raw.get("election"), ("protocol", "election"), default.election)
+        if election[0] <= heartbeat:
+            raise self.fail(("protocol", "election"), f"election timeout {election[0]:g}ms is not above the "
+                            f"heartbeat {heartbeat:g}ms: followers would depose a live leader")
+        return MultiOptions(window=raw.get("window", default.window), heartbeat=heartbeat, election=election,
+                            catchup_batch=raw.get("catchup_batch", default.catchup_batch))
+
+    def _workload(self, raw: dict) -> Workload:
+        default = Workload()
+        mix = tuple((f, float(raw["mix"][f])) for f in OPERATIONS if f in raw.get("mix", {})) or default.mix
+        if not any(w > 0 for _, w in mix):
+            raise self.fail(("workload", "mix"), "every weight is 0: no operation would be invoked")
+        nodes = tuple(self._node(n, ("workload", "nodes", i)) for i, n in enumerate(raw.get("nodes", self.nodes)))
+        start = self._time(raw.get("start", 0), ("workload", "start"))
+        stop = self._time(raw.get("stop", self.duration), ("workload", "stop"))
+        if stop < start:
+            raise self.fail(("workload", "stop"), f"stop {stop:g}ms is before start {start:g}ms")
+        # rate (open loop), think (closed loop) and zipf_exponent (zipf) are ignored where they do not apply
+        return Workload(
+            clients=raw.get("clients", default.clients), mix=mix, keys=raw.get("keys", default.keys),
+            distribution=raw.get("distribution", default.distribution),
+            zipf_exponent=float(raw.get("zipf_exponent", default.zipf_exponent)),
+            loop=raw.get("loop", default.loop), rate=float(raw.get("rate", default.rate)),
+            think=duration_ms(raw.get("think", 0)),
+            timeout=self._range(raw.get("timeout"), ("workload", "timeout"), default.timeout),
+            attempts=raw.get("attempts", default.attempts), nodes=nodes, start=start, stop=stop)
 
     def _retry(self, raw: dict) -> RetryPolicy:
         default = RetryPolicy()
@@ -796,8 +961,8 @@ class _Builder:
         messages, seen = [], set()
         for i, m in enumerate(raw.get("messages", [])):
             p = ("script", "messages", i)
-            src = self._node(m["from"], p + ("from",))
-            dst = self._node(m["to"], p + ("to",))
+            src = self._endpoint(m["from"], p + ("from",))
+            dst = self._endpoint(m["to"], p + ("to",))
             ballot = m.get("ballot")
             if ballot is not None:
                 if not (isinstance(ballot[0], int) and not isinstance(ballot[0], bool) and isinstance(ballot[1], str)):
@@ -811,7 +976,7 @@ class _Builder:
         timers, tseen = [], set()
         for i, t in enumerate(raw.get("timers", [])):
             p = ("script", "timers", i)
-            key = (self._node(t["node"], p + ("node",)), t["timer"], t["n"])
+            key = (self._endpoint(t["node"], p + ("node",)), t["timer"], t["n"])
             if key in tseen:
                 raise self.fail(p, "this timer is already scripted above")
             tseen.add(key)

@@ -193,7 +193,8 @@ def shrink(scenario: Scenario, seed: int, *, budget: int = 20000,
     plan = run.plan
     script = Script(tuple((key, fate, copy) for key, (fate, copy) in run.fates.items()),
                     tuple(run.timer_fates.items()))
-    base = replace(plan, script=script, seed=0, random_faults=None,
+    # A workload scenario keeps its seed: a scripted one draws its operations from it.
+    base = replace(plan, script=script, seed=0 if plan.workload is None else seed, random_faults=None,
                    retry=replace(plan.retry, jitter=0.0),
                    network=replace(plan.network, loss=0.0, duplicate=0.0, links=(),
                                    latency=replace(plan.network.latency, dist="constant",
@@ -250,6 +251,11 @@ def shrink(scenario: Scenario, seed: int, *, budget: int = 20000,
         for node in list(data["nodes"]):
             if len(data["nodes"]) > 1:
                 changed |= attempt(_without_node(data, node), f"node {node}")
+        # clients of a workload, the last first (with their scripted fates)
+        while "workload" in data and data["workload"]["clients"] > 1:
+            if not attempt(_without_last_client(data), f"client c{data['workload']['clients']}"):
+                break
+            changed = True
         # scripted fates (ddmin-style chunks)
         for kind in ("messages", "timers"):
             changed |= _shrink_list(lambda: data, kind, attempt)
@@ -263,6 +269,9 @@ def shrink(scenario: Scenario, seed: int, *, budget: int = 20000,
             cand["duration"] = new
             cand["faults"] = [f for f in cand["faults"] if f["at"] <= new]
             cand["proposers"] = [p for p in cand["proposers"] if p["at"] <= new]
+            if "workload" in cand:
+                cand["workload"]["stop"] = min(cand["workload"]["stop"], new)
+                cand["workload"]["start"] = min(cand["workload"]["start"], new)
             attempt(cand, f"time after {new:g} ms")
     pruned = _prune_script(data, simulate(current, 0, record=True))
     if pruned != data:
@@ -291,6 +300,17 @@ def _shrink_list(get_data, kind: str, attempt) -> bool:
         if chunk == 1:
             return changed
         chunk //= 2
+
+
+def _without_last_client(data: dict) -> dict:
+    d = _copy(data)
+    name = f"c{d['workload']['clients']}"
+    d["workload"]["clients"] -= 1
+    script = d.get("script")
+    if script:
+        script["messages"] = [m for m in script.get("messages", []) if name not in (m["from"], m["to"])]
+        script["timers"] = [t for t in script.get("timers", []) if t["node"] != name]
+    return d
 
 
 def _prune_script(data: dict, run) -> dict:
@@ -329,9 +349,11 @@ def to_yaml(result: ShrinkResult, origin: str) -> str:
                         f"It violates {result.property}; the checker explains how.")
     d["expect"] = {"decided": False, "safety": "may-violate", "violates": result.property}
     script = d.get("script") or {}
-    if not script.get("messages") and not script.get("timers"):
-        d.pop("script", None)
-    order = ["name", "description", "seed", "duration", "nodes", "protocol", "proposers", "network",
+    if not script.get("messages") and not script.get("timers") and "workload" not in d:
+        d.pop("script", None)  # (a workload scenario keeps it: scripted, it runs the same on any seed)
+    if "workload" in d:
+        d.pop("proposers", None)
+    order = ["name", "description", "seed", "duration", "nodes", "protocol", "proposers", "workload", "network",
              "faults", "script", "expect"]
     ordered = {k: d[k] for k in order if k in d}
     return yaml.safe_dump(ordered, sort_keys=False, default_flow_style=None, width=110)

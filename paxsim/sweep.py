@@ -176,6 +176,12 @@ def result_record(run, params: dict, within: float | None) -> dict:
         "violation": kinds[0] if kinds else None,
         "violations": kinds,
     }
+    w = v.workload
+    if w is not None:  # a run with clients: its operations, not a decision
+        rec["outcome"] = "violation" if kinds else "ok"
+        rec["ops"] = {"ok": w["ok"], "invoked": w["invoked"], "info": w["info"], "ops_per_s": w["ops_per_s"],
+                      "p50": w["latency"]["p50"], "p99": w["latency"]["p99"],
+                      "linearizability": w["linearizability"]}
     if within is not None:
         rec["within"] = bool(v.decided and v.last_decide_t is not None and v.last_decide_t <= within)
     live = v.liveness if outcome == "undecided" else None  # computed only for undecided runs
@@ -502,6 +508,17 @@ def summarize(plan: SweepPlan, output: Path) -> dict:
             over = [r for r in rs if r.get("over_budget")]
             row["over_budget"] = len(over)
             row["over_budget_seeds"] = [r["seed"] for r in over][:20]
+        ops = [r["ops"] for r in rs if r.get("ops")]
+        if ops:  # workload scenarios: throughput and operation latency over the runs
+            rates = [o["ops_per_s"] for o in ops if o["ops_per_s"] is not None]
+            row["workload"] = {
+                "ops_per_s": sum(rates) / len(rates) if rates else None,
+                "ops_ok": sum(o["ok"] for o in ops),
+                "unknown_outcome": sum(o["info"] for o in ops),
+                "latency_p50": _pct([o["p50"] for o in ops if o["p50"] is not None], 50),
+                "latency_p99": _pct([o["p99"] for o in ops if o["p99"] is not None], 99),
+                "lin_unknown": sum(o["linearizability"] not in ("linearizable", "not linearizable") for o in ops),
+            }
         if within_ms is not None:
             row["within_ms"] = within_ms
             row["decided_within"] = sum(bool(r.get("within")) for r in rs) / len(rs) if rs else None
@@ -510,8 +527,29 @@ def summarize(plan: SweepPlan, output: Path) -> dict:
             "violating_runs": sum(r["violating_runs"] for r in rows)}
 
 
+def _format_workload_rows(rows: list[dict]) -> list[list[str]]:
+    """The table of a sweep of a workload scenario: throughput, operation latency."""
+    def num(v, fmt="{:.1f}"):
+        return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else fmt.format(v)
+
+    table = [["parameters", "runs", "ops/s", "op p50 ms", "op p99 ms", "ops ok", "unknown", "lin unknown",
+              "violations"]]
+    for r in rows:
+        w = r.get("workload") or {}
+        table.append([r["label"], str(r["runs"]), num(w.get("ops_per_s")), num(w.get("latency_p50")),
+                      num(w.get("latency_p99")), str(w.get("ops_ok", 0)), str(w.get("unknown_outcome", 0)),
+                      str(w.get("lin_unknown", 0)),
+                      ", ".join(f"{v['kind']} {v['count']}" for v in r["violations"]) or "0"])
+    return table
+
+
 def format_summary(summary: dict) -> str:
+    """The summary table.  For workload scenarios: ops/s is the mean over runs
+    of operations completed ok per simulated second; op p50 is the median of
+    the runs' median latencies, op p99 the 99th percentile of their p99s."""
     rows = summary["combinations"]
+    if any("workload" in r for r in rows):
+        return _finish_summary(_format_workload_rows(rows), rows)
     has_within = any("decided_within" in r for r in rows)
     head = ["parameters", "runs", "decided", "undecided", "p50 ms", "p95 ms", "p99 ms", "msgs/decision"]
     if has_within:
@@ -529,6 +567,11 @@ def format_summary(summary: dict) -> str:
             line.append(num(r.get("decided_within"), "{:.1%}"))
         line.append(", ".join(f"{v['kind']} {v['count']}" for v in r["violations"]) or "0")
         table.append(line)
+    return _finish_summary(table, rows)
+
+
+def _finish_summary(table: list[list[str]], rows: list[dict]) -> str:
+    head = table[0]
     widths = [max(len(row[i]) for row in table) for i in range(len(head))]
     out = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
            for row in table]

@@ -114,6 +114,7 @@ def read_trace(path: str | Path, header_only: bool = False) -> list[dict]:
         raise TraceError(source, None, f"cannot read trace: {exc.strerror or exc}") from None
     events: list[dict] = []
     numbers: list[int] = []  # the line of each event
+    other = False  # a trace of another protocol than single-decree: its messages need only a type
     with fh:
         try:
             for number, line in enumerate(fh, 1):
@@ -130,7 +131,12 @@ def read_trace(path: str | Path, header_only: bool = False) -> list[dict]:
                     raise TraceError(source, number, "expected a JSON object with a 'kind'")
                 if not events:
                     _check_first(source, number, ev)
-                _validate_line(source, number, ev)
+                    protocol = ev.get("scenario", {}).get("protocol") if isinstance(ev.get("scenario"), dict) else None
+                    other = isinstance(protocol, dict) and protocol.get("kind", "single-decree") != "single-decree"
+                if other and ev["kind"] == "send":
+                    _validate_send_any(source, number, ev)
+                else:
+                    _validate_line(source, number, ev)
                 events.append(ev)
                 numbers.append(number)
                 if header_only:
@@ -205,6 +211,17 @@ def _validate_line(source: str, number: int, ev: dict) -> None:
     errors = list(validator.iter_errors(ev))
     if errors:
         path, message = min((_describe(e, kind) for e in errors), key=lambda pm: (-len(pm[0]), pm[1]))
+        where = _format_path(path)
+        raise TraceError(source, number, f"{where}: {message}" if where else message)
+
+
+def _validate_send_any(source: str, number: int, ev: dict) -> None:
+    if _base(ev, _K_SEND) and _nat(ev["id"]) and type(ev["src"]) is str and type(ev["dst"]) is str \
+            and type(ev["msg"]) is dict and type(ev["msg"].get("type")) is str:
+        return
+    errors = list(_validator("event-send-any").iter_errors(ev))
+    if errors:
+        path, message = min((_describe(e, "send") for e in errors), key=lambda pm: (-len(pm[0]), pm[1]))
         where = _format_path(path)
         raise TraceError(source, number, f"{where}: {message}" if where else message)
 

@@ -25,3 +25,12 @@ def test_bench_quick_runs_and_prints_every_table():
     for heading in ("hand-written SimPy Paxos", "Parallel sweep", "Cost of one run", "Where the time goes"):
         assert heading in proc.stdout
     assert "| 5 nodes, 2 proposers, 5% loss |" in proc.stdout and "| 101 |" in proc.stdout
+
+
+def test_kv_bench_quick_runs_every_kv_scenario():
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "kv_bench.py"), "--quick"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "simulated operations per wall-clock second" in proc.stdout
+    for name in ("kv", "kv-failover", "kv-partition", "kv-lossy", "kv-heavy"):
+        assert f"| {name} | " in proc.stdout

@@ -68,6 +68,9 @@ def test_trace_imports_nothing_of_paxsim():
 
 def test_checker_reads_only_traces():
     local = {name for name in imports(PKG / "check.py") if name.startswith(".")}
-    assert local <= {".trace", ".liveness"}
+    assert local <= {".trace", ".liveness", ".check_multi"}
     # the liveness analysis the checker offers reads only traces too
     assert {name for name in imports(PKG / "liveness.py") if name.startswith(".")} <= {".trace"}
+    # other protocols' traces: their pure properties, and the linearizability checker (which reads histories)
+    local = {name for name in imports(PKG / "check_multi.py") if name.startswith(".")}
+    assert local <= {".", ".check", ".lin", ".lin.report", ".protocols"}

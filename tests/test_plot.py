@@ -375,3 +375,38 @@ def test_latency_and_decisions_figures_are_repeatable(partition, lossy, tmp_path
         save(make(), a)
         save(make(), b)
         assert a.read_bytes() == b.read_bytes()
+# -- client operations (multi-paxos traces) ---------------------------------------------
+def test_throughput_and_operation_plots_of_a_kv_run(tmp_path):
+    from click.testing import CliRunner
+
+    runner = CliRunner()
+    root = ROOT
+    trace = tmp_path / "kv.jsonl"
+    assert runner.invoke(main, ["run", str(root / "scenarios" / "kv-failover.yaml"), "--trace", str(trace)]).exit_code == 0
+    for command, name in (("throughput", "t.svg"), ("operations", "o.svg")):
+        result = runner.invoke(main, ["plot", command, str(trace), "-o", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+    svg = (tmp_path / "t.svg").read_text()
+    assert 'id="ops-per-s' in svg and 'id="fault:n1 down' in svg and 'id="p99' in svg
+    ops = (tmp_path / "o.svg").read_text()
+    for f in ("get", "put", "append", "cas"):
+        assert f'id="hist:{f}' in ops
+    # a single-decree trace has no client operations: one line, exit 2
+    single = tmp_path / "single.jsonl"
+    runner.invoke(main, ["run", str(root / "scenarios" / "happy.yaml"), "--trace", str(single)])
+    result = runner.invoke(main, ["plot", "throughput", str(single), "-o", str(tmp_path / "x.png")])
+    assert result.exit_code == 2 and "no client operations in the trace" in result.stderr
+
+
+def test_throughput_counts_ok_operations_per_bucket():
+    from paxsim.plot import throughput_figure
+
+    events = [{"kind": "header", "seed": 0, "scenario": {"name": "t", "duration": 100.0}}]
+    seq = 0
+    for i in range(4):  # four operations complete ok in the first 50 ms, none after
+        events.append({"seq": seq, "t": 10.0 * i, "kind": "invoke", "client": "c1", "req": i + 1, "f": "put"})
+        events.append({"seq": seq + 1, "t": 10.0 * i + 5, "kind": "ok", "client": "c1", "req": i + 1, "f": "put"})
+        seq += 2
+    fig = throughput_figure(events, bucket=50.0)
+    line = next(l for l in fig.axes[0].get_lines() if l.get_gid() == "ops-per-s")
+    assert list(line.get_ydata()[:2]) == [80.0, 0.0]  # 4 ops in 50 ms = 80 ops/s

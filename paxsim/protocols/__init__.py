@@ -14,5 +14,19 @@ Rules of every package under here (tests/test_layers.py enforces the first):
 4. A role never reads another node's state: it only sees messages.
 5. Iteration order is always a list order (nodes are a tuple), never a set.
 
-Protocols: `single` (single-decree Paxos, "Paxos Made Simple").
+Protocols: `single` (single-decree Paxos, "Paxos Made Simple", driven by
+paxsim.sim.runtime's tuned `Simulation`) and `multi` (Multi-Paxos and a
+key-value store, "multi-paxos"; it offers `PROTOCOL`, the interface any
+runtime drives: see `protocol`).
 """
+
+KINDS = ("single-decree", "multi-paxos")  # a scenario's protocol.kind
+
+
+def protocol(kind: str):
+    """The `PROTOCOL` object of a protocol kind that offers one."""
+    if kind == "multi-paxos":
+        from .multi import PROTOCOL
+
+        return PROTOCOL
+    raise ValueError(f"protocol kind {kind!r} has no PROTOCOL object (kinds: {', '.join(KINDS[1:])})")

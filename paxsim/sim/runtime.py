@@ -107,7 +107,7 @@ class Simulation:
         self.timer_gen = 0
         self.sent = self.delivered = self.duplicated = 0
         self.dropped: dict[str, int] = {"loss": 0, "partition": 0, "cut": 0, "crashed": 0}
-        self.hosts: dict[str, Host] = {cfg.name: Host(cfg) for cfg in _node_configs(scenario)}
+        self.hosts: dict[str, Host] = self._make_hosts(scenario)
         self._deliver_cb = self._deliver  # one bound method, not one per message
         self._handlers = {
             SetTimer: self._do_set_timer,
@@ -117,6 +117,10 @@ class Simulation:
             Proposed: self._do_proposed,
             Decided: self._do_decided,
         }
+
+    def _make_hosts(self, scenario: Scenario) -> dict:
+        """The hosts, by name (a subclass running another protocol builds its own)."""
+        return {cfg.name: Host(cfg) for cfg in _node_configs(scenario)}
 
     # -- recording ------------------------------------------------------------
     def emit(self, kind: str, **fields: Any) -> None:
@@ -474,7 +478,11 @@ def simulate(scenario: Scenario, seed: int | None = None, record: bool = False) 
     `record`, the run also keeps the fate of every message and timer
     (`Run.fates`, `Run.timer_fates`), as `paxsim shrink` needs."""
     seed = scenario.seed if seed is None else seed
-    sim = Simulation(scenario, seed, record)
+    if scenario.kind != "single-decree":  # any other protocol runs on the generic hosts
+        from .generic import ProtocolSimulation as cls
+    else:
+        cls = Simulation
+    sim = cls(scenario, seed, record)
     sim.run()
     run = Run(scenario, seed, sim.events, sim.observed)
     run.fates, run.timer_fates, run.plan = sim.fates, sim.timer_fates, sim.plan

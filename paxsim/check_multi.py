@@ -1,0 +1,104 @@
+"""The verdict on a multi-paxos trace: log safety and linearizability.
+
+`paxsim.check.check` sends a trace here when its header names protocol kind
+multi-paxos.  Two judges, both reading only trace events:
+
+* log safety, the protocol's own properties (`PROTOCOL.check`: agreement,
+  divergence, order, exactly-once), each finding a violation;
+* linearizability of the client history (`invoke` / `ok` / `fail` / `info`)
+  against the key-value model (`paxsim.lin`, model kv): a history that is
+  not linearizable is a `linearizability` violation, explained by the
+  smallest set of operations on one key that cannot be ordered.  A search
+  the time limit cuts short says "unknown", never a violation.
+
+The verdict also carries the workload's numbers: operations invoked and
+completed, simulated ops/s and the latency percentiles of completed ones.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import lin
+from .check import Verdict, Violation
+from .lin.report import verdict_text
+from .protocols import protocol as protocol_of
+
+LIN_TIME_LIMIT = 10.0  # seconds per history; beyond it the verdict is "unknown"
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile (q in [0, 100]) of `values`, None if empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * q // 100))
+    return ordered[int(min(rank, len(ordered))) - 1]
+
+
+def workload_stats(events: list[dict], duration: float) -> dict:
+    """Operations and latencies from a trace's client events."""
+    invoked: dict[tuple, float] = {}
+    counts = {"invoked": 0, "ok": 0, "fail": 0, "info": 0}
+    latencies: list[float] = []
+    by_f: dict[str, list[float]] = {}
+    for ev in events:
+        kind = ev.get("kind")
+        if kind == "invoke":
+            counts["invoked"] += 1
+            invoked[(ev["client"], ev["req"])] = ev["t"]
+        elif kind in ("ok", "fail", "info"):
+            counts[kind] += 1
+            start = invoked.pop((ev["client"], ev["req"]), None)
+            if kind == "ok" and start is not None:
+                latencies.append(ev["t"] - start)
+                by_f.setdefault(ev["f"], []).append(ev["t"] - start)
+    seconds = duration / 1000.0
+    return {
+        **counts,
+        "open": len(invoked),
+        "ops_per_s": counts["ok"] / seconds if seconds > 0 else None,
+        "latency": {"p50": percentile(latencies, 50), "p99": percentile(latencies, 99),
+                    "max": max(latencies) if latencies else None},
+        "latency_by_f": {f: {"p50": percentile(v, 50), "p99": percentile(v, 99)} for f, v in sorted(by_f.items())},
+    }
+
+
+def _lin_violation(v: Any) -> Violation:
+    e = v.explanation
+    text = verdict_text(v).splitlines()
+    details = tuple(line.strip() for line in text[2:])  # the operations that cannot be ordered, and why
+    seqs = tuple(sorted(w.seq for op in e.core for w in (op.invoked, op.completed)
+                        if w is not None and w.seq is not None)) if e else ()
+    where = f"key {e.key!r}" if e else "a key"
+    n = len(e.core) if e else 0
+    return Violation("linearizability", f"the client history is not linearizable: {n} operations on {where} "
+                     "cannot be ordered", details, seqs)
+
+
+def check_multi(events: list[dict], kind: str = "multi-paxos") -> Verdict:
+    protocol = protocol_of(kind)
+    header = events[0] if events and events[0].get("kind") == "header" else {}
+    scenario = header.get("scenario") or {}
+    violations = [Violation(f.kind, f.message, (), tuple(f.seqs)) for f in protocol.check(events)]
+    lin_result = lin.UNKNOWN
+    try:
+        lv = lin.check(lin.history_from_events(events, "kv"), time_limit=LIN_TIME_LIMIT)
+        lin_result = lv.result
+        if lv.result == lin.VIOLATION:
+            violations.append(_lin_violation(lv))
+    except lin.HistoryError as err:  # a malformed client history: no verdict on it
+        lin_result = f"unknown ({err})"
+    end = next((ev for ev in reversed(events) if ev.get("kind") == "end"), None)
+    nodes = scenario.get("nodes") or []
+    up = end.get("up") if end else None
+    down = [n for n in nodes if up is not None and n not in up]
+    stats = workload_stats(events, scenario.get("duration") or (end or {}).get("t") or 0.0)
+    stats["linearizability"] = lin_result
+    stats["log_safety"] = "violated" if any(v.kind != "linearizability" for v in violations) else "holds"
+    stats["skipped"] = (end or {}).get("skipped", 0)
+    return Verdict(
+        violations=violations, chosen=[], decisions={}, undecided=[], down=down,
+        end_t=end.get("t") if end else None, messages=(end or {}).get("messages", {}),
+        incomplete=None if end else "the trace has no 'end' event", workload=stats,
+    )

@@ -1,0 +1,150 @@
+"""Hosts for any protocol package that offers `PROTOCOL` (see
+paxsim/protocols/multi/__init__.py for the interface): nodes and clients are
+hosts alike, a workload driver feeds the clients, and every observation
+effect becomes the trace event `{"seq", "t", "kind": KIND, "node", **fields()}`
+without the runtime knowing what it means.
+
+Single-decree Paxos keeps its own tuned `Simulation`; this subclass shares
+its network, faults, timers, disk and scripts, and changes only how hosts
+are built and started, how observations are recorded, and one rule: clients
+stand outside partitions and cuts (those name nodes), so a client reaches
+every node it talks to, through loss and latency only.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from .._version import __version__
+from ..protocols import protocol as protocol_for
+from ..protocols.effects import CancelTimer, SetTimer
+from ..scenario import Scenario
+from ..trace import FORMAT
+from .runtime import Simulation, _normalized
+from .streams import stream
+from .workload import WorkloadDriver
+
+COMPLETIONS = ("ok", "fail", "info")  # client events that end an operation (the Jepsen vocabulary)
+
+
+class ProtoHost:
+    """A node or a client of a protocol package, as the runtime keeps it."""
+
+    __slots__ = ("name", "cfg", "node", "storage", "timers", "up", "proposal", "life", "disk_free", "client")
+
+    def __init__(self, cfg: Any, node: Any, storage: dict, client: bool) -> None:
+        self.name = cfg.name
+        self.cfg = cfg
+        self.storage = storage
+        self.node = node
+        self.timers: dict[str, int] = {}
+        self.up = True
+        self.proposal = None
+        self.life = 0
+        self.disk_free = 0.0
+        self.client = client
+
+
+class _Handlers(dict):
+    """Effect type -> handler; any type not listed is an observation."""
+
+    def __init__(self, table: dict, observe) -> None:
+        super().__init__(table)
+        self.observe = observe
+
+    def __missing__(self, kind):
+        self[kind] = self.observe
+        return self.observe
+
+
+class ProtocolSimulation(Simulation):
+    def __init__(self, scenario: Scenario, seed: int, record: bool = False, protocol: Any = None) -> None:
+        self.protocol = protocol if protocol is not None else protocol_for(scenario.kind)
+        super().__init__(scenario, seed, record)
+        self._handlers = _Handlers({SetTimer: self._do_set_timer, CancelTimer: self._do_cancel_timer},
+                                   self._observe)
+        self.client_hosts = [h for h in self.hosts.values() if h.client]
+        self.client_names = frozenset(h.name for h in self.client_hosts)  # membership only
+        # A scripted scenario (paxsim shrink's output) reproduces its run on any seed: its
+        # operations and unscripted timers come from the scenario's own seed.
+        workload_seed = seed
+        if scenario.script is not None:
+            workload_seed = scenario.seed
+            self.timer_rng = stream(scenario.seed, "timers")
+        self.workload = WorkloadDriver(scenario.workload, stream(workload_seed, "workload"), self.client_hosts,
+                                       lambda: self.env.now, self.at, self._invoke)
+
+    def _make_hosts(self, scenario: Scenario) -> dict:
+        proto, options, w = self.protocol, scenario.multi.node_options(), scenario.workload
+        hosts: dict[str, ProtoHost] = {}
+        for name in scenario.nodes:
+            cfg = proto.node_config(name, scenario.nodes, frozenset(scenario.bugs), **options)
+            storage: dict = {}
+            hosts[name] = ProtoHost(cfg, proto.make_node(cfg, storage), storage, False)
+        targets = w.nodes or scenario.nodes
+        for i, name in enumerate(w.client_names):
+            k = i % len(targets)  # client i starts at the i-th node it may talk to
+            cfg = proto.client_config(name, targets[k:] + targets[:k], timeout=w.timeout, attempts=w.attempts)
+            hosts[name] = ProtoHost(cfg, proto.make_client(cfg), {}, True)
+        return hosts
+
+    # -- observations -----------------------------------------------------------
+    def _observe(self, host: ProtoHost, effect: Any) -> None:
+        ev = {"seq": self.seq, "t": self.env.now, "kind": effect.KIND, "node": host.name, **effect.fields()}
+        self.seq += 1
+        self.events.append(ev)
+        self.observed.append(ev)
+        if host.client and effect.KIND in COMPLETIONS:
+            self.workload.completed(host)
+
+    def _invoke(self, host: ProtoHost, op: dict) -> None:
+        self._apply(host, host.node.invoke(op))
+
+    # -- running ----------------------------------------------------------------
+    def run(self) -> list[dict]:
+        sc = self.scenario
+        header = {"kind": "header", "paxsim": __version__, "format": FORMAT, "seed": self.seed,
+                  "scenario": dict(_normalized(sc), seed=self.seed)}
+        self.events.append(header)
+        self.observed.append(header)
+        if self.drawn is not None:
+            self.emit("random-faults", **self.drawn.to_json())
+        for fault in self.plan.faults:
+            self.at(fault.at, self._fault, fault)
+        for host in self.hosts.values():  # nodes first, then clients, in name order
+            self._apply(host, host.node.start())
+        self.workload.begin()
+        self.env.run(until=sc.duration)
+        self.emit(
+            "end",
+            messages={"sent": self.sent, "delivered": self.delivered,
+                      "dropped": dict(self.dropped), "duplicated": self.duplicated},
+            up=[h.name for h in self.hosts.values() if h.up and not h.client],
+            skipped=self.workload.skipped,
+        )
+        return self.events
+
+    def _fault(self, fault) -> None:
+        if fault.kind != "restart":
+            return super()._fault(fault)
+        host = self.hosts[fault.arg]
+        if host.up:
+            raise self._impossible(fault, "which is up")
+        if self.scenario.storage == "volatile":
+            host.storage = {}
+        host.node = self.protocol.make_node(host.cfg, host.storage)
+        host.up = True
+        self.emit("restart", node=host.name, storage=self.scenario.storage)
+        self._apply(host, host.node.start())
+        self.network.update()
+
+    def _route(self, mid: int, src: str, dst: str, msg, lost: bool, delay: float) -> None:
+        if src in self.client_names or dst in self.client_names:  # outside partitions and cuts
+            if lost:
+                self.dropped["loss"] += 1
+                self.emit("drop", id=mid, reason="loss")
+            else:
+                self.env.timeout(delay).callbacks.append(partial(self._deliver_cb, mid, src, dst, msg))
+            return
+        super()._route(mid, src, dst, msg, lost, delay)

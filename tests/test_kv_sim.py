@@ -1,0 +1,250 @@
+"""Multi-Paxos through the simulator: scenarios with a protocol kind and a
+workload, the generic runtime, the trace, the checker's two verdicts and the
+CLI's report."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from paxsim import load_scenario, simulate
+from paxsim.check import check
+from paxsim.cli import main
+from paxsim.scenario import ScenarioError, parse_scenario
+from paxsim.trace import read_trace
+
+from .conftest import ROOT
+
+KV = ROOT / "scenarios" / "kv.yaml"
+SMALL = """
+name: small
+duration: 400ms
+nodes: 3
+protocol: {kind: multi-paxos}
+workload: {clients: 2, keys: 2}
+network: {latency: {dist: uniform, low: 1ms, high: 3ms}}
+"""
+
+
+def error_of(text: str) -> str:
+    with pytest.raises(ScenarioError) as exc:
+        parse_scenario(text, "s.yaml")
+    return str(exc.value)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("nodes: 3\nworkload: {clients: 2}\nproposers: [{node: n1, value: a}]\n",
+     "s.yaml:2: workload: a workload is for protocol kind multi-paxos"),
+    ("nodes: 3\nprotocol: {kind: multi-paxos, bugs: [amnesia]}\n",
+     "s.yaml:2: protocol.bugs[0]: unknown multi-paxos bug 'amnesia'"),
+    ("nodes: 3\nprotocol: {kind: multi-paxos}\nworkload:\n  clients: 2\n  clinets: 3\n",
+     "s.yaml:5: workload.clinets: unknown key 'clinets' (did you mean 'clients'?)"),
+    ("nodes: 3\nprotocol: {kind: multi-paxos, heartbeat: 50ms, election: [40ms, 90ms]}\n",
+     "s.yaml:2: protocol.election: election timeout 40ms is not above the heartbeat 50ms"),
+    ("nodes: 3\nprotocol: {kind: multi-paxos}\nproposers: [{node: n1, value: a}]\n",
+     "s.yaml:3: proposers: proposers are for single-decree"),
+    ("nodes: 3\nprotocol:\n  kind: multi-paxos\n  quorum: majority\n",
+     "s.yaml:4: protocol.quorum: quorum is not an option of multi-paxos"),
+    ("nodes: 3\nprotocol: {kind: multi-paxos}\nworkload:\n  nodes: [n1, n9]\n",
+     "s.yaml:4: workload.nodes[1]: unknown node 'n9'"),
+    ("nodes: 3\nprotocol: {kind: multi-paxos}\nworkload:\n  rate: 0\n",
+     "s.yaml:4: workload.rate: expected a number > 0"),
+    ("nodes: 3\nprotocol: {kind: multi-paxos}\nworkload:\n  mix: {get: 0}\n",
+     "s.yaml:4: workload.mix: every weight is 0"),
+    ("nodes: 3\nprotocol: {kind: multi-paxos}\nworkload:\n  distribution: pareto\n",
+     "s.yaml:4: workload.distribution: expected one of 'uniform', 'zipf'"),
+    ("nodes: 3\nprotocol: {kind: multi-paxos}\nexpect: {violates: validity}\n",
+     "s.yaml:3: expect.violates: validity is not a property of multi-paxos"),
+])
+def test_bad_multi_paxos_scenarios_get_one_line(text, expected):
+    message = error_of(text)
+    assert message.startswith(expected), message
+    assert "\n" not in message
+
+
+def test_the_normalized_form_round_trips_and_single_decree_has_no_kind():
+    from paxsim.scenario import scenario_from_dict
+
+    sc = load_scenario(KV)
+    assert sc.kind == "multi-paxos" and sc.workload.clients == 4
+    assert scenario_from_dict(sc.to_dict()) == sc.with_changes(source="<scenario>")
+    single = load_scenario(ROOT / "scenarios" / "happy.yaml")
+    assert "kind" not in single.to_dict()["protocol"] and "workload" not in single.to_dict()
+
+
+def test_a_run_records_nodes_and_clients_and_is_judged_on_both_counts():
+    run = simulate(parse_scenario(SMALL), 3)
+    events = run.events
+    header = events[0]
+    assert header["scenario"]["protocol"]["kind"] == "multi-paxos"
+    kinds = [e["kind"] for e in events]
+    for kind in ("restored", "promised", "leading", "voted", "decided", "executed", "invoke", "ok", "end"):
+        assert kind in kinds, kind
+    invoke = next(e for e in events if e["kind"] == "invoke")
+    assert invoke["node"] == invoke["client"] and invoke["client"] in ("c1", "c2")
+    assert {"seq", "t", "kind", "node", "client", "req", "f", "key", "value"} == set(invoke)
+    assert [e["seq"] for e in events[1:]] == list(range(len(events) - 1))
+    verdict = run.verdict
+    assert verdict.ok and verdict.workload["linearizability"] == "linearizable"
+    assert verdict.workload["log_safety"] == "holds"
+    ok = kinds.count("ok")
+    assert verdict.workload["ok"] == ok > 20
+
+
+def test_the_same_seed_gives_the_same_trace_in_another_process(tmp_path):
+    sc = parse_scenario(SMALL)
+    here = "".join(simulate(sc, 11).lines())
+    assert here != "".join(simulate(sc, 12).lines())
+    path = tmp_path / "s.yaml"
+    path.write_text(SMALL)
+    code = ("import sys; from paxsim import load_scenario, simulate; "
+            "sys.stdout.write(''.join(simulate(load_scenario(sys.argv[1]), 11).lines()))")
+    env = dict(os.environ, PYTHONHASHSEED="123", PYTHONPATH=str(ROOT))
+    out = subprocess.run([sys.executable, "-c", code, str(path)], env=env, capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    assert out == here
+
+
+def test_the_workload_has_its_own_stream():
+    """Changing only what clients invoke (the mix) leaves the network's draws alone:
+    the first messages, before any client speaks, are delivered at the same times."""
+    a = parse_scenario(SMALL)
+    b = parse_scenario(SMALL.replace("keys: 2}", "keys: 2, mix: {put: 1}}"))
+    first = [e for e in simulate(a, 5).events if e["kind"] == "deliver"][:3]
+    assert first == [e for e in simulate(b, 5).events if e["kind"] == "deliver"][:3]
+    puts = [e["f"] for e in simulate(b, 5).events if e["kind"] == "invoke"]
+    assert set(puts) == {"put"}
+
+
+def test_open_loop_arrivals_follow_the_rate():
+    slow = simulate(parse_scenario(SMALL.replace("keys: 2}", "keys: 2, loop: open, rate: 20}")), 1)
+    fast = simulate(parse_scenario(SMALL.replace("keys: 2}", "keys: 2, loop: open, rate: 400}")), 1)
+    n_slow = sum(e["kind"] == "invoke" for e in slow.events)
+    n_fast = sum(e["kind"] == "invoke" for e in fast.events)
+    assert 0 < n_slow < n_fast
+
+
+def test_clients_are_outside_partitions():
+    text = SMALL + "faults:\n  - {at: 0ms, partition: [[n1], [n2, n3]]}\n"
+    run = simulate(parse_scenario(text), 2)
+    sends = {e["id"]: e for e in run.events if e["kind"] == "send"}
+    dropped = [sends[e["id"]] for e in run.events if e["kind"] == "drop"]
+    assert dropped and all(d["src"].startswith("n") and d["dst"].startswith("n") for d in dropped)
+    assert run.verdict.ok
+
+
+def test_run_reports_ops_latency_and_both_verdicts(runner, tmp_path):
+    trace = tmp_path / "kv.jsonl"
+    result = runner.invoke(main, ["run", str(KV), "--trace", str(trace)])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    for line in ("ops:       ", "ops/s simulated", "latency:   p50 ", "p99 ", "log:       safe",
+                 "history:   linearizable (model kv)", "verdict:   OK", "expect:    met"):
+        assert line in out, out
+    checked = runner.invoke(main, ["check", str(trace)])
+    assert checked.exit_code == 0, checked.output
+    assert "history:   linearizable (model kv)" in checked.stdout
+    as_json = json.loads(runner.invoke(main, ["run", str(KV), "--json"]).stdout)
+    assert as_json["workload"]["ok"] >= 100 and as_json["workload"]["latency"]["p50"] > 0
+
+
+def stale_history_trace(tmp_path):
+    """A kv trace whose history reads a value that was overwritten before the read began."""
+    run = simulate(parse_scenario(SMALL), 3)
+    events = run.lines_as_events()
+    end = events.pop()
+    seq, t = end["seq"], end["t"]
+    extra = [
+        {"kind": "invoke", "client": "c9", "req": 1, "f": "put", "key": "kz", "value": "1"},
+        {"kind": "ok", "client": "c9", "req": 1, "f": "put", "key": "kz", "value": None},
+        {"kind": "invoke", "client": "c9", "req": 2, "f": "put", "key": "kz", "value": "2"},
+        {"kind": "ok", "client": "c9", "req": 2, "f": "put", "key": "kz", "value": None},
+        {"kind": "invoke", "client": "c8", "req": 1, "f": "get", "key": "kz", "value": None},
+        {"kind": "ok", "client": "c8", "req": 1, "f": "get", "key": "kz", "value": "1"},
+    ]
+    for i, ev in enumerate(extra):
+        events.append({"seq": seq + i, "t": t, "node": ev["client"], **ev})
+    end["seq"] = seq + len(extra)
+    events.append(end)
+    path = tmp_path / "stale.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    return path
+
+
+def test_check_finds_a_stale_read_and_explains_it(runner, tmp_path):
+    path = stale_history_trace(tmp_path)
+    verdict = check(read_trace(path))
+    assert [v.kind for v in verdict.violations] == ["linearizability"]
+    assert "'kz'" in verdict.violations[0].message
+    result = runner.invoke(main, ["check", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "history:   NOT LINEARIZABLE" in result.stdout
+    assert "c8" in result.stdout and "get -> '1'" in result.stdout and "<- first that cannot be placed" in result.stdout
+
+
+def test_check_reports_log_safety_findings(runner, tmp_path):
+    run = simulate(parse_scenario(SMALL), 3)
+    events = run.lines_as_events()
+    executed = [e for e in events if e["kind"] == "executed" and e["command"] is not None]
+    a = next(e for e in executed if e["node"] == "n2")
+    a["command"] = dict(a["command"], value="tampered")
+    path = tmp_path / "bad.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    result = runner.invoke(main, ["check", str(path)])
+    assert result.exit_code == 1
+    assert "log:       VIOLATED" in result.stdout and "agreement: slot" in result.stdout
+
+
+def test_bugs_lists_each_protocols_mutants_under_its_name(runner):
+    from paxsim.protocols.multi import BUGS as MULTI_BUGS
+
+    out = runner.invoke(main, ["bugs"]).stdout
+    single, multi = out.split("multi-paxos (protocol: {kind: multi-paxos}):")
+    for name in ("stale-read", "no-dedup", "skip-recovery", "hole-skip", "eager-catchup"):
+        assert name in MULTI_BUGS and f"  {name} " in multi and f"  {name} " not in single
+    assert "  amnesia " in single
+
+
+def test_a_bug_of_the_other_protocol_is_one_clear_line(runner):
+    result = runner.invoke(main, ["run", str(KV), "--bug", "amnesia"])
+    assert result.exit_code == 2
+    assert "protocol.bugs[0]: unknown multi-paxos bug 'amnesia'" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_sweep_summary_gives_throughput_and_operation_latency(runner, tmp_path):
+    out = tmp_path / "sweep.jsonl"
+    result = runner.invoke(main, ["sweep", str(KV), "--seeds", "0:3", "--set", "workload.clients=1,4",
+                                  "--jobs", "1", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    head = next(line for line in lines if line.startswith("parameters"))
+    assert head.split() == ["parameters", "runs", "ops/s", "op", "p50", "ms", "op", "p99", "ms", "ops", "ok",
+                            "unknown", "lin", "unknown", "violations"]
+    one = next(line for line in lines if line.startswith("workload.clients=1 ")).split()
+    four = next(line for line in lines if line.startswith("workload.clients=4 ")).split()
+    assert one[1] == four[1] == "3"
+    assert float(four[2]) > float(one[2]) > 0  # four closed-loop clients complete more per second
+    assert one[-1] == four[-1] == "0"
+
+
+def test_hunt_catches_a_multi_paxos_mutant_and_refuses_the_other_protocols(runner):
+    partition = str(ROOT / "scenarios" / "kv-partition.yaml")
+    result = runner.invoke(main, ["hunt", "--profile", partition, "--bug", "hole-skip", "--ranges", "1",
+                                  "--range-size", "20", "--correct-seeds", "5", "--jobs", "1", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.stdout.splitlines() if line.startswith("| hole-skip |"))
+    assert "(1/1)" in row and "order" in row
+    assert "| correct protocol | 0 violations in 5 seeds |" in result.stdout
+    wrong = runner.invoke(main, ["hunt", "--profile", partition, "--bug", "amnesia", "--quick"])
+    assert wrong.exit_code == 2
+    assert "'amnesia' is not a bug of multi-paxos" in wrong.stderr
+
+
+def test_run_plots_of_a_workload_run_include_throughput_and_operations(runner, tmp_path):
+    result = runner.invoke(main, ["run", str(KV), "--plots", str(tmp_path / "figs")])
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in (tmp_path / "figs").iterdir())
+    assert names == ["latency.png", "operations.png", "throughput.png", "timeline.png"]
