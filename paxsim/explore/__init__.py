@@ -16,11 +16,12 @@ PROTOCOLS = {"single": SingleDecree}
 
 
 def model_for(scenario: Scenario, budgets: Explore | None = None, symmetry: bool | None = None,
-              prune: bool = True) -> Model:
+              prune: bool = True, gc: bool = True) -> Model:
     """The search model of a scenario (single-decree for now), with its
-    `explore:` budgets unless `budgets` is given."""
+    `explore:` budgets unless `budgets` is given.  `gc=False` keeps dead
+    messages in the state (for measuring what dropping them saves)."""
     budgets = budgets or scenario.explore or Explore()
-    return Model(scenario, SingleDecree(scenario), budgets, symmetry, prune)
+    return Model(scenario, SingleDecree(scenario), budgets, symmetry, prune, gc)
 
 
 __all__ = ["Model", "PROTOCOLS", "Result", "SingleDecree", "counterexample", "explore", "model_for", "to_yaml"]

@@ -48,9 +48,10 @@ class Recorder:
 
 class Model:
     def __init__(self, scenario: Scenario, protocol: Any, budgets: Explore, symmetry: bool | None = None,
-                 prune: bool = True) -> None:
+                 prune: bool = True, gc: bool = True) -> None:
         self.scenario = scenario
         self.prune = prune  # skip subsumed transitions (see `step`)
+        self.gc = gc and getattr(protocol, "gc", False)  # drop dead messages (see `_collect`)
         self._sends = 0
         self.p = protocol
         self.names = protocol.names
@@ -75,9 +76,10 @@ class Model:
     # -- states -------------------------------------------------------------------------
     def initial(self) -> tuple:
         nodes = []
+        timers_left = self.budget0[TIMERS] > 0
         for i in range(self.n):
             node = self.p.boot(i, {})
-            nodes.append((True, self.p.snapshot(node), (), (), False))
+            nodes.append((True, self.p.snapshot(node, timers_left), (), (), False))
         return tuple(nodes), (), self.budget0, self.p.initial_history()
 
     def mkey(self, msg: Any) -> str:
@@ -129,6 +131,7 @@ class Model:
         it is a longer schedule through `state`."""
         nodes, net, budget, hist = state
         self._sends = 0
+        self._timers_left = budget[TIMERS] > 0
         subsumed = False
         kind = label[0]
         nodes_l = list(nodes)
@@ -156,6 +159,9 @@ class Model:
         elif kind == "timer":
             _, i, name = label
             budget_l[TIMERS] -= 1
+            if not budget_l[TIMERS]:
+                self._timers_left = False
+                self._forget_timers(nodes_l)
             up, snap, storage, timers, started = nodes_l[i]
             nodes_l[i] = disarmed = (up, snap, storage, tuple(t for t in timers if t != name), started)
             before = hist
@@ -180,13 +186,37 @@ class Model:
                 storage = ()
                 hist = self.p.forget(hist, i)
             node = self.p.boot(i, dict(storage))
-            nodes_l[i] = (True, self.p.snapshot(node), storage, (), started)
+            nodes_l[i] = (True, self.p.snapshot(node, self._timers_left), storage, (), started)
             if started:
                 value = self.proposal[i]
                 hist, violation = self._run(nodes_l, netd, hist, i, lambda n: self.p.propose(n, value), rec)
         else:
             raise ValueError(f"unknown transition {label!r}")
-        return (tuple(nodes_l), tuple(netd), tuple(budget_l), hist), violation, subsumed
+        nodes_t = tuple(nodes_l)
+        if netd and self.gc:
+            netd = self._collect(nodes_t, netd, budget_l)
+        return (nodes_t, tuple(netd), tuple(budget_l), hist), violation, subsumed
+
+    def _collect(self, nodes: tuple, netd: list, budget: list) -> list:
+        """The in-flight messages without the dead ones: those whose delivery
+        can change nothing in any future the budgets allow (a node that is
+        down for good, or the protocol's `dead`)."""
+        timers_left = budget[TIMERS] > 0
+        renewable = budget[CRASH] > 0 and budget[RESTART] > 0
+        restarts = budget[RESTART] > 0
+        dead = self.p.dead
+        keep = [e for e in netd if (nodes[e[1]][0] or restarts)
+                and not dead(e[4], e[0], e[1], nodes, timers_left, renewable)]
+        return keep
+
+    def _forget_timers(self, nodes_l: list) -> None:
+        """The last timer firing was spent: armed timers can never fire, and
+        what only a timer would read is forgotten (see `snapshot`)."""
+        p = self.p
+        for j, (up, snap, storage, _timers, started) in enumerate(nodes_l):
+            if snap is not None:
+                snap = p.snapshot(p.restore(j, snap), False)
+            nodes_l[j] = (up, snap, storage, (), started)
 
     # The in-flight multiset is a sorted list of (src, dst, key, dup, msg, count);
     # a 4-tuple probe sorts just before the entry it names.
@@ -272,9 +302,9 @@ class Model:
             effects = p.on_message(node, name, msg)
         if store is not None:
             storage = tuple(sorted(store.items()))
-        if timer_set is not None:
+        if timer_set is not None and self._timers_left:
             timers = tuple(sorted(timer_set))
-        nodes_l[i] = (up, p.snapshot(node), storage, timers, started)
+        nodes_l[i] = (up, p.snapshot(node, self._timers_left), storage, timers, started)
         return hist, violation
 
     # -- symmetry -----------------------------------------------------------------------

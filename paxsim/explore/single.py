@@ -23,7 +23,8 @@ know about.
 
 from __future__ import annotations
 
-from ..protocols.single import Acceptor, Decided, Learner, Node, NodeConfig, Proposer, Voted
+from ..protocols.single import (Accept, Accepted, Acceptor, Decided, Learn, Learned, Learner, Nack, Node,
+                                NodeConfig, Prepare, Promise, Proposer, Voted)
 from ..scenario import Scenario
 
 # Slots read and written by snapshot/restore (config slots are rebuilt from the NodeConfig).
@@ -36,6 +37,17 @@ SLOTS = {
 }
 
 _new = object.__new__
+ORDER_SENSITIVE = frozenset({"any-accepted", "reused-ballot", "blog"})
+# Bugs that break what `dead` relies on: a proposer's round is durable and
+# grows, a decision and a promise stay once stored.
+NO_GC = frozenset({"reused-ballot", "reset-after-learn", "blog"})
+
+
+def _stored(storage: tuple, key: str):
+    for k, v in storage:
+        if k == key:
+            return v
+    return None
 
 
 class SingleDecree:
@@ -56,25 +68,50 @@ class SingleDecree:
         self.fixed = frozenset(self.proposals)
         self.phase2 = self.cfgs[0].quorums[1] if self.cfgs else 0
         self._votes_are_lists = "counts-duplicates" in scenario.bugs
+        # The order promises arrived in matters only to these bugs (the first
+        # report wins, or two values share a ballot); otherwise it is sorted away.
+        self._sort_promises = not (ORDER_SENSITIVE & set(scenario.bugs))
         self._to_learners = tuple(c.nodes if c.learning == "acceptors" else () for c in self.cfgs)
+        self.gc = scenario.storage == "durable" and not (NO_GC & set(scenario.bugs))
+        self._prepare_ge = "prepare-ge" in scenario.bugs
+        self._accept_any = "accept-skips-promise" in scenario.bugs
 
     # -- nodes ------------------------------------------------------------------
     def boot(self, i: int, storage: dict) -> Node:
         return Node(self.cfgs[i], storage)
 
-    def snapshot(self, node: Node) -> tuple:
+    def snapshot(self, node: Node, timers_left: bool = True) -> tuple:
+        """The node's state, canonical: equal for nodes that behave the same
+        in every future (see the class docstring)."""
         a, lr, p = node.acceptor, node.learner, node.proposer
-        votes = tuple((k, tuple(v.items())) for k, v in lr.votes.items()) if lr.votes else ()
-        if p is None:
-            ps = None
+        votes = lr.votes
+        if votes:
+            votes = tuple(sorted(((k, tuple(sorted(v.items()))) for k, v in votes.items()), key=repr))
         else:
-            promises = p.promises
-            accepts = p.accepts
-            ps = (p.round, p.seen_round, p.ballot, p.phase, p.value, p.proposal,
-                  tuple(promises) if type(promises) is list else tuple(promises.items()),
-                  tuple(accepts) if type(accepts) is list else tuple(accepts),
-                  p.announcing, tuple(p.acked))
-        return (a.promised, a.accepted, lr.decided, votes, node._round, ps)
+            votes = ()
+        if p is None:
+            return (a.promised, a.accepted, lr.decided, votes, node._round, None)
+        phase = p.phase
+        if phase == "done":
+            # absorbing: only the announcement and its acknowledgements are ever read again
+            ps = (0, 0, None, phase, None, None, (), (), p.announcing, tuple(sorted(p.acked)))
+        else:
+            rounds = (p.round, p.seen_round) if timers_left else (0, 0)
+            promises = p.promises if phase == "prepare" else ()
+            accepts = p.accepts if phase == "accept" else ()
+            if type(promises) is dict:
+                promises = tuple(promises.items())
+                if self._sort_promises:
+                    promises = tuple(sorted(promises))
+            elif self._sort_promises:
+                promises = tuple(sorted(promises, key=repr))
+            else:
+                promises = tuple(promises)
+            accepts = tuple(sorted(accepts))
+            ps = rounds + (None if phase == "backoff" else p.ballot, phase, p.value,
+                           p.proposal if phase == "accept" else None, promises, accepts,
+                           p.announcing, tuple(sorted(p.acked)))
+        return (a.promised, a.accepted, lr.decided, votes, 0, ps)
 
     def restore(self, i: int, snap: tuple) -> Node:
         cfg = self.cfgs[i]
@@ -119,6 +156,91 @@ class SingleDecree:
     def message_key(msg) -> tuple:
         ballot = getattr(msg, "ballot", None)
         return msg.type, (tuple(ballot) if ballot is not None else None)
+
+    # -- dead messages ---------------------------------------------------------------
+    # A message is dead when delivering it does nothing now and in every
+    # future the budgets allow: no change of role state, no reply that is not
+    # itself dead.  The explorer drops dead messages from the state, since a
+    # state with one in flight and the same state without it have the same
+    # futures (the delivery is a no-op, a loss only spends budget).  Sound
+    # only with durable storage and without the bugs in NO_GC (`self.gc`).
+    # `nodes` are the model's node entries (up, snapshot, storage, timers,
+    # started); `timers_left`: a timer may still fire; `renewable`: a node
+    # that is up may still crash and restart (a fresh proposer, acks forgotten).
+    def dead(self, msg, src: int, dst: int, nodes: tuple, timers_left: bool, renewable: bool) -> bool:
+        kind = type(msg)
+        if kind is Promise:
+            return not self._running(nodes[dst], msg.ballot, ("prepare",))
+        if kind is Accepted:
+            return msg.value is None and not self._running(nodes[dst], msg.ballot, ("prepare", "accept"))
+        if kind is Nack:
+            return self._dead_nack(nodes[dst], msg.ballot, msg.promised.round, timers_left, renewable)
+        if kind is Learned:
+            return self._dead_learned(src, dst, nodes, renewable)
+        if kind is Learn:
+            return self._dead_learn(src, dst, nodes, renewable)
+        if kind is Prepare or kind is Accept:
+            # refused forever (the stored promise only grows), and neither
+            # the nack nor a decided node's learn that answers it can matter
+            promised = _stored(nodes[dst][2], "acceptor")
+            promised = promised[0] if promised is not None else None
+            if promised is None:
+                return False
+            b = msg.ballot
+            if kind is Prepare:
+                refused = b < promised if self._prepare_ge else b <= promised
+            else:
+                refused = b < promised and not self._accept_any
+            return (refused and self._dead_nack(nodes[src], b, None, timers_left, renewable)
+                    and self._dead_learn(dst, src, nodes, renewable))
+        return False
+
+    @staticmethod
+    def _running(entry: tuple, ballot, phases: tuple) -> bool:
+        """Is the node's proposer in one of `phases` of `ballot`?  (A later
+        proposer, after a restart, uses a higher ballot: rounds are durable.)"""
+        snap = entry[1]
+        if snap is None or snap[5] is None:
+            return False
+        ps = snap[5]
+        return ps[3] in phases and ps[2] == ballot
+
+    def _dead_nack(self, entry: tuple, ballot, promised_round: int | None, timers_left: bool,
+                   renewable: bool) -> bool:
+        """A nack for `ballot` promising round `promised_round` (None: any)."""
+        if self._running(entry, ballot, ("prepare", "accept")):
+            return False
+        if not timers_left:
+            return True  # seen_round is read only by a retry, which needs a timer firing
+        up, snap, storage, _timers, _started = entry
+        if promised_round is not None and promised_round <= (_stored(storage, "proposer") or 0):
+            return True  # every proposer of this node, now or after a restart, has seen it
+        ps = snap[5] if snap is not None else None
+        if ps is None:
+            return False
+        if ps[3] == "done" and _stored(storage, "learner") is not None:
+            return True  # announcing, and a restarted proposer announces at once: no retry ever
+        return (not renewable and promised_round is not None and promised_round <= ps[1])
+
+    def _dead_learned(self, src: int, dst: int, nodes: tuple, renewable: bool) -> bool:
+        """`learned` from src to dst: read only by dst's proposer while announcing."""
+        if self.names[dst] not in self.proposals:
+            return True  # never a proposer
+        up, snap, _storage, _timers, _started = nodes[dst]
+        if renewable or not up or snap[5] is None:
+            return False
+        ps = snap[5]
+        return ps[8] is not None and self.names[src] in ps[9]
+
+    def _dead_learn(self, src: int, dst: int, nodes: tuple, renewable: bool) -> bool:
+        """`learn` from src to dst: dead once dst's decision is stored (it
+        only answers `learned`) and that answer is dead."""
+        up, snap, storage, _timers, _started = nodes[dst]
+        if _stored(storage, "learner") is None:
+            return False
+        if up and snap[5] is not None and snap[5][8] is None:
+            return False  # its proposer would start announcing
+        return self._dead_learned(dst, src, nodes, renewable)
 
     # -- renaming (symmetry) ----------------------------------------------------------
     # Only nodes outside `fixed` are renamed; their names never appear inside
