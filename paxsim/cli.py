@@ -1195,7 +1195,7 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
     \b
     Examples:
       paxsim explore scenarios/explore/three-nodes.yaml
-      paxsim explore scenarios/explore/three-nodes.yaml --bug accept-keeps-promise -o cex.yaml
+      paxsim explore scenarios/explore/three-nodes.yaml --bug ignore-accepted -o cex.yaml
       paxsim run cex.yaml
       paxsim explore scenarios/explore/two-nodes.yaml --loss 1 --json
       paxsim explore scenarios/duel.yaml --strategy dfs --max-depth 30 --time-limit 60
