@@ -94,14 +94,7 @@ def workload_text(header: dict, verdict: Verdict, reproduce: str) -> str:
             lines.extend("  " + line for line in v.explain().splitlines())
     else:
         lines.append("verdict:   OK")
-    unmet = evaluate_expect(verdict, scenario.get("expect") or {})
-    if unmet:
-        lines.append("expect:    NOT MET")
-        lines.extend(f"  - {u}" for u in unmet)
-    else:
-        lines.append("expect:    met")
-    lines.append(f"reproduce: {reproduce}")
-    return "\n".join(lines)
+    return _closing(lines, verdict, scenario, reproduce)
 
 
 def summary_text(header: dict, verdict: Verdict, reproduce: str) -> str:
@@ -170,6 +163,11 @@ def summary_text(header: dict, verdict: Verdict, reproduce: str) -> str:
         limits = ", ".join(f"{k} {v:g}" for k, v in budget["budget"].items())
         lines.append(f"budget:    EXCEEDED ({'; '.join(budget['exceeded'])}; budget: {limits})" if budget["exceeded"]
                      else f"budget:    within ({limits})")
+    return _closing(lines, verdict, scenario, reproduce)
+
+
+def _closing(lines: list[str], verdict, scenario: dict, reproduce: str) -> str:
+    """The lines every summary ends with: the scenario's expectations, then how to reproduce."""
     unmet = evaluate_expect(verdict, scenario.get("expect") or {})
     if unmet:
         lines.append("expect:    NOT MET")
