@@ -16,22 +16,9 @@ Between clients and nodes: request (client -> node), reply and redirect
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Union
+from typing import Any, Union
 
-
-class Ballot(NamedTuple):
-    """A ballot `(round, node)`: unique per leader, totally ordered."""
-
-    round: int
-    node: str
-
-    def to_json(self) -> list:
-        return [self.round, self.node]
-
-    @classmethod
-    def from_json(cls, data: Any) -> "Ballot":
-        return cls(int(data[0]), str(data[1]))
-
+from ..ballot import Ballot
 
 OPS = ("get", "put", "append", "cas")
 

@@ -7,22 +7,9 @@ writes exactly that dict, and `message_from_json` reads it back.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Union
+from typing import Union
 
-
-class Ballot(NamedTuple):
-    """A proposal number `(round, node)`: unique per proposer, totally ordered."""
-
-    round: int
-    node: str
-
-    def to_json(self) -> list:
-        return [self.round, self.node]
-
-    @classmethod
-    def from_json(cls, data: Any) -> "Ballot":
-        return cls(int(data[0]), str(data[1]))
-
+from ..ballot import Ballot
 
 Value = Union[str, int]
 
