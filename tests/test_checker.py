@@ -7,41 +7,11 @@ from paxsim.check import check, evaluate_expect
 from paxsim.cli import main
 
 from .conftest import ROOT
-
-
-def header(nodes=("n1", "n2", "n3"), values=("a", "b"), phase2=None, expect=None):
-    n = len(nodes)
-    q = n // 2 + 1
-    return {"kind": "header", "format": 1, "paxsim": "test", "seed": 0, "scenario": {
-        "nodes": list(nodes),
-        "protocol": {"quorum": {"phase1": q, "phase2": phase2 or q}},
-        "proposers": [{"node": nodes[i], "value": v, "at": 0} for i, v in enumerate(values)],
-        "expect": expect or {"decided": False, "safety": "holds"},
-    }}
-
-
-class T:
-    """Builds a trace with increasing seq numbers."""
-
-    def __init__(self, **kw):
-        self.events = [header(**kw)]
-
-    def add(self, kind, t=0.0, **fields):
-        self.events.append({"seq": len(self.events) - 1, "t": t, "kind": kind, **fields})
-        return self
-
-    def vote(self, node, ballot, value, t=0.0):
-        return self.add("vote", t, node=node, ballot=list(ballot), value=value)
-
-    def decide(self, node, value, t=0.0):
-        return self.add("decide", t, node=node, value=value)
-
-    def end(self):
-        return self.add("end", 100.0, messages={})
+from .traces import Trace
 
 
 def good_trace():
-    t = T()
+    t = Trace()
     t.add("propose", node="n1", ballot=[1, "n1"], value="a", quorum=["n1", "n2"])
     t.vote("n1", (1, "n1"), "a").vote("n2", (1, "n1"), "a")
     for n in ("n1", "n2", "n3"):
@@ -58,7 +28,7 @@ def test_good_trace_is_ok_and_decided():
 
 
 def test_two_values_chosen_is_an_agreement_violation_with_explanation():
-    t = T()
+    t = Trace()
     t.add("propose", node="n1", ballot=[1, "n1"], value="a", quorum=["n1", "n2"])
     t.vote("n1", (1, "n1"), "a").vote("n2", (1, "n1"), "a")  # seq 1, 2: a chosen
     t.add("crash", node="n2")  # seq 3
@@ -79,7 +49,7 @@ def test_two_values_chosen_is_an_agreement_violation_with_explanation():
 
 
 def test_non_intersecting_quorums_are_named():
-    t = T(nodes=("n1", "n2", "n3", "n4"), phase2=2)
+    t = Trace(nodes=("n1", "n2", "n3", "n4"), phase2=2)
     t.vote("n1", (1, "n1"), "a").vote("n2", (1, "n1"), "a")
     t.add("propose", node="n3", ballot=[2, "n3"], value="b", quorum=["n3", "n4"])
     t.vote("n3", (2, "n3"), "b").vote("n4", (2, "n3"), "b")
@@ -88,7 +58,7 @@ def test_non_intersecting_quorums_are_named():
 
 
 def test_vote_below_promise_is_named():
-    t = T()
+    t = Trace()
     t.vote("n1", (1, "n1"), "a")
     t.add("promise", node="n2", ballot=[2, "n3"])  # seq 1
     t.vote("n2", (1, "n1"), "a")  # seq 2: below its promise
@@ -102,7 +72,7 @@ def test_vote_below_promise_is_named():
 
 
 def test_same_value_chosen_twice_is_fine():
-    t = T()
+    t = Trace()
     t.vote("n1", (1, "n1"), "a").vote("n2", (1, "n1"), "a")
     t.vote("n2", (2, "n3"), "a").vote("n3", (2, "n3"), "a")
     v = check(t.end().events)
@@ -110,13 +80,13 @@ def test_same_value_chosen_twice_is_fine():
 
 
 def test_votes_are_counted_per_distinct_acceptor():
-    t = T()
+    t = Trace()
     t.vote("n1", (1, "n1"), "a").vote("n1", (1, "n1"), "a").vote("n1", (1, "n1"), "a")
     assert check(t.end().events).chosen == []
 
 
 def test_learners_disagreeing():
-    t = T()
+    t = Trace()
     t.vote("n1", (1, "n1"), "a").vote("n2", (1, "n1"), "a")
     t.decide("n1", "a").decide("n2", "b")
     kinds = [x.kind for x in check(t.end().events).violations]
@@ -124,7 +94,7 @@ def test_learners_disagreeing():
 
 
 def test_decide_before_chosen_is_an_integrity_violation():
-    t = T()
+    t = Trace()
     t.vote("n1", (1, "n1"), "a")
     t.decide("n3", "a")
     t.vote("n2", (1, "n1"), "a")
@@ -134,11 +104,11 @@ def test_decide_before_chosen_is_an_integrity_violation():
 
 
 def test_deciding_twice_and_changing_mind():
-    t = T()
+    t = Trace()
     t.vote("n1", (1, "n1"), "a").vote("n2", (1, "n1"), "a")
     t.decide("n3", "a").decide("n3", "a")
     assert "decided twice" in check(t.end().events).violations[0].message
-    t = T()
+    t = Trace()
     t.vote("n1", (1, "n1"), "a").vote("n2", (1, "n1"), "a")
     t.vote("n2", (2, "n2"), "b").vote("n3", (2, "n2"), "b")
     t.decide("n3", "a").add("crash", node="n3").add("restart", node="n3", storage="volatile").decide("n3", "b")
@@ -147,21 +117,21 @@ def test_deciding_twice_and_changing_mind():
 
 
 def test_redeciding_same_value_after_losing_storage_is_not_a_violation():
-    t = T()
+    t = Trace()
     t.vote("n1", (1, "n1"), "a").vote("n2", (1, "n1"), "a")
     t.decide("n3", "a").add("crash", node="n3").add("restart", node="n3", storage="volatile").decide("n3", "a")
     assert check(t.end().events).ok
 
 
 def test_validity():
-    t = T(values=("a",))
+    t = Trace(values=("a",))
     t.vote("n1", (1, "n1"), "zzz").vote("n2", (1, "n1"), "zzz")
     v = check(t.end().events)
     assert [x.kind for x in v.violations] == ["validity"]
 
 
 def test_undecided_is_not_a_violation_but_fails_decided_expectation():
-    t = T()
+    t = Trace()
     t.vote("n1", (1, "n1"), "a")
     t.add("crash", node="n2")
     v = check(t.end().events)
@@ -171,7 +141,7 @@ def test_undecided_is_not_a_violation_but_fails_decided_expectation():
 
 
 def test_safety_expectation():
-    t = T()
+    t = Trace()
     t.vote("n1", (1, "n1"), "a").vote("n2", (1, "n1"), "a")
     t.vote("n2", (2, "n2"), "b").vote("n3", (2, "n2"), "b")
     v = check(t.end().events)
@@ -193,7 +163,7 @@ def acceptor_findings(v):
 
 def test_a_correct_adoption_is_not_blamed_the_vote_below_the_promise_is():
     """The shape of `paxsim run scenarios/hunt/mixed.yaml --seed 1206 --bug accept-keeps-promise`."""
-    t = T(values=("a", "x", "b"))
+    t = Trace(values=("a", "x", "b"))
     t.vote("n1", (1, "n3"), "b").vote("n3", (1, "n3"), "b")  # seq 0, 1: 'b' chosen at (1, n3)
     t.vote("n1", (1, "n1"), "a")  # seq 2: below n1's promise (1, n3), overwriting its vote
     promise(t, "n1", (2, "n2"), "n2", ((1, "n1"), "a"))  # seq 3, 4
@@ -221,7 +191,7 @@ def test_a_correct_adoption_is_not_blamed_the_vote_below_the_promise_is():
 
 
 def test_a_wrong_adoption_is_blamed_on_the_proposer():
-    t = T(values=("a", "x", "b"))
+    t = Trace(values=("a", "x", "b"))
     t.vote("n1", (1, "n1"), "a").vote("n2", (1, "n1"), "a")  # seq 0, 1: 'a' chosen
     promise(t, "n2", (2, "n3"), "n3", ((1, "n1"), "a"))  # seq 2, 3
     promise(t, "n3", (2, "n3"), "n3")  # seq 4, 5
@@ -236,7 +206,7 @@ def test_a_wrong_adoption_is_blamed_on_the_proposer():
 
 
 def test_a_quorum_member_that_never_promised_is_named():
-    t = T()
+    t = Trace()
     t.vote("n1", (1, "n1"), "a").vote("n2", (1, "n1"), "a")
     promise(t, "n3", (2, "n3"), "n3")
     t.add("promise", node="n1", ballot=[9, "n1"])  # n2 never promised (2, n3); a refusal was counted
@@ -248,7 +218,7 @@ def test_a_quorum_member_that_never_promised_is_named():
 
 def test_the_quorum_sizes_named_are_the_ones_used():
     """The shape of a 7-node small-quorum run: a phase-1 quorum of 3 where 4 are configured."""
-    t = T(nodes=tuple(f"n{i}" for i in range(1, 8)))
+    t = Trace(nodes=tuple(f"n{i}" for i in range(1, 8)))
     for n in ("n1", "n2", "n3", "n4"):
         t.vote(n, (1, "n1"), "a")
     t.add("propose", node="n7", ballot=[2, "n7"], value="b", quorum=["n7", "n6", "n5"])
@@ -261,7 +231,7 @@ def test_the_quorum_sizes_named_are_the_ones_used():
 
 
 def test_a_promise_that_goes_backwards_is_a_finding():
-    t = T()
+    t = Trace()
     t.add("promise", node="n1", ballot=[2, "n2"])  # seq 0
     t.add("promise", node="n1", ballot=[2, "n2"])  # seq 1: the same again is not backwards
     t.add("promise", node="n1", ballot=[1, "n3"])  # seq 2: backwards
@@ -269,7 +239,7 @@ def test_a_promise_that_goes_backwards_is_a_finding():
     assert acceptor_findings(v) == ["n1's promise went backwards: (1, n3) (seq 2) after its promise at (2, n2) (seq 0)"]
     assert v.violations[0].seqs == (0, 2)
     # a vote raises the promise too
-    t = T()
+    t = Trace()
     t.vote("n1", (3, "n3"), "c").add("promise", node="n1", ballot=[2, "n2"])
     assert acceptor_findings(check(t.end().events)) == [
         "n1's promise went backwards: (2, n2) (seq 1) after its vote at (3, n3) (seq 0)"]
@@ -277,7 +247,7 @@ def test_a_promise_that_goes_backwards_is_a_finding():
 
 def test_storage_lives_decide_whether_a_promise_may_go_back():
     def after_restart(storage):
-        t = T()
+        t = Trace()
         t.add("promise", node="n1", ballot=[2, "n2"]).add("crash", node="n1")
         t.add("restart", node="n1", storage=storage).add("promise", node="n1", ballot=[1, "n3"])
         return check(t.end().events)
@@ -290,7 +260,7 @@ def test_storage_lives_decide_whether_a_promise_may_go_back():
 
 
 def test_repeated_findings_are_counted_into_the_first():
-    t = T()
+    t = Trace()
     t.add("promise", node="n2", ballot=[5, "n3"])
     for r in range(1, 4):
         t.vote("n2", (r, "n1"), "a")  # seq 1, 2, 3: each below (5, n3)
