@@ -34,6 +34,15 @@ EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
 SIM_BUGS = [*BUGS, *(b for b in MULTI_BUGS if b not in BUGS)]  # either protocol's; the scenario's kind decides
 
 
+# Options that sweep and compare share (many seeded runs, locally or on Dask).
+SEEDS_OPTION = click.option("--seeds", default="0:1000", show_default=True,
+                            help="Seeds: A:B (A up to B-1), N, or a comma list of those.")
+JOBS_OPTION = click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+                           help="Local worker processes [default: the number of CPUs].")
+SCHEDULER_OPTION = click.option("--scheduler", metavar="tcp://HOST:PORT",
+                                help="Run on this Dask cluster instead (needs paxsim[dask]).")
+
+
 def _bad_input(message: str) -> None:
     click.echo(message, err=True)
     sys.exit(EXIT_BAD_INPUT)
@@ -250,16 +259,13 @@ def replay(trace: Path) -> None:
 
 @main.command()
 @click.argument("scenario", type=InputFile("scenario"))
-@click.option("--seeds", default="0:1000", show_default=True,
-              help="Seeds: A:B (A up to B-1), N, or a comma list of those.")
+@SEEDS_OPTION
 @click.option("--set", "sets", multiple=True, metavar="PATH=V1,V2,...",
               help="Sweep a scenario value over a list (repeatable: the grid of all combinations).")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Local worker processes [default: the number of CPUs].")
+@JOBS_OPTION
 @click.option("--bug", "bugs", multiple=True, type=click.Choice(SIM_BUGS), metavar="NAME",
               help="Switch on a deliberate protocol bug (repeatable); see 'paxsim bugs'.")
-@click.option("--scheduler", metavar="tcp://HOST:PORT",
-              help="Run on this Dask cluster instead (needs paxsim[dask]).")
+@SCHEDULER_OPTION
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Results file, one JSON line a run [default: SCENARIO-sweep.jsonl here].")
 @click.option("--resume", is_flag=True, help="Continue the results file, skipping runs already in it.")
@@ -1049,14 +1055,11 @@ def cluster(scenario: Path, seed: int | None, trace_path: Path | None, as_json: 
 
 @main.command()
 @click.argument("scenario", type=InputFile("scenario"))
-@click.option("--seeds", default="0:1000", show_default=True,
-              help="Seeds: A:B (A up to B-1), N, or a comma list of those.")
+@SEEDS_OPTION
 @click.option("--variant", "variants", multiple=True, metavar="NAME:PATH=VALUE,...",
               help="A variant: a name and --set style changes (none: 'base:'). Repeat; the first is the baseline.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Local worker processes [default: the number of CPUs].")
-@click.option("--scheduler", metavar="tcp://HOST:PORT",
-              help="Run on this Dask cluster instead (needs paxsim[dask]).")
+@JOBS_OPTION
+@SCHEDULER_OPTION
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write every seed's results here, one JSON line a seed.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
