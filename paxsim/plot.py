@@ -22,16 +22,8 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 from matplotlib.transforms import blended_transform_factory
 
 from . import analysis
+from .colors import type_colors
 
-TYPE_COLORS = {
-    "prepare": "#1f77b4",
-    "promise": "#2ca02c",
-    "nack": "#d62728",
-    "accept": "#ff7f0e",
-    "accepted": "#9467bd",
-    "learn": "#8c564b",
-    "learned": "#7f7f7f",
-}
 TRACE_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 PERCENTILES = ((50, "-"), (95, "--"), (99, ":"))
@@ -90,7 +82,7 @@ def latency_figure(traces: list[tuple[str, list[dict]]], by: str = "type", log: 
         for key, ms in groups.items():
             totals[key] = totals.get(key, 0) + len(ms)
     if by == "type":
-        keys = [t for t in TYPE_COLORS if t in totals] + sorted(k for k in totals if k not in TYPE_COLORS)
+        keys = list(type_colors(totals))
     else:
         keys = sorted(totals, key=lambda k: (-totals[k], k))
     omitted = max(0, len(keys) - max_panels)
@@ -366,9 +358,10 @@ def timeline_figure(events: list[dict], t_from: float | None = None, t_to: float
     segments, seg_colors, lost_x, lost_y, lost_paths = [], [], [], [], []
     stub = (hi - lo) * 0.012
     unlabelled = 0
+    colors = type_colors(m.type for m in candidates)
     for m in candidates:
         xs, xd = x[m.src], x[m.dst]
-        color = TYPE_COLORS.get(m.type, "black")
+        color = colors[m.type]
         if m.delivered is not None:
             segments.append(((xs, m.sent), (xd, m.delivered)))
             seg_colors.append(color)
@@ -413,8 +406,8 @@ def timeline_figure(events: list[dict], t_from: float | None = None, t_to: float
     ax.set_xlabel("node")
     ax.xaxis.set_label_position("top")
     ax.set_ylabel("simulated time (ms)")
-    types_present = [t for t in TYPE_COLORS if any(m.type == t and m.delivered is not None for m in candidates)]
-    handles = [Line2D([], [], color=TYPE_COLORS[t], label=t) for t in types_present]
+    drawn = {m.type for m in candidates if m.delivered is not None}
+    handles = [Line2D([], [], color=c, label=t) for t, c in colors.items() if t in drawn]
     if lost_paths:
         handles.append(Line2D([], [], color="#d62728", marker="x", linestyle="dotted", label="lost"))
     if dx:

@@ -9,7 +9,8 @@ from matplotlib.patches import FancyArrowPatch, Rectangle, StepPatch
 
 from paxsim import load_scenario, simulate
 from paxsim.cli import main
-from paxsim.plot import TYPE_COLORS, PlotError, decisions_figure, latency_figure, save, timeline_figure
+from paxsim.colors import TYPE_COLORS
+from paxsim.plot import PlotError, decisions_figure, latency_figure, save, timeline_figure
 
 from .conftest import ROOT
 
@@ -410,3 +411,26 @@ def test_throughput_counts_ok_operations_per_bucket():
     fig = throughput_figure(events, bucket=50.0)
     line = next(l for l in fig.axes[0].get_lines() if l.get_gid() == "ops-per-s")
     assert list(line.get_ydata()[:2]) == [80.0, 0.0]  # 4 ops in 50 ms = 80 ops/s
+
+
+def test_multi_paxos_messages_have_their_own_colours_in_the_timeline_and_the_viewer():
+    """A Multi-Paxos run's heartbeats, decides, requests and replies are drawn
+    in colours of their own (not black), named in the legend, and the viewer
+    gives each type the same colour as the figure."""
+    from paxsim.view.model import build
+
+    events = simulate(load_scenario(ROOT / "scenarios" / "kv.yaml")).lines_as_events()
+    ax = timeline_figure(events, t_from=0, t_to=60).axes[0]
+    arrows = by_gid(ax, FancyArrowPatch, "message")
+    assert arrows
+    labels = {t.get_text() for t in ax.get_legend().get_texts()}
+    types = labels & set(TYPE_COLORS)
+    assert {"heartbeat", "decide", "accept"} <= types, labels
+    black = (0.0, 0.0, 0.0, 1.0)
+    assert all(tuple(a.get_edgecolor()) != black for a in arrows)
+    # one colour per type: as many colours among the arrows as types in the legend
+    assert len({tuple(a.get_edgecolor()) for a in arrows}) == len(types)
+    model = build(events)
+    assert {"heartbeat", "decide", "request", "reply"} <= set(model["colors"]), model["colors"]
+    for t, color in model["colors"].items():
+        assert color == TYPE_COLORS[t], t

@@ -428,10 +428,11 @@ def test_thousands_of_messages_each_keep_an_element(browser, runner, tmp_path):
 
 
 def test_the_view_reads_only_traces():
-    """paxsim/view depends on the trace format, the checker and its summary, nothing that runs a simulation."""
+    """paxsim/view depends on the trace format, the checker and its summary, the shared colours,
+    nothing that runs a simulation."""
     import ast
 
-    allowed = {"..trace", "..check", "..report", ".._version", ".diff", ".model", ".shiviz",
+    allowed = {"..trace", "..check", "..report", ".._version", "..colors", ".diff", ".model", ".shiviz",
                "__future__", "json", "re", "math", "html", "importlib", "typing", "dataclasses"}
     for path in sorted((ROOT / "paxsim" / "view").glob("*.py")):
         names = set()

@@ -28,17 +28,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-TYPE_COLORS = {  # as paxsim/plot.py draws them, so the page and the figures agree
-    "prepare": "#1f77b4",
-    "promise": "#2ca02c",
-    "nack": "#d62728",
-    "accept": "#ff7f0e",
-    "accepted": "#9467bd",
-    "learn": "#8c564b",
-    "learned": "#7f7f7f",
-}
-EXTRA_COLORS = ["#17becf", "#e377c2", "#bcbd22", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173",
-                "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363", "#9c9ede", "#cedb9c", "#e7ba52"]
+from ..colors import type_colors
+
 SIM_RUNTIMES = (None, "sim", "simpy", "simulation")
 WALL_TOLERANCE_MS = 1.0
 MESSAGE_KINDS = ("send", "deliver", "drop", "duplicate")
@@ -228,14 +219,8 @@ def build(events: list[dict], name: str = "trace") -> dict:
     for m in messages:
         if m["type"] not in types:
             types.append(m["type"])
-    known = [t for t in TYPE_COLORS if t in types]
-    types = known + sorted(t for t in types if t not in TYPE_COLORS)
-    colors = {t: TYPE_COLORS.get(t) for t in types}
-    extra = 0
-    for t in types:
-        if colors[t] is None:
-            colors[t] = EXTRA_COLORS[extra % len(EXTRA_COLORS)]
-            extra += 1
+    colors = type_colors(types)
+    types = list(colors)  # known types first, in the figures' order
     kinds: list[str] = []
     for e in nodes_events:
         if e["kind"] not in kinds:
