@@ -386,11 +386,11 @@ def git_commit() -> str:
     try:
         head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"], capture_output=True,
                               text=True, timeout=60).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "paxsim", "benchmarks"],
                                capture_output=True, text=True, timeout=60).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown (no git)"
-    return (head or "unknown") + (" with uncommitted changes" if dirty else "")
+    return (head or "unknown") + (" with uncommitted changes to paxsim/ or benchmarks/" if dirty else "")
 
 
 def measure(quick: bool) -> str:
