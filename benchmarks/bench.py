@@ -109,27 +109,8 @@ def early_stop_support() -> dict:
 
 # -- timing commands ----------------------------------------------------------
 
-def run_command(args: list[str], cwd: Path) -> dict:
-    """Run a command to completion: wall time, CPU time, this child's peak RSS, stdout."""
-    out = cwd / "stdout.txt"
-    with open(out, "w") as stdout:
-        t = time.perf_counter()
-        proc = subprocess.Popen(args, stdout=stdout, stderr=subprocess.PIPE, cwd=cwd, env=child_env(), text=True)
-        try:
-            _, stderr = proc.communicate(timeout=COMMAND_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-            raise SystemExit(f"bench: {' '.join(args)} took over {COMMAND_TIMEOUT} s")
-        wall = time.perf_counter() - t
-    text = out.read_text()
-    if proc.returncode != 0:
-        raise SystemExit(f"bench: {' '.join(args)} exited {proc.returncode}:\n{stderr[-2000:]}")
-    return {"wall": wall, "stdout": text}
-
-
 def run_measured(args: list[str], cwd: Path) -> dict:
-    """Like run_command, but waits with os.wait4 to get this one child's peak RSS and CPU time."""
+    """Run a command to completion: wall time, and (from os.wait4) its CPU time and peak RSS; its stdout."""
     out = cwd / "stdout.txt"
     with open(out, "w") as stdout, open(cwd / "stderr.txt", "w") as stderr:
         t = time.perf_counter()
@@ -181,101 +162,124 @@ REF_LINE = re.compile(r"(\d+) runs in [\d.]+ s: \d+ runs/s, ([\d.]+) messages/ru
 
 # -- 1, 2: paxsim against the references ----------------------------------------
 
+def early_modes(support: dict) -> tuple[str | None, bool, str]:
+    """How paxsim stops early against reference_min: (scenario key location, sweep flag, label)."""
+    if support["key"]:
+        return support["key"], False, "`stop: when-decided`"
+    if support["flag"]:
+        return None, True, "`--stop-when-decided` (command line only)"
+    return None, False, "full run (this paxsim has no early stop)"
+
+
+def keep_best(best: dict, key, res: dict) -> None:
+    """Best of rounds, wall time and CPU time each."""
+    old = best.get(key)
+    if old is None:
+        best[key] = dict(res)
+    else:
+        old["wall"] = min(old["wall"], res["wall"])
+        old["cpu"] = min(old["cpu"], res["cpu"])
+
+
 def compare_commands(tmp: Path, nodes: int, proposers: int, seeds: int, rounds: int, support: dict) -> list[dict]:
-    """Wall time of `paxsim sweep --jobs 1` against each reference's command, interleaved, best of rounds."""
+    """Wall (and CPU) time of `paxsim sweep --jobs 1` against each reference's command, interleaved, best of rounds."""
+    key, flag, early_label = early_modes(support)
     full = tmp / f"bench-{nodes}x{proposers}.yaml"
     full.write_text(scenario_text(nodes, proposers))
-    early, early_mode, flag = full, "full run (this paxsim has no early stop)", False
-    if support["key"]:
+    early = full
+    if key:
         early = tmp / f"bench-{nodes}x{proposers}-stop.yaml"
-        early.write_text(scenario_text(nodes, proposers, early_stop=support["key"]))
-        early_mode = "`stop: when-decided`"
-    elif support["flag"]:
-        early_mode, flag = "`--stop-when-decided`", True
-    pairs = [
-        ("reference_min.py", HERE / "reference_min.py", early, flag, early_mode),
-        ("reference.py", HERE / "reference.py", full, False, "full run"),
-    ]
+        early.write_text(scenario_text(nodes, proposers, early_stop=key))
+    # paxsim's sides by mode: with no early stop, one command serves both comparisons.
+    pax_sides = {"full": (full, False)}
+    early_side = "early" if (key or flag) else "full"
+    if early_side == "early":
+        pax_sides["early"] = (early, flag)
+    pairs = [("reference_min.py", early_side, early_label if early_side == "early" else "full run "
+              "(this paxsim has no early stop)"), ("reference.py", "full", "full run")]
     best: dict = {}
     for r in range(rounds):
-        for name, script, sc_path, use_flag, mode in pairs:
-            for side in ("ref", "pax"):
-                work = Path(tempfile.mkdtemp(dir=tmp))
-                if side == "ref":
-                    cmd = [sys.executable, str(script), "--nodes", str(nodes), "--proposers", str(proposers),
-                           "--seeds", f"0:{seeds}"]
-                    res = run_command(cmd, work)
-                    m = REF_LINE.search(res["stdout"])
-                    if not m or int(m.group(1)) != seeds:
-                        raise SystemExit(f"bench: unexpected output from {script.name}: {res['stdout']!r}")
-                    msgs, undecided = float(m.group(2)), int(m.group(3))
-                else:
-                    out = work / "results.jsonl"
-                    res = run_command(sweep_cmd(sc_path, seeds, 1, out, use_flag), work)
-                    runs, sent = sweep_messages(out)
-                    if runs != seeds:
-                        raise SystemExit(f"bench: paxsim sweep wrote {runs} runs, not {seeds}")
-                    msgs, undecided = sent / runs, None
-                shutil.rmtree(work)
-                key = (name, side)
-                if key not in best or res["wall"] < best[key]["wall"]:
-                    best[key] = {"wall": res["wall"], "msgs": msgs, "undecided": undecided}
-            log(f"  {nodes} nodes, round {r + 1}/{rounds}, {name}: ref {best[name, 'ref']['wall']:.2f} s, "
-                f"paxsim {best[name, 'pax']['wall']:.2f} s")
+        for name in ("reference_min.py", "reference.py"):
+            work = Path(tempfile.mkdtemp(dir=tmp))
+            cmd = [sys.executable, str(HERE / name), "--nodes", str(nodes), "--proposers", str(proposers),
+                   "--seeds", f"0:{seeds}"]
+            res = run_measured(cmd, work)
+            shutil.rmtree(work)
+            m = REF_LINE.search(res["stdout"])
+            if not m or int(m.group(1)) != seeds:
+                raise SystemExit(f"bench: unexpected output from {name}: {res['stdout']!r}")
+            res["msgs"] = float(m.group(2))
+            keep_best(best, name, res)
+        for side, (sc_path, use_flag) in pax_sides.items():
+            work = Path(tempfile.mkdtemp(dir=tmp))
+            out = work / "results.jsonl"
+            res = run_measured(sweep_cmd(sc_path, seeds, 1, out, use_flag), work)
+            runs, sent = sweep_messages(out)
+            shutil.rmtree(work)
+            if runs != seeds:
+                raise SystemExit(f"bench: paxsim sweep wrote {runs} runs, not {seeds}")
+            res["msgs"] = sent / runs
+            keep_best(best, side, res)
+        log(f"  {nodes} nodes, round {r + 1}/{rounds}: " + ", ".join(f"{k} {v['wall']:.2f} s" for k, v in best.items()))
     rows = []
-    for name, _, _, _, mode in pairs:
-        ref, pax = best[name, "ref"], best[name, "pax"]
+    for name, side, mode in pairs:
+        ref, pax = best[name], best[side]
         rows.append({"how": "command line", "ref": name, "mode": mode, "runs": seeds,
                      "ref_rps": seeds / ref["wall"], "pax_rps": seeds / pax["wall"],
                      "ref_msgs": ref["msgs"], "pax_msgs": pax["msgs"], "ratio": ref["wall"] / pax["wall"],
-                     "ref_wall": ref["wall"], "pax_wall": pax["wall"]})
+                     "cpu_ratio": ref["cpu"] / pax["cpu"]})
     return rows
 
 
 def compare_in_process(nodes: int, proposers: int, runs: int, rounds: int, support: dict) -> list[dict]:
     """`paxsim.simulate(sc, s).verdict` against each reference's run() in a loop, interleaved, best of rounds."""
     full = paxsim.parse_scenario(scenario_text(nodes, proposers))
-    early = paxsim.parse_scenario(scenario_text(nodes, proposers, early_stop=support["key"])) if support["key"] else full
-    early_mode = "`stop: when-decided`" if support["key"] else "full run (this paxsim has no early stop)"
+    sides_pax = {"full": full}
+    if support["key"]:
+        sides_pax["early"] = paxsim.parse_scenario(scenario_text(nodes, proposers, early_stop=support["key"]))
+    early_side = "early" if support["key"] else "full"
+    early_mode = ("`stop: when-decided`" if support["key"] else "full run (early stop only as a command-line flag)"
+                  if support["flag"] else "full run (this paxsim has no early stop)")
     props = reference_min.proposals_for(nodes, proposers)
     seeds = range(runs)
 
     def time_paxsim(sc):
         sent = 0
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         for s in seeds:
             run = paxsim.simulate(sc, s)
             if not run.verdict.ok:
                 raise SystemExit(f"bench: paxsim found a violation (seed {s}): not a benchmark")
             sent += run.totals["sent"]
-        return time.perf_counter() - t, sent
+        return {"wall": time.perf_counter() - t, "cpu": time.process_time() - c, "sent": sent}
 
     def time_ref(fn):
         sent = 0
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         for s in seeds:
             sent += fn(nodes, props, s)["sent"]  # each asserts agreement
-        return time.perf_counter() - t, sent
+        return {"wall": time.perf_counter() - t, "cpu": time.process_time() - c, "sent": sent}
 
-    sides = {
-        ("reference_min.py", "ref"): lambda: time_ref(reference_min.run),
-        ("reference_min.py", "pax"): lambda: time_paxsim(early),
-        ("reference.py", "ref"): lambda: time_ref(reference.bench_run),
-        ("reference.py", "pax"): lambda: time_paxsim(full),
-    }
+    sides = {"reference_min.py": lambda: time_ref(reference_min.run),
+             "reference.py": lambda: time_ref(reference.bench_run)}
+    for side, sc in sides_pax.items():
+        sides[side] = lambda sc=sc: time_paxsim(sc)
     time_paxsim(full)  # warm up (imports, caches)
     best: dict = {}
     for _ in range(rounds):
         for key, fn in sides.items():
-            t, sent = fn()
-            if key not in best or t < best[key][0]:
-                best[key] = (t, sent)
+            res = fn()
+            keep_best(best, key, res)
+            if best[key]["sent"] != res["sent"]:
+                raise SystemExit(f"bench: {key} sent {res['sent']} messages, then {best[key]['sent']}: not deterministic")
     rows = []
-    for name, mode in (("reference_min.py", early_mode), ("reference.py", "full run")):
-        (rt, rs), (pt, ps) = best[name, "ref"], best[name, "pax"]
+    for name, side, mode in (("reference_min.py", early_side, early_mode), ("reference.py", "full", "full run")):
+        ref, pax = best[name], best[side]
         rows.append({"how": "in-process", "ref": name, "mode": mode, "runs": runs,
-                     "ref_rps": runs / rt, "pax_rps": runs / pt, "ref_msgs": rs / runs, "pax_msgs": ps / runs,
-                     "ratio": rt / pt, "same": rs == ps})  # the same messages, in total over the seeds
+                     "ref_rps": runs / ref["wall"], "pax_rps": runs / pax["wall"],
+                     "ref_msgs": ref["sent"] / runs, "pax_msgs": pax["sent"] / runs,
+                     "ratio": ref["wall"] / pax["wall"], "cpu_ratio": ref["cpu"] / pax["cpu"],
+                     "same": ref["sent"] == pax["sent"]})  # the same messages, in total over the seeds
     return rows
 
 
@@ -288,7 +292,7 @@ def sweep_speedup(tmp: Path, seeds: int, rounds: int) -> dict:
     for r in range(rounds):
         for jobs in (1, 2):
             work = Path(tempfile.mkdtemp(dir=tmp))
-            res = run_command(sweep_cmd(path, seeds, jobs, work / "results.jsonl"), work)
+            res = run_measured(sweep_cmd(path, seeds, jobs, work / "results.jsonl"), work)
             runs, _ = sweep_messages(work / "results.jsonl")
             if runs != seeds:
                 raise SystemExit(f"bench: paxsim sweep --jobs {jobs} wrote {runs} runs, not {seeds}")
@@ -393,12 +397,18 @@ def git_commit() -> str:
     return (head or "unknown") + (" with uncommitted changes to paxsim/ or benchmarks/" if dirty else "")
 
 
+def load() -> str:
+    """The 1-minute load average (how busy the machine was besides this benchmark)."""
+    return f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "unknown"
+
+
 def measure(quick: bool) -> str:
     q = quick
     rounds = 1 if q else 3
     out: list[str] = []
     w = out.append
     started = time.perf_counter()
+    load_at_start = load()
     support = early_stop_support()
     w(f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `python benchmarks/bench.py"
       f"{' --quick' if q else ''}`: paxsim {paxsim.__version__} (git {git_commit()}), "
@@ -426,18 +436,20 @@ def measure(quick: bool) -> str:
         w("#### paxsim (tracing and checking on) against hand-written SimPy Paxos")
         w("")
         w("| nodes, proposers | measured | against | paxsim mode | runs | reference runs/s | paxsim runs/s "
-          "| **ratio** | msgs/run (reference, paxsim) |")
-        w("|---|---|---|---|---|---|---|---|---|")
+          "| **ratio** | CPU-time ratio | msgs/run (reference, paxsim) |")
+        w("|---|---|---|---|---|---|---|---|---|---|")
         for r in rows:
             w(f"| {r['nodes']}, {r['proposers']} | {r['how']} | {r['ref']} | {r['mode']} | {r['runs']} "
-              f"| {r['ref_rps']:.0f} | {r['pax_rps']:.0f} | **{r['ratio']:.2f}** "
+              f"| {r['ref_rps']:.0f} | {r['pax_rps']:.0f} | **{r['ratio']:.2f}** | {r['cpu_ratio']:.2f} "
               f"| {r['ref_msgs']:.1f}, {r['pax_msgs']:.1f} |")
         w("")
         w("Ratio = paxsim runs/s / reference runs/s (target >= 0.8). *command line*: wall time of "
           "`paxsim sweep SCENARIO --seeds 0:RUNS --jobs 1` (tracing, checking, results file, start-up "
           "included) against `python benchmarks/REFERENCE --nodes N --proposers P --seeds 0:RUNS` "
           f"(interpreter start-up included), best of {rounds}. *in-process*: `paxsim.simulate(sc, seed).verdict` "
-          f"against the reference's `run()` in a loop, interleaved, best of {1 if q else 5}. "
+          f"against the reference's `run()` in a loop, interleaved, best of {1 if q else 5}. The CPU-time "
+          "ratio is the same comparison in CPU time (user + system of the command, or of this process): "
+          "less disturbed than wall time when other jobs share the machine. "
           "reference_min.py does the least work (no nacks, no learn answers from decided nodes, stops once "
           "every node has learned): compare its msgs/run with paxsim's. reference.py runs paxsim's whole "
           "protocol to an empty queue, so on the same seeds it should send exactly the messages paxsim sends. "
@@ -498,7 +510,8 @@ def measure(quick: bool) -> str:
     for area, share in profile(30 if q else 500):
         w(f"| {area} | {share:.0f}% |")
     w("")
-    w(f"(The whole benchmark took {time.perf_counter() - started:.0f} s.)")
+    w(f"(The whole benchmark took {time.perf_counter() - started:.0f} s; load average {load_at_start} at its start, "
+      f"{load()} at its end: above 0 means other jobs shared the CPUs.)")
     return "\n".join(out) + "\n"
 
 
