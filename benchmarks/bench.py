@@ -285,6 +285,27 @@ def compare_in_process(nodes: int, proposers: int, runs: int, rounds: int, suppo
 
 # -- 3: parallel sweep ----------------------------------------------------------------
 
+def startup(tmp: Path, rounds: int) -> list[tuple[str, float]]:
+    """What a command costs before its first run: wall time of near-empty commands, best of rounds."""
+    path = tmp / "bench-startup.yaml"
+    path.write_text(scenario_text(5, 2))
+    commands = [
+        ("python -c pass", [sys.executable, "-c", "pass"]),
+        ("python benchmarks/reference_min.py --seeds 0:1", [sys.executable, str(HERE / "reference_min.py"), "--seeds", "0:1"]),
+        ("paxsim --help", paxsim_cmd("--help")),
+        ("paxsim run bench-5x2.yaml", paxsim_cmd("run", str(path))),
+        ("paxsim sweep bench-5x2.yaml --seeds 0:1 --jobs 1", None),
+    ]
+    best: dict[str, float] = {}
+    for _ in range(rounds):
+        for name, cmd in commands:
+            work = Path(tempfile.mkdtemp(dir=tmp))
+            res = run_measured(cmd or sweep_cmd(path, 1, 1, work / "results.jsonl"), work)
+            shutil.rmtree(work)
+            best[name] = min(best.get(name, res["wall"]), res["wall"])
+    return [(name, best[name]) for name, _ in commands]
+
+
 def sweep_speedup(tmp: Path, seeds: int, rounds: int) -> dict:
     path = tmp / "bench-sweep.yaml"
     path.write_text(scenario_text(5, 2))
@@ -465,6 +486,17 @@ def measure(quick: bool) -> str:
                           for r in same if not r["same"])
               + ": paxsim's default run no longer does what reference.py does, so that ratio compares "
               "different work.**")
+        w("")
+        log("start-up")
+        w("#### Start-up: what a command costs before its first run")
+        w("")
+        w("| command | wall time |")
+        w("|---|---|")
+        for name, wall in startup(tmp, 3 if q else 5):
+            w(f"| `{name}` | {1000 * wall:.0f} ms |")
+        w("")
+        w(f"Wall time of each command as a subprocess, best of {3 if q else 5}: the fixed cost the command-line "
+          "ratios above include once.")
         w("")
         log("parallel sweep")
         sp = sweep_speedup(tmp, 200 if q else 6000, rounds)
