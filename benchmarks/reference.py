@@ -1,17 +1,28 @@
-"""A minimal single-decree Paxos on raw SimPy: what a user would write by hand
-instead of using paxsim.
+"""paxsim's whole single-decree protocol hand-written on raw SimPy: what a
+user would write by hand to do exactly paxsim's job, without paxsim.
 
-Same protocol (ballots (round, node), majority quorums, adopt the
-highest-ballot reported value, randomized exponential backoff, learn re-sent
-until acknowledged) and the same network model (latency distribution per
-message, loss), delivered by SimPy timeouts with callbacks.  No trace, no
-checker, no scenario files, no faults: the floor paxsim is measured against.
+    python benchmarks/reference.py --seeds 0:3000
+    python benchmarks/reference.py --nodes 51 --proposers 5 --seeds 0:300
+
+Same protocol as paxsim's roles (ballots (round, node name), majority
+quorums, nacks, adopt the highest-ballot reported value, randomized
+exponential backoff, learn re-sent until acknowledged, a decided node
+answering prepare and accept with learn), the same network model (per
+message: a loss coin when loss > 0, then a latency draw, from the
+"SEED:network" stream; timers from "SEED:timers"), delivered by SimPy
+timeouts with callbacks, and it runs until the event queue is empty (or
+`duration`), as paxsim does.  So on the same seed it sends the same messages
+as `paxsim run`.  No trace, no checker, no scenario files, no faults: the
+floor paxsim's full run is measured against (benchmarks/reference_min.py is
+the bare protocol that stops at the first full decision).
 """
 
 from __future__ import annotations
 
 import math
 import random
+import sys
+from functools import partial
 
 import simpy
 
@@ -26,6 +37,9 @@ def run(nodes: int, proposals: list[tuple[int, str, float]], seed: int, *, media
     mu = math.log(median)
     q = nodes // 2 + 1
     everyone = range(nodes)
+    names = [f"n{i + 1}" for i in range(nodes)]  # ballots order by node name, as paxsim's do
+    latency = partial(net.lognormvariate, mu, sigma)
+    coin = net.random
     promised: list = [None] * nodes
     accepted: list = [None] * nodes
     decided: list = [None] * nodes
@@ -43,17 +57,18 @@ def run(nodes: int, proposals: list[tuple[int, str, float]], seed: int, *, media
     acked: list = [None] * nodes
     announce_attempt = [0] * nodes
     gen = {}
-    sent = [0]
+    sent = 0
 
     def send(src, dst, msg):
-        sent[0] += 1
+        nonlocal sent
+        sent += 1
         if src == dst:
-            env.timeout(0).callbacks.append(lambda _e: deliver(src, dst, msg))
+            env.timeout(0).callbacks.append(partial(deliver, src, dst, msg))
             return
-        lost = net.random() < loss
-        delay = net.lognormvariate(mu, sigma)
+        lost = loss > 0.0 and coin() < loss  # paxsim draws the coin only on a lossy link
+        delay = latency()  # and a latency for every message, lost or not
         if not lost:
-            env.timeout(delay).callbacks.append(lambda _e: deliver(src, dst, msg))
+            env.timeout(delay).callbacks.append(partial(deliver, src, dst, msg))
 
     def window(k):
         base = min(timeout * backoff ** k, cap)
@@ -62,9 +77,9 @@ def run(nodes: int, proposals: list[tuple[int, str, float]], seed: int, *, media
     def set_timer(node, name, k):
         lo, hi = window(k)
         g = gen[node, name] = gen.get((node, name), 0) + 1
-        env.timeout(timers.uniform(lo, hi)).callbacks.append(lambda _e: fire(node, name, g))
+        env.timeout(lo if hi <= lo else timers.uniform(lo, hi)).callbacks.append(partial(fire, node, name, g))
 
-    def fire(node, name, g):
+    def fire(node, name, g, _event):
         if gen.get((node, name)) != g:
             return
         if name == "retry" and phase[node] in ("prepare", "accept", "backoff"):
@@ -74,7 +89,7 @@ def run(nodes: int, proposals: list[tuple[int, str, float]], seed: int, *, media
 
     def new_ballot(p):
         rnd[p] = max(rnd[p], seen[p]) + 1
-        ballot[p] = (rnd[p], p)
+        ballot[p] = (rnd[p], names[p])
         phase[p] = "prepare"
         promises[p] = {}
         accepts[p] = set()
@@ -99,7 +114,7 @@ def run(nodes: int, proposals: list[tuple[int, str, float]], seed: int, *, media
         set_timer(p, "learn", announce_attempt[p])
         announce_attempt[p] += 1
 
-    def deliver(src, dst, msg):
+    def deliver(src, dst, msg, _event):
         kind = msg[0]
         if kind == "prepare":
             b = msg[1]
@@ -140,11 +155,12 @@ def run(nodes: int, proposals: list[tuple[int, str, float]], seed: int, *, media
                 phase[dst] = "backoff"
                 set_timer(dst, "retry", attempt[dst])
         elif kind == "learn":
-            if decided[dst] is None:
+            first = decided[dst] is None
+            if first:
                 decided[dst] = msg[1]
-                if value[dst] is not None:
-                    announce(dst, msg[1])
-            send(dst, src, ("learned", decided[dst]))
+            send(dst, src, ("learned", decided[dst]))  # the acknowledgement leaves first, as in paxsim
+            if first and value[dst] is not None:
+                announce(dst, msg[1])
         elif kind == "learned":
             if announcing[dst] is not None:
                 acked[dst].add(src)
@@ -161,4 +177,18 @@ def run(nodes: int, proposals: list[tuple[int, str, float]], seed: int, *, media
     for p, v, at in proposals:
         env.timeout(at).callbacks.append(lambda _e, p=p, v=v: start(p, v))
     env.run(until=duration)
-    return {"sent": sent[0], "decided": decided}
+    values = {v for v in decided if v is not None}
+    assert len(values) <= 1, f"seed {seed}: nodes decided different values {values}"
+    return {"sent": sent, "decided": decided}
+
+
+def bench_run(nodes: int, proposals: list[tuple[int, str, float]], seed: int, *, loss: float = 0.05) -> dict:
+    """`run` with the benchmark's timing: 1 ms median latency, retries after 10 to 20 ms."""
+    return run(nodes, proposals, seed, median=1.0, sigma=0.5, loss=loss, timeout=15.0, backoff=1.0,
+               jitter=1 / 3, duration=2000.0)
+
+
+if __name__ == "__main__":
+    from reference_min import main
+
+    sys.exit(main(run=bench_run, doc=__doc__))
