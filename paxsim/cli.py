@@ -133,17 +133,20 @@ def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool
     if trace_path is not None and not trace_path.parent.exists():
         _bad_input(f"{trace_path}: cannot write trace: directory {str(trace_path.parent)!r} does not exist")
     _warn_if_large(len(sc.nodes))
-    result = simulate(sc, seed)
-    if trace_path is not None:
-        try:
-            result.write_trace(trace_path)
-        except OSError as exc:
-            _bad_input(f"{trace_path}: cannot write trace: {exc.strerror or exc}")
+    if plots_dir is not None or html_path is not None:  # figures and pages read every event: keep them
+        result = simulate(sc, seed)
+        if trace_path is not None:
+            try:
+                result.write_trace(trace_path)
+            except OSError as exc:
+                _bad_input(f"{trace_path}: cannot write trace: {exc.strerror or exc}")
+    else:  # the run holds no trace: it streams it to the file, or drops it
+        result = _streamed_run(sc, seed, trace_path)
     written = _write_run_plots(result.events, plots_dir) if plots_dir is not None else []
     if html_path is not None:
         _write_html(html_path, lambda: _view_page(scenario.name, result.lines_as_events()))
     verdict = result.verdict
-    header = result.events[0]
+    header = result.header
     reproduce = reproduce_command(str(scenario), result.seed, sets, bugs)
     if as_json:
         click.echo(json.dumps(summary_json(header, verdict, reproduce), sort_keys=True))
@@ -157,6 +160,30 @@ def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool
             click.echo(f"page:      {html_path}")
     unmet = evaluate_expect(verdict, header["scenario"]["expect"])
     sys.exit(EXIT_FAIL if (verdict.violations or unmet) else EXIT_OK)
+
+
+def _streamed_run(sc, seed: int | None, trace_path: Path | None):
+    """Simulate holding no trace: with a path, each event is written to it
+    as the run makes it.  Ctrl-C leaves the lines written so far, a trace
+    without its `end` (which `paxsim check` calls incomplete)."""
+    from .sim import DISCARD, simulate
+    from .trace import TraceWriter
+
+    if trace_path is None:
+        return simulate(sc, seed, sink=DISCARD)
+    try:
+        writer = TraceWriter(trace_path)
+    except OSError as exc:
+        _bad_input(f"{trace_path}: cannot write trace: {exc.strerror or exc}")
+    try:
+        with writer:
+            return simulate(sc, seed, sink=writer)
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: {trace_path} holds the events up to Ctrl-C, without the 'end' event "
+                   f"(paxsim check calls it incomplete)", err=True)
+        sys.exit(130)
+    except OSError as exc:
+        _bad_input(f"{trace_path}: cannot write trace: {exc.strerror or exc}")
 
 
 def _write_run_plots(events: list[dict], directory: Path) -> list[Path]:

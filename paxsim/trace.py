@@ -24,6 +24,7 @@ import json
 import os
 import stat
 import tempfile
+from json.encoder import encode_basestring_ascii
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -83,6 +84,78 @@ def write_trace(path: str | Path, events: Iterable[dict]) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+class TraceWriter:
+    """A trace sink: records appended to it are written to `path` as they
+    come, as the trace file's lines, byte for byte what `write_trace` writes
+    for the same events (a run streams its trace instead of holding it).
+
+    A record is an event dict, or one of a simulation's two compact shapes
+    ("send", seq, t, id, src, dst, msg) and ("deliver", seq, t, id).  Lines
+    are written whole, so a run interrupted before `close()` leaves a
+    readable prefix of its trace (one that `paxsim check` calls
+    incomplete: no `end` event).  The first record (the header) and the last
+    dict (the `end` event, once written) stay readable as `header` and
+    `last`."""
+
+    BATCH = 4096  # lines encoded before each write
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._fh = open(self.path, "w", encoding="utf-8", newline="\n")
+        self._lines: list[str] = []
+        self.header: dict | None = None
+        self.last: dict | None = None
+        self.count = 0  # records appended
+        self._msg = self._msg_json = None
+
+    def append(self, record) -> None:
+        lines = self._lines
+        if type(record) is tuple:
+            t = record[2]
+            ts = repr(t) if type(t) is float else _encoder.encode(t)
+            if record[0] == "send":
+                _, seq, _, mid, src, dst, msg = record
+                if msg is not self._msg:  # a broadcast sends one message object to many: encode it once
+                    self._msg, self._msg_json = msg, _encoder.encode(msg)
+                lines.append(f'{{"dst":{_encode_str(dst)},"id":{mid:d},"kind":"send","msg":{self._msg_json},'
+                             f'"seq":{seq:d},"src":{_encode_str(src)},"t":{ts}}}\n')
+            else:
+                lines.append(f'{{"id":{record[3]:d},"kind":"deliver","seq":{record[1]:d},"t":{ts}}}\n')
+        else:
+            if self.header is None:
+                self.header = record
+            self.last = record
+            lines.append(_encoder.encode(record) + "\n")
+        self.count += 1
+        if len(lines) >= self.BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the lines encoded so far (whole lines only)."""
+        if self._lines:
+            text = "".join(self._lines)
+            self._lines = []
+            self._fh.write(text)
+        self._fh.flush()
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            try:
+                self.flush()
+            finally:
+                self._fh.close()
+
+    def __enter__(self) -> "TraceWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _encode_str(s) -> str:
+    return encode_basestring_ascii(s) if type(s) is str else _encoder.encode(s)
 
 
 def _output_mode(path: Path) -> int:
