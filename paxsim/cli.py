@@ -16,9 +16,8 @@ import click
 from ._version import __version__
 from .check import check as check_trace
 from .check import evaluate_expect
-from .report import reproduce_command, summary_json, summary_text
-from .protocols.multi import BUGS as MULTI_BUGS
 from .protocols.single import BUGS
+from .report import reproduce_command, summary_json, summary_text
 from .scenario import (
     OverrideError,
     ScenarioError,
@@ -31,7 +30,27 @@ from .trace import TraceError, event_json, read_header, read_trace
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
 
 
-SIM_BUGS = [*BUGS, *(b for b in MULTI_BUGS if b not in BUGS)]  # either protocol's; the scenario's kind decides
+def sim_bugs() -> list[str]:
+    """Every deliberate bug, either protocol's (the scenario's kind decides which apply)."""
+    from .protocols.multi import BUGS as MULTI_BUGS
+
+    return [*BUGS, *(b for b in MULTI_BUGS if b not in BUGS)]
+
+
+class BugChoice(click.Choice):
+    """click.Choice over `sim_bugs()`, read only when an option is given or
+    help is shown: a single-decree run need not import Multi-Paxos to start."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self):
+        return tuple(sim_bugs())
+
+    @choices.setter
+    def choices(self, value) -> None:
+        pass
 
 
 # Options that sweep and compare share (many seeded runs, locally or on Dask).
@@ -103,7 +122,7 @@ def main() -> None:
               help="Write the run as an interactive page (see 'paxsim view').")
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
               help="Override a scenario value, e.g. --set network.loss=0.1 (repeatable).")
-@click.option("--bug", "bugs", multiple=True, type=click.Choice(SIM_BUGS), metavar="NAME",
+@click.option("--bug", "bugs", multiple=True, type=BugChoice(), metavar="NAME",
               help="Switch on a deliberate protocol bug (repeatable); see 'paxsim bugs'.")
 def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool, plots_dir: Path | None,
         sets: tuple[str, ...], bugs: tuple[str, ...], html_path: Path | None = None) -> None:
@@ -290,7 +309,7 @@ def replay(trace: Path) -> None:
 @click.option("--set", "sets", multiple=True, metavar="PATH=V1,V2,...",
               help="Sweep a scenario value over a list (repeatable: the grid of all combinations).")
 @JOBS_OPTION
-@click.option("--bug", "bugs", multiple=True, type=click.Choice(SIM_BUGS), metavar="NAME",
+@click.option("--bug", "bugs", multiple=True, type=BugChoice(), metavar="NAME",
               help="Switch on a deliberate protocol bug (repeatable); see 'paxsim bugs'.")
 @SCHEDULER_OPTION
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -378,7 +397,7 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
 @main.command()
 @click.argument("scenario", type=InputFile("scenario"))
 @click.option("--seed", type=click.IntRange(min=0), required=True, help="The violating seed.")
-@click.option("--bug", "bugs", multiple=True, type=click.Choice(SIM_BUGS), metavar="NAME",
+@click.option("--bug", "bugs", multiple=True, type=BugChoice(), metavar="NAME",
               help="Deliberate protocol bug to switch on (repeatable).")
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE", help="Override a scenario value (repeatable).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("minimal.yaml"),
@@ -468,7 +487,7 @@ def hunt(profiles, bugs, ranges: int, range_size: int, correct_seeds: int, jobs,
 
     for b in bugs:
         for name in b.split("+"):
-            if name not in SIM_BUGS:
+            if name not in sim_bugs():
                 _bad_input(f"--bug {b}: unknown bug {name!r} (see 'paxsim bugs')")
     if not profiles:
         profiles = tuple(h.default_profiles())
@@ -485,6 +504,8 @@ def hunt(profiles, bugs, ranges: int, range_size: int, correct_seeds: int, jobs,
                    + "); hunt one protocol at a time")
     kind = kinds.pop()
     bug_list = list(bugs) or h.default_bugs(kind)
+    from .protocols.multi import BUGS as MULTI_BUGS
+
     catalog = MULTI_BUGS if kind == "multi-paxos" else BUGS
     for b in bug_list:
         for name in b.split("+"):
@@ -538,7 +559,9 @@ def list_bugs() -> None:
       paxsim sweep scenarios/hunt/crashes.yaml --bug amnesia --seeds 0:2000
       paxsim run scenarios/kv-partition.yaml --bug stale-read
     """
-    width = max(map(len, SIM_BUGS))
+    from .protocols.multi import BUGS as MULTI_BUGS
+
+    width = max(map(len, sim_bugs()))
     click.echo("single-decree (the default protocol):")
     for name, text in BUGS.items():
         click.echo(f"  {name.ljust(width)}  {text}")

@@ -447,11 +447,21 @@ def run_sweep(plan: SweepPlan, output: Path, *, jobs: int = 1, scheduler: str | 
 # Summary
 # --------------------------------------------------------------------------
 def _pct(values: list[float], q: float) -> float | None:
+    """numpy.percentile(values, q) (its default, linear interpolation), to
+    the last bit (tests/test_sweep_speed.py compares them), without
+    importing numpy: a sweep's summary should not cost its start-up time."""
     if not values:
         return None
-    import numpy as np
-
-    return float(np.percentile(np.asarray(values, dtype=float), q))
+    xs = sorted(map(float, values))
+    n = len(xs)
+    virtual = (n - 1) * (q / 100)
+    if virtual >= n - 1:
+        return xs[-1]
+    lo = math.floor(virtual)
+    a, b = xs[lo], xs[lo + 1]
+    t = virtual - lo
+    diff = b - a
+    return b - diff * (1 - t) if t >= 0.5 else a + diff * t  # numpy's _lerp, the same rounding
 
 
 def summarize(plan: SweepPlan, output: Path) -> dict:
