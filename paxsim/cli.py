@@ -246,12 +246,17 @@ def check(trace: Path, as_json: bool) -> None:
     its scenario's expect block; 2 if it is malformed (one line naming the
     line and field), or incomplete (no 'end' event) without a violation.
     """
-    try:
-        events = read_trace(trace)
-    except TraceError as exc:
-        _bad_input(str(exc))
-    verdict = check_trace(events)  # read_trace validated it: the checker does not fail on it
-    header = events[0]
+    verdict = _check_streaming(trace)
+    if verdict is None or verdict.violations or verdict.incomplete:
+        # The whole trace in memory: to word what is wrong with it, or to explain a violation.
+        try:
+            events = read_trace(trace)
+        except TraceError as exc:
+            _bad_input(str(exc))
+        verdict = check_trace(events)  # read_trace validated it: the checker does not fail on it
+        header = events[0]
+    else:
+        header = verdict.events[0]  # the streaming checker keeps the header
     reproduce = f"paxsim replay {trace}"
     if as_json:
         click.echo(json.dumps(summary_json(header, verdict, reproduce), sort_keys=True))
@@ -261,6 +266,28 @@ def check(trace: Path, as_json: bool) -> None:
         _bad_input(f"{trace}: incomplete trace: {verdict.incomplete}; checked what it has, found no violation")
     unmet = evaluate_expect(verdict, (header.get("scenario") or {}).get("expect") or {})
     sys.exit(EXIT_FAIL if (verdict.violations or unmet) else EXIT_OK)
+
+
+def _check_streaming(trace: Path):
+    """The verdict on a single-decree TRACE read a line at a time, holding
+    only what the verdict needs (so a trace of millions of events checks in
+    little memory); None if the file must be read whole (`iter_trace`)."""
+    from .check import Checker
+    from .trace import NotStreamable, iter_trace
+
+    try:
+        events = iter_trace(trace)
+        header = next(events)
+        protocol = header["scenario"].get("protocol")
+        if isinstance(protocol, dict) and protocol.get("kind", "single-decree") != "single-decree":
+            return None
+        checker = Checker(header, explain=False)
+        feed = checker.append
+        for ev in events:
+            feed(ev)
+    except (NotStreamable, StopIteration):
+        return None
+    return checker.finish()
 
 
 @main.command()

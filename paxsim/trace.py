@@ -221,6 +221,78 @@ def read_trace(path: str | Path, header_only: bool = False) -> list[dict]:
     return _check_order(source, events, numbers)
 
 
+class NotStreamable(Exception):
+    """Raised by `iter_trace` for a file it cannot stream: one with an error
+    to word, or lines out of `seq` order.  `read_trace` reads such a file
+    whole (and raises the `TraceError` that says what is wrong)."""
+
+
+def iter_trace(path: str | Path) -> Iterator[dict]:
+    """The events of a trace file in file order, each validated as
+    `read_trace` validates it, holding none of them: for a well-formed file
+    whose lines are in `seq` order (every file paxsim writes).  Anything
+    else raises `NotStreamable`, possibly after some events were yielded;
+    then read the file with `read_trace`.  A trace without its `end` event
+    streams to its last line."""
+    try:
+        fh = open(path, encoding="utf-8")
+    except OSError:
+        raise NotStreamable from None
+    source = str(path)
+    with fh:
+        try:
+            header = None
+            other = False
+            known: set = set()
+            expected, last_t, ended = 0, 0.0, False
+            for number, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    ev = json.loads(line, parse_constant=_no_constant)
+                except (ValueError, RecursionError):
+                    raise NotStreamable from None
+                if not isinstance(ev, dict) or "kind" not in ev:
+                    raise NotStreamable
+                try:
+                    if header is None:
+                        _check_first(source, number, ev)
+                        scenario = ev.get("scenario")
+                        protocol = scenario.get("protocol") if isinstance(scenario, dict) else None
+                        other = isinstance(protocol, dict) and protocol.get("kind", "single-decree") != "single-decree"
+                    if other and ev["kind"] == "send":
+                        _validate_send_any(source, number, ev)
+                    else:
+                        _validate_line(source, number, ev)
+                except TraceError:
+                    raise NotStreamable from None
+                if header is None:
+                    header = ev
+                    known = set(ev["scenario"]["nodes"])
+                    if any(p["node"] not in known for p in ev["scenario"]["proposers"]):
+                        raise NotStreamable
+                    yield ev
+                    continue
+                kind = ev["kind"]
+                if kind == "header" or ended or ev["seq"] != expected or ev["t"] < last_t:
+                    raise NotStreamable
+                if kind in _NODE_KINDS and ev["node"] not in known:
+                    raise NotStreamable
+                if kind == "propose" and any(n not in known for n in ev["quorum"]):
+                    raise NotStreamable
+                if kind == "end":
+                    if any(n not in known for n in ev.get("decided") or {}) or \
+                            any(n not in known for n in ev.get("up") or []):
+                        raise NotStreamable
+                    ended = True
+                expected, last_t = expected + 1, ev["t"]
+                yield ev
+        except UnicodeDecodeError:
+            raise NotStreamable from None
+    if header is None:
+        raise NotStreamable  # empty
+
+
 def _no_constant(name: str):
     raise ValueError(f"{name} is not a number JSON allows")
 

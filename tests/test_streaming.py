@@ -116,3 +116,43 @@ def test_ctrl_c_leaves_a_trace_prefix_that_check_calls_incomplete(write, tmp_pat
                            cwd=ROOT, timeout=120)
     assert check.returncode == 2, check.stderr
     assert "incomplete trace" in check.stderr and "Traceback" not in check.stderr
+
+
+def check_json(runner, path):
+    result = runner.invoke(main, ["check", str(path), "--json"])
+    return result.exit_code, json.loads(result.output) if result.output.strip() else None
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_check_streams_a_trace_file_to_the_verdict_of_the_whole_file(name, runner, tmp_path, monkeypatch):
+    from paxsim.check import check
+    from paxsim.report import summary_json
+
+    sc = load_scenario(ROOT / "scenarios" / name)
+    for seed in range(2):
+        path = tmp_path / f"{seed}.jsonl"
+        simulate(sc, seed).write_trace(path)
+        events = read_trace(path)
+        verdict = check(events)
+        expected = summary_json(events[0], verdict, f"paxsim replay {path}")
+        code, got = check_json(runner, path)
+        assert got == expected
+        assert code == (1 if verdict.violations else 0)
+        # Lines in another order (allowed: events are judged in seq order) are read whole, to the same verdict.
+        lines = path.read_text().splitlines(keepends=True)
+        shuffled = tmp_path / f"{seed}-shuffled.jsonl"
+        shuffled.write_text(lines[0] + "".join(reversed(lines[1:])))
+        assert check_json(runner, shuffled)[1] == summary_json(events[0], verdict, f"paxsim replay {shuffled}")
+
+
+def test_check_of_a_good_trace_never_holds_the_whole_file(runner, tmp_path, monkeypatch):
+    path = tmp_path / "run.jsonl"
+    simulate(load_scenario(ROOT / "scenarios" / "partition.yaml"), 3).write_trace(path)
+
+    def whole(*_):
+        raise AssertionError("read the whole trace")
+
+    monkeypatch.setattr("paxsim.cli.read_trace", whole)
+    result = runner.invoke(main, ["check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "verdict:   OK: every learner agrees on" in result.output
