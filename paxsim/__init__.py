@@ -8,10 +8,13 @@
 
 from ._version import __version__
 
-# Each name is imported on first use (PEP 562), so `import paxsim` and the
+# The checker at once: its function `check` must shadow its module's name
+# (importing the submodule later would otherwise set paxsim.check to it).
+from .check import Verdict, Violation, check, evaluate_expect
+
+# The rest is imported on first use (PEP 562), so `import paxsim` and the
 # command line start without loading what a command does not need.
 _LAZY = {
-    "Verdict": "check", "Violation": "check", "check": "check", "evaluate_expect": "check",
     "Scenario": "scenario", "ScenarioError": "scenario", "load_scenario": "scenario",
     "parse_scenario": "scenario", "scenario_from_dict": "scenario",
     "Run": "sim", "simulate": "sim",

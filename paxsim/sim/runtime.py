@@ -468,6 +468,7 @@ class Run:
         self._verdict = None
         self.header = header if header is not None else records[0]
         self.end = end if end is not None else records[-1]
+        self._again = None  # simulate() sets it: the same run again, into another sink
 
     def _kept(self) -> list:
         if self._records is None:
@@ -491,7 +492,7 @@ class Run:
         so the same events) to collect them."""
         if self._records is None:
             sink = _Checked()
-            _simulate(self.scenario, self.seed, False, sink, lean=False)
+            self._again(sink, lean=False)
             return sink.events
         return [r if type(r) is dict else _as_dict(r) for r in self._records
                 if type(r) is dict or (r[0] == "send" and type(r[6]) is Promise)]
@@ -585,4 +586,7 @@ def _simulate(scenario: Scenario, seed: int, record: bool, sink, lean: bool) -> 
     else:
         run = Run(scenario, seed, None, sim.observed, tail.header, tail.last)
     run.fates, run.timer_fates, run.plan = sim.fates, sim.timer_fates, sim.plan
+    # The same run again, into another sink (to explain a violation of a run that kept no trace):
+    # every argument that shapes the run must be here.
+    run._again = partial(_simulate, scenario, seed, record)
     return run
