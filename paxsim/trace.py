@@ -109,7 +109,6 @@ class TraceWriter:
         self.last: dict | None = None
         self.count = 0  # records appended
         self._msg = self._msg_json = None
-        self._msgs: dict = {}
 
     def append(self, record) -> None:
         lines = self._lines
@@ -119,7 +118,7 @@ class TraceWriter:
             if record[0] == "send":
                 _, seq, _, mid, src, dst, msg = record
                 if msg is not self._msg:  # a broadcast sends one message object to many: encode it once
-                    self._msg, self._msg_json = msg, self._encode_msg(msg)
+                    self._msg, self._msg_json = msg, _encoder.encode(msg)
                 lines.append(f'{{"dst":{_encode_str(dst)},"id":{mid:d},"kind":"send","msg":{self._msg_json},'
                              f'"seq":{seq:d},"src":{_encode_str(src)},"t":{ts}}}\n')
             else:
@@ -132,20 +131,6 @@ class TraceWriter:
         self.count += 1
         if len(lines) >= self.BATCH:
             self.flush()
-
-    def _encode_msg(self, msg) -> str:
-        """A message's JSON, remembered for equal messages (the many acceptors
-        answering one ballot send equal promises and votes)."""
-        cache = self._msgs
-        try:
-            text = cache.get(msg)
-        except TypeError:  # an unhashable message (one carrying a dict)
-            return _encoder.encode(msg)
-        if text is None:
-            if len(cache) >= 4096:
-                cache.clear()
-            text = cache[msg] = _encoder.encode(msg)
-        return text
 
     def flush(self) -> None:
         """Write the lines encoded so far (whole lines only)."""
