@@ -290,6 +290,37 @@ def _check_streaming(trace: Path):
     return checker.finish()
 
 
+class _SameText:
+    """A file-like target for a TraceWriter: compares what is written with
+    an open file's text, holding neither."""
+
+    def __init__(self, old) -> None:
+        self.old, self.same = old, True
+
+    def write(self, text: str) -> None:
+        if self.same and self.old.read(len(text)) != text:
+            self.same = False
+
+    def flush(self) -> None:
+        pass
+
+
+def _replays_identically(trace: Path, sc, seed: int) -> int | None:
+    """The number of lines if simulating `sc` with `seed` gives TRACE's text
+    exactly; None if not (then the caller finds and words the difference)."""
+    from .sim import simulate
+    from .trace import TraceWriter
+
+    try:
+        with open(trace, encoding="utf-8") as old:
+            target = _SameText(old)
+            with TraceWriter(target) as writer:
+                simulate(sc, seed, sink=writer)
+            return writer.count if target.same and old.read(1) == "" else None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 @main.command()
 @click.argument("trace", type=InputFile("trace"))
 def replay(trace: Path) -> None:
@@ -318,6 +349,10 @@ def replay(trace: Path) -> None:
     if header.get("paxsim") != __version__:
         click.echo(f"note: trace written by paxsim {header.get('paxsim')}, replaying with {__version__}", err=True)
     _warn_if_large(len(sc.nodes))
+    lines = _replays_identically(trace, sc, header["seed"])
+    if lines is not None:  # compared as the run went, holding neither trace
+        click.echo(f"identical: {lines} lines, seed {header['seed']} (paxsim {__version__})")
+        sys.exit(EXIT_OK)
     new = simulate(sc, header["seed"])
     old_lines = trace.read_text(encoding="utf-8").splitlines()
     from .view import replay_difference

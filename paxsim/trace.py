@@ -101,9 +101,13 @@ class TraceWriter:
 
     BATCH = 4096  # lines encoded before each write
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._fh = open(self.path, "w", encoding="utf-8", newline="\n")
+    def __init__(self, path) -> None:
+        if hasattr(path, "write"):  # an open text file (or anything with write), which the caller closes
+            self.path, self._fh, self._owned = None, path, False
+        else:
+            self.path = Path(path)
+            self._fh = open(self.path, "w", encoding="utf-8", newline="\n")
+            self._owned = True
         self._lines: list[str] = []
         self.header: dict | None = None
         self.last: dict | None = None
@@ -141,7 +145,9 @@ class TraceWriter:
         self._fh.flush()
 
     def close(self) -> None:
-        if not self._fh.closed:
+        if not self._owned:
+            self.flush()
+        elif not self._fh.closed:
             try:
                 self.flush()
             finally:

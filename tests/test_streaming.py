@@ -156,3 +156,24 @@ def test_check_of_a_good_trace_never_holds_the_whole_file(runner, tmp_path, monk
     result = runner.invoke(main, ["check", str(path)])
     assert result.exit_code == 0, result.output
     assert "verdict:   OK: every learner agrees on" in result.output
+
+
+def test_replay_of_an_identical_trace_compares_as_it_runs(runner, tmp_path, monkeypatch):
+    path = tmp_path / "run.jsonl"
+    simulate(load_scenario(ROOT / "scenarios" / "duplicates.yaml"), 5).write_trace(path)
+    n = len(path.read_text().splitlines())
+
+    def whole(*_):
+        raise AssertionError("held both traces")
+
+    monkeypatch.setattr("paxsim.view.replay_difference", whole)
+    result = runner.invoke(main, ["replay", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"identical: {n} lines, seed 5")
+    monkeypatch.undo()
+    # One changed byte, or one line more, and the whole-file comparison words the difference.
+    text = path.read_text()
+    for bad in (text.replace('"t":', '"t": ', 1), text + text.splitlines(keepends=True)[-1]):
+        path.write_text(bad)
+        result = runner.invoke(main, ["replay", str(path)])
+        assert result.exit_code == 1 and result.output.startswith("DIFFERENT at line"), result.output
