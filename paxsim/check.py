@@ -168,45 +168,82 @@ def check(events: list[dict]) -> Verdict:
     kind = ((header.get("scenario") or {}).get("protocol") or {}).get("kind", "single-decree")
     if kind in PROTOCOL_KINDS:  # another protocol: its own properties, and linearizability
         return _check_other(kind, events)
-    phase2, nodes = _quorum_sizes(header)
-    scenario = header.get("scenario") or {}
-    proposers = scenario.get("proposers")
-    proposed_values = [p.get("value") for p in proposers or []]
-    body = sorted(events[1:] if header else events, key=_seq_of)  # in seq order, whatever the line order
+    checker = Checker(header)
+    feed = checker.append
+    for ev in sorted(events[1:] if header else events, key=_seq_of):  # in seq order, whatever the line order
+        feed(ev)
+    return checker.finish(events)
 
-    violations: list[Violation] = []
-    votes: dict[tuple, dict[str, int]] = {}  # (ballot, value) -> acceptor -> seq of first vote
-    chosen: list[Chosen] = []
-    chosen_keys: set = set()
-    promises: dict[tuple, int] = {}  # (node, ballot) -> seq
-    promise_sends: list[dict] = []
-    proposes: dict[tuple, dict] = {}  # ballot -> first propose event
-    restarts: dict[str, list[dict]] = {}
-    decisions: dict[str, tuple[Any, float, int]] = {}
-    knows: dict[str, Any] = {}  # node -> value decided in its current storage life
-    down: dict[str, int] = {}  # node -> seq of the crash that took it down, while it is down
-    bound: dict[str, tuple] = {}  # acceptor -> (ballot, seq, kind): its promise, raised by promises and votes
-    below: list[tuple] = []  # (node, seq, ballot, bound): votes below the acceptor's promise, for explanations
-    findings: dict[tuple, list] = {}  # (rule, node) -> [kind, message, details, seqs, later seqs]
-    end = None
 
-    def finding(rule: str, node: str, kind: str, message: str, seqs: tuple, details=()) -> None:
-        f = findings.get((rule, node))
+class Checker:
+    """The single-decree checker, fed one event at a time in `seq` order
+    (`append`, so a simulation can feed it as it records), then `finish()`
+    for the verdict: `check()` is this over a whole trace.
+
+    With `explain=False` it keeps nothing that only explanations read (the
+    promises and promise messages), so its memory does not grow with the
+    message traffic; its verdict is then exact whenever it finds no
+    violation, and a caller that gets violations asks a full checker for
+    the explanations (`Run.verdict` re-reads the run).  It also keeps only
+    the events that `Verdict.liveness` and `Verdict.budget` read (the header,
+    the faults and `end`)."""
+
+    def __init__(self, header: dict | None = None, explain: bool = True) -> None:
+        self.explain = explain
+        if header is None:  # the first event appended is the header (a simulation's own order)
+            self.append = self._first
+            header = {}
+        self._setup(header)
+
+    def _first(self, header: dict) -> None:
+        del self.append  # from now on the class's append judges each event
+        self._setup(header)
+
+    def _setup(self, header: dict) -> None:
+        self.header = header
+        self.phase2, self.nodes = _quorum_sizes(header)
+        self.scenario = header.get("scenario") or {}
+        self.proposers = self.scenario.get("proposers")
+        self.violations: list[Violation] = []
+        self.votes: dict[tuple, dict[str, int]] = {}  # (ballot, value) -> acceptor -> seq of first vote
+        self.chosen: list[Chosen] = []
+        self.chosen_keys: set = set()
+        self.promises: dict[tuple, int] = {}  # (node, ballot) -> seq
+        self.promise_sends: list[dict] = []
+        self.proposes: dict[tuple, dict] = {}  # ballot -> first propose event
+        self.restarts: dict[str, list[dict]] = {}
+        self.decisions: dict[str, tuple[Any, float, int]] = {}
+        self.knows: dict[str, Any] = {}  # node -> value decided in its current storage life
+        self.down: dict[str, int] = {}  # node -> seq of the crash that took it down, while it is down
+        self.bound: dict[str, tuple] = {}  # acceptor -> (ballot, seq, kind): its promise, raised by promises and votes
+        self.below: list[tuple] = []  # (node, seq, ballot, bound): votes below the acceptor's promise, for explanations
+        self.findings: dict[tuple, list] = {}  # (rule, node) -> [kind, message, details, seqs, later seqs]
+        self.end = None
+        self.last = None  # the last event judged
+        self.kept: list[dict] = [header] if header else []  # what liveness and budget read
+
+    def _finding(self, rule: str, node: str, kind: str, message: str, seqs: tuple, details=()) -> None:
+        f = self.findings.get((rule, node))
         if f is None:
-            findings[(rule, node)] = [kind, message, tuple(details), seqs, []]
+            self.findings[(rule, node)] = [kind, message, tuple(details), seqs, []]
         else:  # one finding per rule and node; later occurrences are counted into it
             f[4].append(seqs[-1])
 
-    for ev in body:
+    def append(self, ev: dict) -> None:
+        """Judge the next event (in `seq` order)."""
+        self.last = ev
         kind = ev["kind"]
         if kind == "deliver" or kind == "drop" or kind == "duplicate":
-            continue  # the bulk of a trace; nothing to judge
+            return  # the bulk of a trace; nothing to judge
         if kind == "send":
-            msg = ev["msg"]
-            if (msg.get("type") if isinstance(msg, dict) else msg.type) == "promise":
-                promise_sends.append(ev)  # read only to explain a violation
-            continue
+            if self.explain:
+                msg = ev["msg"]
+                if (msg.get("type") if isinstance(msg, dict) else msg.type) == "promise":
+                    self.promise_sends.append(ev)  # read only to explain a violation
+            return
         node = ev.get("node")
+        down = self.down
+        finding = self._finding
         if down and node in down and kind in _ACTS:
             finding("down", node, "fail-stop",
                     f"{node} is down (crashed at seq {down[node]}) but {_ACTS[kind]} at seq {ev['seq']}",
@@ -214,28 +251,29 @@ def check(events: list[dict]) -> Verdict:
         if kind == "vote":
             ballot = tuple(ev["ballot"])
             seq = ev["seq"]
-            b = bound.get(node)
+            b = self.bound.get(node)
             if b is not None and ballot < b[0]:
-                below.append((node, seq, ballot, b))
+                self.below.append((node, seq, ballot, b))
                 finding("vote-below", node, "acceptor",
                         f"{node} voted at {fmt_ballot(ballot)} (seq {seq}) below its promise {fmt_ballot(b[0])} "
                         f"(its {b[2]} at seq {b[1]}): an acceptor must refuse ballots below its promise",
                         (b[1], seq))
             elif b is None or ballot > b[0]:
-                bound[node] = (ballot, seq, "vote")
+                self.bound[node] = (ballot, seq, "vote")
             key = (ballot, ev["value"])
-            voters = votes.setdefault(key, {})
+            voters = self.votes.setdefault(key, {})
             if node not in voters:
                 voters[node] = seq
-                if phase2 is not None and len(voters) >= phase2 and key not in chosen_keys:
-                    chosen_keys.add(key)
-                    chosen.append(Chosen(ballot, ev["value"], tuple(voters), tuple(voters.values()), seq, ev["t"]))
+                if self.phase2 is not None and len(voters) >= self.phase2 and key not in self.chosen_keys:
+                    self.chosen_keys.add(key)
+                    self.chosen.append(Chosen(ballot, ev["value"], tuple(voters), tuple(voters.values()), seq,
+                                              ev["t"]))
         elif kind == "promise":
             ballot = tuple(ev["ballot"])
             seq = ev["seq"]
-            b = bound.get(node)
+            b = self.bound.get(node)
             if b is not None and ballot < b[0]:
-                lives = [r["seq"] for r in restarts.get(node, []) if r["seq"] > b[1]]
+                lives = [r["seq"] for r in self.restarts.get(node, []) if r["seq"] > b[1]]
                 finding("promise-back", node, "acceptor",
                         f"{node}'s promise went backwards: {fmt_ballot(ballot)} (seq {seq}) after its {b[2]} at "
                         f"{fmt_ballot(b[0])} (seq {b[1]})",
@@ -243,13 +281,15 @@ def check(events: list[dict]) -> Verdict:
                         (f"it restarted with durable storage at seq {_seqs(lives)} in between: its state should "
                          f"have survived",) if lives else ())
             elif b is None or ballot > b[0]:
-                bound[node] = (ballot, seq, "promise")
-            promises.setdefault((node, ballot), seq)
+                self.bound[node] = (ballot, seq, "promise")
+            if self.explain:
+                self.promises.setdefault((node, ballot), seq)
         elif kind == "propose":
-            proposes.setdefault(tuple(ev["ballot"]), ev)
+            self.proposes.setdefault(tuple(ev["ballot"]), ev)
         elif kind == "decide":
-            violations.extend(_check_decide(ev, decisions, knows, chosen, restarts))
+            self.violations.extend(_check_decide(ev, self.decisions, self.knows, self.chosen, self.restarts))
         elif kind == "crash":
+            self.kept.append(ev)
             if node in down:
                 finding("crash-down", node, "fail-stop",
                         f"{node} crashed at seq {ev['seq']} while already down (crashed at seq {down[node]})",
@@ -257,50 +297,66 @@ def check(events: list[dict]) -> Verdict:
             else:
                 down[node] = ev["seq"]
         elif kind == "restart":
+            self.kept.append(ev)
             if down.pop(node, None) is None:
                 finding("restart-up", node, "fail-stop",
                         f"{node} restarted at seq {ev['seq']} while up: a restart must follow a crash",
                         (ev["seq"],))
-            restarts.setdefault(node, []).append(ev)
+            self.restarts.setdefault(node, []).append(ev)
             if ev.get("storage") == "volatile":
-                knows.pop(node, None)
-                bound.pop(node, None)  # its promise is gone with its storage: not going backwards
+                self.knows.pop(node, None)
+                self.bound.pop(node, None)  # its promise is gone with its storage: not going backwards
         elif kind == "end":
-            end = ev
+            self.kept.append(ev)
+            self.end = ev
+        elif kind in _KEPT:
+            self.kept.append(ev)
 
-    violations[:0] = _check_agreement(chosen, decisions, votes, proposes, promises, promise_sends, restarts,
-                                      scenario, below)
-    if proposers is not None:  # an empty list too: then no value is valid
-        for c in chosen:
-            if c.value not in proposed_values:
-                given = (f"proposed: {', '.join(map(fmt_value, proposed_values))}" if proposed_values
-                         else "the header lists no proposers")
-                violations.append(Violation(
-                    "validity",
-                    f"value {fmt_value(c.value)} was chosen at {fmt_ballot(c.ballot)} but no proposer was given it "
-                    f"({given})",
-                    seqs=(c.seq,)))
-    for kind, message, details, seqs, later in findings.values():  # after the properties: shrink keeps the first
-        if later:
-            details += (f"and again at seq {_seqs(later[:10])}" + (f" and {len(later) - 10} more" if len(later) > 10 else ""),)
-        violations.append(Violation(kind, message, details, seqs + tuple(later[:10])))
-    up_names = [n for n in nodes if n not in down]
-    incomplete = None
-    if end is None:
-        last = body[-1] if body else None
-        incomplete = ("no 'end' event: the trace stops " +
-                      (f"at seq {last['seq']} (t={last['t']:g} ms)" if last else "after its header"))
-    return Verdict(
-        violations=violations,
-        chosen=chosen,
-        decisions=decisions,
-        undecided=[n for n in up_names if n not in knows],
-        down=[n for n in nodes if n in down],
-        end_t=end.get("t") if end else None,
-        messages=(end or {}).get("messages", {}),
-        incomplete=incomplete,
-        events=events,
-    )
+    def finish(self, events: list[dict] | None = None) -> Verdict:
+        """The verdict on the events fed so far.  `events`: what
+        `Verdict.events` holds (default: the header, the faults and `end`)."""
+        violations = list(self.violations)
+        chosen, decisions, down, end = self.chosen, self.decisions, self.down, self.end
+        violations[:0] = _check_agreement(chosen, decisions, self.votes, self.proposes, self.promises,
+                                          self.promise_sends, self.restarts, self.scenario, self.below)
+        proposers = self.proposers
+        if proposers is not None:  # an empty list too: then no value is valid
+            proposed_values = [p.get("value") for p in proposers]
+            for c in chosen:
+                if c.value not in proposed_values:
+                    given = (f"proposed: {', '.join(map(fmt_value, proposed_values))}" if proposed_values
+                             else "the header lists no proposers")
+                    violations.append(Violation(
+                        "validity",
+                        f"value {fmt_value(c.value)} was chosen at {fmt_ballot(c.ballot)} but no proposer was "
+                        f"given it ({given})",
+                        seqs=(c.seq,)))
+        for kind, message, details, seqs, later in self.findings.values():  # after the properties: shrink keeps the first
+            if later:
+                details += (f"and again at seq {_seqs(later[:10])}" + (f" and {len(later) - 10} more" if len(later) > 10 else ""),)
+            violations.append(Violation(kind, message, details, seqs + tuple(later[:10])))
+        nodes = self.nodes
+        up_names = [n for n in nodes if n not in down]
+        incomplete = None
+        if end is None:
+            last = self.last
+            incomplete = ("no 'end' event: the trace stops " +
+                          (f"at seq {last['seq']} (t={last['t']:g} ms)" if last else "after its header"))
+        return Verdict(
+            violations=violations,
+            chosen=list(chosen),
+            decisions=dict(decisions),
+            undecided=[n for n in up_names if n not in self.knows],
+            down=[n for n in nodes if n in down],
+            end_t=end.get("t") if end else None,
+            messages=(end or {}).get("messages", {}),
+            incomplete=incomplete,
+            events=self.kept if events is None else events,
+        )
+
+
+# Events besides crash, restart and end that a lean checker keeps for `Verdict.liveness` and `.budget`.
+_KEPT = frozenset({"partition", "heal", "cut", "uncut", "random-faults"})
 
 
 # Kinds that are a node's own acts: none may happen while it is down.

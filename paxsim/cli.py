@@ -16,9 +16,8 @@ import click
 from ._version import __version__
 from .check import check as check_trace
 from .check import evaluate_expect
-from .report import reproduce_command, summary_json, summary_text
-from .protocols.multi import BUGS as MULTI_BUGS
 from .protocols.single import BUGS
+from .report import reproduce_command, summary_json, summary_text
 from .scenario import (
     OverrideError,
     ScenarioError,
@@ -31,7 +30,27 @@ from .trace import TraceError, event_json, read_header, read_trace
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
 
 
-SIM_BUGS = [*BUGS, *(b for b in MULTI_BUGS if b not in BUGS)]  # either protocol's; the scenario's kind decides
+def sim_bugs() -> list[str]:
+    """Every deliberate bug, either protocol's (the scenario's kind decides which apply)."""
+    from .protocols.multi import BUGS as MULTI_BUGS
+
+    return [*BUGS, *(b for b in MULTI_BUGS if b not in BUGS)]
+
+
+class BugChoice(click.Choice):
+    """click.Choice over `sim_bugs()`, read only when an option is given or
+    help is shown: a single-decree run need not import Multi-Paxos to start."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self):
+        return tuple(sim_bugs())
+
+    @choices.setter
+    def choices(self, value) -> None:
+        pass
 
 
 # Options that sweep and compare share (many seeded runs, locally or on Dask).
@@ -103,7 +122,7 @@ def main() -> None:
               help="Write the run as an interactive page (see 'paxsim view').")
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
               help="Override a scenario value, e.g. --set network.loss=0.1 (repeatable).")
-@click.option("--bug", "bugs", multiple=True, type=click.Choice(SIM_BUGS), metavar="NAME",
+@click.option("--bug", "bugs", multiple=True, type=BugChoice(), metavar="NAME",
               help="Switch on a deliberate protocol bug (repeatable); see 'paxsim bugs'.")
 def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool, plots_dir: Path | None,
         sets: tuple[str, ...], bugs: tuple[str, ...], html_path: Path | None = None) -> None:
@@ -133,17 +152,20 @@ def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool
     if trace_path is not None and not trace_path.parent.exists():
         _bad_input(f"{trace_path}: cannot write trace: directory {str(trace_path.parent)!r} does not exist")
     _warn_if_large(len(sc.nodes))
-    result = simulate(sc, seed)
-    if trace_path is not None:
-        try:
-            result.write_trace(trace_path)
-        except OSError as exc:
-            _bad_input(f"{trace_path}: cannot write trace: {exc.strerror or exc}")
+    if plots_dir is not None or html_path is not None:  # figures and pages read every event: keep them
+        result = simulate(sc, seed)
+        if trace_path is not None:
+            try:
+                result.write_trace(trace_path)
+            except OSError as exc:
+                _bad_input(f"{trace_path}: cannot write trace: {exc.strerror or exc}")
+    else:  # the run holds no trace: it streams it to the file, or drops it
+        result = _streamed_run(sc, seed, trace_path)
     written = _write_run_plots(result.events, plots_dir) if plots_dir is not None else []
     if html_path is not None:
         _write_html(html_path, lambda: _view_page(scenario.name, result.lines_as_events()))
     verdict = result.verdict
-    header = result.events[0]
+    header = result.header
     reproduce = reproduce_command(str(scenario), result.seed, sets, bugs)
     if as_json:
         click.echo(json.dumps(summary_json(header, verdict, reproduce), sort_keys=True))
@@ -157,6 +179,30 @@ def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool
             click.echo(f"page:      {html_path}")
     unmet = evaluate_expect(verdict, header["scenario"]["expect"])
     sys.exit(EXIT_FAIL if (verdict.violations or unmet) else EXIT_OK)
+
+
+def _streamed_run(sc, seed: int | None, trace_path: Path | None):
+    """Simulate holding no trace: with a path, each event is written to it
+    as the run makes it.  Ctrl-C leaves the lines written so far, a trace
+    without its `end` (which `paxsim check` calls incomplete)."""
+    from .sim import DISCARD, simulate
+    from .trace import TraceWriter
+
+    if trace_path is None:
+        return simulate(sc, seed, sink=DISCARD)
+    try:
+        writer = TraceWriter(trace_path)
+    except OSError as exc:
+        _bad_input(f"{trace_path}: cannot write trace: {exc.strerror or exc}")
+    try:
+        with writer:
+            return simulate(sc, seed, sink=writer)
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: {trace_path} holds the events up to Ctrl-C, without the 'end' event "
+                   f"(paxsim check calls it incomplete)", err=True)
+        sys.exit(130)
+    except OSError as exc:
+        _bad_input(f"{trace_path}: cannot write trace: {exc.strerror or exc}")
 
 
 def _write_run_plots(events: list[dict], directory: Path) -> list[Path]:
@@ -200,12 +246,17 @@ def check(trace: Path, as_json: bool) -> None:
     its scenario's expect block; 2 if it is malformed (one line naming the
     line and field), or incomplete (no 'end' event) without a violation.
     """
-    try:
-        events = read_trace(trace)
-    except TraceError as exc:
-        _bad_input(str(exc))
-    verdict = check_trace(events)  # read_trace validated it: the checker does not fail on it
-    header = events[0]
+    verdict = _check_streaming(trace)
+    if verdict is None or verdict.violations or verdict.incomplete:
+        # The whole trace in memory: to word what is wrong with it, or to explain a violation.
+        try:
+            events = read_trace(trace)
+        except TraceError as exc:
+            _bad_input(str(exc))
+        verdict = check_trace(events)  # read_trace validated it: the checker does not fail on it
+        header = events[0]
+    else:
+        header = verdict.events[0]  # the streaming checker keeps the header
     reproduce = f"paxsim replay {trace}"
     if as_json:
         click.echo(json.dumps(summary_json(header, verdict, reproduce), sort_keys=True))
@@ -215,6 +266,59 @@ def check(trace: Path, as_json: bool) -> None:
         _bad_input(f"{trace}: incomplete trace: {verdict.incomplete}; checked what it has, found no violation")
     unmet = evaluate_expect(verdict, (header.get("scenario") or {}).get("expect") or {})
     sys.exit(EXIT_FAIL if (verdict.violations or unmet) else EXIT_OK)
+
+
+def _check_streaming(trace: Path):
+    """The verdict on a single-decree TRACE read a line at a time, holding
+    only what the verdict needs (so a trace of millions of events checks in
+    little memory); None if the file must be read whole (`iter_trace`)."""
+    from .check import Checker
+    from .trace import NotStreamable, iter_trace
+
+    try:
+        events = iter_trace(trace)
+        header = next(events)
+        protocol = header["scenario"].get("protocol")
+        if isinstance(protocol, dict) and protocol.get("kind", "single-decree") != "single-decree":
+            return None
+        checker = Checker(header, explain=False)
+        feed = checker.append
+        for ev in events:
+            feed(ev)
+    except (NotStreamable, StopIteration):
+        return None
+    return checker.finish()
+
+
+class _SameText:
+    """A file-like target for a TraceWriter: compares what is written with
+    an open file's text, holding neither."""
+
+    def __init__(self, old) -> None:
+        self.old, self.same = old, True
+
+    def write(self, text: str) -> None:
+        if self.same and self.old.read(len(text)) != text:
+            self.same = False
+
+    def flush(self) -> None:
+        pass
+
+
+def _replays_identically(trace: Path, sc, seed: int) -> int | None:
+    """The number of lines if simulating `sc` with `seed` gives TRACE's text
+    exactly; None if not (then the caller finds and words the difference)."""
+    from .sim import simulate
+    from .trace import TraceWriter
+
+    try:
+        with open(trace, encoding="utf-8") as old:
+            target = _SameText(old)
+            with TraceWriter(target) as writer:
+                simulate(sc, seed, sink=writer)
+            return writer.count if target.same and old.read(1) == "" else None
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 @main.command()
@@ -245,6 +349,10 @@ def replay(trace: Path) -> None:
     if header.get("paxsim") != __version__:
         click.echo(f"note: trace written by paxsim {header.get('paxsim')}, replaying with {__version__}", err=True)
     _warn_if_large(len(sc.nodes))
+    lines = _replays_identically(trace, sc, header["seed"])
+    if lines is not None:  # compared as the run went, holding neither trace
+        click.echo(f"identical: {lines} lines, seed {header['seed']} (paxsim {__version__})")
+        sys.exit(EXIT_OK)
     new = simulate(sc, header["seed"])
     old_lines = trace.read_text(encoding="utf-8").splitlines()
     from .view import replay_difference
@@ -263,7 +371,7 @@ def replay(trace: Path) -> None:
 @click.option("--set", "sets", multiple=True, metavar="PATH=V1,V2,...",
               help="Sweep a scenario value over a list (repeatable: the grid of all combinations).")
 @JOBS_OPTION
-@click.option("--bug", "bugs", multiple=True, type=click.Choice(SIM_BUGS), metavar="NAME",
+@click.option("--bug", "bugs", multiple=True, type=BugChoice(), metavar="NAME",
               help="Switch on a deliberate protocol bug (repeatable); see 'paxsim bugs'.")
 @SCHEDULER_OPTION
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -351,7 +459,7 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
 @main.command()
 @click.argument("scenario", type=InputFile("scenario"))
 @click.option("--seed", type=click.IntRange(min=0), required=True, help="The violating seed.")
-@click.option("--bug", "bugs", multiple=True, type=click.Choice(SIM_BUGS), metavar="NAME",
+@click.option("--bug", "bugs", multiple=True, type=BugChoice(), metavar="NAME",
               help="Deliberate protocol bug to switch on (repeatable).")
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE", help="Override a scenario value (repeatable).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("minimal.yaml"),
@@ -441,7 +549,7 @@ def hunt(profiles, bugs, ranges: int, range_size: int, correct_seeds: int, jobs,
 
     for b in bugs:
         for name in b.split("+"):
-            if name not in SIM_BUGS:
+            if name not in sim_bugs():
                 _bad_input(f"--bug {b}: unknown bug {name!r} (see 'paxsim bugs')")
     if not profiles:
         profiles = tuple(h.default_profiles())
@@ -458,6 +566,8 @@ def hunt(profiles, bugs, ranges: int, range_size: int, correct_seeds: int, jobs,
                    + "); hunt one protocol at a time")
     kind = kinds.pop()
     bug_list = list(bugs) or h.default_bugs(kind)
+    from .protocols.multi import BUGS as MULTI_BUGS
+
     catalog = MULTI_BUGS if kind == "multi-paxos" else BUGS
     for b in bug_list:
         for name in b.split("+"):
@@ -511,7 +621,9 @@ def list_bugs() -> None:
       paxsim sweep scenarios/hunt/crashes.yaml --bug amnesia --seeds 0:2000
       paxsim run scenarios/kv-partition.yaml --bug stale-read
     """
-    width = max(map(len, SIM_BUGS))
+    from .protocols.multi import BUGS as MULTI_BUGS
+
+    width = max(map(len, sim_bugs()))
     click.echo("single-decree (the default protocol):")
     for name, text in BUGS.items():
         click.echo(f"  {name.ljust(width)}  {text}")

@@ -199,6 +199,21 @@ def result_record(run, params: dict, within: float | None) -> dict:
     return rec
 
 
+def run_chunk_lines(scenario: dict, key: str, params: dict, seeds: list[int]) -> list[tuple]:
+    """`run_chunk`, with each record already written as its results-file
+    line (so the parent, which shares the CPUs with the workers, only
+    writes): one (line, trace text or None, {"seed", "outcome"}) per seed.
+    A violating run's record names its trace file, as `run_sweep` saves it."""
+    out = []
+    for rec in run_chunk(scenario, key, params, seeds):
+        trace = rec.pop("trace", None)
+        if trace is not None:
+            rec["trace"] = _trace_name(rec["params"], rec["seed"])  # in RESULTS.traces/, so results do not depend on -o
+        out.append((json.dumps(rec, sort_keys=True, separators=(",", ":")) + "\n", trace,
+                    {"seed": rec["seed"], "outcome": rec["outcome"]}))
+    return out
+
+
 def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and keeps what finished
 
@@ -235,13 +250,22 @@ class ProcessExecutor:
         self.pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint)
 
     def run(self, tasks: Iterable[Task], fn: Callable = None) -> Iterator[list[dict]]:
+        import gc
         from concurrent.futures import FIRST_COMPLETED, wait
 
         fn = fn or run_chunk
         tasks = iter(tasks)
         pending = set()
-        for task in itertools.islice(tasks, self.jobs * 4):
-            pending.add(self.pool.submit(fn, *task))
+        # The first submit forks the workers: they inherit every module and
+        # cache the parent loaded (callers warm them: see run_sweep), and
+        # with the parent's objects frozen their collector never walks (and
+        # copies) those pages.
+        gc.freeze()
+        try:
+            for task in itertools.islice(tasks, self.jobs * 4):
+                pending.add(self.pool.submit(fn, *task))
+        finally:
+            gc.unfreeze()
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
@@ -410,9 +434,11 @@ def run_sweep(plan: SweepPlan, output: Path, *, jobs: int = 1, scheduler: str | 
         tasks.append((combo, params, seeds))
     skipped = plan.total - todo
     executor = make_executor(jobs, scheduler)
-    size = chunk_size(todo, getattr(executor, "jobs", 1))
-    chunks = ((c.scenario, c.scenario_id, params, seeds[i:i + size])
-              for c, params, seeds in tasks for i in range(0, len(seeds), size))
+    workers = getattr(executor, "jobs", 1)
+    if isinstance(executor, ProcessExecutor):
+        _warm(c for c, _, seeds in tasks if seeds)  # before the workers fork: they inherit it
+    chunks = _chunks([(c.scenario, c.scenario_id, params, seeds) for c, params, seeds in tasks if seeds], todo,
+                     workers)
     counts = {"ran": 0, "skipped": skipped, "violations": 0}
     tdir = traces_dir(output)
     with open(output, "a", encoding="utf-8") as out:
@@ -420,38 +446,78 @@ def run_sweep(plan: SweepPlan, output: Path, *, jobs: int = 1, scheduler: str | 
             out.write(json.dumps(plan.header, sort_keys=True, separators=(",", ":")) + "\n")
             out.flush()
         try:
-            for results in executor.run(chunks):
-                lines = []
-                for rec in results:
-                    trace = rec.pop("trace", None)
+            for results in executor.run(chunks, fn=run_chunk_lines):
+                for line, trace, rec in results:
                     if trace is not None:
                         tdir.mkdir(exist_ok=True)
-                        name = _trace_name(rec["params"], rec["seed"])
+                        name = _trace_name_of(line)
                         (tdir / name).write_text(trace, encoding="utf-8")
-                        rec["trace"] = name  # in RESULTS.traces/, so results do not depend on -o
                         counts["violations"] += 1
-                    lines.append(json.dumps(rec, sort_keys=True, separators=(",", ":")) + "\n")
-                out.write("".join(lines))
+                out.write("".join(line for line, _, _ in results))
                 out.flush()
                 os.fsync(out.fileno())
                 counts["ran"] += len(results)
                 if on_result is not None:
-                    for rec in results:
+                    for _, _, rec in results:
                         on_result(rec)
         finally:
             executor.close()
     return counts
 
 
+def _trace_name_of(line: str) -> str:
+    return json.loads(line)["trace"]  # only for violating runs
+
+
+def _warm(combos: Iterable[Combo]) -> None:
+    """Load in this process what every worker's first chunk would load:
+    the simulator and checker modules and the validated scenarios."""
+    from . import check, liveness  # noqa: F401  (what result_record reads)
+    from .sim import simulate  # noqa: F401
+
+    for c in combos:
+        key = c.scenario_id
+        if key not in _scenarios:
+            _scenarios[key] = scenario_from_dict(c.scenario)
+
+
+def _chunks(tasks: list[tuple], todo: int, jobs: int) -> Iterator[tuple]:
+    """(scenario, key, params, seeds) chunks of `tasks`, guided: each takes
+    a share of what is left, so chunks start large (at most 100 runs, which
+    keeps the progress bar moving) and end small, and the workers finish
+    together instead of one running the last big chunk alone."""
+    left = todo
+    largest = chunk_size(todo, jobs)
+    smallest = max(1, largest // 10)  # each chunk costs an exchange with a worker and an fsync
+    for scenario, key, params, seeds in tasks:
+        i = 0
+        while i < len(seeds):
+            size = max(smallest, min(largest, math.ceil(left / (jobs * 8)))) if jobs > 1 else largest
+            chunk = seeds[i:i + size]
+            yield scenario, key, params, chunk
+            i += size
+            left -= len(chunk)
+
+
 # --------------------------------------------------------------------------
 # Summary
 # --------------------------------------------------------------------------
 def _pct(values: list[float], q: float) -> float | None:
+    """numpy.percentile(values, q) (its default, linear interpolation), to
+    the last bit (tests/test_sweep_speed.py compares them), without
+    importing numpy: a sweep's summary should not cost its start-up time."""
     if not values:
         return None
-    import numpy as np
-
-    return float(np.percentile(np.asarray(values, dtype=float), q))
+    xs = sorted(map(float, values))
+    n = len(xs)
+    virtual = (n - 1) * (q / 100)
+    if virtual >= n - 1:
+        return xs[-1]
+    lo = math.floor(virtual)
+    a, b = xs[lo], xs[lo + 1]
+    t = virtual - lo
+    diff = b - a
+    return b - diff * (1 - t) if t >= 0.5 else a + diff * t  # numpy's _lerp, the same rounding
 
 
 def summarize(plan: SweepPlan, output: Path) -> dict:
@@ -610,6 +676,7 @@ __all__ = [
     "plan_sweep",
     "read_results",
     "run_chunk",
+    "run_chunk_lines",
     "run_sweep",
     "summarize",
 ]

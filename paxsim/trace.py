@@ -24,6 +24,7 @@ import json
 import os
 import stat
 import tempfile
+from json.encoder import encode_basestring_ascii
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -83,6 +84,84 @@ def write_trace(path: str | Path, events: Iterable[dict]) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+class TraceWriter:
+    """A trace sink: records appended to it are written to `path` as they
+    come, as the trace file's lines, byte for byte what `write_trace` writes
+    for the same events (a run streams its trace instead of holding it).
+
+    A record is an event dict, or one of a simulation's two compact shapes
+    ("send", seq, t, id, src, dst, msg) and ("deliver", seq, t, id).  Lines
+    are written whole, so a run interrupted before `close()` leaves a
+    readable prefix of its trace (one that `paxsim check` calls
+    incomplete: no `end` event).  The first record (the header) and the last
+    dict (the `end` event, once written) stay readable as `header` and
+    `last`."""
+
+    BATCH = 4096  # lines encoded before each write
+
+    def __init__(self, path) -> None:
+        if hasattr(path, "write"):  # an open text file (or anything with write), which the caller closes
+            self.path, self._fh, self._owned = None, path, False
+        else:
+            self.path = Path(path)
+            self._fh = open(self.path, "w", encoding="utf-8", newline="\n")
+            self._owned = True
+        self._lines: list[str] = []
+        self.header: dict | None = None
+        self.last: dict | None = None
+        self.count = 0  # records appended
+        self._msg = self._msg_json = None
+
+    def append(self, record) -> None:
+        lines = self._lines
+        if type(record) is tuple:
+            t = record[2]
+            ts = repr(t) if type(t) is float else _encoder.encode(t)
+            if record[0] == "send":
+                _, seq, _, mid, src, dst, msg = record
+                if msg is not self._msg:  # a broadcast sends one message object to many: encode it once
+                    self._msg, self._msg_json = msg, _encoder.encode(msg)
+                lines.append(f'{{"dst":{_encode_str(dst)},"id":{mid:d},"kind":"send","msg":{self._msg_json},'
+                             f'"seq":{seq:d},"src":{_encode_str(src)},"t":{ts}}}\n')
+            else:
+                lines.append(f'{{"id":{record[3]:d},"kind":"deliver","seq":{record[1]:d},"t":{ts}}}\n')
+        else:
+            if self.header is None:
+                self.header = record
+            self.last = record
+            lines.append(_encoder.encode(record) + "\n")
+        self.count += 1
+        if len(lines) >= self.BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the lines encoded so far (whole lines only)."""
+        if self._lines:
+            text = "".join(self._lines)
+            self._lines = []
+            self._fh.write(text)
+        self._fh.flush()
+
+    def close(self) -> None:
+        if not self._owned:
+            self.flush()
+        elif not self._fh.closed:
+            try:
+                self.flush()
+            finally:
+                self._fh.close()
+
+    def __enter__(self) -> "TraceWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _encode_str(s) -> str:
+    return encode_basestring_ascii(s) if type(s) is str else _encoder.encode(s)
 
 
 def _output_mode(path: Path) -> int:
@@ -146,6 +225,78 @@ def read_trace(path: str | Path, header_only: bool = False) -> list[dict]:
     if not events:
         raise TraceError(source, None, "the trace is empty")
     return _check_order(source, events, numbers)
+
+
+class NotStreamable(Exception):
+    """Raised by `iter_trace` for a file it cannot stream: one with an error
+    to word, or lines out of `seq` order.  `read_trace` reads such a file
+    whole (and raises the `TraceError` that says what is wrong)."""
+
+
+def iter_trace(path: str | Path) -> Iterator[dict]:
+    """The events of a trace file in file order, each validated as
+    `read_trace` validates it, holding none of them: for a well-formed file
+    whose lines are in `seq` order (every file paxsim writes).  Anything
+    else raises `NotStreamable`, possibly after some events were yielded;
+    then read the file with `read_trace`.  A trace without its `end` event
+    streams to its last line."""
+    try:
+        fh = open(path, encoding="utf-8")
+    except OSError:
+        raise NotStreamable from None
+    source = str(path)
+    with fh:
+        try:
+            header = None
+            other = False
+            known: set = set()
+            expected, last_t, ended = 0, 0.0, False
+            for number, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    ev = json.loads(line, parse_constant=_no_constant)
+                except (ValueError, RecursionError):
+                    raise NotStreamable from None
+                if not isinstance(ev, dict) or "kind" not in ev:
+                    raise NotStreamable
+                try:
+                    if header is None:
+                        _check_first(source, number, ev)
+                        scenario = ev.get("scenario")
+                        protocol = scenario.get("protocol") if isinstance(scenario, dict) else None
+                        other = isinstance(protocol, dict) and protocol.get("kind", "single-decree") != "single-decree"
+                    if other and ev["kind"] == "send":
+                        _validate_send_any(source, number, ev)
+                    else:
+                        _validate_line(source, number, ev)
+                except TraceError:
+                    raise NotStreamable from None
+                if header is None:
+                    header = ev
+                    known = set(ev["scenario"]["nodes"])
+                    if any(p["node"] not in known for p in ev["scenario"]["proposers"]):
+                        raise NotStreamable
+                    yield ev
+                    continue
+                kind = ev["kind"]
+                if kind == "header" or ended or ev["seq"] != expected or ev["t"] < last_t:
+                    raise NotStreamable
+                if kind in _NODE_KINDS and ev["node"] not in known:
+                    raise NotStreamable
+                if kind == "propose" and any(n not in known for n in ev["quorum"]):
+                    raise NotStreamable
+                if kind == "end":
+                    if any(n not in known for n in ev.get("decided") or {}) or \
+                            any(n not in known for n in ev.get("up") or []):
+                        raise NotStreamable
+                    ended = True
+                expected, last_t = expected + 1, ev["t"]
+                yield ev
+        except UnicodeDecodeError:
+            raise NotStreamable from None
+    if header is None:
+        raise NotStreamable  # empty
 
 
 def _no_constant(name: str):

@@ -5,6 +5,6 @@ iteration over sets of strings, no `id()` ordering; every event recorded with
 an increasing `seq`.  Same scenario + same seed => byte-identical trace.
 """
 
-from .runtime import Run, simulate
+from .runtime import DISCARD, Run, simulate
 
-__all__ = ["Run", "simulate"]
+__all__ = ["DISCARD", "Run", "simulate"]

@@ -412,44 +412,108 @@ def _as_dict(record) -> dict:
     return {"seq": seq, "t": t, "kind": "deliver", "id": mid}
 
 
-class Run:
-    """One finished simulation: its events (header first, end last) and verdict."""
+class _Tail:
+    """Forwards records to a sink, keeping the header and the last event dict
+    (the `end` event once the run is over) for the `Run`."""
 
-    def __init__(self, scenario: Scenario, seed: int, records: list, observed: list[dict] | None = None) -> None:
+    __slots__ = ("sink", "header", "last", "_forward")
+
+    def __init__(self, sink) -> None:
+        self.sink, self.header, self.last = sink, None, None
+        self._forward = sink.append if sink is not None else None
+
+    def append(self, record) -> None:
+        if type(record) is dict:
+            if self.header is None:
+                self.header = record
+            self.last = record
+        if self._forward is not None:
+            self._forward(record)
+
+
+class _Checked:
+    """A sink keeping what the checker reads to explain a violation: the
+    event dicts and the promise messages (see `Run.checked_events`)."""
+
+    __slots__ = ("events", "header", "last")
+
+    def __init__(self) -> None:
+        self.events: list[dict] = []
+        self.header = self.last = None
+
+    def append(self, record) -> None:
+        if type(record) is dict:
+            self.events.append(record)
+            if self.header is None:
+                self.header = record
+            self.last = record
+        elif record[0] == "send" and type(record[6]) is Promise:
+            self.events.append(_as_dict(record))
+
+
+class Run:
+    """One finished simulation: its events (header first, end last) and verdict.
+
+    A run simulated with a `sink` holds no trace: `events`, `lines()` and
+    `write_trace()` are then unavailable, and `header` and `end` are what
+    remains of it."""
+
+    def __init__(self, scenario: Scenario, seed: int, records: list | None, observed=None,
+                 header: dict | None = None, end: dict | None = None) -> None:
         self.scenario = scenario
         self.seed = seed
         self._records = records
         self._observed = observed
         self._events: list[dict] | None = None
         self._verdict = None
+        self.header = header if header is not None else records[0]
+        self.end = end if end is not None else records[-1]
+        self._again = None  # simulate() sets it: the same run again, into another sink
+
+    def _kept(self) -> list:
+        if self._records is None:
+            raise RuntimeError("this run streamed its trace to a sink and kept none of it "
+                               "(simulate without sink= to keep the events)")
+        return self._records
 
     @property
     def events(self) -> list[dict]:
         """Every event as a dict (a send's `msg` is still a message object; see `lines_as_events`)."""
         if self._events is None:
-            self._events = [_as_dict(r) for r in self._records]
+            self._events = [_as_dict(r) for r in self._kept()]
         return self._events
 
     def checked_events(self) -> list[dict]:
         """The events the checker reads: all but the message traffic, plus the
         promises (whose reports explain violations).  The checker ignores the
         rest, so its verdict on this list equals its verdict on `events`
-        (tests/test_determinism.py checks that); it is just cheaper."""
+        (tests/test_determinism.py checks that); it is just cheaper.  A run
+        that kept no trace simulates itself again (same scenario and seed,
+        so the same events) to collect them."""
+        if self._records is None:
+            sink = _Checked()
+            self._again(sink, lean=False)
+            return sink.events
         return [r if type(r) is dict else _as_dict(r) for r in self._records
                 if type(r) is dict or (r[0] == "send" and type(r[6]) is Promise)]
 
     @property
     def verdict(self):
-        """The checker's verdict.  It reads the protocol events first; only if
-        they show a violation does it read the promises too, which its
-        explanations quote (so the verdict is the one on the full trace)."""
+        """The checker's verdict.  It reads the protocol events first (or was
+        fed them during the run); only if they show a violation does it read
+        the promises too, which its explanations quote (so the verdict is the
+        one on the full trace)."""
         if self._verdict is None:
-            from ..check import check
+            from ..check import Checker, check
 
             if self._events is not None:
                 self._verdict = check(self._events)
             else:
-                verdict = check(self._observed) if self._observed is not None else None
+                observed = self._observed
+                if isinstance(observed, Checker):
+                    verdict = observed.finish()
+                else:
+                    verdict = check(observed) if observed is not None else None
                 if verdict is None or verdict.violations:
                     verdict = check(self.checked_events())
                 self._verdict = verdict
@@ -458,7 +522,7 @@ class Run:
     @property
     def totals(self) -> dict:
         """The end event's message counts, without building every event."""
-        return self._records[-1]["messages"]
+        return self.end["messages"]
 
     def lines(self) -> list[str]:
         """The trace file's lines, each ending in a newline."""
@@ -473,17 +537,56 @@ class Run:
     def write_trace(self, path) -> None:
         write_trace(path, self.events)
 
-def simulate(scenario: Scenario, seed: int | None = None, record: bool = False) -> Run:
+
+def simulate(scenario: Scenario, seed: int | None = None, record: bool = False, *, sink=None) -> Run:
     """Run `scenario` with `seed` (default: the scenario's own seed).  With
     `record`, the run also keeps the fate of every message and timer
-    (`Run.fates`, `Run.timer_fates`), as `paxsim shrink` needs."""
+    (`Run.fates`, `Run.timer_fates`), as `paxsim shrink` needs.
+
+    `sink`: an object with `append(record)` (e.g. `paxsim.trace.TraceWriter`,
+    which writes the trace file as the run goes; or `paxsim.sim.DISCARD`)
+    that receives every trace record in order instead of the run holding
+    them.  The run then keeps only its header, its `end` event and what the
+    checker needs (fed as the run goes, so memory does not grow with the
+    message traffic); a violation's explanation simulates the run again."""
     seed = scenario.seed if seed is None else seed
+    return _simulate(scenario, seed, record, sink, lean=sink is not None)
+
+
+class _Discard:
+    """A sink that drops every record (`simulate(..., sink=DISCARD)`: no trace at all)."""
+
+    __slots__ = ()  # and no header or last: the run wraps it in a _Tail
+
+    def append(self, record) -> None:
+        pass
+
+
+DISCARD = _Discard()
+
+
+def _simulate(scenario: Scenario, seed: int, record: bool, sink, lean: bool) -> Run:
     if scenario.kind != "single-decree":  # any other protocol runs on the generic hosts
         from .generic import ProtocolSimulation as cls
     else:
         cls = Simulation
     sim = cls(scenario, seed, record)
+    if sink is not None:
+        if hasattr(sink, "header") and hasattr(sink, "last"):  # it keeps them itself (TraceWriter does)
+            tail = sim.events = sink
+        else:
+            tail = sim.events = _Tail(None if sink is DISCARD else sink)
+        if lean and cls is Simulation:
+            from ..check import Checker
+
+            sim.observed = Checker(None, explain=False)
     sim.run()
-    run = Run(scenario, seed, sim.events, sim.observed)
+    if sink is None:
+        run = Run(scenario, seed, sim.events, sim.observed)
+    else:
+        run = Run(scenario, seed, None, sim.observed, tail.header, tail.last)
     run.fates, run.timer_fates, run.plan = sim.fates, sim.timer_fates, sim.plan
+    # The same run again, into another sink (to explain a violation of a run that kept no trace):
+    # every argument that shapes the run must be here.
+    run._again = partial(_simulate, scenario, seed, record)
     return run
