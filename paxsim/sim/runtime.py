@@ -19,16 +19,19 @@ from heapq import heappush
 from typing import Any
 
 import simpy
+from simpy.core import StopSimulation
 from simpy.events import NORMAL
 
 from .._version import __version__
 from ..protocols.single import (
+    Accept,
     Broadcast,
     CancelTimer,
     Decided,
     Node,
     NodeConfig,
     Persist,
+    Prepare,
     Promised,
     Promise,
     Proposed,
@@ -127,6 +130,10 @@ class Simulation:
         self.dropped: dict[str, int] = {"loss": 0, "partition": 0, "cut": 0, "crashed": 0}
         self.hosts: dict[str, Host] = self._make_hosts(scenario)
         self._deliver_cb = self._deliver  # one bound method, not one per message
+        # stop: when-decided (see _stop_check); the acts are the faults and proposal starts still to come.
+        self.stop_when_decided = scenario.stop == "when-decided"
+        self.pending_acts = 0
+        self._check_due = False
         self._handlers = {
             SetTimer: self._do_set_timer,
             CancelTimer: self._do_cancel_timer,
@@ -177,6 +184,7 @@ class Simulation:
         for p in sc.proposers:
             self.hosts[p.node].proposal = p
             self.at(p.at, self._start_proposal, self.hosts[p.node])
+        self.pending_acts = len(self.plan.faults) + len(sc.proposers)
         self.env.run(until=sc.duration)
         # What each node that is up has durably decided (its learner's stored
         # decision): a decision whose write is still in progress is not there
@@ -202,8 +210,7 @@ class Simulation:
             if type(effect) is Persist:
                 now = self.env.now
                 host.disk_free = max(now, host.disk_free) + self.write_latency
-                self.env.timeout(host.disk_free - now).callbacks.append(
-                    partial(self._written, host, host.life, effect, effects[i + 1:]))
+                self._later(host.disk_free - now, partial(self._written, host, host.life, effect, effects[i + 1:]))
                 return
             self._apply_now(host, [effect])
 
@@ -228,11 +235,70 @@ class Simulation:
                 handlers[kind](host, effect)
 
     def _start_proposal(self, host: Host) -> None:
+        self._acted()
         if host.up:
             self._apply(host, host.node.propose(host.proposal.value))
         # A node that is down when its proposal is due proposes on restart.
 
+    def _acted(self) -> None:
+        self.pending_acts -= 1
+        if self.stop_when_decided and not self.pending_acts:
+            self._stop_soon()
+
+    # -- stop: when-decided ----------------------------------------------------
+    def _stop_soon(self) -> None:
+        """Check, once the current step is done, whether the run may stop."""
+        if not self._check_due:
+            self._check_due = True
+            self._later(0.0, self._stop_check)
+
+    def _stop_check(self, _event) -> None:
+        """Stop the run if no event still to come can change its verdict.
+
+        The rule: no fault and no proposal start is still to come; every node
+        that is up has decided, durably (its learner's value is in its
+        storage), and is `settled` (its proposer, if any, is not trying a
+        ballot; no `reset-after-learn`); and no prepare or accept is in
+        flight and no disk write is in progress.  Then every event left is a
+        message other than prepare and accept, a timer, or a write that was
+        not started: a settled node answers those without promising, voting,
+        proposing or deciding (a retry timer finds its proposer done; a learn
+        timer re-sends `learn`, which a decided learner only acknowledges;
+        promise, accepted and nack find no proposer waiting), and nothing
+        sends a new prepare or accept.  So the rest of the run would add no
+        event the checker judges, nor change who is up or what each stored:
+        the trace so far plus `end` gets the verdict of the whole run.
+
+        Otherwise, if only prepares, accepts or writes in flight stand in the
+        way, check again once the last of them has happened (a delivered
+        prepare or accept may start a write, which the next check sees); any
+        other obstacle is rechecked at the next decision or proposer change,
+        or when the last fault or proposal start has happened."""
+        self._check_due = False
+        if self.pending_acts:
+            return  # _acted checks again after the last one
+        for host in self.hosts.values():
+            if host.up:
+                node = host.node
+                if not node.settled() or host.storage.get("learner") != node.learner.decided:
+                    return
+        deliver, written = self._deliver_cb, self._written
+        last = None
+        for t, _, _, due in self._queue:
+            if type(due) is not _Due:
+                continue  # the run's `until`
+            callback = due.callbacks[0]
+            func = getattr(callback, "func", None)
+            if (func == written or (func == deliver and type(callback.args[3]) in (Prepare, Accept))) \
+                    and (last is None or t > last):
+                last = t
+        if last is None:
+            raise StopSimulation(None)
+        self._check_due = True
+        self._later(last - self.env._now, self._stop_check)  # after what is due then (a later event id)
+
     def _fault(self, fault) -> None:
+        self._acted()
         kind = fault.kind
         if kind == "crash":
             host = self.hosts[fault.arg]
@@ -415,6 +481,8 @@ class Simulation:
 
     def _do_cancel_timer(self, host: Host, effect: CancelTimer) -> None:
         host.timers.pop(effect.name, None)
+        if self.stop_when_decided and effect.name == "retry":  # a proposer done: maybe the last one
+            self._stop_soon()
 
     # Observations: recorded as trace events.  A ballot is a tuple, which JSON writes as [round, node].
     def _do_promised(self, host: Host, effect: Promised) -> None:
@@ -435,6 +503,8 @@ class Simulation:
 
     def _do_decided(self, host: Host, effect: Decided) -> None:
         self.emit("decide", node=host.name, value=effect.value)
+        if self.stop_when_decided:
+            self._stop_soon()
 
 
 def _as_dict(record) -> dict:
