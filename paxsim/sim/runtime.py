@@ -80,7 +80,24 @@ class Host:
         self.disk_free = 0.0  # when the disk finishes the writes queued so far
 
 
-@lru_cache(maxsize=64)
+def _per_scenario(fn):
+    """`lru_cache(fn)` that also keeps the last scenario's result by identity:
+    hashing a frozen Scenario walks every field, and a sweep asks once a run
+    for the same scenario object (a strong reference, so `is` is exact)."""
+    cached = lru_cache(maxsize=64)(fn)
+    last: list = [None, None]
+
+    def get(scenario: Scenario):
+        if last[0] is not scenario:
+            last[1] = cached(scenario)
+            last[0] = scenario
+        return last[1]
+
+    get.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    return get
+
+
+@_per_scenario
 def _node_configs(scenario: Scenario) -> tuple[NodeConfig, ...]:
     """Per-scenario constants, built once for the thousands of runs of a sweep."""
     return tuple(NodeConfig(name, scenario.nodes, scenario.phase1, scenario.phase2, scenario.retry,
@@ -88,7 +105,7 @@ def _node_configs(scenario: Scenario) -> tuple[NodeConfig, ...]:
                  for name in scenario.nodes)
 
 
-@lru_cache(maxsize=64)
+@_per_scenario
 def _normalized(scenario: Scenario) -> dict:
     return scenario.to_dict()  # callers copy before changing it
 
@@ -220,19 +237,29 @@ class Simulation:
             self._apply_with_disk(host, rest)
 
     def _apply_now(self, host: Host, effects: list) -> None:
-        handlers = self._handlers
         for effect in effects:
             kind = type(effect)
             if kind is Send:  # the common cases, without a dispatch
                 self._send(host.name, effect.dst, effect.msg)
+            elif kind is Persist:  # as common as a reply: one per promise and vote
+                host.storage[effect.key] = effect.data
+            elif kind is Promised or kind is Voted:  # as common too: recorded here (_do_promised, _do_voted)
+                seq = self.seq
+                self.seq = seq + 1
+                if kind is Promised:
+                    ev = {"seq": seq, "t": self.env._now, "kind": "promise", "node": host.name,
+                          "ballot": effect.ballot}
+                else:
+                    ev = {"seq": seq, "t": self.env._now, "kind": "vote", "node": host.name, "ballot": effect.ballot,
+                          "value": effect.value}
+                self.events.append(ev)
+                self.observed.append(ev)
             elif kind is Broadcast:
                 send, src, msg = self._send, host.name, effect.msg
                 for dst in effect.dsts:
                     send(src, dst, msg)
-            elif kind is Persist:  # as common as a reply: one per promise and vote
-                host.storage[effect.key] = effect.data
             else:
-                handlers[kind](host, effect)
+                self._handlers[kind](host, effect)
 
     def _start_proposal(self, host: Host) -> None:
         self._acted()
@@ -362,7 +389,7 @@ class Simulation:
             self._send_keyed(mid, src, dst, msg)
             return
         net = self.network
-        link = net.links.get((src, dst)) or net.default
+        link = (net.links.get((src, dst)) or net.default) if net.links else net.default
         rng = net.rng.random
         # Draws depend only on the link's configuration, never on faults
         # (_draw_fate makes the same draws in the same order).
