@@ -15,7 +15,7 @@ from __future__ import annotations
 import gc
 from contextlib import contextmanager
 from functools import lru_cache, partial
-from heapq import heappush
+from heapq import heappop, heappush
 from typing import Any
 
 import simpy
@@ -202,7 +202,7 @@ class Simulation:
             self.hosts[p.node].proposal = p
             self.at(p.at, self._start_proposal, self.hosts[p.node])
         self.pending_acts = len(self.plan.faults) + len(sc.proposers)
-        self.env.run(until=sc.duration)
+        self._run_until(sc.duration)
         # What each node that is up has durably decided (its learner's stored
         # decision): a decision whose write is still in progress is not there
         # yet and has no decide event either.
@@ -216,6 +216,24 @@ class Simulation:
             up=[h.name for h in self.hosts.values() if h.up],
         )
         return self.events
+
+    def _run_until(self, until: float) -> None:
+        """`self.env.run(until=until)`, without `Environment.step`'s Python
+        call per event: the same queue, times and order.  SimPy puts an
+        urgent event at `until` before any other event due then, so this
+        stops at the first event due at `until` or later; `_stop_check` may
+        stop it sooner (StopSimulation, as in SimPy)."""
+        env = self.env
+        queue = env._queue
+        try:
+            while queue and queue[0][0] < until:
+                env._now, _, _, event = heappop(queue)
+                callbacks, event.callbacks = event.callbacks, None
+                for callback in callbacks:
+                    callback(event)
+        except StopSimulation:
+            return
+        env._now = until
 
     # -- nodes ----------------------------------------------------------------
 
