@@ -166,3 +166,29 @@ def test_early_stop_is_only_for_single_decree(write):
     text = (ROOT / "scenarios" / "kv.yaml").read_text() + "\nstop: when-decided\n"
     with pytest.raises(ScenarioError, match="stop"):
         load_scenario(write(text))
+
+
+def test_a_run_leaves_nothing_frozen_and_the_callers_garbage_collectable():
+    """simulate() moves what survives a run to the oldest generation
+    (freeze, unfreeze): nothing stays frozen, and the caller's own cyclic
+    garbage is still found by a collection."""
+    import weakref
+
+    class Cycle:
+        pass
+
+    sc = parse_scenario(LOSSY + RETRY)
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        junk = Cycle()
+        junk.me = junk
+        ref = weakref.ref(junk)
+        del junk
+        simulate(sc, 3)
+        assert gc.get_freeze_count() == 0
+        gc.collect()
+        assert ref() is None
+    finally:
+        if not was:
+            gc.disable()
