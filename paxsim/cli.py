@@ -124,8 +124,11 @@ def main() -> None:
               help="Override a scenario value, e.g. --set network.loss=0.1 (repeatable).")
 @click.option("--bug", "bugs", multiple=True, type=BugChoice(), metavar="NAME",
               help="Switch on a deliberate protocol bug (repeatable); see 'paxsim bugs'.")
+@click.option("--stop-when-decided", "stop_early", is_flag=True,
+              help="End each run once every node up has decided and nothing pending can change the verdict "
+                   "(the scenario option stop: when-decided).")
 def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool, plots_dir: Path | None,
-        sets: tuple[str, ...], bugs: tuple[str, ...], html_path: Path | None = None) -> None:
+        sets: tuple[str, ...], bugs: tuple[str, ...], html_path: Path | None = None, stop_early: bool = False) -> None:
     """Simulate SCENARIO once, check it and print a summary.
 
     \b
@@ -137,6 +140,7 @@ def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool
       paxsim run scenarios/lossy.yaml --seed 12 --set network.loss=0.3
       paxsim run scenarios/bugs/amnesia.yaml --bug amnesia
       paxsim run scenarios/volatile.yaml --seed 3 --html run.html
+      paxsim run scenarios/lossy.yaml --stop-when-decided
 
     An undecided run is classed by whether the protocol's liveness
     assumptions held (a quorum up and connected, with a proposer): expected,
@@ -145,6 +149,7 @@ def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool
     """
     from .sim import simulate
 
+    sets += ("stop=when-decided",) if stop_early else ()
     try:
         sc = load_variant(scenario, sets, bugs)
     except (ScenarioError, OverrideError) as exc:
@@ -380,9 +385,12 @@ def replay(trace: Path) -> None:
 @click.option("--progress/--no-progress", default=None,
               help="Show a progress bar [default: when stderr is a terminal].")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option("--stop-when-decided", "stop_early", is_flag=True,
+              help="End each run once every node up has decided and nothing pending can change the verdict "
+                   "(the scenario option stop: when-decided).")
 def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ...], jobs: int | None,
           scheduler: str | None,
-          output: Path | None, resume: bool, progress: bool | None, as_json: bool) -> None:
+          output: Path | None, resume: bool, progress: bool | None, as_json: bool, stop_early: bool = False) -> None:
     """Run SCENARIO over many seeds (and a grid of --set values) in parallel.
 
     \b
@@ -391,6 +399,7 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
       paxsim sweep scenarios/duel.yaml --seeds 0:10000 -j 2 -o duel.jsonl
       paxsim sweep scenarios/duel.yaml --seeds 0:10000 -o duel.jsonl --resume
       paxsim sweep scenarios/partition.yaml --scheduler tcp://10.0.0.5:8786
+      paxsim sweep scenarios/lossy.yaml --seeds 0:3000 --stop-when-decided
 
     Each run's result is appended to the results file as it finishes, so an
     interrupted sweep loses nothing: rerun with --resume. The trace of every
@@ -405,6 +414,7 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
     """
     from . import sweep as sw
 
+    sets += ("stop=when-decided",) if stop_early else ()
     try:
         plan = sw.plan_sweep(scenario, seeds, list(sets), list(bugs))
     except (ScenarioError, sw.SweepError) as exc:

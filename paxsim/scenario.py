@@ -476,6 +476,7 @@ class Scenario:
     kind: str = "single-decree"  # the protocol; the rest of this block only for multi-paxos
     multi: MultiOptions | None = None
     workload: Workload | None = None
+    stop: str = "end"  # or "when-decided" (single-decree): see paxsim/sim/runtime.py, Simulation._stop_check
 
     def to_dict(self) -> dict:
         """The normalized form: all defaults filled in, durations in ms.
@@ -512,6 +513,7 @@ class Scenario:
             **({"script": self.script.to_dict()} if self.script is not None else {}),
             **({"explore": self.explore.to_dict()} if self.explore is not None else {}),
             **({"clocks": self.clocks.to_dict()} if self.clocks is not None else {}),
+            **({"stop": self.stop} if self.stop != "end" else {}),  # the default adds nothing to headers
         }
 
     def _to_dict_multi(self) -> dict:
@@ -737,6 +739,9 @@ class _Builder:
             workload = self._workload(d.get("workload", {}))
             self.clients = workload.client_names
         script = self._script(d["script"]) if "script" in d else None
+        stop = d.get("stop", "end")
+        if stop != "end" and kind != "single-decree":
+            raise self.fail(("stop",), f"stop: {stop} is for single-decree scenarios (a {kind} run ends at its duration)")
         if not proposers and kind == "single-decree":  # checked last, so that any other mistake is reported first
             raise self.fail(("proposers",), "no proposers: nothing would be proposed or decided "
                             "(give at least one, e.g. proposers: [{node: n1, value: a}])")
@@ -764,6 +769,7 @@ class _Builder:
             clocks=self._clocks(d["clocks"]) if "clocks" in d else None,
             source=self.source,
             **({"kind": kind, "multi": multi, "workload": workload} if kind != "single-decree" else {}),
+            stop=stop,
         )
 
     def _clock_spec(self, raw: dict, p: Path_, base: "ClockSpec | None" = None) -> ClockSpec:

@@ -69,4 +69,4 @@ def test_every_shipped_scenario_has_a_description(path):
 def test_schema_documents_every_top_level_key_the_loader_accepts():
     keys = set(schema()["properties"])
     assert keys == {"name", "description", "seed", "duration", "nodes", "protocol", "proposers", "network", "faults",
-                    "expect", "script", "explore", "clocks", "workload"}
+                    "expect", "script", "explore", "clocks", "workload", "stop"}

@@ -31,7 +31,7 @@ from typing import Any
 
 from ..scenario import Scenario
 from .latency import sampler
-from .runtime import Run, Simulation
+from .runtime import Run, Simulation, collector_paused
 
 
 class CommonRandomSimulation(Simulation):
@@ -112,10 +112,14 @@ class CommonRandomSimulation(Simulation):
 def simulate_crn(scenario: Scenario, seed: int | None = None) -> Run:
     """Run `scenario` in common-random-numbers mode; `Run.message_fates` holds the fates by key."""
     seed = scenario.seed if seed is None else seed
-    sim = CommonRandomSimulation(scenario, seed)
-    sim.run()
-    run = Run(scenario, seed, sim.events, sim.observed)
-    run.message_fates = sim.message_fates
+    with collector_paused():
+        sim = CommonRandomSimulation(scenario, seed)
+        try:
+            sim.run()
+            run = Run(scenario, seed, sim.events, sim.observed)
+            run.message_fates = sim.message_fates
+        finally:
+            sim.release()
     return run
 
 

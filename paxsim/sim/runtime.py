@@ -1,25 +1,37 @@
 """Hosts that carry out the roles' effects on a SimPy environment.
 
-Messages are delivered by a SimPy timeout with a callback (no process per
+Messages are delivered by a SimPy event with a callback (no process per
 message), timers likewise; a timer is identified by a generation number, so
 re-arming, cancelling or crashing simply makes the old timeout a no-op.
+
+The hot paths (a message's delivery, a timer) put a `_Due` straight on the
+environment's queue, as `Environment.schedule` would (same time, priority
+and event id, so the order is the one `env.timeout` gave): a `Timeout`
+costs three Python calls more per message.
 """
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from functools import lru_cache, partial
+from heapq import heappop, heappush
 from typing import Any
 
 import simpy
+from simpy.core import StopSimulation
+from simpy.events import NORMAL
 
 from .._version import __version__
 from ..protocols.single import (
+    Accept,
     Broadcast,
     CancelTimer,
     Decided,
     Node,
     NodeConfig,
     Persist,
+    Prepare,
     Promised,
     Promise,
     Proposed,
@@ -43,6 +55,14 @@ class FaultError(RuntimeError):
     on it."""
 
 
+class _Due:
+    """A scheduled callback, as `simpy.Environment.step` reads an event: it
+    calls each of `callbacks` with the event and then checks `_ok`."""
+
+    __slots__ = ("callbacks",)
+    _ok = True
+
+
 class Host:
     """A node's process: its role state, stable storage, timers and up/down."""
 
@@ -60,7 +80,24 @@ class Host:
         self.disk_free = 0.0  # when the disk finishes the writes queued so far
 
 
-@lru_cache(maxsize=64)
+def _per_scenario(fn):
+    """`lru_cache(fn)` that also keeps the last scenario's result by identity:
+    hashing a frozen Scenario walks every field, and a sweep asks once a run
+    for the same scenario object (a strong reference, so `is` is exact)."""
+    cached = lru_cache(maxsize=64)(fn)
+    last: list = [None, None]
+
+    def get(scenario: Scenario):
+        if last[0] is not scenario:
+            last[1] = cached(scenario)
+            last[0] = scenario
+        return last[1]
+
+    get.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    return get
+
+
+@_per_scenario
 def _node_configs(scenario: Scenario) -> tuple[NodeConfig, ...]:
     """Per-scenario constants, built once for the thousands of runs of a sweep."""
     return tuple(NodeConfig(name, scenario.nodes, scenario.phase1, scenario.phase2, scenario.retry,
@@ -68,7 +105,7 @@ def _node_configs(scenario: Scenario) -> tuple[NodeConfig, ...]:
                  for name in scenario.nodes)
 
 
-@lru_cache(maxsize=64)
+@_per_scenario
 def _normalized(scenario: Scenario) -> dict:
     return scenario.to_dict()  # callers copy before changing it
 
@@ -78,6 +115,7 @@ class Simulation:
         self.scenario = scenario  # as given: the header records it, random profile and all
         self.seed = seed
         self.env = simpy.Environment()
+        self._queue, self._eid = self.env._queue, self.env._eid  # see _Due
         # A random fault profile is drawn now, from its own stream, into explicit faults.
         self.plan, self.drawn = explicit(scenario, seed)
         self.network = NetworkModel(self.plan.network, stream(seed, "network"))
@@ -109,6 +147,10 @@ class Simulation:
         self.dropped: dict[str, int] = {"loss": 0, "partition": 0, "cut": 0, "crashed": 0}
         self.hosts: dict[str, Host] = self._make_hosts(scenario)
         self._deliver_cb = self._deliver  # one bound method, not one per message
+        # stop: when-decided (see _stop_check); the acts are the faults and proposal starts still to come.
+        self.stop_when_decided = scenario.stop == "when-decided"
+        self.pending_acts = 0
+        self._check_due = False
         self._handlers = {
             SetTimer: self._do_set_timer,
             CancelTimer: self._do_cancel_timer,
@@ -122,10 +164,18 @@ class Simulation:
         """The hosts, by name (a subclass running another protocol builds its own)."""
         return {cfg.name: Host(cfg) for cfg in _node_configs(scenario)}
 
+    def release(self) -> None:
+        """Break the simulation's reference cycles (bound methods held by it,
+        events still queued), so that it is freed as soon as it is dropped,
+        without the cyclic garbage collector.  The simulation is unusable after."""
+        self.env._queue.clear()
+        vars(self.env).clear()  # simpy binds its event factories (env.timeout, ...) to the environment
+        self.__dict__.clear()
+
     # -- recording ------------------------------------------------------------
     def emit(self, kind: str, **fields: Any) -> None:
         fields["seq"] = self.seq
-        fields["t"] = self.env.now
+        fields["t"] = self.env._now
         fields["kind"] = kind
         self.seq += 1
         self.events.append(fields)
@@ -151,7 +201,8 @@ class Simulation:
         for p in sc.proposers:
             self.hosts[p.node].proposal = p
             self.at(p.at, self._start_proposal, self.hosts[p.node])
-        self.env.run(until=sc.duration)
+        self.pending_acts = len(self.plan.faults) + len(sc.proposers)
+        self._run_until(sc.duration)
         # What each node that is up has durably decided (its learner's stored
         # decision): a decision whose write is still in progress is not there
         # yet and has no decide event either.
@@ -166,6 +217,24 @@ class Simulation:
         )
         return self.events
 
+    def _run_until(self, until: float) -> None:
+        """`self.env.run(until=until)`, without `Environment.step`'s Python
+        call per event: the same queue, times and order.  SimPy puts an
+        urgent event at `until` before any other event due then, so this
+        stops at the first event due at `until` or later; `_stop_check` may
+        stop it sooner (StopSimulation, as in SimPy)."""
+        env = self.env
+        queue = env._queue
+        try:
+            while queue and queue[0][0] < until:
+                env._now, _, _, event = heappop(queue)
+                callbacks, event.callbacks = event.callbacks, None
+                for callback in callbacks:
+                    callback(event)
+        except StopSimulation:
+            return
+        env._now = until
+
     # -- nodes ----------------------------------------------------------------
 
     def _apply_with_disk(self, host: Host, effects: list) -> None:
@@ -176,8 +245,7 @@ class Simulation:
             if type(effect) is Persist:
                 now = self.env.now
                 host.disk_free = max(now, host.disk_free) + self.write_latency
-                self.env.timeout(host.disk_free - now).callbacks.append(
-                    partial(self._written, host, host.life, effect, effects[i + 1:]))
+                self._later(host.disk_free - now, partial(self._written, host, host.life, effect, effects[i + 1:]))
                 return
             self._apply_now(host, [effect])
 
@@ -187,26 +255,95 @@ class Simulation:
             self._apply_with_disk(host, rest)
 
     def _apply_now(self, host: Host, effects: list) -> None:
-        handlers = self._handlers
         for effect in effects:
             kind = type(effect)
             if kind is Send:  # the common cases, without a dispatch
                 self._send(host.name, effect.dst, effect.msg)
+            elif kind is Persist:  # as common as a reply: one per promise and vote
+                host.storage[effect.key] = effect.data
+            elif kind is Promised or kind is Voted:  # as common too: recorded here (_do_promised, _do_voted)
+                seq = self.seq
+                self.seq = seq + 1
+                if kind is Promised:
+                    ev = {"seq": seq, "t": self.env._now, "kind": "promise", "node": host.name,
+                          "ballot": effect.ballot}
+                else:
+                    ev = {"seq": seq, "t": self.env._now, "kind": "vote", "node": host.name, "ballot": effect.ballot,
+                          "value": effect.value}
+                self.events.append(ev)
+                self.observed.append(ev)
             elif kind is Broadcast:
                 send, src, msg = self._send, host.name, effect.msg
                 for dst in effect.dsts:
                     send(src, dst, msg)
-            elif kind is Persist:  # as common as a reply: one per promise and vote
-                host.storage[effect.key] = effect.data
             else:
-                handlers[kind](host, effect)
+                self._handlers[kind](host, effect)
 
     def _start_proposal(self, host: Host) -> None:
+        self._acted()
         if host.up:
             self._apply(host, host.node.propose(host.proposal.value))
         # A node that is down when its proposal is due proposes on restart.
 
+    def _acted(self) -> None:
+        self.pending_acts -= 1
+        if self.stop_when_decided and not self.pending_acts:
+            self._stop_soon()
+
+    # -- stop: when-decided ----------------------------------------------------
+    def _stop_soon(self) -> None:
+        """Check, once the current step is done, whether the run may stop."""
+        if not self._check_due:
+            self._check_due = True
+            self._later(0.0, self._stop_check)
+
+    def _stop_check(self, _event) -> None:
+        """Stop the run if no event still to come can change its verdict.
+
+        The rule: no fault and no proposal start is still to come; every node
+        that is up has decided, durably (its learner's value is in its
+        storage), and is `settled` (its proposer, if any, is not trying a
+        ballot; no `reset-after-learn`); and no prepare or accept is in
+        flight and no disk write is in progress.  Then every event left is a
+        message other than prepare and accept, a timer, or a write that was
+        not started: a settled node answers those without promising, voting,
+        proposing or deciding (a retry timer finds its proposer done; a learn
+        timer re-sends `learn`, which a decided learner only acknowledges;
+        promise, accepted and nack find no proposer waiting), and nothing
+        sends a new prepare or accept.  So the rest of the run would add no
+        event the checker judges, nor change who is up or what each stored:
+        the trace so far plus `end` gets the verdict of the whole run.
+
+        Otherwise, if only prepares, accepts or writes in flight stand in the
+        way, check again once the last of them has happened (a delivered
+        prepare or accept may start a write, which the next check sees); any
+        other obstacle is rechecked at the next decision or proposer change,
+        or when the last fault or proposal start has happened."""
+        self._check_due = False
+        if self.pending_acts:
+            return  # _acted checks again after the last one
+        for host in self.hosts.values():
+            if host.up:
+                node = host.node
+                if not node.settled() or host.storage.get("learner") != node.learner.decided:
+                    return
+        deliver, written = self._deliver_cb, self._written
+        last = None
+        for t, _, _, due in self._queue:
+            if type(due) is not _Due:
+                continue  # the run's `until`
+            callback = due.callbacks[0]
+            func = getattr(callback, "func", None)
+            if (func == written or (func == deliver and type(callback.args[3]) in (Prepare, Accept))) \
+                    and (last is None or t > last):
+                last = t
+        if last is None:
+            raise StopSimulation(None)
+        self._check_due = True
+        self._later(last - self.env._now, self._stop_check)  # after what is due then (a later event id)
+
     def _fault(self, fault) -> None:
+        self._acted()
         kind = fault.kind
         if kind == "crash":
             host = self.hosts[fault.arg]
@@ -258,18 +395,19 @@ class Simulation:
         mid = self.next_id
         self.next_id = mid + 1
         self.sent += 1
-        env = self.env
-        self.events.append(("send", self.seq, env.now, mid, src, dst, msg))
+        now = self.env._now
+        self.events.append(("send", self.seq, now, mid, src, dst, msg))
         self.seq += 1
-        deliver = self._deliver_cb
         if src == dst:  # local delivery: no network, no loss
-            env.timeout(0.0).callbacks.append(partial(deliver, mid, src, dst, msg))
+            due = _Due()
+            due.callbacks = [partial(self._deliver_cb, mid, src, dst, msg)]
+            heappush(self._queue, (now + 0.0, NORMAL, next(self._eid), due))
             return
         if self.special:  # a script, recording, or random extra delays: the general path
             self._send_keyed(mid, src, dst, msg)
             return
         net = self.network
-        link = net.links.get((src, dst)) or net.default
+        link = (net.links.get((src, dst)) or net.default) if net.links else net.default
         rng = net.rng.random
         # Draws depend only on the link's configuration, never on faults
         # (_draw_fate makes the same draws in the same order).
@@ -277,7 +415,9 @@ class Simulation:
         dup = link.duplicate > 0.0 and rng() < link.duplicate
         delay = link.latency()
         if not (lost or net.faulty):  # the common case, without _route
-            env.timeout(delay).callbacks.append(partial(deliver, mid, src, dst, msg))
+            due = _Due()
+            due.callbacks = [partial(self._deliver_cb, mid, src, dst, msg)]
+            heappush(self._queue, (now + delay, NORMAL, next(self._eid), due))
         else:
             self._route(mid, src, dst, msg, lost, delay)
         if dup:
@@ -336,7 +476,13 @@ class Simulation:
             self.dropped[reason] += 1
             self.emit("drop", id=mid, reason=reason)
         else:
-            self.env.timeout(delay).callbacks.append(partial(self._deliver_cb, mid, src, dst, msg))
+            self._later(delay, partial(self._deliver_cb, mid, src, dst, msg))
+
+    def _later(self, delay: float, callback) -> None:
+        """Call `callback(event)` after `delay`: `env.timeout(delay).callbacks.append(callback)`, cheaper."""
+        due = _Due()
+        due.callbacks = [callback]
+        heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eid), due))
 
     def _deliver(self, mid: int, src: str, dst: str, msg, _event) -> None:
         host = self.hosts[dst]
@@ -345,7 +491,7 @@ class Simulation:
             self.emit("drop", id=mid, reason="crashed")
             return
         self.delivered += 1
-        self.events.append(("deliver", self.seq, self.env.now, mid))
+        self.events.append(("deliver", self.seq, self.env._now, mid))
         self.seq += 1
         self._apply(host, host.node.on_message(src, msg))
 
@@ -363,7 +509,7 @@ class Simulation:
             delay = self._on_local_clock(host, delay)
         self.timer_gen += 1
         gen = host.timers[effect.name] = self.timer_gen
-        self.env.timeout(delay).callbacks.append(partial(self._fire, host, effect.name, gen))
+        self._later(delay, partial(self._fire, host, effect.name, gen))
 
     def _on_local_clock(self, host: Host, delay: float) -> float:
         """The global delay of a timer of `delay` ms on the node's own clock."""
@@ -380,16 +526,18 @@ class Simulation:
 
     def _do_cancel_timer(self, host: Host, effect: CancelTimer) -> None:
         host.timers.pop(effect.name, None)
+        if self.stop_when_decided and effect.name == "retry":  # a proposer done: maybe the last one
+            self._stop_soon()
 
     # Observations: recorded as trace events.  A ballot is a tuple, which JSON writes as [round, node].
     def _do_promised(self, host: Host, effect: Promised) -> None:
-        ev = {"seq": self.seq, "t": self.env.now, "kind": "promise", "node": host.name, "ballot": effect.ballot}
+        ev = {"seq": self.seq, "t": self.env._now, "kind": "promise", "node": host.name, "ballot": effect.ballot}
         self.seq += 1
         self.events.append(ev)
         self.observed.append(ev)
 
     def _do_voted(self, host: Host, effect: Voted) -> None:
-        ev = {"seq": self.seq, "t": self.env.now, "kind": "vote", "node": host.name, "ballot": effect.ballot,
+        ev = {"seq": self.seq, "t": self.env._now, "kind": "vote", "node": host.name, "ballot": effect.ballot,
               "value": effect.value}
         self.seq += 1
         self.events.append(ev)
@@ -400,6 +548,8 @@ class Simulation:
 
     def _do_decided(self, host: Host, effect: Decided) -> None:
         self.emit("decide", node=host.name, value=effect.value)
+        if self.stop_when_decided:
+            self._stop_soon()
 
 
 def _as_dict(record) -> dict:
@@ -570,23 +720,56 @@ def _simulate(scenario: Scenario, seed: int, record: bool, sink, lean: bool) -> 
         from .generic import ProtocolSimulation as cls
     else:
         cls = Simulation
-    sim = cls(scenario, seed, record)
-    if sink is not None:
-        if hasattr(sink, "header") and hasattr(sink, "last"):  # it keeps them itself (TraceWriter does)
-            tail = sim.events = sink
-        else:
-            tail = sim.events = _Tail(None if sink is DISCARD else sink)
-        if lean and cls is Simulation:
-            from ..check import Checker
+    with collector_paused():
+        sim = cls(scenario, seed, record)
+        try:
+            if sink is not None:
+                if hasattr(sink, "header") and hasattr(sink, "last"):  # it keeps them itself (TraceWriter does)
+                    tail = sim.events = sink
+                else:
+                    tail = sim.events = _Tail(None if sink is DISCARD else sink)
+                if lean and cls is Simulation:
+                    from ..check import Checker
 
-            sim.observed = Checker(None, explain=False)
-    sim.run()
-    if sink is None:
-        run = Run(scenario, seed, sim.events, sim.observed)
-    else:
-        run = Run(scenario, seed, None, sim.observed, tail.header, tail.last)
-    run.fates, run.timer_fates, run.plan = sim.fates, sim.timer_fates, sim.plan
+                    sim.observed = Checker(None, explain=False)
+            sim.run()
+            if sink is None:
+                run = Run(scenario, seed, sim.events, sim.observed)
+            else:
+                run = Run(scenario, seed, None, sim.observed, tail.header, tail.last)
+            run.fates, run.timer_fates, run.plan = sim.fates, sim.timer_fates, sim.plan
+        finally:
+            sim.release()
     # The same run again, into another sink (to explain a violation of a run that kept no trace):
-    # every argument that shapes the run must be here.
+    # every argument that shapes the run must be here (the early stop is part of the scenario).
     run._again = partial(_simulate, scenario, seed, record)
     return run
+
+
+@contextmanager
+def collector_paused():
+    """The cyclic garbage collector off for the duration (as it was after).
+
+    A run allocates hundreds of thousands of objects that live until it ends
+    (its trace); the collector, triggered by the allocation count, would walk
+    them again and again and free nothing: up to 45% of a large run's time;
+    and once more right after the run.
+    A run leaves no cycles behind (`Simulation.release`), so nothing waits
+    for the collector; tests/test_sim.py checks both."""
+    was_enabled = gc.isenabled()
+    was_frozen = gc.get_freeze_count() > 0
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            # What the run leaves (its trace) would otherwise make the next
+            # young collection walk all of it: move it, unscanned, to the
+            # oldest generation (freeze, then unfreeze), which a full
+            # collection still examines (gc.collect() included).  Not when
+            # the caller froze objects itself (a sweep's forked workers
+            # inherit the parent's frozen objects): unfreezing would thaw them.
+            if not was_frozen:
+                gc.freeze()
+                gc.unfreeze()
+            gc.enable()

@@ -463,6 +463,17 @@ class Node:
             return proposer.on_learned(src, msg)
         raise TypeError(f"not a Paxos message: {msg!r}")
 
+    def settled(self) -> bool:
+        """Nothing that can still reach this node makes it promise, vote,
+        propose or decide, unless a prepare or accept does: it has decided,
+        its proposer (if any) is not trying a ballot (so no timer or reply
+        starts one), and no bug lets a `learn` make it forget.  With every
+        node up settled and no prepare or accept left to deliver, a run's
+        verdict is final (the runtime's early stop, `stop: when-decided`)."""
+        if self.learner.decided is None or "reset-after-learn" in self.cfg.bugs:
+            return False
+        return self.proposer is None or self.proposer.phase not in ("prepare", "accept", "backoff")
+
     def _reset(self) -> None:
         """The tutorial's reset after learning (bug `reset-after-learn`), in memory."""
         self.acceptor.promised = self.acceptor.accepted = None
