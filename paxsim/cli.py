@@ -262,7 +262,12 @@ def check(trace: Path, as_json: bool) -> None:
         header = events[0]
     else:
         header = verdict.events[0]  # the streaming checker keeps the header
-    reproduce = f"paxsim replay {trace}"
+    runtime = header.get("runtime")
+    if runtime in (None, "sim", "simpy", "simulation"):
+        reproduce = f"paxsim replay {trace}"
+    else:  # real processes on wall clocks: no run of theirs happens twice
+        reproduce = (f"not replayable (a {runtime} run on wall clocks); "
+                     f"paxsim check {shlex_join([str(trace)])} judges this file again")
     if as_json:
         click.echo(json.dumps(summary_json(header, verdict, reproduce), sort_keys=True))
     else:

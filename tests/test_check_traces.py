@@ -351,3 +351,19 @@ def test_fast_acceptance_agrees_with_the_schema():
                 assert _validator(_definition(kind)).is_valid(v), v
             checked += 1
     assert checked > 500
+
+
+def test_a_wall_clock_trace_is_not_offered_a_replay(runner, tmp_path):
+    """`paxsim replay` reruns a simulation; a real cluster's trace cannot be
+    rerun event for event, so its summary must not offer that."""
+    sim = chosen_a().decide("n1", "a").end().write(tmp_path / "sim.jsonl")
+    result = check(runner, sim)
+    assert result.exit_code == 0, result.output
+    assert f"reproduce: paxsim replay {sim}" in result.stdout
+    tr = Trace(runtime="http", clock="wall")
+    tr.vote("n1", (1, "n1"), "a").vote("n2", (1, "n1"), "a").decide("n1", "a").end()
+    real = tr.write(tmp_path / "real.jsonl")
+    result = check(runner, real)
+    assert result.exit_code == 0, result.output
+    assert "paxsim replay" not in result.stdout
+    assert f"reproduce: not replayable (a http run on wall clocks); paxsim check {real}" in result.stdout
