@@ -448,7 +448,9 @@ def _explain_two_chosen(a: Chosen, b: Chosen, ctx: _Context) -> Violation:
         owner = low.ballot[1]
         lost = [r["seq"] for r in restarts.get(owner, []) if r.get("storage") == "volatile"]
         details.append(
-            f"both at the same ballot {fmt_ballot(low.ballot)}: proposer {owner} used one ballot for two values"
+            f"both at the same ballot {fmt_ballot(low.ballot)}: "
+            + (f"proposer {owner} used" if owner not in ("", None) else "the ballot names no proposer, and two proposers used")
+            + " one ballot for two values"
             + (f"; it restarted with volatile storage (seq {_seqs(lost)}) and forgot the rounds it had used" if lost else ""))
         return Violation("agreement", message, tuple(details), tuple(seqs))
     lb = tuple(low.ballot)

@@ -367,3 +367,15 @@ def test_a_wall_clock_trace_is_not_offered_a_replay(runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert "paxsim replay" not in result.stdout
     assert f"reproduce: not replayable (a http run on wall clocks); paxsim check {real}" in result.stdout
+
+
+@pytest.mark.parametrize("owner, words", [("n1", "proposer n1 used one ballot for two values"),
+                                          ("", "the ballot names no proposer, and two proposers used one ballot")])
+def test_two_values_at_one_ballot_name_its_proposer_or_say_it_has_none(runner, tmp_path, owner, words):
+    """Ballots without a node id (the tutorial's counters) cannot name a proposer."""
+    tr = Trace()
+    tr.vote("n1", (1, owner), "a").vote("n2", (1, owner), "a").vote("n2", (1, owner), "b").vote("n3", (1, owner), "b")
+    result = check(runner, tr.end().write(tmp_path / "t.jsonl"))
+    assert result.exit_code == 1, result.output
+    assert f"both at the same ballot (1, {owner}): {words}" in result.stdout
+    assert "  used" not in result.stdout
