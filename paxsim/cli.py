@@ -67,6 +67,18 @@ def _bad_input(message: str) -> None:
     sys.exit(EXIT_BAD_INPUT)
 
 
+class PathParam(click.Path):
+    """click.Path whose complaints (a directory where a file goes, a file
+    where a directory goes) are one line naming the option and the path, and
+    exit 2, like any other bad input (click's own would print a three-line
+    usage error)."""
+
+    def fail(self, message, param=None, ctx=None):
+        name = "/".join(param.opts) if param is not None and param.param_type_name == "option" else (
+            param.human_readable_name if param is not None else "path")
+        _bad_input(f"{name}: {message}")
+
+
 class InputFile(click.Path):
     """An input file argument: a directory gets one line and exit 2, like any
     other bad input (click's own check would print a three-line usage error)."""
@@ -112,13 +124,13 @@ def main() -> None:
 @main.command()
 @click.argument("scenario", type=InputFile("scenario"))
 @click.option("--seed", type=click.IntRange(min=0), help="Seed for this run (default: the scenario's seed).")
-@click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--trace", "trace_path", type=PathParam(dir_okay=False, path_type=Path),
               help="Write the run's trace (JSON Lines) to this file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the summary.")
-@click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--plots", "plots_dir", type=PathParam(file_okay=False, path_type=Path),
               help="Write latency.png and timeline.png (and for a workload, throughput.png and "
                    "operations.png) for this run into this directory.")
-@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--html", "html_path", type=PathParam(dir_okay=False, path_type=Path),
               help="Write the run as an interactive page (see 'paxsim view').")
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
               help="Override a scenario value, e.g. --set network.loss=0.1 (repeatable).")
@@ -384,7 +396,7 @@ def replay(trace: Path) -> None:
 @click.option("--bug", "bugs", multiple=True, type=BugChoice(), metavar="NAME",
               help="Switch on a deliberate protocol bug (repeatable); see 'paxsim bugs'.")
 @SCHEDULER_OPTION
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path), default=None,
               help="Results file, one JSON line a run [default: SCENARIO-sweep.jsonl here].")
 @click.option("--resume", is_flag=True, help="Continue the results file, skipping runs already in it.")
 @click.option("--progress/--no-progress", default=None,
@@ -477,7 +489,7 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
 @click.option("--bug", "bugs", multiple=True, type=BugChoice(), metavar="NAME",
               help="Deliberate protocol bug to switch on (repeatable).")
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE", help="Override a scenario value (repeatable).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("minimal.yaml"),
+@click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path), default=Path("minimal.yaml"),
               show_default=True, help="Where to write the minimal scenario.")
 @click.option("--budget", type=click.IntRange(min=1), default=20000, show_default=True,
               help="Most candidate runs to try.")
@@ -535,8 +547,8 @@ def shrink(scenario: Path, seed: int, bugs, sets, output: Path, budget: int) -> 
 @click.option("--correct-seeds", type=click.IntRange(min=0), default=100000, show_default=True,
               help="Seeds to run the correct protocol over, per profile.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes [default: CPUs].")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the table here.")
-@click.option("--write-bugs", type=click.Path(file_okay=False, path_type=Path),
+@click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path), help="Also write the table here.")
+@click.option("--write-bugs", type=PathParam(file_okay=False, path_type=Path),
               help="Write each bug's shrunk scenario into this directory (BUG.yaml).")
 @click.option("--quick", is_flag=True, help="Tiny sizes, to see that it works.")
 @click.option("--progress/--no-progress", default=None,
@@ -711,7 +723,7 @@ def plot() -> None:
 
 @plot.command("latency")
 @click.argument("traces", nargs=-1, required=True, type=InputFile("trace"))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("latency.png"),
+@click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path), default=Path("latency.png"),
               show_default=True, help="Figure file; .png, .svg or .pdf.")
 @click.option("--by", type=click.Choice(["type", "link"]), default="type", show_default=True,
               help="One panel per message type or per link.")
@@ -740,7 +752,7 @@ def plot_latency(traces, output: Path, by: str, log: bool) -> None:
 
 @plot.command("timeline")
 @click.argument("trace", type=InputFile("trace"))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("timeline.png"),
+@click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path), default=Path("timeline.png"),
               show_default=True, help="Figure file; .png, .svg or .pdf.")
 @click.option("--from", "t_from", type=Duration(), help="Start of the time window (e.g. 20ms).")
 @click.option("--to", "t_to", type=Duration(), help="End of the time window (e.g. 1.5s).")
@@ -771,7 +783,7 @@ def plot_timeline(trace: Path, output: Path, t_from, t_to, nodes, max_messages: 
 
 @plot.command("throughput")
 @click.argument("trace", type=InputFile("trace"))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("throughput.png"),
+@click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path), default=Path("throughput.png"),
               show_default=True, help="Figure file; .png, .svg or .pdf.")
 @click.option("--bucket", type=Duration(), default="50ms", show_default=True,
               help="Width of the time buckets ops/s and the latency percentiles are counted in.")
@@ -798,7 +810,7 @@ def plot_throughput(trace: Path, output: Path, bucket: float) -> None:
 
 @plot.command("operations")
 @click.argument("traces", nargs=-1, required=True, type=InputFile("trace"))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("operations.png"),
+@click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path), default=Path("operations.png"),
               show_default=True, help="Figure file; .png, .svg or .pdf.")
 @click.option("--log", is_flag=True, help="Log-scale latency axis, for long tails.")
 def plot_operations(traces, output: Path, log: bool) -> None:
@@ -819,7 +831,7 @@ def plot_operations(traces, output: Path, log: bool) -> None:
 
 @plot.command("decisions")
 @click.argument("traces", nargs=-1, required=True, type=InputFile("trace"))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("decisions.png"),
+@click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path), default=Path("decisions.png"),
               show_default=True, help="Figure file; .png, .svg or .pdf.")
 def plot_decisions(traces, output: Path) -> None:
     """When each learner learned, and the CDF of time to decision.
@@ -861,8 +873,8 @@ def _write_html(path: Path, make) -> Path:
 
 
 @main.command()
-@click.argument("trace", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+@click.argument("trace", type=PathParam(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path),
               help="Page to write [default: TRACE with .html here].")
 def view(trace: Path, output: Path | None) -> None:
     """Write TRACE as one interactive page: a sequence diagram to explore.
@@ -893,9 +905,9 @@ def view(trace: Path, output: Path | None) -> None:
 
 
 @main.command()
-@click.argument("a", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("b", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+@click.argument("a", type=PathParam(dir_okay=False, path_type=Path))
+@click.argument("b", type=PathParam(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path),
               help="Also write both runs side by side as a page, the divergence marked.")
 def diff(a: Path, b: Path, output: Path | None) -> None:
     """Where two traces part ways, and what differs after.
@@ -930,10 +942,10 @@ def diff(a: Path, b: Path, output: Path | None) -> None:
 
 
 @main.command()
-@click.argument("traces", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("traces", nargs=-1, required=True, type=PathParam(dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["shiviz"]), default="shiviz", show_default=True,
               help="Output format.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path),
               help="File to write [default: standard output].")
 def export(traces, fmt: str, output: Path | None) -> None:
     """Export traces for other tools: a ShiViz log (vector clocks).
@@ -964,7 +976,7 @@ def export(traces, fmt: str, output: Path | None) -> None:
         _bad_input(f"{output}: cannot write: {exc.strerror or exc}")
     click.echo(f"wrote {output} ({len(loaded)} execution(s))")
 @main.command("linearizable")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=PathParam(dir_okay=False, path_type=Path))
 @click.option("--model", required=True, type=click.Choice(["register", "kv"]),
               help="register: one compare-and-set register (read, write, cas); "
                    "kv: a map (get, put, append, cas), each key checked on its own.")
@@ -1022,7 +1034,7 @@ def linearizable(files, model: str, fmt: str | None, time_limit: float | None, a
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--peers", default="", metavar="NAME=URL,...",
               help="The other nodes, e.g. n2=http://127.0.0.1:8002,n3=http://127.0.0.1:8003.")
-@click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+@click.option("--data", "data_dir", required=True, type=PathParam(file_okay=False, path_type=Path),
               help="Data directory: stable state (state.json) and the node's trace (trace.jsonl).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the node's timer stream.")
@@ -1037,7 +1049,7 @@ def linearizable(files, model: str, fmt: str | None, time_limit: float | None, a
 @click.option("--learning", type=click.Choice(["proposer", "acceptors"]), default="proposer", show_default=True)
 @click.option("--bug", "bugs", multiple=True, type=click.Choice(list(BUGS)), metavar="NAME",
               help="Switch on a deliberate protocol bug (repeatable); see 'paxsim bugs'.")
-@click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--trace", "trace_path", type=PathParam(dir_okay=False, path_type=Path),
               help="Append the node's trace here instead of DATA/trace.jsonl.")
 @click.option("--standby", is_flag=True, hidden=True,
               help="Wait for a line on stdin before reading storage and listening (used by 'paxsim cluster').")
@@ -1067,12 +1079,12 @@ def node(name, port, host, peers, data_dir, seed, order, quorum, retry_timeout, 
 
 
 @main.command()
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenario", type=PathParam(dir_okay=False, path_type=Path))
 @click.option("--seed", type=click.IntRange(min=0), help="Seed for the network, faults and timers (default: the scenario's).")
-@click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--trace", "trace_path", type=PathParam(dir_okay=False, path_type=Path),
               help="Write the merged trace (JSON Lines) to this file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the summary.")
-@click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--plots", "plots_dir", type=PathParam(file_okay=False, path_type=Path),
               help="Write latency.png and timeline.png for this run into this directory.")
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
               help="Override a scenario value, e.g. --set network.loss=0.1 (repeatable).")
@@ -1081,7 +1093,7 @@ def node(name, port, host, peers, data_dir, seed, order, quorum, retry_timeout, 
 @click.option("--node-cmd", "node_cmd", metavar="TEMPLATE",
               help="Run this command for each node instead of 'paxsim node'; placeholders "
                    "{name} {port} {peers} {data} (see docs/http-protocol.md).")
-@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--workdir", type=PathParam(file_okay=False, path_type=Path),
               help="Keep data directories, node logs and traces here (default: a temporary directory, removed).")
 def cluster(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool, plots_dir: Path | None,
             sets: tuple[str, ...], bugs: tuple[str, ...], node_cmd: str | None, workdir: Path | None) -> None:
@@ -1187,9 +1199,9 @@ def cluster(scenario: Path, seed: int | None, trace_path: Path | None, as_json: 
               help="A variant: a name and --set style changes (none: 'base:'). Repeat; the first is the baseline.")
 @JOBS_OPTION
 @SCHEDULER_OPTION
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path), default=None,
               help="Also write every seed's results here, one JSON line a seed.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--plot", "plot_path", type=PathParam(dir_okay=False, path_type=Path), default=None,
               help="Write a histogram of the paired decision-time differences (PNG, SVG or PDF).")
 @click.option("--progress/--no-progress", default=None,
               help="Show a progress bar [default: when stderr is a terminal].")
@@ -1284,7 +1296,7 @@ EXIT_BOUND = 3
 
 
 @main.command("explore")
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenario", type=PathParam(dir_okay=False, path_type=Path))
 @click.option("--bug", "bugs", multiple=True, type=click.Choice(list(BUGS)), metavar="NAME",
               help="Switch on a deliberate protocol bug (repeatable); see 'paxsim bugs'.")
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
@@ -1305,7 +1317,7 @@ EXIT_BOUND = 3
               help="Identify states equal up to renaming interchangeable nodes [default: explore.symmetry, on].")
 @click.option("--prune/--no-prune", default=True, show_default=True,
               help="Skip transitions that only take options away (a loss, a delivery or timer that does nothing).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path),
               help="Write a counterexample here as a scripted scenario.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the summary.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr [default: when a terminal].")

@@ -214,3 +214,29 @@ def test_shrink_refuses_to_overwrite(runner, tmp_path):
     assert result.exit_code == 2, result.output
     assert result.stderr == f"{out} exists: choose another -o, or remove it first\n"
     assert out.read_text() == "mine\n"
+
+
+WRONG_KIND_OUTPUTS = [
+    # an output file that is a directory, or an output directory that is a file
+    (["run", "{happy}", "--trace", "{d}"], "--trace", "File '{d}' is a directory."),
+    (["run", "{happy}", "--html", "{d}"], "--html", "File '{d}' is a directory."),
+    (["run", "{happy}", "--plots", "{f}"], "--plots", "Directory '{f}' is a file."),
+    (["shrink", "{happy}", "-o", "{d}"], "-o/--output", "File '{d}' is a directory."),
+    (["sweep", "{happy}", "-o", "{d}"], "-o/--output", "File '{d}' is a directory."),
+    (["plot", "latency", "{f}", "-o", "{d}"], "-o/--output", "File '{d}' is a directory."),
+    (["view", "{d}"], "TRACE", "File '{d}' is a directory."),
+]
+
+
+@pytest.mark.parametrize("argv,name,message", WRONG_KIND_OUTPUTS,
+                         ids=[" ".join(a[:1] + [a[-2]]) for a, _, _ in WRONG_KIND_OUTPUTS])
+def test_a_path_of_the_wrong_kind_is_one_line_naming_the_option(runner, tmp_path, argv, name, message):
+    d = tmp_path / "folder"
+    d.mkdir()
+    f = tmp_path / "file.jsonl"
+    f.write_text("")
+    fill = dict(d=d, f=f, happy=ROOT / "scenarios" / "happy.yaml")
+    result = runner.invoke(main, [a.format(**fill) for a in argv])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"{name}: {message.format(**fill)}\n"
+    assert "Usage" not in result.output
