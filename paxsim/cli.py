@@ -1178,13 +1178,16 @@ EXIT_BOUND = 3
               help="Identify states equal up to renaming interchangeable nodes [default: explore.symmetry, on].")
 @click.option("--prune/--no-prune", default=True, show_default=True,
               help="Skip transitions that only take options away (a loss, a delivery or timer that does nothing).")
+@click.option("--reduction/--no-reduction", default=True, show_default=True,
+              help="Explore a crash only as a reboot (crash, then restart at once) and never generate "
+                   "always-subsumed transitions; sound for safety, needs --prune (see the README).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a counterexample here as a scripted scenario.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the summary.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr [default: when a terminal].")
 def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states, time_limit, seed: int,
-                loss, duplicate, crash, restart, timers, symmetry, prune: bool, output: Path | None, as_json: bool,
-                progress) -> None:
+                loss, duplicate, crash, restart, timers, symmetry, prune: bool, reduction: bool,
+                output: Path | None, as_json: bool, progress) -> None:
     """Search every schedule of a small SCENARIO for a safety violation.
 
     States are every node's role state and storage, the messages in flight
@@ -1224,7 +1227,7 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
         _bad_input(f"{output}: directory {str(output.parent)!r} does not exist")
     if strategy == "random" and max_states is None and time_limit is None:
         time_limit = 10.0
-    model = ex.model_for(sc, budgets, prune=prune)
+    model = ex.model_for(sc, budgets, prune=prune, reduce=reduction)
     bar = None
     if progress is None:
         progress = sys.stderr.isatty() and not as_json
@@ -1243,6 +1246,7 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
     summary["scenario"] = str(scenario)
     summary["budgets"] = budgets.to_dict()
     summary["prune"] = prune
+    summary["reduction"] = model.reduce
     replay = None
     if result.violation is not None:
         flags = "".join(f" --bug {b}" for b in bugs) + "".join(f" --set {s}" for s in sets)
