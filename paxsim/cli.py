@@ -1268,7 +1268,7 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
                    f"crash {b['crash']}, restart {b['restart']}, timers {b['timers']}; "
                    f"symmetry {'on' if result.symmetry else 'off'})")
         click.echo(f"states:      {result.visited} visited, {result.unique} unique, {result.transitions} transitions "
-                   f"({result.pruned} pruned), max depth {result.max_depth}")
+                   f"({result.pruned} pruned, {result.covered} covered), max depth {result.max_depth}")
         click.echo(f"speed:       {result.states_per_second:,.0f} states/s, {result.seconds:.2f} s, "
                    f"peak memory {result.peak_rss_mib:.0f} MiB")
         if result.violation is not None:

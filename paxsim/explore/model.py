@@ -261,17 +261,27 @@ class Model:
             raise ValueError(f"unknown transition {label!r}")
         nodes_t = tuple(nodes_l)
         if netd and self.gc:
-            netd = self._collect(nodes_t, netd, budget_l)
+            if budget_l[CRASH:] != list(budget[CRASH:]):
+                netd = self._collect(nodes_t, netd, budget_l)
+            elif kind in ("deliver", "timer", "propose"):
+                # only messages from or to the node that moved can have died
+                # (`dead` reads those two nodes and the budgets), and those
+                # in `state` were all alive
+                netd = self._collect(nodes_t, netd, budget_l, label[2] if kind == "deliver" else label[1])
         return (nodes_t, tuple(netd), tuple(budget_l), hist), violation, subsumed
 
-    def _collect(self, nodes: tuple, netd: list, budget: list) -> list:
+    def _collect(self, nodes: tuple, netd: list, budget: list, moved: int | None = None) -> list:
         """The in-flight messages without the dead ones: those whose delivery
         can change nothing in any future the budgets allow (a node that is
-        down for good, or the protocol's `dead`)."""
+        down for good, or the protocol's `dead`).  With `moved`, only the
+        messages from or to that node are looked at."""
         timers_left = budget[TIMERS] > 0
         renewable = budget[CRASH] > 0 and budget[RESTART] > 0
         restarts = budget[RESTART] > 0
         dead = self.p.dead
+        if moved is not None:
+            return [e for e in netd if (e[0] != moved and e[1] != moved) or (
+                (nodes[e[1]][0] or restarts) and not dead(e[4], e[0], e[1], nodes, timers_left, renewable))]
         keep = [e for e in netd if (nodes[e[1]][0] or restarts)
                 and not dead(e[4], e[0], e[1], nodes, timers_left, renewable)]
         return keep
@@ -375,11 +385,13 @@ class Model:
         return hist, violation
 
     # -- covering -----------------------------------------------------------------------
-    def cover(self, state: tuple) -> tuple[int, frozenset]:
-        """(key, in-flight set) for covering (see search.explore): states with
-        one key differ only in their in-flight messages, and one whose set
-        contains another's can do everything the other can.  The set has one
-        item per copy: (src, dst, message key, duplicable, k) for k < count."""
+    def cover(self, state: tuple) -> tuple[int, tuple, frozenset]:
+        """(key, budgets, in-flight set) for covering (see search.explore):
+        states with one key differ only in their budgets and in-flight
+        messages, and one with budgets no smaller and a set containing
+        another's can do everything the other can.  The timer budget is in
+        the key: whether a firing is left changes what snapshots keep.  The set has one item per
+        copy: (src, dst, message key, duplicable, k) for k < count."""
         nodes, net, budget, hist = state
         items = self._items
         out = []
@@ -390,7 +402,7 @@ class Model:
                 if item is None:
                     item = items[probe] = probe
                 out.append(item)
-        return hash((nodes, budget, hist)), frozenset(out)
+        return hash((nodes, hist, budget[TIMERS])), budget, frozenset(out)
 
     # -- symmetry -----------------------------------------------------------------------
     def rename(self, state: tuple, perm: list[int]) -> tuple:

@@ -20,6 +20,7 @@ import resource
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from operator import ge
 from typing import Any, Callable
 
 from .model import Model
@@ -96,13 +97,14 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
     """Search `model`.  `covering` (default: on with the model's reduction,
     BFS only) skips a new state B when a state A already queued at a depth
     no greater has the same node states, budgets and history and at least
-    B's messages in flight (multiset inclusion).
+    B's messages in flight (multiset inclusion) and budgets no smaller.
 
     Why that is sound and keeps counterexamples shortest: a transition's
     effect on node states, history and the messages it adds depends only on
     its own node, message and the history, never on the rest of the
     multiset; dead messages are dropped by a rule that reads only node states
-    and budgets.  So every transition enabled in B is enabled in A and leads
+    and budgets, and a message dead under smaller budgets is dead under
+    larger ones or else can simply stay in flight.  So every transition enabled in B is enabled in A and leads
     to a pair of states related the same way, and by induction every
     schedule from B, with its violation, runs from A with the same length.
     A is at a depth no greater than B's, so the shortest counterexample
@@ -137,10 +139,10 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
         # (its stale entry is skipped).  DFS uses one stack.
         bfs = strategy == "bfs"
         cover = model.cover if (bfs and (model.reduce if covering is None else covering)) else None
-        covers: dict[int, list] = {}  # cover key -> [(depth, in-flight set)] of states queued
+        covers: dict[int, list] = {}  # cover key -> [(depth, budgets, in-flight set)] of states queued
         if cover is not None:
-            k0, items0 = cover(init)
-            covers[k0] = [(0, items0)]
+            k0, b0, items0 = cover(init)
+            covers[k0] = [(0, b0, items0)]
         levels: dict[int, list] = {0: [(init, h0, 0)]}
         stack: list = levels[0] if not bfs else []
         level = 0
@@ -209,17 +211,18 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
                         continue
                     parents[ch] = (h, label, cost)
                     if cover is not None:
-                        key, items = cover(child)
+                        key, budget, items = cover(child)
                         group = covers.get(key)
                         if group is None:
-                            covers[key] = [(cost, items)]
+                            covers[key] = [(cost, budget, items)]
                         else:
-                            if any(d <= cost and items <= other for d, other in group):
+                            if any(d <= cost and items <= other and all(map(ge, b, budget))
+                                   for d, b, other in group):
                                 res.covered += 1
                                 if entry is _MISSING:
                                     res.unique -= 1
                                 continue
-                            group.append((cost, items))
+                            group.append((cost, budget, items))
                     levels.setdefault(cost, []).append((child, ch, cost))
                 elif ch not in parents:
                     parents[ch] = (h, label)
