@@ -260,4 +260,4 @@ def test_benchmark_quick_runs():
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "| simulator (5% loss, checked) | trace event |" in proc.stdout
-    assert "| explorer, pruning | transition |" in proc.stdout
+    assert "| explorer, reduction (default) | transition |" in proc.stdout
