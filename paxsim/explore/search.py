@@ -195,6 +195,9 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
                     res.pruned += 1
                     continue
                 cost = depth + (2 if label[0] == "reboot" else 1)
+                if max_depth is not None and cost > max_depth:
+                    truncated = True  # a reboot from the last level but one
+                    continue
                 if violation is not None:
                     if best is None or cost < best[0]:
                         best = (cost, h, label, violation)
