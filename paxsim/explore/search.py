@@ -208,24 +208,25 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
                 ch = hash(child)
                 if bfs:
                     entry = parents.get(ch, _MISSING)
-                    if entry is _MISSING:
-                        res.unique += 1
-                    elif entry is None or entry[2] <= cost:
+                    if entry is not _MISSING and (entry is None or entry[2] <= cost):
                         continue
-                    parents[ch] = (h, label, cost)
+                    # queued before (a 3-tuple), now one level higher: counted already
+                    counted = entry is not _MISSING and len(entry) == 3
                     if cover is not None:
                         key, budget, items = cover(child)
                         group = covers.get(key)
                         if group is None:
                             covers[key] = [(cost, budget, items)]
+                        elif any(d <= cost and items <= other and all(map(ge, b, budget))
+                                 for d, b, other in group):
+                            res.covered += 1
+                            parents[ch] = (h, label, cost, True)  # covered, never expanded
+                            continue
                         else:
-                            if any(d <= cost and items <= other and all(map(ge, b, budget))
-                                   for d, b, other in group):
-                                res.covered += 1
-                                if entry is _MISSING:
-                                    res.unique -= 1
-                                continue
                             group.append((cost, budget, items))
+                    parents[ch] = (h, label, cost)
+                    if not counted:
+                        res.unique += 1
                     levels.setdefault(cost, []).append((child, ch, cost))
                 elif ch not in parents:
                     parents[ch] = (h, label)
