@@ -164,6 +164,20 @@ def test_counterexample_with_a_crash_replays(runner, tmp_path, write):
     assert "crash:" in text and "script:" in text
 
 
+@pytest.mark.slow
+def test_issue_configuration_with_restart_catches_amnesia_shortest(runner, tmp_path):
+    # three-nodes.yaml with the restart the issue asks for: the forgetful
+    # acceptor needs a crash and a restart; BFS (with the reduction) returns
+    # a 10-transition schedule, the same length as without it, and it replays
+    cex = tmp_path / "amnesia.yaml"
+    code, data, _ = explore_json(runner, THREE, "--restart", "1", "--bug", "amnesia", "-o", str(cex))
+    assert code == 1 and data["violation"]["kind"] == "agreement" and data["replayed"]
+    assert data["counterexample_length"] == 10
+    assert "crash n" in " ".join(data["schedule"]) and "restart n" in " ".join(data["schedule"])
+    run = runner.invoke(main, ["run", str(cex), "--seed", "7"])
+    assert run.exit_code == 1 and "agreement" in run.stdout
+
+
 def test_counterexample_file_is_the_same_in_any_process(tmp_path):
     outs = []
     for hashseed in ("1", "2"):
