@@ -95,9 +95,10 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
             time_limit: float | None = None, seed: int = 0,
             progress: Callable[[int], None] | None = None, covering: bool | None = None) -> Result:
     """Search `model`.  `covering` (default: on with the model's reduction,
-    BFS only) skips a new state B when a state A already queued at a depth
-    no greater has the same node states, budgets and history and at least
-    B's messages in flight (multiset inclusion) and budgets no smaller.
+    BFS only) skips a state B when a state A queued at a depth no greater
+    has the same node states and history, budgets no smaller and at least
+    B's messages in flight (multiset inclusion): B is not queued if A came
+    first, and dropped from the queue, not yet expanded, if A comes later.
 
     Why that is sound and keeps counterexamples shortest: a transition's
     effect on node states, history and the messages it adds depends only on
@@ -139,10 +140,10 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
         # (its stale entry is skipped).  DFS uses one stack.
         bfs = strategy == "bfs"
         cover = model.cover if (bfs and (model.reduce if covering is None else covering)) else None
-        covers: dict[int, list] = {}  # cover key -> [(depth, budgets, in-flight set)] of states queued
+        covers: dict[int, list] = {}  # cover key -> [(depth, budgets, in-flight set, hash)] of states queued
         if cover is not None:
             k0, b0, items0 = cover(init)
-            covers[k0] = [(0, b0, items0)]
+            covers[k0] = [(0, b0, items0, h0)]
         levels: dict[int, list] = {0: [(init, h0, 0)]}
         stack: list = levels[0] if not bfs else []
         level = 0
@@ -165,8 +166,8 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
                 current[cursor] = None
                 cursor += 1
                 entry = parents[h]
-                if entry is not None and entry[2] != depth:
-                    continue  # reached again one level higher: expanded there
+                if entry is not None and (entry[2] != depth or len(entry) == 4):
+                    continue  # reached again one level higher (expanded there), or covered since
             else:
                 if not stack:
                     break
@@ -216,14 +217,23 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
                         key, budget, items = cover(child)
                         group = covers.get(key)
                         if group is None:
-                            covers[key] = [(cost, budget, items)]
+                            covers[key] = [(cost, budget, items, ch)]
                         elif any(d <= cost and items <= other and all(map(ge, b, budget))
-                                 for d, b, other in group):
+                                 for d, b, other, _h in group):
                             res.covered += 1
                             parents[ch] = (h, label, cost, True)  # covered, never expanded
                             continue
                         else:
-                            group.append((cost, budget, items))
+                            # and the other way: queued states, no higher, that this one covers
+                            # (not expanded yet: they are at least one level down)
+                            for d, b, other, oh in group:
+                                if d >= cost and other <= items and all(map(ge, budget, b)):
+                                    old = parents[oh]
+                                    if len(old) == 3 and old[2] == d:
+                                        parents[oh] = old + (True,)
+                                        res.covered += 1
+                                        res.unique -= 1
+                            group.append((cost, budget, items, ch))
                     parents[ch] = (h, label, cost)
                     if not counted:
                         res.unique += 1
