@@ -1197,10 +1197,14 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
     restarts a node, or starts a proposal; time is abstracted away. Every
     state is checked for agreement, validity and integrity. A counterexample
     is written as a scripted scenario that 'paxsim run' replays on any seed.
+    By default a crash is explored only as a reboot and states covered by
+    another are skipped, which keeps the shortest counterexample
+    (--no-reduction: the plain search).
 
     \b
     Examples:
       paxsim explore scenarios/explore/three-nodes.yaml
+      paxsim explore scenarios/explore/three-nodes.yaml --restart 1 --bug amnesia
       paxsim explore scenarios/explore/three-nodes.yaml --bug ignore-accepted -o cex.yaml
       paxsim run cex.yaml
       paxsim explore scenarios/explore/two-nodes.yaml --loss 1 --json
