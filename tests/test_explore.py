@@ -15,7 +15,7 @@ import pytest
 from paxsim.cli import main
 from paxsim.explore import model_for, explore
 from paxsim.explore.single import SLOTS
-from paxsim.protocols.single import Acceptor, Learner, Node, Proposer
+from paxsim.protocols.single import BUGS, Acceptor, Learner, Node, Proposer
 from paxsim.scenario import load_scenario, parse_scenario
 
 from .conftest import ROOT
@@ -47,9 +47,10 @@ def explore_json(runner, *args):
 # 8 states, 7 transitions.  The loss budget adds, in each of s1..s6, the loss of
 # its one message: 6 more states (the same node states, nothing in flight, loss
 # budget 0), where nothing is enabled.  So 14 states and 13 transitions.  With
-# pruning (the default), a loss is subsumed (the state before it can leave the
-# message in flight forever), so the 6 losses are generated but not followed:
-# 8 unique states, 13 transitions, 6 pruned.
+# pruning, a loss is subsumed (the state before it can leave the message in
+# flight forever), so the 6 losses are generated but not followed: 8 unique
+# states, 13 transitions, 6 pruned.  With the reduction (the default) a loss
+# is not even generated: 8 states, 7 transitions, nothing pruned.
 def test_hand_counted_configuration_without_pruning(runner):
     code, data, _ = explore_json(runner, TWO, "--no-prune")
     assert code == 0
@@ -58,15 +59,21 @@ def test_hand_counted_configuration_without_pruning(runner):
 
 
 def test_hand_counted_configuration_with_pruning(runner):
-    code, data, _ = explore_json(runner, TWO)
+    code, data, _ = explore_json(runner, TWO, "--no-reduction")
     assert code == 0
     assert (data["unique_states"], data["transitions"], data["pruned"]) == (8, 13, 6)
+
+
+def test_hand_counted_configuration_with_the_reduction(runner):
+    code, data, _ = explore_json(runner, TWO)
+    assert code == 0 and data["reduction"]
+    assert (data["unique_states"], data["transitions"], data["pruned"], data["covered"]) == (8, 7, 0, 0)
 
 
 def test_summary_text_names_the_result(runner):
     result = runner.invoke(main, ["explore", TWO])
     assert result.exit_code == 0, result.output
-    assert "8 unique, 13 transitions (6 pruned), max depth 7" in result.stdout
+    assert "8 unique, 7 transitions (0 pruned, 0 covered), max depth 7" in result.stdout
     assert "exhausted: no schedule violates agreement, validity or integrity" in result.stdout
 
 
@@ -77,13 +84,44 @@ def test_summary_text_names_the_result(runner):
 # the count with canonical role state (maps compared as sets, fields a phase
 # never reads dropped) and dead messages (stale promises, nacks, learned
 # replies, which no future delivery can use) removed; keeping the dead
-# messages gives a different, larger count of the same verdict.
+# messages gives a different, larger count of the same verdict.  Covering
+# (the reduction's part that applies here: no crash) leaves 24,889 of them.
 @pytest.mark.slow
 def test_three_nodes_without_faults_is_exhausted(runner):
     no_faults = str(ROOT / "scenarios" / "explore" / "three-nodes-no-faults.yaml")
-    code, data, _ = explore_json(runner, no_faults)
+    code, data, _ = explore_json(runner, no_faults, "--no-reduction")
     assert code == 0 and data["exhausted"] and data["violation"] is None
     assert (data["unique_states"], data["max_depth"]) == (54214, 22)
+    code, data, _ = explore_json(runner, no_faults)
+    assert code == 0 and data["exhausted"] and data["violation"] is None
+    assert (data["unique_states"], data["max_depth"]) == (24889, 22) and data["covered"] > 0
+
+
+# -- the reduction (reboots, covering) loses no violation and no shortest length -------------
+# On a configuration small enough to exhaust without it (2 nodes, 2 proposers,
+# a crash and a restart), every mutant gets the same verdict and the same
+# shortest counterexample length with and without the reduction.
+@pytest.mark.parametrize("bug", [None, *BUGS])
+def test_reduction_finds_the_same_violations_at_the_same_length(bug):
+    bugs = f", bugs: [{bug}]" if bug else ""
+    sc = parse_scenario(DUEL_2 + f"protocol: {{storage: durable{bugs}}}\nexplore: {{crash: 1, restart: 1}}\n")
+    reduced, full = explore(model_for(sc)), explore(model_for(sc, reduce=False))
+    assert (reduced.violation is None) == (full.violation is None)
+    if full.violation is None:
+        assert reduced.exhausted and full.exhausted and reduced.unique < full.unique
+    else:
+        assert reduced.violation[0] == full.violation[0] and len(reduced.path) == len(full.path)
+
+
+@pytest.mark.slow
+def test_reduction_keeps_a_restart_counterexample_shortest(runner, tmp_path):
+    # amnesia needs two crashes and restarts: the reboots stand for them, and
+    # the counterexample (two crash and two restart labels) replays
+    sc = parse_scenario(DUEL_2 + "protocol: {storage: durable, bugs: [amnesia]}\nexplore: {crash: 2}\n")
+    reduced, full = explore(model_for(sc)), explore(model_for(sc, reduce=False))
+    assert reduced.violation[0] == full.violation[0] == "agreement"
+    assert len(reduced.path) == len(full.path) and reduced.unique < full.unique
+    assert [label[0] for label in reduced.path].count("restart") == 2
 
 
 @pytest.mark.slow
@@ -124,6 +162,20 @@ def test_counterexample_with_a_crash_replays(runner, tmp_path, write):
     assert run.exit_code == 1 and "agreement" in run.stdout
     text = cex.read_text()
     assert "crash:" in text and "script:" in text
+
+
+@pytest.mark.slow
+def test_issue_configuration_with_restart_catches_amnesia_shortest(runner, tmp_path):
+    # three-nodes.yaml with the restart the issue asks for: the forgetful
+    # acceptor needs a crash and a restart; BFS (with the reduction) returns
+    # a 10-transition schedule, the same length as without it, and it replays
+    cex = tmp_path / "amnesia.yaml"
+    code, data, _ = explore_json(runner, THREE, "--restart", "1", "--bug", "amnesia", "-o", str(cex))
+    assert code == 1 and data["violation"]["kind"] == "agreement" and data["replayed"]
+    assert data["counterexample_length"] == 10
+    assert "crash n" in " ".join(data["schedule"]) and "restart n" in " ".join(data["schedule"])
+    run = runner.invoke(main, ["run", str(cex), "--seed", "7"])
+    assert run.exit_code == 1 and "agreement" in run.stdout
 
 
 def test_counterexample_file_is_the_same_in_any_process(tmp_path):
@@ -222,4 +274,4 @@ def test_benchmark_quick_runs():
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "| simulator (5% loss, checked) | trace event |" in proc.stdout
-    assert "| explorer, pruning | transition |" in proc.stdout
+    assert "| explorer, reduction (default) | transition |" in proc.stdout

@@ -16,12 +16,14 @@ PROTOCOLS = {"single": SingleDecree}
 
 
 def model_for(scenario: Scenario, budgets: Explore | None = None, symmetry: bool | None = None,
-              prune: bool = True, gc: bool = True) -> Model:
+              prune: bool = True, gc: bool = True, reduce: bool = True) -> Model:
     """The search model of a scenario (single-decree for now), with its
     `explore:` budgets unless `budgets` is given.  `gc=False` keeps dead
-    messages in the state (for measuring what dropping them saves)."""
+    messages in the state (for measuring what dropping them saves);
+    `reduce=False` explores crashes and restarts separately (see
+    `Model.enabled`)."""
     budgets = budgets or scenario.explore or Explore()
-    return Model(scenario, SingleDecree(scenario), budgets, symmetry, prune, gc)
+    return Model(scenario, SingleDecree(scenario), budgets, symmetry, prune, gc, reduce)
 
 
 __all__ = ["Model", "PROTOCOLS", "Result", "SingleDecree", "counterexample", "explore", "model_for", "to_yaml"]

@@ -48,9 +48,10 @@ class Recorder:
 
 class Model:
     def __init__(self, scenario: Scenario, protocol: Any, budgets: Explore, symmetry: bool | None = None,
-                 prune: bool = True, gc: bool = True) -> None:
+                 prune: bool = True, gc: bool = True, reduce: bool = True) -> None:
         self.scenario = scenario
         self.prune = prune  # skip subsumed transitions (see `step`)
+        self.reduce = reduce and prune  # crashes as reboots (see `enabled`); relies on pruning's argument
         self.gc = gc and getattr(protocol, "gc", False)  # drop dead messages (see `_collect`)
         self._sends = 0
         self.p = protocol
@@ -62,6 +63,7 @@ class Model:
         restart = budgets.crash if budgets.restart is None else budgets.restart
         self.budget0 = (budgets.loss, budgets.duplicate, budgets.crash, restart, budgets.timers)
         self._mkeys: dict = {}
+        self._items: dict = {}  # interned covering items (see `cover`)
         use_symmetry = budgets.symmetry if symmetry is None else symmetry
         movable = [i for i, name in enumerate(self.names) if name not in protocol.fixed]
         self.perms: list[list[int]] = []
@@ -89,7 +91,35 @@ class Model:
         return key
 
     def enabled(self, state: tuple) -> list[tuple]:
-        """Every transition enabled in `state`, in a deterministic order."""
+        """Every transition enabled in `state`, in a deterministic order.
+
+        With `reduce` (the default; `--no-reduction` turns it off), crashes
+        are explored only as reboots, and transitions that are always
+        subsumed (a loss, a delivery to a node that is down) are not even
+        generated.  Why this loses no violation and no shortest
+        counterexample (counted in crash and restart labels, a reboot being
+        two):
+
+        * A crash never followed by a restart of that node is subsumed by not
+          crashing: a node that is down does nothing (deliveries to it are
+          subsumed, its timers are gone), and a node that is up can do
+          nothing just as well (its messages stay in flight, its timers
+          armed), while every other node and the history (per-node
+          decisions, the set of votes) evolve the same.  Dropping the crash
+          gives a schedule one transition shorter with the same violation.
+        * Between a crash of node i and its restart nothing touches i (the
+          node is down), and the restart reads only i's stable storage and
+          budgets, and only adds messages to the multiset.  So the restart
+          commutes with every transition in between (Lipton: it is a left
+          mover) and `crash i; w; restart i; v` reaches the same state as
+          `reboot i; w; v`, with the same number of labels.  A violation
+          inside w does not need the crash at all (first point); one in the
+          restart or in v is seen with the same history (votes are a set,
+          decisions per node), except that a decision without a quorum may
+          be flagged earlier, which is a real schedule too.
+        """
+        if self.reduce:
+            return self._enabled_reduced(state)
         nodes, net, budget, _hist = state
         out: list[tuple] = []
         for i, (up, _snap, _storage, timers, started) in enumerate(nodes):
@@ -114,6 +144,32 @@ class Model:
                     out.append(("crash", i))
             elif budget[RESTART]:
                 out.append(("restart", i))
+        return out
+
+    def _enabled_reduced(self, state: tuple) -> list[tuple]:
+        nodes, net, budget, _hist = state
+        out: list[tuple] = []
+        for i, (up, _snap, _storage, timers, started) in enumerate(nodes):
+            if up and not started and self.has_proposal[i]:
+                out.append(("propose", i))
+        for src, dst, _key, dup, msg, _count in net:
+            if nodes[dst][0]:
+                out.append(("deliver", src, dst, msg, dup))
+        if budget[DUP]:
+            for src, dst, _key, dup, msg, _count in net:
+                if dup:
+                    out.append(("duplicate", src, dst, msg))
+        if budget[TIMERS]:
+            for i, node in enumerate(nodes):
+                for name in node[3]:
+                    out.append(("timer", i, name))
+        if budget[CRASH] and budget[RESTART]:
+            for i, node in enumerate(nodes):
+                if node[0]:
+                    out.append(("reboot", i))
+        for i, node in enumerate(nodes):
+            if not node[0] and budget[RESTART]:
+                out.append(("restart", i))  # only from a state reached without the reduction
         return out
 
     def apply(self, state: tuple, label: tuple, rec: Recorder | None = None) -> tuple[tuple, tuple | None]:
@@ -190,21 +246,42 @@ class Model:
             if started:
                 value = self.proposal[i]
                 hist, violation = self._run(nodes_l, netd, hist, i, lambda n: self.p.propose(n, value), rec)
+        elif kind == "reboot":
+            # a crash and, at once, the restart (see `enabled`); subsumed when
+            # the node comes back exactly as it was and sends nothing
+            if rec is not None:
+                raise ValueError("expand reboots into crash and restart before recording")
+            before = hist
+            self._timers_left = budget[TIMERS] > 0
+            crashed, _v, _s = self.step(state, ("crash", label[1]))
+            child, violation, _s = self.step(crashed, ("restart", label[1]))
+            subsumed = self._sends == 0 and child[0][label[1]] == nodes[label[1]] and child[3] == before
+            return child, violation, subsumed
         else:
             raise ValueError(f"unknown transition {label!r}")
         nodes_t = tuple(nodes_l)
         if netd and self.gc:
-            netd = self._collect(nodes_t, netd, budget_l)
+            if budget_l[CRASH:] != list(budget[CRASH:]):
+                netd = self._collect(nodes_t, netd, budget_l)
+            elif kind in ("deliver", "timer", "propose"):
+                # only messages from or to the node that moved can have died
+                # (`dead` reads those two nodes and the budgets), and those
+                # in `state` were all alive
+                netd = self._collect(nodes_t, netd, budget_l, label[2] if kind == "deliver" else label[1])
         return (nodes_t, tuple(netd), tuple(budget_l), hist), violation, subsumed
 
-    def _collect(self, nodes: tuple, netd: list, budget: list) -> list:
+    def _collect(self, nodes: tuple, netd: list, budget: list, moved: int | None = None) -> list:
         """The in-flight messages without the dead ones: those whose delivery
         can change nothing in any future the budgets allow (a node that is
-        down for good, or the protocol's `dead`)."""
+        down for good, or the protocol's `dead`).  With `moved`, only the
+        messages from or to that node are looked at."""
         timers_left = budget[TIMERS] > 0
         renewable = budget[CRASH] > 0 and budget[RESTART] > 0
         restarts = budget[RESTART] > 0
         dead = self.p.dead
+        if moved is not None:
+            return [e for e in netd if (e[0] != moved and e[1] != moved) or (
+                (nodes[e[1]][0] or restarts) and not dead(e[4], e[0], e[1], nodes, timers_left, renewable))]
         keep = [e for e in netd if (nodes[e[1]][0] or restarts)
                 and not dead(e[4], e[0], e[1], nodes, timers_left, renewable)]
         return keep
@@ -306,6 +383,26 @@ class Model:
             timers = tuple(sorted(timer_set))
         nodes_l[i] = (up, p.snapshot(node, self._timers_left), storage, timers, started)
         return hist, violation
+
+    # -- covering -----------------------------------------------------------------------
+    def cover(self, state: tuple) -> tuple[int, tuple, frozenset]:
+        """(key, budgets, in-flight set) for covering (see search.explore):
+        states with one key differ only in their budgets and in-flight
+        messages, and one with budgets no smaller and a set containing
+        another's can do everything the other can.  The timer budget is in
+        the key: whether a firing is left changes what snapshots keep.  The set has one item per
+        copy: (src, dst, message key, duplicable, k) for k < count."""
+        nodes, net, budget, hist = state
+        items = self._items
+        out = []
+        for src, dst, key, dup, _msg, count in net:
+            for k in range(count):
+                probe = (src, dst, key, dup, k)
+                item = items.get(probe)
+                if item is None:
+                    item = items[probe] = probe
+                out.append(item)
+        return hash((nodes, hist, budget[TIMERS])), budget, frozenset(out)
 
     # -- symmetry -----------------------------------------------------------------------
     def rename(self, state: tuple, perm: list[int]) -> tuple:
