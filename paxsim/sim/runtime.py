@@ -663,7 +663,7 @@ class Run:
                 if isinstance(observed, Checker):
                     verdict = observed.finish()
                 else:
-                    verdict = check(observed) if observed is not None else None
+                    verdict = check(observed, in_order=True) if observed is not None else None
                 if verdict is None or verdict.violations:
                     verdict = check(self.checked_events())
                 self._verdict = verdict
