@@ -159,18 +159,21 @@ _seq_of = itemgetter("seq")
 PROTOCOL_KINDS = ("multi-paxos",)  # judged by their protocol package; any other header by the code below
 
 
-def check(events: list[dict]) -> Verdict:
+def check(events: list[dict], in_order: bool = False) -> Verdict:
     """Judge a trace: `events[0]` is the header (it gives the nodes, the
     phase-2 quorum size and the proposed values), the rest are judged in
     `seq` order.  The events are trusted to be well formed: `read_trace`
-    validates a file; a run's own events need no validation."""
+    validates a file; a run's own events need no validation.  `in_order`:
+    the events are already in `seq` order (a simulation's own list), so
+    they need no sorting."""
     header = events[0] if events and events[0].get("kind") == "header" else {}
     kind = ((header.get("scenario") or {}).get("protocol") or {}).get("kind", "single-decree")
     if kind in PROTOCOL_KINDS:  # another protocol: its own properties, and linearizability
         return _check_other(kind, events)
     checker = Checker(header)
     feed = checker.append
-    for ev in sorted(events[1:] if header else events, key=_seq_of):  # in seq order, whatever the line order
+    body = events[1:] if header else events
+    for ev in body if in_order else sorted(body, key=_seq_of):  # in seq order, whatever the line order
         feed(ev)
     return checker.finish(events)
 
@@ -287,7 +290,13 @@ class Checker:
         elif kind == "propose":
             self.proposes.setdefault(tuple(ev["ballot"]), ev)
         elif kind == "decide":
-            self.violations.extend(_check_decide(ev, self.decisions, self.knows, self.chosen, self.restarts))
+            decisions, knows, chosen, value = self.decisions, self.knows, self.chosen, ev["value"]
+            if node not in knows and node not in decisions and chosen and chosen[0].value == value:
+                # The common case, as _check_decide finds it: a first decision, of the value chosen first.
+                decisions[node] = (value, ev["t"], ev["seq"])
+                knows[node] = value
+            else:
+                self.violations.extend(_check_decide(ev, decisions, knows, chosen, self.restarts))
         elif kind == "crash":
             self.kept.append(ev)
             if node in down:

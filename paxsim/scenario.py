@@ -634,7 +634,105 @@ def _describe_schema_error(error) -> tuple[Path_, str]:
     return path, error.message
 
 
+# What `_surely_valid` understands.  Any other keyword (a schema change) makes
+# it answer "unsure", and jsonschema decides.
+_ANNOTATIONS = frozenset({"description", "x-expected", "title", "$schema", "$id", "$defs", "default", "examples"})
+_JSON_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool}
+
+
+def _surely_valid(value: Any, sch: Any) -> bool:
+    """A quick check of `value` against the scenario schema, without
+    importing jsonschema (about 100 ms of a command's start-up): True only
+    when `value` is certainly valid.  False means "invalid, or not sure",
+    and jsonschema then checks (and words the error) as before, so a False
+    answer never changes what a user sees; a True one skips jsonschema,
+    which would have found no error.  Keywords are read as JSON Schema
+    2020-12 does for the subset the scenario schema uses; anything else
+    (numbers compared with booleans in enum or const, non-string keys, an
+    unknown keyword) is "not sure"."""
+    if sch is True:
+        return True
+    if type(sch) is not dict:
+        return False
+    for key, want in sch.items():
+        if key in _ANNOTATIONS:
+            continue
+        if key == "$ref":
+            if type(want) is not str or not want.startswith("#/$defs/"):
+                return False
+            target = schema()["$defs"].get(want[len("#/$defs/"):])
+            if target is None or not _surely_valid(value, target):
+                return False
+        elif key == "type":
+            if not any(_is_type(value, t) for t in (want if type(want) is list else [want])):
+                return False
+        elif key == "enum" or key == "const":
+            options = want if key == "enum" else [want]
+            if type(value) not in (str, int, float) or type(value) is bool or not any(
+                    type(o) is type(value) and o == value for o in options):
+                return False
+        elif key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            if type(value) in (int, float):
+                if type(want) not in (int, float) or (type(value) is float and not math.isfinite(value)):
+                    return False
+                if not {"minimum": value >= want, "maximum": value <= want,
+                        "exclusiveMinimum": value > want, "exclusiveMaximum": value < want}[key]:
+                    return False
+            elif type(value) is not str and type(value) is not dict and type(value) is not list \
+                    and value is not None and type(value) is not bool:
+                return False
+        elif key == "pattern":
+            if type(value) is str and not re.search(want, value):
+                return False
+        elif key in ("minItems", "maxItems"):
+            if type(value) is list and not (len(value) >= want if key == "minItems" else len(value) <= want):
+                return False
+        elif key == "items":
+            if type(value) is list and not all(_surely_valid(v, want) for v in value):
+                return False
+        elif key in ("minProperties", "maxProperties"):
+            if type(value) is dict and not (len(value) >= want if key == "minProperties" else len(value) <= want):
+                return False
+        elif key == "required":
+            if type(value) is dict and not all(k in value for k in want):
+                return False
+        elif key == "properties":
+            if type(value) is dict:
+                for k, v in value.items():
+                    if type(k) is not str:
+                        return False
+                    if k in want and not _surely_valid(v, want[k]):
+                        return False
+        elif key == "additionalProperties":
+            if type(value) is dict:
+                known = sch.get("properties", {})
+                for k, v in value.items():
+                    if type(k) is not str:
+                        return False
+                    if k not in known and not _surely_valid(v, want):
+                        return False
+        elif key == "anyOf":
+            if not any(_surely_valid(value, branch) for branch in want):
+                return False
+        else:
+            return False
+    return True
+
+
+def _is_type(value: Any, name: str) -> bool:
+    if name == "number":
+        return type(value) in (int, float)
+    if name == "integer":
+        return type(value) is int
+    if name == "null":
+        return value is None
+    cls = _JSON_TYPES.get(name)
+    return cls is not None and type(value) is cls
+
+
 def _check_schema(data: dict, source: str, lines: dict[Path_, int]) -> None:
+    if _surely_valid(data, schema()):
+        return
     errors = list(_validator().iter_errors(data))
     if not errors:
         return

@@ -8,7 +8,8 @@ import sys
 
 from .conftest import ROOT
 
-HEAVY = ["matplotlib", "numpy", "aiohttp", "dask", "distributed", "paxsim.protocols.multi"]
+HEAVY = ["matplotlib", "numpy", "aiohttp", "dask", "distributed", "paxsim.protocols.multi",
+         "jsonschema"]  # jsonschema: only to word a scenario error (paxsim.scenario._surely_valid)
 
 
 def loaded_after(code: str) -> list[str]:

@@ -9,7 +9,8 @@ trace events, and the protocol's checker reads them.
 Effects are plain slotted dataclasses, not frozen ones: a runtime consumes
 each list at once and no one keeps an effect, and frozen construction cost
 about 8% of a simulated run.  Messages, which live on in flight and in
-traces, stay frozen.
+traces, are hashable values, immutable by convention (see
+`paxsim.protocols.single.messages`).
 """
 
 from __future__ import annotations

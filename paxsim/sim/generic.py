@@ -115,7 +115,7 @@ class ProtocolSimulation(Simulation):
         for host in self.hosts.values():  # nodes first, then clients, in name order
             self._apply(host, host.node.start())
         self.workload.begin()
-        self.env.run(until=sc.duration)
+        self._run_until(sc.duration)  # the event loop that also runs _send's bare deliveries
         self.emit(
             "end",
             messages={"sent": self.sent, "delivered": self.delivered,

@@ -7,7 +7,11 @@ re-arming, cancelling or crashing simply makes the old timeout a no-op.
 The hot paths (a message's delivery, a timer) put a `_Due` straight on the
 environment's queue, as `Environment.schedule` would (same time, priority
 and event id, so the order is the one `env.timeout` gave): a `Timeout`
-costs three Python calls more per message.
+costs three Python calls more per message.  A message's delivery on the
+common path is a bare `(id, src, dst, msg)` tuple there instead, which the
+simulation's own event loop (`Simulation._run_until`) hands to `_deliver`:
+no `_Due`, list or `partial` per message.  Such a queue is run only by that
+loop, never by `Environment.step`.
 """
 
 from __future__ import annotations
@@ -225,9 +229,13 @@ class Simulation:
         stop it sooner (StopSimulation, as in SimPy)."""
         env = self.env
         queue = env._queue
+        deliver = self._deliver
         try:
             while queue and queue[0][0] < until:
                 env._now, _, _, event = heappop(queue)
+                if type(event) is tuple:  # a message's delivery, put there by _send: (id, src, dst, msg)
+                    deliver(*event, None)
+                    continue
                 callbacks, event.callbacks = event.callbacks, None
                 for callback in callbacks:
                     callback(event)
@@ -330,6 +338,10 @@ class Simulation:
         deliver, written = self._deliver_cb, self._written
         last = None
         for t, _, _, due in self._queue:
+            if type(due) is tuple:  # a delivery (see _run_until)
+                if type(due[3]) in (Prepare, Accept) and (last is None or t > last):
+                    last = t
+                continue
             if type(due) is not _Due:
                 continue  # the run's `until`
             callback = due.callbacks[0]
@@ -399,9 +411,7 @@ class Simulation:
         self.events.append(("send", self.seq, now, mid, src, dst, msg))
         self.seq += 1
         if src == dst:  # local delivery: no network, no loss
-            due = _Due()
-            due.callbacks = [partial(self._deliver_cb, mid, src, dst, msg)]
-            heappush(self._queue, (now + 0.0, NORMAL, next(self._eid), due))
+            heappush(self._queue, (now + 0.0, NORMAL, next(self._eid), (mid, src, dst, msg)))
             return
         if self.special:  # a script, recording, or random extra delays: the general path
             self._send_keyed(mid, src, dst, msg)
@@ -414,10 +424,8 @@ class Simulation:
         lost = link.loss > 0.0 and rng() < link.loss
         dup = link.duplicate > 0.0 and rng() < link.duplicate
         delay = link.latency()
-        if not (lost or net.faulty):  # the common case, without _route
-            due = _Due()
-            due.callbacks = [partial(self._deliver_cb, mid, src, dst, msg)]
-            heappush(self._queue, (now + delay, NORMAL, next(self._eid), due))
+        if not (lost or net.faulty):  # the common case, without _route: a bare tuple (see _run_until)
+            heappush(self._queue, (now + delay, NORMAL, next(self._eid), (mid, src, dst, msg)))
         else:
             self._route(mid, src, dst, msg, lost, delay)
         if dup:
@@ -663,7 +671,7 @@ class Run:
                 if isinstance(observed, Checker):
                     verdict = observed.finish()
                 else:
-                    verdict = check(observed) if observed is not None else None
+                    verdict = check(observed, in_order=True) if observed is not None else None
                 if verdict is None or verdict.violations:
                     verdict = check(self.checked_events())
                 self._verdict = verdict

@@ -1,7 +1,13 @@
-"""Paxos messages: small frozen values with a stable JSON form.
+"""Paxos messages: small immutable values with a stable JSON form.
 
 Every message has a `type` string (its JSON tag) and `to_json()`; the trace
 writes exactly that dict, and `message_from_json` reads it back.
+
+Messages are values: equal by type and fields, hashable (the explorer keeps
+them in its states).  They are immutable by convention, not frozen: nothing
+assigns to a message after it is built, and a frozen dataclass costs about
+2.5x as much to build (one `object.__setattr__` per field), once per message
+sent.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from ..ballot import Ballot
 Value = Union[str, int]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Prepare:
     """Phase 1a: ask acceptors to promise `ballot`."""
 
@@ -25,7 +31,7 @@ class Prepare:
         return {"type": "prepare", "ballot": self.ballot.to_json()}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Promise:
     """Phase 1b: a promise for `ballot`, reporting the acceptor's last vote."""
 
@@ -40,7 +46,7 @@ class Promise:
         return {"type": "promise", "ballot": self.ballot.to_json(), "accepted": acc}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Nack:
     """A refused prepare or accept for `ballot`: the acceptor promised `promised`."""
 
@@ -52,7 +58,7 @@ class Nack:
         return {"type": "nack", "ballot": self.ballot.to_json(), "promised": self.promised.to_json()}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Accept:
     """Phase 2a: ask acceptors to vote for `value` at `ballot`."""
 
@@ -64,7 +70,7 @@ class Accept:
         return {"type": "accept", "ballot": self.ballot.to_json(), "value": self.value}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Accepted:
     """Phase 2b: the acceptor voted at `ballot`.  Sent to learners (learning
     by acceptors) it also carries the `value`."""
@@ -79,7 +85,7 @@ class Accepted:
         return {"type": "accepted", "ballot": self.ballot.to_json(), "value": self.value}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Learn:
     """The value `value` is chosen: sent to learners, re-sent until acknowledged."""
 
@@ -90,7 +96,7 @@ class Learn:
         return {"type": "learn", "value": self.value}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Learned:
     """A learner's acknowledgement of a `learn`: stops its retransmission."""
 
