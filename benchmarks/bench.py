@@ -83,6 +83,10 @@ def scenario_text(nodes: int, proposers: int, loss: float = LOSS, early_stop: st
 
 def child_env() -> dict:
     env = dict(os.environ)
+    # An installed paxsim has its bytecode compiled (pip does it); without
+    # this, a PYTHONDONTWRITEBYTECODE=1 environment makes every measured
+    # command recompile paxsim, which no user pays for.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     return env
 
