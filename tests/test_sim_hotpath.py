@@ -193,23 +193,3 @@ def test_a_run_leaves_nothing_frozen_and_the_callers_garbage_collectable():
         if not was:
             gc.disable()
 
-
-def test_a_run_does_not_thaw_what_its_caller_froze():
-    """paxsim sweep freezes the parent's objects before forking its workers
-    (so their collector never touches those pages); a run in a worker must
-    leave them frozen."""
-    sc = parse_scenario(LOSSY + RETRY)
-    simulate(sc, 3)  # the per-scenario caches now hold this scenario: frozen leftovers of an earlier test,
-    # which they let go of, would be freed during the run and lower the count without any thawing
-    was = gc.isenabled()
-    gc.enable()
-    gc.freeze()
-    try:
-        frozen = gc.get_freeze_count()
-        assert frozen > 0
-        simulate(sc, 3)
-        assert gc.get_freeze_count() >= frozen
-    finally:
-        gc.unfreeze()
-        if not was:
-            gc.disable()
