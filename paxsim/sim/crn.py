@@ -59,13 +59,7 @@ class CommonRandomSimulation(Simulation):
         if scripted is not None:  # a script (paxsim shrink's output) fixes this message's fate
             fate, copy = scripted
             self.message_fates[key] = "loss" if fate is None else fate
-            self._route(mid, src, dst, msg, fate is None, fate or 0.0)
-            if copy != "none":
-                copy_id = self.next_id
-                self.next_id += 1
-                self.duplicated += 1
-                self.emit("duplicate", id=mid, copy=copy_id)
-                self._route(copy_id, src, dst, msg, copy is None, copy or 0.0)
+            self._route_fates(mid, src, dst, msg, fate, copy)
             return
         rng = self._stream("msg", *key)
         net = self.network

@@ -468,6 +468,11 @@ class Simulation:
             fate, copy = self._draw_fate(self.network.links.get((src, dst)) or self.network.default)
         if self.fates is not None:
             self.fates[key] = (fate, copy)
+        self._route_fates(mid, src, dst, msg, fate, copy)
+
+    def _route_fates(self, mid: int, src: str, dst: str, msg, fate, copy) -> None:
+        """Route a message whose fate is known (None: lost, else its delay),
+        and its duplicate unless `copy` is "none" (None: the copy is lost)."""
         self._route(mid, src, dst, msg, fate is None, fate or 0.0)
         if copy != "none":
             copy_id = self.next_id
