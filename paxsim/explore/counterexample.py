@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..scenario import Scenario
+from ..scenario import Scenario, Script
 from .model import Model, Recorder
 
 STEP = 1.0  # ms between transitions
@@ -94,22 +94,11 @@ def counterexample(model: Model, path: list[tuple], violation: tuple, origin: st
     end = (len(path) + 1) * STEP
     never = end + 1000.0
 
-    def fate(f):
-        if f == "pending":
-            return never
-        return "drop" if f is None else f
+    def settled(f):  # a message still in flight when the violation happened arrives after the end
+        return never if f == "pending" else f
 
-    messages = []
-    for (src, dst, kind, ballot, n), (f, copy) in rec.fates.items():
-        m: dict[str, Any] = {"from": src, "to": dst, "type": kind}
-        if ballot is not None:
-            m["ballot"] = list(ballot)
-        m.update(n=n, fate=fate(f))
-        if copy != "none":
-            m["copy"] = fate(copy)
-        messages.append(m)
-    timers = [{"node": node, "timer": name, "n": n, "delay": never if d is None else d}
-              for (node, name, n), d in rec.timers.items()]
+    script = Script(tuple((key, settled(f), settled(copy)) for key, (f, copy) in rec.fates.items()),
+                    tuple((key, never if d is None else d) for key, d in rec.timers.items()))
     d = sc.to_dict()
     d.pop("explore", None)
     d["name"] = f"{sc.name}-explored"
@@ -123,7 +112,7 @@ def counterexample(model: Model, path: list[tuple], violation: tuple, origin: st
     d["proposers"] = proposers
     d["network"] = {"latency": {"dist": "constant", "value": STEP}, "loss": 0.0, "duplicate": 0.0, "links": []}
     d["faults"] = faults
-    d["script"] = {"messages": messages, "timers": timers}
+    d["script"] = script.to_dict()
     d["expect"] = {"decided": False, "safety": "may-violate", "violates": violation[0]}
     return d
 
