@@ -143,6 +143,7 @@ def run_chunk(scenario: dict, key: str, params: dict, seeds: list[int]) -> list[
     validated scenario, cached under `key`, which must identify the
     scenario's content (`Combo.scenario_id`)."""
     from .sim import simulate
+    from .sim.runtime import FaultError
 
     sc = _scenarios.get(key)
     if sc is None:
@@ -152,7 +153,11 @@ def run_chunk(scenario: dict, key: str, params: dict, seeds: list[int]) -> list[
     within = sc.expect.within
     out = []
     for seed in seeds:
-        run = simulate(sc, seed)
+        try:
+            run = simulate(sc, seed)
+        except FaultError as exc:  # a bug in paxsim: say which run met it (pickled with it from a worker)
+            exc.paxsim_run = (seed, params)
+            raise
         out.append(result_record(run, params, within))
         del run  # the trace goes now; only a violation's comes back (as text)
     return out
