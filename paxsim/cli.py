@@ -8,26 +8,56 @@ scenario and seed to report.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
-import click
+_collecting = gc.isenabled()
+gc.disable()  # while the command line imports (see _importing)
+try:
+    import click
 
-from ._version import __version__
-from .check import check as check_trace
-from .check import evaluate_expect
-from .protocols.single import BUGS
-from .report import reproduce_command, summary_json, summary_text
-from .scenario import (
-    OverrideError,
-    ScenarioError,
-    load_scenario,
-    load_variant,
-    scenario_from_dict,
-)
-from .trace import TraceError, event_json, read_header, read_trace
+    from ._version import __version__
+    from .check import check as check_trace
+    from .check import evaluate_expect
+    from .protocols.single import BUGS
+    from .report import reproduce_command, summary_json, summary_text
+    from .scenario import (
+        OverrideError,
+        ScenarioError,
+        load_scenario,
+        load_variant,
+        scenario_from_dict,
+    )
+    from .trace import TraceError, event_json, read_header, read_trace
+finally:
+    if _collecting:
+        gc.enable()
+
+_AS_PROGRAM = False  # run_main sets it: this process is the `paxsim` command, not a library user
+
+
+@contextmanager
+def _importing():
+    """Around a command's own imports.  They allocate tens of thousands of
+    objects that live as long as the process; the cyclic collector,
+    triggered by allocation counts, would walk them again and again and
+    free nothing, so it is off meanwhile.  In the `paxsim` program (not in
+    a process that merely calls `main`), what start-up made is then frozen
+    (`gc.freeze`): later collections during the runs skip it, and so does
+    the last one at exit."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+        if _AS_PROGRAM:
+            gc.freeze()
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
 EXIT_PAXSIM_BUG = 70  # sysexits' EX_SOFTWARE: paxsim itself is wrong, not the input
@@ -194,7 +224,8 @@ def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool
     or SUSPICIOUS when a long enough good window passed without a decision.
     The last line is the command that reproduces the run exactly.
     """
-    from .sim import simulate
+    with _importing():
+        from .sim import simulate
 
     sets += ("stop=when-decided",) if stop_early else ()
     try:
@@ -470,7 +501,11 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
     Exit status 1 if any run violated safety; 70 if a run hit a bug in
     paxsim (a fault the simulation cannot apply; the line names the seed).
     """
-    from . import sweep as sw
+    with _importing():
+        from . import sweep as sw
+        from .sweep import warm_up
+
+        warm_up()  # what the runs need, imported with the rest of start-up
 
     sets += ("stop=when-decided",) if stop_early else ()
     try:
@@ -1505,6 +1540,9 @@ def _label_text(model, label: tuple) -> str:
 
 def run_main() -> None:
     """Console entry point: Ctrl-C ends with status 130 and one line, not a traceback."""
+    global _AS_PROGRAM
+    _AS_PROGRAM = True
+    gc.freeze()  # what importing this module made lives until exit: see _importing
     try:
         code = main.main(standalone_mode=False)
     except click.exceptions.Abort:  # click turns KeyboardInterrupt into Abort

@@ -265,12 +265,14 @@ class ProcessExecutor:
         # cache the parent loaded (callers warm them: see run_sweep), and
         # with the parent's objects frozen their collector never walks (and
         # copies) those pages.
+        frozen = gc.get_freeze_count()  # the paxsim command froze its start-up for good (cli._importing)
         gc.freeze()
         try:
             for task in itertools.islice(tasks, self.jobs * 4):
                 pending.add(self.pool.submit(fn, *task))
         finally:
-            gc.unfreeze()
+            if not frozen:
+                gc.unfreeze()
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
@@ -474,12 +476,18 @@ def _trace_name_of(line: str) -> str:
     return json.loads(line)["trace"]  # only for violating runs
 
 
+def warm_up() -> None:
+    """Import what the runs need (the simulator, the checker and what
+    `result_record` reads): the command line does it with the rest of its
+    start-up, and the workers fork with it."""
+    from . import check, liveness  # noqa: F401
+    from .sim import runtime, simulate  # noqa: F401
+
+
 def _warm(combos: Iterable[Combo]) -> None:
     """Load in this process what every worker's first chunk would load:
     the simulator and checker modules and the validated scenarios."""
-    from . import check, liveness  # noqa: F401  (what result_record reads)
-    from .sim import simulate  # noqa: F401
-
+    warm_up()
     for c in combos:
         key = c.scenario_id
         if key not in _scenarios:
