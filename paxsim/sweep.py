@@ -22,6 +22,7 @@ import os
 import re
 import shlex
 import signal
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -39,6 +40,7 @@ from .scenario import (
 )
 
 RESULTS_FORMAT = 1
+SYNC_EVERY = 1.0  # s: how often a sweep forces its results file to disk (it writes each chunk at once)
 
 
 class SweepError(ValueError):
@@ -452,6 +454,7 @@ def run_sweep(plan: SweepPlan, output: Path, *, jobs: int = 1, scheduler: str | 
         if need_header:
             out.write(json.dumps(plan.header, sort_keys=True, separators=(",", ":")) + "\n")
             out.flush()
+        synced = time.monotonic()
         try:
             for results in executor.run(chunks, fn=run_chunk_lines):
                 for line, trace, rec in results:
@@ -461,14 +464,21 @@ def run_sweep(plan: SweepPlan, output: Path, *, jobs: int = 1, scheduler: str | 
                         (tdir / name).write_text(trace, encoding="utf-8")
                         counts["violations"] += 1
                 out.write("".join(line for line, _, _ in results))
+                # In the operating system's hands at once: a killed sweep loses
+                # nothing finished.  On the disk within a second (an fsync costs
+                # milliseconds, and the parent hands out chunks meanwhile).
                 out.flush()
-                os.fsync(out.fileno())
+                if time.monotonic() - synced >= SYNC_EVERY:
+                    os.fsync(out.fileno())
+                    synced = time.monotonic()
                 counts["ran"] += len(results)
                 if on_result is not None:
                     for _, _, rec in results:
                         on_result(rec)
         finally:
             executor.close()
+            out.flush()
+            os.fsync(out.fileno())
     return counts
 
 
@@ -501,7 +511,7 @@ def _chunks(tasks: list[tuple], todo: int, jobs: int) -> Iterator[tuple]:
     together instead of one running the last big chunk alone."""
     left = todo
     largest = chunk_size(todo, jobs)
-    smallest = max(1, largest // 10)  # each chunk costs an exchange with a worker and an fsync
+    smallest = max(1, largest // 10)  # each chunk costs an exchange with a worker and a write
     for scenario, key, params, seeds in tasks:
         i = 0
         while i < len(seeds):
