@@ -549,10 +549,16 @@ def summarize(plan: SweepPlan, output: Path) -> dict:
     command that reproduces its first seed), and liveness within T."""
     _, runs, _ = read_results(output)
     by_combo: dict[str, list[dict]] = {}
-    wanted = {(c.key, s) for c in plan.combos for s in plan.seeds}
+    seeds = set(plan.seeds)
+    keys = {c.key for c in plan.combos}
+    key_of: dict[str, str] = {}  # a run's params as read (repr) -> its combination key: one dumps per combination
     for r in runs:
-        key = json.dumps(r["params"], sort_keys=True, separators=(",", ":"))
-        if (key, r["seed"]) in wanted:
+        params = r["params"]
+        shown = repr(params)
+        key = key_of.get(shown)
+        if key is None:
+            key = key_of[shown] = json.dumps(params, sort_keys=True, separators=(",", ":"))
+        if key in keys and r["seed"] in seeds:
             by_combo.setdefault(key, []).append(r)
     within_ms = plan.base.expect.within
     rows = []
