@@ -1551,6 +1551,11 @@ def run_main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
+    finally:
+        # The interpreter's last collection, at exit, would walk every object
+        # left (each run thaws what start-up froze) and free nothing that
+        # exit does not free anyway: 10 to 20 ms of a command's time here.
+        gc.freeze()
     sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 

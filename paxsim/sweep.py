@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import math
@@ -26,6 +25,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
+
+try:  # the lean built-in module first, as random.py does for sha512: hashlib loads OpenSSL (3 ms of start-up)
+    from _sha256 import sha256
+except ImportError:  # Python 3.12 renamed it
+    from hashlib import sha256
 
 from ._version import __version__
 from .scenario import (
@@ -87,7 +91,7 @@ class Combo:
     def scenario_id(self) -> str:
         """A worker caches validated scenarios under this: the content itself."""
         text = json.dumps(self.scenario, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
+        return sha256(text.encode()).hexdigest()
 
     @property
     def label(self) -> str:
@@ -335,7 +339,7 @@ def make_executor(jobs: int, scheduler: str | None):
 # The results file
 # --------------------------------------------------------------------------
 def sweep_header(scenario_path: str, base: Scenario, sets: list[str]) -> dict:
-    digest = hashlib.sha256(json.dumps(base.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+    digest = sha256(json.dumps(base.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
     return {"kind": "sweep", "format": RESULTS_FORMAT, "paxsim": __version__, "scenario": str(scenario_path),
             "scenario_sha256": digest, "sets": sets}
 
