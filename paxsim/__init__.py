@@ -6,11 +6,23 @@
     >>> run.verdict.ok, run.verdict.chosen
 """
 
+import gc as _gc
+
 from ._version import __version__
 
-# The checker at once: its function `check` must shadow its module's name
-# (importing the submodule later would otherwise set paxsim.check to it).
-from .check import Verdict, Violation, check, evaluate_expect
+# Imports allocate tens of thousands of objects that live as long as the
+# process (functions, classes, constants): the cyclic collector, triggered
+# by allocation counts, would walk them again and again and free nothing.
+# It is off while paxsim imports (as it was after); see also paxsim.cli.
+_collecting = _gc.isenabled()
+_gc.disable()
+try:
+    # The checker at once: its function `check` must shadow its module's name
+    # (importing the submodule later would otherwise set paxsim.check to it).
+    from .check import Verdict, Violation, check, evaluate_expect
+finally:
+    if _collecting:
+        _gc.enable()
 
 # The rest is imported on first use (PEP 562), so `import paxsim` and the
 # command line start without loading what a command does not need.
@@ -28,7 +40,13 @@ def __getattr__(name: str):
         raise AttributeError(f"module 'paxsim' has no attribute {name!r}")
     from importlib import import_module
 
-    value = getattr(import_module(f".{module}", __name__), name)
+    collecting = _gc.isenabled()
+    _gc.disable()  # as above
+    try:
+        value = getattr(import_module(f".{module}", __name__), name)
+    finally:
+        if collecting:
+            _gc.enable()
     globals()[name] = value
     return value
 

@@ -14,13 +14,11 @@ crash/restart order, quorum intersection, ...) is checked here by hand.
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -159,15 +157,36 @@ def _check_depth(loader: yaml.SafeLoader, source: str) -> None:
             depth -= 1
 
 
-def _read_yaml(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
-    loader = yaml.SafeLoader(text)
+def _compose(loader_class, text: str, source: str) -> yaml.Node | None:
+    loader = loader_class(text)
     try:
+        _check_depth(loader, source)
+    finally:
+        loader.dispose()
+    loader = loader_class(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+# libyaml's parser, when PyYAML has it, reads a file ten times faster than
+# PyYAML's own (2 ms of a command's start-up); it composes the same nodes,
+# tags resolved by the same resolver.  Whatever it refuses is read again by
+# PyYAML's parser, which words the problem as paxsim always has.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
+
+
+def _read_yaml(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
+    node = unread = object()
+    if _FAST_LOADER is not None:
         try:
-            _check_depth(loader, source)
-        finally:
-            loader.dispose()
-        loader = yaml.SafeLoader(text)
-        node = loader.get_single_node()
+            node = _compose(_FAST_LOADER, text, source)
+        except (yaml.YAMLError, ScenarioError, RecursionError):
+            node = unread
+    try:
+        if node is unread:
+            node = _compose(yaml.SafeLoader, text, source)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -178,8 +197,6 @@ def _read_yaml(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
                                               f"{MAX_DEPTH} levels)") from None
     except yaml.YAMLError as exc:
         raise ScenarioError(source, None, (), f"YAML error: {exc}") from None
-    finally:
-        loader.dispose()
     if node is None:
         raise ScenarioError(source, 1, (), "the file is empty (expected a scenario mapping with at least 'nodes')")
     reader = _Reader(source)
@@ -553,7 +570,12 @@ class Scenario:
 @lru_cache(maxsize=1)
 def schema() -> dict:
     """The published JSON Schema of scenario files."""
-    text = resources.files("paxsim").joinpath("scenario.schema.json").read_text(encoding="utf-8")
+    try:  # beside this module, as an installed or checked-out paxsim has it
+        text = Path(__file__).with_name("scenario.schema.json").read_text(encoding="utf-8")
+    except OSError:  # imported from an archive: ask the import system (which costs start-up time)
+        from importlib import resources
+
+        text = resources.files("paxsim").joinpath("scenario.schema.json").read_text(encoding="utf-8")
     return json.loads(text)
 
 
@@ -587,6 +609,8 @@ def _found(value: Any) -> str:
 
 
 def _did_you_mean(word: str, choices) -> str:
+    import difflib  # only for a bad scenario: a good one starts without it
+
     close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 

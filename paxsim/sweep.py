@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import math
@@ -22,9 +21,15 @@ import os
 import re
 import shlex
 import signal
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
+
+try:  # the lean built-in module first, as random.py does for sha512: hashlib loads OpenSSL (3 ms of start-up)
+    from _sha256 import sha256
+except ImportError:  # Python 3.12 renamed it
+    from hashlib import sha256
 
 from ._version import __version__
 from .scenario import (
@@ -39,6 +44,7 @@ from .scenario import (
 )
 
 RESULTS_FORMAT = 1
+SYNC_EVERY = 1.0  # s: how often a sweep forces its results file to disk (it writes each chunk at once)
 
 
 class SweepError(ValueError):
@@ -85,7 +91,7 @@ class Combo:
     def scenario_id(self) -> str:
         """A worker caches validated scenarios under this: the content itself."""
         text = json.dumps(self.scenario, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
+        return sha256(text.encode()).hexdigest()
 
     @property
     def label(self) -> str:
@@ -143,6 +149,7 @@ def run_chunk(scenario: dict, key: str, params: dict, seeds: list[int]) -> list[
     validated scenario, cached under `key`, which must identify the
     scenario's content (`Combo.scenario_id`)."""
     from .sim import simulate
+    from .sim.runtime import FaultError
 
     sc = _scenarios.get(key)
     if sc is None:
@@ -152,7 +159,11 @@ def run_chunk(scenario: dict, key: str, params: dict, seeds: list[int]) -> list[
     within = sc.expect.within
     out = []
     for seed in seeds:
-        run = simulate(sc, seed)
+        try:
+            run = simulate(sc, seed)
+        except FaultError as exc:  # a bug in paxsim: say which run met it (pickled with it from a worker)
+            exc.paxsim_run = (seed, params)
+            raise
         out.append(result_record(run, params, within))
         del run  # the trace goes now; only a violation's comes back (as text)
     return out
@@ -260,12 +271,14 @@ class ProcessExecutor:
         # cache the parent loaded (callers warm them: see run_sweep), and
         # with the parent's objects frozen their collector never walks (and
         # copies) those pages.
+        frozen = gc.get_freeze_count()  # the paxsim command froze its start-up for good (cli._importing)
         gc.freeze()
         try:
             for task in itertools.islice(tasks, self.jobs * 4):
                 pending.add(self.pool.submit(fn, *task))
         finally:
-            gc.unfreeze()
+            if not frozen:
+                gc.unfreeze()
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
@@ -326,7 +339,7 @@ def make_executor(jobs: int, scheduler: str | None):
 # The results file
 # --------------------------------------------------------------------------
 def sweep_header(scenario_path: str, base: Scenario, sets: list[str]) -> dict:
-    digest = hashlib.sha256(json.dumps(base.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+    digest = sha256(json.dumps(base.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
     return {"kind": "sweep", "format": RESULTS_FORMAT, "paxsim": __version__, "scenario": str(scenario_path),
             "scenario_sha256": digest, "sets": sets}
 
@@ -445,6 +458,7 @@ def run_sweep(plan: SweepPlan, output: Path, *, jobs: int = 1, scheduler: str | 
         if need_header:
             out.write(json.dumps(plan.header, sort_keys=True, separators=(",", ":")) + "\n")
             out.flush()
+        synced = time.monotonic()
         try:
             for results in executor.run(chunks, fn=run_chunk_lines):
                 for line, trace, rec in results:
@@ -454,14 +468,21 @@ def run_sweep(plan: SweepPlan, output: Path, *, jobs: int = 1, scheduler: str | 
                         (tdir / name).write_text(trace, encoding="utf-8")
                         counts["violations"] += 1
                 out.write("".join(line for line, _, _ in results))
+                # In the operating system's hands at once: a killed sweep loses
+                # nothing finished.  On the disk within a second (an fsync costs
+                # milliseconds, and the parent hands out chunks meanwhile).
                 out.flush()
-                os.fsync(out.fileno())
+                if time.monotonic() - synced >= SYNC_EVERY:
+                    os.fsync(out.fileno())
+                    synced = time.monotonic()
                 counts["ran"] += len(results)
                 if on_result is not None:
                     for _, _, rec in results:
                         on_result(rec)
         finally:
             executor.close()
+            out.flush()
+            os.fsync(out.fileno())
     return counts
 
 
@@ -469,12 +490,18 @@ def _trace_name_of(line: str) -> str:
     return json.loads(line)["trace"]  # only for violating runs
 
 
+def warm_up() -> None:
+    """Import what the runs need (the simulator, the checker and what
+    `result_record` reads): the command line does it with the rest of its
+    start-up, and the workers fork with it."""
+    from . import check, liveness  # noqa: F401
+    from .sim import runtime, simulate  # noqa: F401
+
+
 def _warm(combos: Iterable[Combo]) -> None:
     """Load in this process what every worker's first chunk would load:
     the simulator and checker modules and the validated scenarios."""
-    from . import check, liveness  # noqa: F401  (what result_record reads)
-    from .sim import simulate  # noqa: F401
-
+    warm_up()
     for c in combos:
         key = c.scenario_id
         if key not in _scenarios:
@@ -488,7 +515,7 @@ def _chunks(tasks: list[tuple], todo: int, jobs: int) -> Iterator[tuple]:
     together instead of one running the last big chunk alone."""
     left = todo
     largest = chunk_size(todo, jobs)
-    smallest = max(1, largest // 10)  # each chunk costs an exchange with a worker and an fsync
+    smallest = max(1, largest // 10)  # each chunk costs an exchange with a worker and a write
     for scenario, key, params, seeds in tasks:
         i = 0
         while i < len(seeds):
@@ -526,10 +553,16 @@ def summarize(plan: SweepPlan, output: Path) -> dict:
     command that reproduces its first seed), and liveness within T."""
     _, runs, _ = read_results(output)
     by_combo: dict[str, list[dict]] = {}
-    wanted = {(c.key, s) for c in plan.combos for s in plan.seeds}
+    seeds = set(plan.seeds)
+    keys = {c.key for c in plan.combos}
+    key_of: dict[str, str] = {}  # a run's params as read (repr) -> its combination key: one dumps per combination
     for r in runs:
-        key = json.dumps(r["params"], sort_keys=True, separators=(",", ":"))
-        if (key, r["seed"]) in wanted:
+        params = r["params"]
+        shown = repr(params)
+        key = key_of.get(shown)
+        if key is None:
+            key = key_of[shown] = json.dumps(params, sort_keys=True, separators=(",", ":"))
+        if key in keys and r["seed"] in seeds:
             by_combo.setdefault(key, []).append(r)
     within_ms = plan.base.expect.within
     rows = []

@@ -23,10 +23,8 @@ from __future__ import annotations
 import json
 import os
 import stat
-import tempfile
 from json.encoder import encode_basestring_ascii
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -72,6 +70,8 @@ def write_trace(path: str | Path, events: Iterable[dict]) -> None:
     """Write atomically: a reader never sees a half-written trace, and an
     interrupted write leaves any earlier file untouched."""
     path = Path(path)
+    import tempfile  # only here: the commands that write no trace start without it
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
         os.fchmod(fd, _output_mode(path))  # mkstemp makes 0600; an output gets what open() would give it
@@ -323,6 +323,8 @@ def _check_first(source: str, number: int, ev: dict) -> None:
 @lru_cache(maxsize=1)
 def schema() -> dict:
     """The published JSON Schema of one trace line."""
+    from importlib import resources
+
     return json.loads(resources.files("paxsim").joinpath("trace.schema.json").read_text(encoding="utf-8"))
 
 

@@ -40,3 +40,44 @@ for args in (["sweep", "scenarios/lossy.yaml", "--seeds", "0:3", "-j", "1", "-o"
 """
     assert loaded_after(code) == []
     assert '"kind":"run"' in out.read_text()
+
+
+def test_libyaml_reads_every_scenario_as_pyyaml_does():
+    """Scenario files are read with libyaml's parser when PyYAML has it (the
+    pure-Python one costs milliseconds of every command's start-up): on every
+    YAML file of the project and every bad input of tests/test_bad_input.py,
+    it gives the same data and the same line of every value, or refuses it
+    (and then the pure-Python parser words the error as it always has)."""
+    import yaml
+
+    from paxsim import scenario as sm
+
+    from .test_bad_input import CASES
+
+    assert sm._FAST_LOADER is yaml.CSafeLoader  # the fast path is what runs here
+
+    def read(loader, text):
+        try:
+            node = sm._compose(loader, text, "x")
+        except (yaml.YAMLError, sm.ScenarioError, RecursionError) as exc:
+            return ("refused", type(exc).__name__)
+        if node is None:
+            return None
+        reader = sm._Reader("x")
+        try:
+            return reader.convert(node, ()), reader.lines
+        except sm.ScenarioError as exc:
+            return ("refused", str(exc))
+
+    texts = [p.read_text() for p in sorted(ROOT.glob("**/*.yaml")) if ".git" not in p.parts]
+    texts += [c[1] for c in CASES]
+    texts += ["a: 1\n\tb: 2\n", "x: 'unterminated\n", "- a\n-b\n", "k: v\nk: w\n", "a: !!binary aGk=\n", "%YAML 1.1\n---\nn: 3\n"]
+    assert len(texts) > 80
+    accepted = 0
+    for text in texts:
+        fast = read(yaml.CSafeLoader, text)
+        if fast is not None and fast[0] == "refused":
+            continue  # the pure-Python parser reads it again: what the user sees comes from it alone
+        accepted += 1
+        assert fast == read(yaml.SafeLoader, text), text[:300]
+    assert accepted > 50

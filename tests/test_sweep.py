@@ -222,3 +222,45 @@ def test_worker_cache_is_keyed_by_scenario_content(tmp_path):
 
     sc = load_scenario(PARTITION)
     assert sorted(sent_b) == sorted(simulate(sc, s).verdict.messages["sent"] for s in range(3))
+
+
+def test_the_paxsim_program_gives_the_same_results_with_one_or_two_workers(tmp_path):
+    """Through the real entry point (`python -m paxsim`, which freezes its
+    start-up for the collector, and the workers fork from that): the results
+    files of --jobs 1 and --jobs 2 hold the same runs, violations included."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(ROOT)
+    outs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"j{jobs}.jsonl"
+        proc = subprocess.run([sys.executable, "-m", "paxsim", "sweep", VOLATILE, "--seeds", "0:150", "--bug", "amnesia",
+                               "-j", jobs, "-o", str(out), "--no-progress", "--json"],
+                              capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+        assert proc.returncode in (0, 1), proc.stderr
+        traces = {p.name: p.read_text() for p in sorted((tmp_path / f"j{jobs}.jsonl.traces").iterdir())}
+        outs.append((proc.returncode, json.loads(proc.stdout.replace(out.name, "r.jsonl")), run_lines(out), traces))
+    assert outs[0] == outs[1]
+    assert len(outs[0][2]) == 150 and outs[0][0] == 1 and outs[0][3]  # violations, and their traces
+
+
+def test_the_paxsim_program_collects_garbage_during_its_command(tmp_path):
+    """run_main freezes what start-up made, but the collector is on while a
+    command runs (a long sweep must free its cycles)."""
+    code = """
+import gc, sys
+import paxsim.cli as cli
+
+@cli.main.command("probe")
+def probe():
+    with cli._importing():
+        import paxsim.sim  # noqa: F401
+    print(gc.isenabled(), gc.get_freeze_count() > 1000)
+
+sys.argv = ["paxsim", "probe"]
+cli.run_main()
+"""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(ROOT)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["True", "True"]
