@@ -147,7 +147,7 @@ class Simulation:
         self.seq = 0
         self.next_id = 0
         self.timer_gen = 0
-        self.sent = self.delivered = self.duplicated = 0
+        self.delivered = self.duplicated = 0  # and `sent`, a property
         self.dropped: dict[str, int] = {"loss": 0, "partition": 0, "cut": 0, "crashed": 0}
         self.hosts: dict[str, Host] = self._make_hosts(scenario)
         self._deliver_cb = self._deliver  # one bound method, not one per message
@@ -233,8 +233,8 @@ class Simulation:
         try:
             while queue and queue[0][0] < until:
                 env._now, _, _, event = heappop(queue)
-                if type(event) is tuple:  # a message's delivery, put there by _send: (id, src, dst, msg)
-                    deliver(*event, None)
+                if type(event) is tuple:  # a message's delivery, put there by _send or _route: (id, src, dst, msg)
+                    deliver(*event)
                     continue
                 callbacks, event.callbacks = event.callbacks, None
                 for callback in callbacks:
@@ -403,13 +403,18 @@ class Simulation:
 
     # -- effects --------------------------------------------------------------
 
+    @property
+    def sent(self) -> int:
+        """Messages sent: every message id but the duplicates' (one counter less per send)."""
+        return self.next_id - self.duplicated
+
     def _send(self, src: str, dst: str, msg) -> None:
         mid = self.next_id
         self.next_id = mid + 1
-        self.sent += 1
         now = self.env._now
-        self.events.append(("send", self.seq, now, mid, src, dst, msg))
-        self.seq += 1
+        seq = self.seq
+        self.seq = seq + 1
+        self.events.append(("send", seq, now, mid, src, dst, msg))
         if src == dst:  # local delivery: no network, no loss
             heappush(self._queue, (now + 0.0, NORMAL, next(self._eid), (mid, src, dst, msg)))
             return
@@ -488,8 +493,8 @@ class Simulation:
         if reason is not None:
             self.dropped[reason] += 1
             self.emit("drop", id=mid, reason=reason)
-        else:
-            self._later(delay, partial(self._deliver_cb, mid, src, dst, msg))
+        else:  # a bare tuple, as in _send (see _run_until)
+            heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eid), (mid, src, dst, msg)))
 
     def _later(self, delay: float, callback) -> None:
         """Call `callback(event)` after `delay`: `env.timeout(delay).callbacks.append(callback)`, cheaper."""
@@ -497,7 +502,7 @@ class Simulation:
         due.callbacks = [callback]
         heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eid), due))
 
-    def _deliver(self, mid: int, src: str, dst: str, msg, _event) -> None:
+    def _deliver(self, mid: int, src: str, dst: str, msg, _event=None) -> None:
         host = self.hosts[dst]
         if not host.up:
             self.dropped["crashed"] += 1
@@ -676,7 +681,7 @@ class Run:
                 if isinstance(observed, Checker):
                     verdict = observed.finish()
                 else:
-                    verdict = check(observed, in_order=True) if observed is not None else None
+                    verdict = check(observed, in_order=True, explain=False) if observed is not None else None
                 if verdict is None or verdict.violations:
                     verdict = check(self.checked_events())
                 self._verdict = verdict
