@@ -125,6 +125,9 @@ class Simulation:
         self.network = NetworkModel(self.plan.network, stream(seed, "network"))
         if self.drawn is not None and self.drawn.delay is not None:
             self.network.set_delay(self.drawn.delay, stream(seed, "delays"))
+        default = self.network.default  # a LinkModel is not changed after the network is built
+        self._default_link = (default.loss, default.duplicate, default.latency)
+        self._net_random = self.network.rng.random
         self.timer_rng = stream(seed, "timers")
         self.clocks = node_clocks(scenario, seed)  # per-node clocks, or None: every timer on global time
         self.write_latency = scenario.write_latency
@@ -229,12 +232,23 @@ class Simulation:
         stop it sooner (StopSimulation, as in SimPy)."""
         env = self.env
         queue = env._queue
-        deliver = self._deliver
+        deliver, hosts, record, apply = self._deliver, self.hosts, self.events.append, self._apply
         try:
             while queue and queue[0][0] < until:
                 env._now, _, _, event = heappop(queue)
                 if type(event) is tuple:  # a message's delivery, put there by _send or _route: (id, src, dst, msg)
-                    deliver(*event)
+                    mid, src, dst, msg = event
+                    host = hosts[dst]
+                    if host.up:  # _deliver, inline: a Python call less per message
+                        self.delivered += 1
+                        seq = self.seq
+                        self.seq = seq + 1
+                        record(("deliver", seq, env._now, mid))
+                        effects = host.node.on_message(src, msg)
+                        if effects:  # most replies a proposer gets change nothing: no call for them
+                            apply(host, effects)
+                    else:
+                        deliver(mid, src, dst, msg)
                     continue
                 callbacks, event.callbacks = event.callbacks, None
                 for callback in callbacks:
@@ -422,13 +436,17 @@ class Simulation:
             self._send_keyed(mid, src, dst, msg)
             return
         net = self.network
-        link = (net.links.get((src, dst)) or net.default) if net.links else net.default
-        rng = net.rng.random
+        if net.links:
+            link = net.links.get((src, dst)) or net.default
+            loss, duplicate, latency = link.loss, link.duplicate, link.latency
+        else:  # every link the default one: its model, unpacked once per run (see __init__)
+            loss, duplicate, latency = self._default_link
+        rng = self._net_random
         # Draws depend only on the link's configuration, never on faults
         # (_draw_fate makes the same draws in the same order).
-        lost = link.loss > 0.0 and rng() < link.loss
-        dup = link.duplicate > 0.0 and rng() < link.duplicate
-        delay = link.latency()
+        lost = loss > 0.0 and rng() < loss
+        dup = duplicate > 0.0 and rng() < duplicate
+        delay = latency()
         if not (lost or net.faulty):  # the common case, without _route: a bare tuple (see _run_until)
             heappush(self._queue, (now + delay, NORMAL, next(self._eid), (mid, src, dst, msg)))
         else:
@@ -438,7 +456,7 @@ class Simulation:
             self.next_id += 1
             self.duplicated += 1
             self.emit("duplicate", id=mid, copy=copy)
-            self._route(copy, src, dst, msg, link.loss > 0.0 and rng() < link.loss, link.latency())
+            self._route(copy, src, dst, msg, loss > 0.0 and rng() < loss, latency())
 
     def _draw_fate(self, link) -> tuple[float | None, Any]:
         """(fate, copy fate): a delay or None (lost); the copy's "none" if not duplicated."""
@@ -503,6 +521,7 @@ class Simulation:
         heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eid), due))
 
     def _deliver(self, mid: int, src: str, dst: str, msg, _event=None) -> None:
+        # _run_until has a copy of this for the bare tuples on the queue: change both.
         host = self.hosts[dst]
         if not host.up:
             self.dropped["crashed"] += 1
