@@ -190,7 +190,10 @@ class Simulation:
 
     # -- scheduling ----------------------------------------------------------
     def at(self, t: float, fn, *args) -> None:
-        self.env.timeout(t - self.env.now).callbacks.append(lambda _ev: fn(*args))
+        delay = t - self.env._now
+        if delay < 0:
+            raise ValueError(f"Negative delay {delay}")  # as env.timeout would
+        self._later(delay, lambda _ev: fn(*args))
 
     def run(self) -> list[dict]:
         sc = self.scenario
@@ -757,7 +760,9 @@ def _simulate(scenario: Scenario, seed: int, record: bool, sink, lean: bool) -> 
         from .generic import ProtocolSimulation as cls
     else:
         cls = Simulation
-    with collector_paused():
+    was_enabled = gc.isenabled()  # collector_paused(), inline: a run pays for no generator
+    gc.disable()
+    try:
         sim = cls(scenario, seed, record)
         try:
             if sink is not None:
@@ -777,6 +782,9 @@ def _simulate(scenario: Scenario, seed: int, record: bool, sink, lean: bool) -> 
             run.fates, run.timer_fates, run.plan = sim.fates, sim.timer_fates, sim.plan
         finally:
             sim.release()
+    finally:
+        if was_enabled:
+            _resume_collector()
     # The same run again, into another sink (to explain a violation of a run that kept no trace):
     # every argument that shapes the run must be here (the early stop is part of the scenario).
     run._again = partial(_simulate, scenario, seed, record)
@@ -799,13 +807,18 @@ def collector_paused():
         yield
     finally:
         if was_enabled:
-            # What the run leaves (its trace) would otherwise make the next
-            # young collection walk all of it: move it, unscanned, to the
-            # oldest generation (freeze, then unfreeze), which a full
-            # collection still examines (gc.collect() included).  In a
-            # sweep's worker this also thaws what the parent froze before
-            # forking: measured, that costs nothing, while skipping this step
-            # there made the workers spend 2.5 times the CPU of one process.
-            gc.freeze()
-            gc.unfreeze()
-            gc.enable()
+            _resume_collector()
+
+
+def _resume_collector() -> None:
+    """The end of `collector_paused` (`_simulate` has it inline)."""
+    # What the run leaves (its trace) would otherwise make the next
+    # young collection walk all of it: move it, unscanned, to the
+    # oldest generation (freeze, then unfreeze), which a full
+    # collection still examines (gc.collect() included).  In a
+    # sweep's worker this also thaws what the parent froze before
+    # forking: measured, that costs nothing, while skipping this step
+    # there made the workers spend 2.5 times the CPU of one process.
+    gc.freeze()
+    gc.unfreeze()
+    gc.enable()
