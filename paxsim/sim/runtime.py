@@ -298,9 +298,7 @@ class Simulation:
                 self.events.append(ev)
                 self.observed.append(ev)
             elif kind is Broadcast:
-                send, src, msg = self._send, host.name, effect.msg
-                for dst in effect.dsts:
-                    send(src, dst, msg)
+                self._broadcast(host.name, effect.dsts, effect.msg)
             else:
                 self._handlers[kind](host, effect)
 
@@ -426,6 +424,7 @@ class Simulation:
         return self.next_id - self.duplicated
 
     def _send(self, src: str, dst: str, msg) -> None:
+        # _broadcast has a copy of this for the default link: change both.
         mid = self.next_id
         self.next_id = mid + 1
         now = self.env._now
@@ -460,6 +459,42 @@ class Simulation:
             self.duplicated += 1
             self.emit("duplicate", id=mid, copy=copy)
             self._route(copy, src, dst, msg, loss > 0.0 and rng() < loss, latency())
+
+    def _broadcast(self, src: str, dsts, msg) -> None:
+        """`_send(src, dst, msg)` for each of `dsts` in order: the same records,
+        ids, draws and queue entries, with what is the same for every
+        message looked up once (a prepare or accept goes to every node)."""
+        if self.special or self.network.links:
+            send = self._send
+            for dst in dsts:
+                send(src, dst, msg)
+            return
+        net = self.network
+        loss, duplicate, latency = self._default_link
+        rng, record, queue, eid = self._net_random, self.events.append, self._queue, self._eid
+        now = self.env._now
+        for dst in dsts:  # _send's body, for the default link
+            mid = self.next_id
+            self.next_id = mid + 1
+            seq = self.seq
+            self.seq = seq + 1
+            record(("send", seq, now, mid, src, dst, msg))
+            if src == dst:
+                heappush(queue, (now + 0.0, NORMAL, next(eid), (mid, src, dst, msg)))
+                continue
+            lost = loss > 0.0 and rng() < loss
+            dup = duplicate > 0.0 and rng() < duplicate
+            delay = latency()
+            if not (lost or net.faulty):
+                heappush(queue, (now + delay, NORMAL, next(eid), (mid, src, dst, msg)))
+            else:
+                self._route(mid, src, dst, msg, lost, delay)
+            if dup:
+                copy = self.next_id
+                self.next_id += 1
+                self.duplicated += 1
+                self.emit("duplicate", id=mid, copy=copy)
+                self._route(copy, src, dst, msg, loss > 0.0 and rng() < loss, latency())
 
     def _draw_fate(self, link) -> tuple[float | None, Any]:
         """(fate, copy fate): a delay or None (lost); the copy's "none" if not duplicated."""
