@@ -7,11 +7,11 @@ re-arming, cancelling or crashing simply makes the old timeout a no-op.
 The hot paths (a message's delivery, a timer) put a `_Due` straight on the
 environment's queue, as `Environment.schedule` would (same time, priority
 and event id, so the order is the one `env.timeout` gave): a `Timeout`
-costs three Python calls more per message.  A message's delivery on the
-common path is a bare `(id, src, dst, msg)` tuple there instead, which the
-simulation's own event loop (`Simulation._run_until`) hands to `_deliver`:
-no `_Due`, list or `partial` per message.  Such a queue is run only by that
-loop, never by `Environment.step`.
+costs three Python calls more per message.  A message's delivery between
+nodes is a bare `(id, src, dst, msg)` tuple there instead, which the simulation's own
+event loop (`Simulation._run_until`) carries out itself (as `_deliver`
+does): no `_Due`, list, `partial` or call per message.  Such a queue is run
+only by that loop, never by `Environment.step`.
 """
 
 from __future__ import annotations
