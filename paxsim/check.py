@@ -159,23 +159,25 @@ _seq_of = itemgetter("seq")
 PROTOCOL_KINDS = ("multi-paxos",)  # judged by their protocol package; any other header by the code below
 
 
-def check(events: list[dict], in_order: bool = False) -> Verdict:
+def check(events: list[dict], in_order: bool = False, explain: bool = True) -> Verdict:
     """Judge a trace: `events[0]` is the header (it gives the nodes, the
     phase-2 quorum size and the proposed values), the rest are judged in
     `seq` order.  The events are trusted to be well formed: `read_trace`
     validates a file; a run's own events need no validation.  `in_order`:
     the events are already in `seq` order (a simulation's own list), so
-    they need no sorting."""
+    they need no sorting.  `explain=False`: a single-decree verdict without
+    what only explanations read (see `Checker`), exact when it finds no
+    violation; its `events` are then those `Verdict.liveness` reads."""
     header = events[0] if events and events[0].get("kind") == "header" else {}
     kind = ((header.get("scenario") or {}).get("protocol") or {}).get("kind", "single-decree")
     if kind in PROTOCOL_KINDS:  # another protocol: its own properties, and linearizability
         return _check_other(kind, events)
-    checker = Checker(header)
+    checker = Checker(header, explain)
     feed = checker.append
     body = events[1:] if header else events
     for ev in body if in_order else sorted(body, key=_seq_of):  # in seq order, whatever the line order
         feed(ev)
-    return checker.finish(events)
+    return checker.finish(events if explain else None)
 
 
 class Checker:
@@ -236,7 +238,33 @@ class Checker:
         """Judge the next event (in `seq` order)."""
         self.last = ev
         kind = ev["kind"]
-        if kind == "deliver" or kind == "drop" or kind == "duplicate":
+        if kind == "promise" or kind == "vote":  # the common case of a run's own events, judged first
+            node = ev.get("node")
+            down = self.down
+            if not (down and node in down):
+                ballot = tuple(ev["ballot"])
+                bound = self.bound
+                b = bound.get(node)
+                if b is None or not ballot < b[0]:  # else the general path below reports it
+                    seq = ev["seq"]
+                    if b is None or ballot > b[0]:
+                        bound[node] = (ballot, seq, kind)
+                    if kind == "promise":
+                        if self.explain:
+                            self.promises.setdefault((node, ballot), seq)
+                        return
+                    key = (ballot, ev["value"])
+                    voters = self.votes.get(key)
+                    if voters is None:
+                        voters = self.votes[key] = {}
+                    if node not in voters:
+                        voters[node] = seq
+                        if self.phase2 is not None and len(voters) >= self.phase2 and key not in self.chosen_keys:
+                            self.chosen_keys.add(key)
+                            self.chosen.append(Chosen(ballot, ev["value"], tuple(voters), tuple(voters.values()),
+                                                      seq, ev["t"]))
+                    return
+        elif kind == "deliver" or kind == "drop" or kind == "duplicate":
             return  # the bulk of a trace; nothing to judge
         if kind == "send":
             if self.explain:

@@ -7,11 +7,11 @@ re-arming, cancelling or crashing simply makes the old timeout a no-op.
 The hot paths (a message's delivery, a timer) put a `_Due` straight on the
 environment's queue, as `Environment.schedule` would (same time, priority
 and event id, so the order is the one `env.timeout` gave): a `Timeout`
-costs three Python calls more per message.  A message's delivery on the
-common path is a bare `(id, src, dst, msg)` tuple there instead, which the
-simulation's own event loop (`Simulation._run_until`) hands to `_deliver`:
-no `_Due`, list or `partial` per message.  Such a queue is run only by that
-loop, never by `Environment.step`.
+costs three Python calls more per message.  A message's delivery between
+nodes is a bare `(id, src, dst, msg)` tuple there instead, which the simulation's own
+event loop (`Simulation._run_until`) carries out itself (as `_deliver`
+does): no `_Due`, list, `partial` or call per message.  Such a queue is run
+only by that loop, never by `Environment.step`.
 """
 
 from __future__ import annotations
@@ -125,6 +125,9 @@ class Simulation:
         self.network = NetworkModel(self.plan.network, stream(seed, "network"))
         if self.drawn is not None and self.drawn.delay is not None:
             self.network.set_delay(self.drawn.delay, stream(seed, "delays"))
+        default = self.network.default  # a LinkModel is not changed after the network is built
+        self._default_link = (default.loss, default.duplicate, default.latency)
+        self._net_random = self.network.rng.random
         self.timer_rng = stream(seed, "timers")
         self.clocks = node_clocks(scenario, seed)  # per-node clocks, or None: every timer on global time
         self.write_latency = scenario.write_latency
@@ -147,7 +150,7 @@ class Simulation:
         self.seq = 0
         self.next_id = 0
         self.timer_gen = 0
-        self.sent = self.delivered = self.duplicated = 0
+        self.delivered = self.duplicated = 0  # and `sent`, a property
         self.dropped: dict[str, int] = {"loss": 0, "partition": 0, "cut": 0, "crashed": 0}
         self.hosts: dict[str, Host] = self._make_hosts(scenario)
         self._deliver_cb = self._deliver  # one bound method, not one per message
@@ -187,7 +190,10 @@ class Simulation:
 
     # -- scheduling ----------------------------------------------------------
     def at(self, t: float, fn, *args) -> None:
-        self.env.timeout(t - self.env.now).callbacks.append(lambda _ev: fn(*args))
+        delay = t - self.env._now
+        if delay < 0:
+            raise ValueError(f"Negative delay {delay}")  # as env.timeout would
+        self._later(delay, lambda _ev: fn(*args))
 
     def run(self) -> list[dict]:
         sc = self.scenario
@@ -229,12 +235,23 @@ class Simulation:
         stop it sooner (StopSimulation, as in SimPy)."""
         env = self.env
         queue = env._queue
-        deliver = self._deliver
+        deliver, hosts, record, apply = self._deliver, self.hosts, self.events.append, self._apply
         try:
             while queue and queue[0][0] < until:
                 env._now, _, _, event = heappop(queue)
-                if type(event) is tuple:  # a message's delivery, put there by _send: (id, src, dst, msg)
-                    deliver(*event, None)
+                if type(event) is tuple:  # a message's delivery, put there by _send or _route: (id, src, dst, msg)
+                    mid, src, dst, msg = event
+                    host = hosts[dst]
+                    if host.up:  # _deliver, inline: a Python call less per message
+                        self.delivered += 1
+                        seq = self.seq
+                        self.seq = seq + 1
+                        record(("deliver", seq, env._now, mid))
+                        effects = host.node.on_message(src, msg)
+                        if effects:  # most replies a proposer gets change nothing: no call for them
+                            apply(host, effects)
+                    else:
+                        deliver(mid, src, dst, msg)
                     continue
                 callbacks, event.callbacks = event.callbacks, None
                 for callback in callbacks:
@@ -281,9 +298,7 @@ class Simulation:
                 self.events.append(ev)
                 self.observed.append(ev)
             elif kind is Broadcast:
-                send, src, msg = self._send, host.name, effect.msg
-                for dst in effect.dsts:
-                    send(src, dst, msg)
+                self._broadcast(host.name, effect.dsts, effect.msg)
             else:
                 self._handlers[kind](host, effect)
 
@@ -403,13 +418,19 @@ class Simulation:
 
     # -- effects --------------------------------------------------------------
 
+    @property
+    def sent(self) -> int:
+        """Messages sent: every message id but the duplicates' (one counter less per send)."""
+        return self.next_id - self.duplicated
+
     def _send(self, src: str, dst: str, msg) -> None:
+        # _broadcast has a copy of this for the default link: change both.
         mid = self.next_id
         self.next_id = mid + 1
-        self.sent += 1
         now = self.env._now
-        self.events.append(("send", self.seq, now, mid, src, dst, msg))
-        self.seq += 1
+        seq = self.seq
+        self.seq = seq + 1
+        self.events.append(("send", seq, now, mid, src, dst, msg))
         if src == dst:  # local delivery: no network, no loss
             heappush(self._queue, (now + 0.0, NORMAL, next(self._eid), (mid, src, dst, msg)))
             return
@@ -417,13 +438,17 @@ class Simulation:
             self._send_keyed(mid, src, dst, msg)
             return
         net = self.network
-        link = (net.links.get((src, dst)) or net.default) if net.links else net.default
-        rng = net.rng.random
+        if net.links:
+            link = net.links.get((src, dst)) or net.default
+            loss, duplicate, latency = link.loss, link.duplicate, link.latency
+        else:  # every link the default one: its model, unpacked once per run (see __init__)
+            loss, duplicate, latency = self._default_link
+        rng = self._net_random
         # Draws depend only on the link's configuration, never on faults
         # (_draw_fate makes the same draws in the same order).
-        lost = link.loss > 0.0 and rng() < link.loss
-        dup = link.duplicate > 0.0 and rng() < link.duplicate
-        delay = link.latency()
+        lost = loss > 0.0 and rng() < loss
+        dup = duplicate > 0.0 and rng() < duplicate
+        delay = latency()
         if not (lost or net.faulty):  # the common case, without _route: a bare tuple (see _run_until)
             heappush(self._queue, (now + delay, NORMAL, next(self._eid), (mid, src, dst, msg)))
         else:
@@ -433,7 +458,43 @@ class Simulation:
             self.next_id += 1
             self.duplicated += 1
             self.emit("duplicate", id=mid, copy=copy)
-            self._route(copy, src, dst, msg, link.loss > 0.0 and rng() < link.loss, link.latency())
+            self._route(copy, src, dst, msg, loss > 0.0 and rng() < loss, latency())
+
+    def _broadcast(self, src: str, dsts, msg) -> None:
+        """`_send(src, dst, msg)` for each of `dsts` in order: the same records,
+        ids, draws and queue entries, with what is the same for every
+        message looked up once (a prepare or accept goes to every node)."""
+        if self.special or self.network.links:
+            send = self._send
+            for dst in dsts:
+                send(src, dst, msg)
+            return
+        net = self.network
+        loss, duplicate, latency = self._default_link
+        rng, record, queue, eid = self._net_random, self.events.append, self._queue, self._eid
+        now = self.env._now
+        for dst in dsts:  # _send's body, for the default link
+            mid = self.next_id
+            self.next_id = mid + 1
+            seq = self.seq
+            self.seq = seq + 1
+            record(("send", seq, now, mid, src, dst, msg))
+            if src == dst:
+                heappush(queue, (now + 0.0, NORMAL, next(eid), (mid, src, dst, msg)))
+                continue
+            lost = loss > 0.0 and rng() < loss
+            dup = duplicate > 0.0 and rng() < duplicate
+            delay = latency()
+            if not (lost or net.faulty):
+                heappush(queue, (now + delay, NORMAL, next(eid), (mid, src, dst, msg)))
+            else:
+                self._route(mid, src, dst, msg, lost, delay)
+            if dup:
+                copy = self.next_id
+                self.next_id += 1
+                self.duplicated += 1
+                self.emit("duplicate", id=mid, copy=copy)
+                self._route(copy, src, dst, msg, loss > 0.0 and rng() < loss, latency())
 
     def _draw_fate(self, link) -> tuple[float | None, Any]:
         """(fate, copy fate): a delay or None (lost); the copy's "none" if not duplicated."""
@@ -488,8 +549,8 @@ class Simulation:
         if reason is not None:
             self.dropped[reason] += 1
             self.emit("drop", id=mid, reason=reason)
-        else:
-            self._later(delay, partial(self._deliver_cb, mid, src, dst, msg))
+        else:  # a bare tuple, as in _send (see _run_until)
+            heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eid), (mid, src, dst, msg)))
 
     def _later(self, delay: float, callback) -> None:
         """Call `callback(event)` after `delay`: `env.timeout(delay).callbacks.append(callback)`, cheaper."""
@@ -497,7 +558,8 @@ class Simulation:
         due.callbacks = [callback]
         heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eid), due))
 
-    def _deliver(self, mid: int, src: str, dst: str, msg, _event) -> None:
+    def _deliver(self, mid: int, src: str, dst: str, msg, _event=None) -> None:
+        # _run_until has a copy of this for the bare tuples on the queue: change both.
         host = self.hosts[dst]
         if not host.up:
             self.dropped["crashed"] += 1
@@ -676,7 +738,7 @@ class Run:
                 if isinstance(observed, Checker):
                     verdict = observed.finish()
                 else:
-                    verdict = check(observed, in_order=True) if observed is not None else None
+                    verdict = check(observed, in_order=True, explain=False) if observed is not None else None
                 if verdict is None or verdict.violations:
                     verdict = check(self.checked_events())
                 self._verdict = verdict
@@ -733,7 +795,9 @@ def _simulate(scenario: Scenario, seed: int, record: bool, sink, lean: bool) -> 
         from .generic import ProtocolSimulation as cls
     else:
         cls = Simulation
-    with collector_paused():
+    was_enabled = gc.isenabled()  # collector_paused(), inline: a run pays for no generator
+    gc.disable()
+    try:
         sim = cls(scenario, seed, record)
         try:
             if sink is not None:
@@ -753,6 +817,9 @@ def _simulate(scenario: Scenario, seed: int, record: bool, sink, lean: bool) -> 
             run.fates, run.timer_fates, run.plan = sim.fates, sim.timer_fates, sim.plan
         finally:
             sim.release()
+    finally:
+        if was_enabled:
+            _resume_collector()
     # The same run again, into another sink (to explain a violation of a run that kept no trace):
     # every argument that shapes the run must be here (the early stop is part of the scenario).
     run._again = partial(_simulate, scenario, seed, record)
@@ -775,13 +842,18 @@ def collector_paused():
         yield
     finally:
         if was_enabled:
-            # What the run leaves (its trace) would otherwise make the next
-            # young collection walk all of it: move it, unscanned, to the
-            # oldest generation (freeze, then unfreeze), which a full
-            # collection still examines (gc.collect() included).  In a
-            # sweep's worker this also thaws what the parent froze before
-            # forking: measured, that costs nothing, while skipping this step
-            # there made the workers spend 2.5 times the CPU of one process.
-            gc.freeze()
-            gc.unfreeze()
-            gc.enable()
+            _resume_collector()
+
+
+def _resume_collector() -> None:
+    """The end of `collector_paused` (`_simulate` has it inline)."""
+    # What the run leaves (its trace) would otherwise make the next
+    # young collection walk all of it: move it, unscanned, to the
+    # oldest generation (freeze, then unfreeze), which a full
+    # collection still examines (gc.collect() included).  In a
+    # sweep's worker this also thaws what the parent froze before
+    # forking: measured, that costs nothing, while skipping this step
+    # there made the workers spend 2.5 times the CPU of one process.
+    gc.freeze()
+    gc.unfreeze()
+    gc.enable()
