@@ -3,7 +3,7 @@
 Python salts the hash of every string per process, and the explorer's
 states are full of strings (node names, values, message kinds): a visited
 set keyed by `hash(state)` could skip different states in different
-processes.  The explorer keys states by `Model.intern` instead: the same
+processes.  The explorer keys states by `Model.key` instead: the same
 bytes in every process, equal exactly when the states are."""
 
 from __future__ import annotations
@@ -18,26 +18,28 @@ from .conftest import ROOT
 THREE = str(ROOT / "scenarios" / "explore" / "three-nodes.yaml")
 
 # Runs in a fresh process: the keys of the states a BFS of the issue's
-# configuration meets first (as explore meets them: canonical, then interned),
+# configuration meets first (as explore meets them: canonical, then keyed),
 # and the raw hash() of the same states.
 KEYS = """
 import hashlib, sys
 from paxsim.explore import model_for
 from paxsim.scenario import load_scenario
 model = model_for(load_scenario(sys.argv[1]))
-first, key = model.intern(model.canonical(model.initial())[0])
-queue, seen, keys, raw = [first], {key}, [key], [hash(first)]
+first = model.canonical(model.initial())[0]
+key = model.key(first)
+queue, seen, keys, raw = [model.shared(key)], {key}, [key], [hash(first)]
 for state in queue:
     if len(keys) >= 3000:
         break
     for label in model.enabled(state):
         child, violation, _subsumed = model.step(state, label)
-        child, key = model.intern(model.canonical(child)[0])
+        child = model.canonical(child)[0]
+        key = model.key(child)
         keys.append(key)
         raw.append(hash(child))
         if key not in seen:
             seen.add(key)
-            queue.append(child)
+            queue.append(model.shared(key))
 print(len(seen), hashlib.sha256(b"|".join(keys)).hexdigest(), hashlib.sha256(repr(raw).encode()).hexdigest())
 """
 

@@ -1,6 +1,6 @@
 """Breadth-first (default), depth-first and random-walk search over a Model.
 
-Visited states are kept by an exact key (`Model.intern`: the state's parts
+Visited states are kept by an exact key (`Model.key`: the state's parts
 numbered in the order the search first meets them, packed as bytes): each
 entry maps a state's key to its parent's key and the transition that
 reached it, so a counterexample is rebuilt by walking back.  Keys are equal
@@ -116,8 +116,10 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
     start = time.perf_counter()
     deadline = None if time_limit is None else start + time_limit
     init, _ = model.canonical(model.initial())
-    intern = model.intern
-    init, h0 = intern(init)
+    state_key = model.key
+    shared = model.shared
+    h0 = state_key(init)
+    init = shared(h0)
     parents: dict[bytes, Any] = {h0: None}
     res.unique = 1
     found: tuple | None = None  # random walk: (None, label, violation)
@@ -144,7 +146,7 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
         cover = model.cover if (bfs and (model.reduce if covering is None else covering)) else None
         covers: dict[tuple, list] = {}  # cover key -> [(depth, budgets, in-flight set, key)] of states queued
         if cover is not None:
-            k0, b0, items0 = cover(init)
+            k0, b0, items0 = cover(init, h0)
             covers[k0] = [(0, b0, items0, h0)]
         levels: dict[int, list] = {0: [(init, h0, 0)]}
         stack: list = levels[0] if not bfs else []
@@ -207,7 +209,8 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
                     if not bfs:
                         break
                     continue
-                child, ch = intern(canonical(child)[0])
+                child, _ = canonical(child)
+                ch = state_key(child)
                 if bfs:
                     entry = parents.get(ch, _MISSING)
                     if entry is not _MISSING and (entry is None or entry[2] <= cost):
@@ -215,7 +218,7 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
                     # queued before (a 3-tuple), now one level higher: counted already
                     counted = entry is not _MISSING and len(entry) == 3
                     if cover is not None:
-                        key, budget, items = cover(child)
+                        key, budget, items = cover(child, ch)
                         group = covers.get(key)
                         if group is None:
                             covers[key] = [(cost, budget, items, ch)]
@@ -238,11 +241,11 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
                     parents[ch] = (h, label, cost)
                     if not counted:
                         res.unique += 1
-                    levels.setdefault(cost, []).append((child, ch, cost))
+                    levels.setdefault(cost, []).append((shared(ch), ch, cost))
                 elif ch not in parents:
                     parents[ch] = (h, label)
                     res.unique += 1
-                    children.append((child, ch, cost))
+                    children.append((shared(ch), ch, cost))
             if best is not None and not bfs:
                 break
             if children:
@@ -282,7 +285,7 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
                 res.transitions += 1
                 res.visited += 1
                 path.append(label)
-                ch = intern(canonical(state)[0])[1]
+                ch = state_key(canonical(state)[0])
                 if ch not in parents:
                     parents[ch] = True
                     res.unique += 1
