@@ -6,8 +6,8 @@
 Both drive the single-decree roles of paxsim/protocols/single.  The
 simulator's unit is an event (a message sent or delivered, a timer, a
 protocol step recorded in the trace); the explorer's are a transition (one
-role input plus the messages a node sends itself, then a copy and hash of
-the whole system state) and a unique state.  Every number is measured here,
+role input plus the messages a node sends itself, then a copy and the exact
+key of the whole system state) and a unique state.  Every number is measured here,
 now, in this process (best of several rounds).  Prints a Markdown table.
 """
 

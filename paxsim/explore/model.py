@@ -28,6 +28,7 @@ is what lets every counterexample replay exactly in `paxsim run`.
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left
 from itertools import permutations
 from typing import Any, Callable
@@ -63,7 +64,10 @@ class Model:
         restart = budgets.crash if budgets.restart is None else budgets.restart
         self.budget0 = (budgets.loss, budgets.duplicate, budgets.crash, restart, budgets.timers)
         self._mkeys: dict = {}
+        self._msgs: dict = {}  # message -> the first equal message object put in flight
         self._items: dict = {}  # interned covering items (see `cover`)
+        self._ids: dict = {}  # node entries, budgets, histories, in-flight entries -> numbers (see `key`)
+        self._parts: list = []  # number -> that part
         use_symmetry = budgets.symmetry if symmetry is None else symmetry
         movable = [i for i, name in enumerate(self.names) if name not in protocol.fixed]
         self.perms: list[list[int]] = []
@@ -309,6 +313,9 @@ class Model:
             netd[k] = entry[:5] + (entry[5] - 1,)
 
     def _put(self, netd: list, src: int, dst: int, msg: Any, dup: bool, count: int = 1) -> None:
+        # one object per distinct message, so that in-flight entries mostly
+        # compare by identity (see `shared`)
+        msg = self._msgs.setdefault(msg, msg)
         key = self._mkeys.get(msg)
         if key is None:
             key = self.mkey(msg)
@@ -385,13 +392,15 @@ class Model:
         return hist, violation
 
     # -- covering -----------------------------------------------------------------------
-    def cover(self, state: tuple) -> tuple[int, tuple, frozenset]:
+    def cover(self, state: tuple, state_key: bytes) -> tuple[bytes, tuple, frozenset]:
         """(key, budgets, in-flight set) for covering (see search.explore):
         states with one key differ only in their budgets and in-flight
         messages, and one with budgets no smaller and a set containing
         another's can do everything the other can.  The timer budget is in
         the key: whether a firing is left changes what snapshots keep.  The set has one item per
-        copy: (src, dst, message key, duplicable, k) for k < count."""
+        copy: (src, dst, message key, duplicable, k) for k < count.  The key
+        is exact: the numbers of the node entries and the history, cut from
+        the state's own `key`, and the timer budget."""
         nodes, net, budget, hist = state
         items = self._items
         out = []
@@ -402,7 +411,51 @@ class Model:
                 if item is None:
                     item = items[probe] = probe
                 out.append(item)
-        return hash((nodes, hist, budget[TIMERS])), budget, frozenset(out)
+        n4 = 4 * self.n  # the key's layout: 4 bytes per number, nodes, budgets, history
+        return (state_key[:n4] + state_key[n4 + 4:n4 + 8] + str(budget[TIMERS]).encode(), budget,
+                frozenset(out))
+
+    # -- keys ---------------------------------------------------------------------------
+    def key(self, state: tuple) -> bytes:
+        """The state's visited-set key: exact, and the same bytes in every
+        process.  Each part of the state (a node's entry, the budgets, the
+        history, one in-flight entry) is numbered the first time the search
+        meets it (`_ids`, by ==, so never confused with another part), and
+        the key is those numbers in a fixed layout: the nodes', the
+        budgets', the history's, then the in-flight entries' (the only part
+        of variable length, last).  Two states have one key exactly when
+        they are equal, so no collision can hide a state, and the numbering
+        follows the search's own deterministic order, so a state gets the
+        same key bytes under any PYTHONHASHSEED.  (The hash of those bytes
+        is salted per process like a string's, but dicts compare keys by
+        equality and iterate in insertion order, so no result depends on it.)"""
+        nodes, net, budget, hist = state
+        parts = nodes + (budget, hist) + net
+        ids = self._ids
+        ks = list(map(ids.get, parts))
+        if None in ks:
+            table = self._parts
+            for j, k in enumerate(ks):
+                if k is None:
+                    part = parts[j]
+                    k = ids.get(part)  # met earlier in this same state
+                    if k is None:
+                        k = ids[part] = len(table)
+                        table.append(part)
+                    ks[j] = k
+        return array("I", ks).tobytes()
+
+    def shared(self, key: bytes) -> tuple:
+        """The state whose key is `key`, made of the table's own objects: the
+        states the search keeps share their parts, and the next lookup of a
+        part a transition left alone compares by identity, not field by
+        field.  (Built only for the states the search keeps: most successors
+        are seen already, and only their key is needed.)"""
+        ks = array("I")
+        ks.frombytes(key)
+        parts = list(map(self._parts.__getitem__, ks))
+        n = self.n
+        return tuple(parts[:n]), tuple(parts[n + 2:]), parts[n], parts[n + 1]
 
     # -- symmetry -----------------------------------------------------------------------
     def rename(self, state: tuple, perm: list[int]) -> tuple:

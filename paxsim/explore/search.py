@@ -1,12 +1,13 @@
 """Breadth-first (default), depth-first and random-walk search over a Model.
 
-Visited states are kept by hash only (Python's 64-bit `hash` of the
-canonical state tuple): each entry maps a state's hash to its parent's hash
-and the transition that reached it, so a counterexample is rebuilt by
-walking back.  Two distinct states with one hash would make the search skip
-one (about n**2 / 2**64: 1e-7 for 2e6 states); the counterexample it returns
-is always replayed and checked, so a collision can hide a state but never
-forge a violation.
+Visited states are kept by an exact key (`Model.key`: the state's parts
+numbered in the order the search first meets them, packed as bytes): each
+entry maps a state's key to its parent's key and the transition that
+reached it, so a counterexample is rebuilt by walking back.  Keys are equal
+exactly when states are, so no state is ever skipped for sharing a hash with
+another, and nothing the search does depends on Python's per-process string
+hashing (PYTHONHASHSEED): dicts are looked up by equality and iterated in
+insertion order.
 
 Determinism: successors are generated in a fixed order (sorted in-flight
 messages, node order), so BFS and DFS visit states in the same order in any
@@ -115,8 +116,11 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
     start = time.perf_counter()
     deadline = None if time_limit is None else start + time_limit
     init, _ = model.canonical(model.initial())
-    h0 = hash(init)
-    parents: dict[int, Any] = {h0: None}
+    state_key = model.key
+    shared = model.shared
+    h0 = state_key(init)
+    init = shared(h0)
+    parents: dict[bytes, Any] = {h0: None}
     res.unique = 1
     found: tuple | None = None  # random walk: (None, label, violation)
 
@@ -140,16 +144,16 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
         # (its stale entry is skipped).  DFS uses one stack.
         bfs = strategy == "bfs"
         cover = model.cover if (bfs and (model.reduce if covering is None else covering)) else None
-        covers: dict[int, list] = {}  # cover key -> [(depth, budgets, in-flight set, hash)] of states queued
+        covers: dict[tuple, list] = {}  # cover key -> [(depth, budgets, in-flight set, key)] of states queued
         if cover is not None:
-            k0, b0, items0 = cover(init)
+            k0, b0, items0 = cover(init, h0)
             covers[k0] = [(0, b0, items0, h0)]
         levels: dict[int, list] = {0: [(init, h0, 0)]}
         stack: list = levels[0] if not bfs else []
         level = 0
         cursor = 0
         truncated = False
-        best: tuple | None = None  # (cost, parent hash, label, violation)
+        best: tuple | None = None  # (cost, parent key, label, violation)
         while True:
             if bfs:
                 current = levels.get(level)
@@ -206,7 +210,7 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
                         break
                     continue
                 child, _ = canonical(child)
-                ch = hash(child)
+                ch = state_key(child)
                 if bfs:
                     entry = parents.get(ch, _MISSING)
                     if entry is not _MISSING and (entry is None or entry[2] <= cost):
@@ -214,7 +218,7 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
                     # queued before (a 3-tuple), now one level higher: counted already
                     counted = entry is not _MISSING and len(entry) == 3
                     if cover is not None:
-                        key, budget, items = cover(child)
+                        key, budget, items = cover(child, ch)
                         group = covers.get(key)
                         if group is None:
                             covers[key] = [(cost, budget, items, ch)]
@@ -237,11 +241,11 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
                     parents[ch] = (h, label, cost)
                     if not counted:
                         res.unique += 1
-                    levels.setdefault(cost, []).append((child, ch, cost))
+                    levels.setdefault(cost, []).append((shared(ch), ch, cost))
                 elif ch not in parents:
                     parents[ch] = (h, label)
                     res.unique += 1
-                    children.append((child, ch, cost))
+                    children.append((shared(ch), ch, cost))
             if best is not None and not bfs:
                 break
             if children:
@@ -281,7 +285,7 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
                 res.transitions += 1
                 res.visited += 1
                 path.append(label)
-                ch = hash(canonical(state)[0])
+                ch = state_key(canonical(state)[0])
                 if ch not in parents:
                     parents[ch] = True
                     res.unique += 1

@@ -34,7 +34,7 @@ from typing import Any
 from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector
 
 from .._version import __version__
-from ..scenario import Scenario
+from ..scenario import ClockSpec, Scenario, ScenarioError, read_scenario_data
 from ..sim.faults import explicit
 from ..sim.network import NetworkModel
 from ..sim.streams import stream
@@ -49,6 +49,50 @@ OBSERVATIONS = ("promise", "vote", "propose", "decide")
 
 class ClusterError(Exception):
     """The cluster could not run (a node failed to start, a bad template): one line, exit 2."""
+
+
+def unsupported(scenario: Scenario) -> list[tuple[tuple, str]]:
+    """What `scenario` asks for that a real cluster cannot do, as (key path,
+    why).  A run that silently skipped one would be taken for
+    a run under it: `check_supported` refuses such a scenario instead."""
+    out: list[tuple[tuple, str]] = []
+    if scenario.kind != "single-decree":
+        out.append((("protocol", "kind"), f"the real cluster runs single-decree nodes only, not {scenario.kind} "
+                    "(run it with 'paxsim run')"))
+    if scenario.write_latency:
+        out.append((("protocol", "write_latency"), "the real cluster cannot slow storage writes: a node's write "
+                    "takes what the disk takes (fsync and rename), so the write latency, and the crash in the "
+                    "middle of a write it allows, would not happen (run it with 'paxsim run', or remove the key)"))
+    if scenario.script is not None and (scenario.script.messages or scenario.script.timers):
+        out.append((("script",), "the real cluster cannot script message and timer fates: the relay draws every "
+                    "message's fate from the network model and nodes fire their own timers, so the scripted "
+                    "schedule would not be followed (replay it with 'paxsim run', or remove the key)"))
+    clocks = scenario.clocks
+    if clocks is not None and (clocks.random is not None or clocks.default != ClockSpec()
+                               or any(spec != ClockSpec() for _name, spec in clocks.nodes)):
+        out.append((("clocks",), "the real cluster cannot skew node clocks: nodes run on the machine's clock, so "
+                    "the offsets, drift and steps would not happen (run it with 'paxsim run', or remove the key)"))
+    return out
+
+
+def _line_of(source: str, path: tuple) -> int | None:
+    """The line of `path` in the scenario file `source` names (None if it is
+    not a file, or the key came from a --set)."""
+    try:
+        _data, lines = read_scenario_data(source.split(" (with ", 1)[0])
+    except ScenarioError:
+        return None
+    return lines.get(path)
+
+
+def check_supported(scenario: Scenario) -> None:
+    """Refuse a scenario the real cluster cannot run faithfully: ClusterError
+    (one line: the file, the line, the key and why; exit 2) before anything
+    starts."""
+    problems = unsupported(scenario)
+    if problems:
+        path, why = problems[0]
+        raise ClusterError(str(ScenarioError(scenario.source, _line_of(scenario.source, path), path, why)))
 
 
 def node_command(template: str | None, scenario: Scenario, seed: int, name: str, peers: str,
@@ -89,6 +133,7 @@ class NodeProcess:
 
 class Cluster:
     def __init__(self, scenario: Scenario, seed: int, workdir: Path, node_cmd: str | None = None) -> None:
+        check_supported(scenario)
         self.scenario = scenario
         self.seed = seed
         self.workdir = workdir

@@ -1,0 +1,101 @@
+"""`paxsim cluster` refuses what it cannot honour, before starting anything.
+
+A real cluster cannot follow a scripted schedule, slow its disk writes, skew
+its nodes' clocks or run multi-paxos nodes; a run that skipped one of these
+silently would be taken for a run under it.  Each refusal is one line on
+stderr naming the file, the line and the key, and exit status 2.  Every test
+here makes starting the cluster fail the test, so none starts a process."""
+
+from __future__ import annotations
+
+import pytest
+
+from paxsim.cli import main
+from paxsim.real import cluster as real_cluster
+from paxsim.scenario import parse_scenario
+
+BASE = """name: refused
+nodes: 3
+proposers:
+  - {node: n1, value: a}
+"""
+
+SCRIPTED = BASE + """script:
+  messages:
+    - {from: n1, to: n2, type: prepare, ballot: [1, n1], n: 1, fate: drop}
+"""
+
+SLOW_DISK = BASE + """protocol:
+  write_latency: 3ms
+"""
+
+SKEWED = BASE + """clocks:
+  nodes:
+    n2: {drift: 200}
+"""
+
+MULTI = """name: kv
+nodes: 3
+protocol:
+  kind: multi-paxos
+workload: {clients: 2}
+"""
+
+
+@pytest.fixture(autouse=True)
+def no_cluster(monkeypatch):
+    """A refused scenario never gets as far as starting processes."""
+
+    async def run(self):
+        raise AssertionError("the cluster was started")
+
+    monkeypatch.setattr(real_cluster.Cluster, "run", run)
+
+
+@pytest.mark.parametrize("text, line, key, why", [
+    (SCRIPTED, 5, "script", "cannot script message and timer fates"),
+    (SLOW_DISK, 6, "protocol.write_latency", "cannot slow storage writes"),
+    (SKEWED, 5, "clocks", "cannot skew node clocks"),
+    (MULTI, 4, "protocol.kind", "single-decree nodes only, not multi-paxos"),
+])
+def test_a_scenario_the_cluster_cannot_honour_is_refused(runner, write, tmp_path, text, line, key, why):
+    path = write(text)
+    wd = tmp_path / "wd"
+    res = runner.invoke(main, ["cluster", str(path), "--workdir", str(wd)])
+    assert res.exit_code == 2, res.output
+    assert res.stdout == ""
+    assert res.stderr.count("\n") == 1
+    assert res.stderr.startswith(f"{path}:{line}: {key}: the real cluster ")
+    assert why in res.stderr and "paxsim run" in res.stderr
+    assert not (wd / "data").exists()  # no node was given a data directory
+
+
+def test_a_key_set_on_the_command_line_is_named_with_the_override(runner, write):
+    path = write(BASE)
+    res = runner.invoke(main, ["cluster", str(path), "--set", "protocol.write_latency=5ms"])
+    assert res.exit_code == 2, res.output
+    assert res.stderr == (f"{path} (with --set protocol.write_latency=5ms): protocol.write_latency: "
+                          + res.stderr.split(": protocol.write_latency: ", 1)[1])
+    assert "cannot slow storage writes" in res.stderr
+
+
+def test_a_shrunk_counterexample_is_refused_not_run_unscripted(runner):
+    # the shipped counterexamples are scripted (and most need slow writes)
+    from .conftest import ROOT
+
+    path = ROOT / "scenarios" / "bugs" / "ignore-accepted.yaml"
+    res = runner.invoke(main, ["cluster", str(path)])
+    assert res.exit_code == 2, res.output
+    assert res.stderr.startswith(f"{path}:13: protocol.write_latency: ")
+
+
+@pytest.mark.parametrize("extra", [
+    "",
+    "clocks: {default: {offset: 0, drift: 0}}\n",  # exact clocks: nothing to skew
+    "protocol: {write_latency: 0}\n",
+    "script: {messages: []}\n",
+])
+def test_what_the_cluster_can_honour_is_not_refused(extra):
+    sc = parse_scenario(BASE + extra)
+    assert real_cluster.unsupported(sc) == []
+    real_cluster.check_supported(sc)  # no ClusterError
