@@ -1201,6 +1201,11 @@ def cluster(scenario: Path, seed: int | None, trace_path: Path | None, as_json: 
     'paxsim run', with the same exit status.  Times are wall-clock: a run is
     not reproducible event for event, though network draws, faults and
     timers are seeded.  No node process outlives the command.
+
+    A scenario that asks for what real processes cannot honour (a script:
+    fixing message fates, a storage write latency, skewed clocks, or
+    Multi-Paxos) is refused (exit 2) rather than run without it: use
+    'paxsim run' for those.
     """
     import tempfile
 
@@ -1253,11 +1258,6 @@ def cluster(scenario: Path, seed: int | None, trace_path: Path | None, as_json: 
     notes = [f"runtime:   http, {len(sc.nodes)} node processes on 127.0.0.1"
              + (f" ({node_cmd.split()[0]} ...)" if node_cmd else " (paxsim node)")
              + f"; not reproducible event for event (the network draws, faults and timers are seeded by {seed})"]
-    ignored = [what for what, present in (("script:", sc.script is not None),
-                                           ("write_latency", bool(sc.write_latency))) if present]
-    if ignored:
-        notes.append(f"note:      the real runtime ignores {' and '.join(ignored)}: fates come from the network "
-                     "model, writes take what the disk takes")
     if ran.wire_only:
         notes.append(f"judged:    from the wire alone for {', '.join(ran.wire_only)}: promise replies as promises, "
                      "accepted replies as votes, learned replies and /prepare answers as decisions; agreement "
