@@ -140,6 +140,30 @@ def test_resume_after_a_kill_gives_the_same_results(tmp_path):
     assert header is not None and len(runs) == 120
 
 
+def test_reading_results_whole_or_line_by_line_agrees(tmp_path):
+    """A sound file is read in one go, anything else line by line: both
+    give every record, and a damaged tail or middle is handled as before."""
+    plan = plan_sweep(VOLATILE, "0:30", [])
+    whole = tmp_path / "whole.jsonl"
+    run_sweep(plan, whole, jobs=1)
+    text = whole.read_text()
+    lines = text.splitlines(keepends=True)
+    header, runs, good = read_results(whole)
+    assert header == json.loads(lines[0]) and runs == [json.loads(x) for x in lines[1:]] and good == len(text)
+    for tail in (lines[5][:20], "not json\n"):  # a line cut short by a kill; a garbled last line
+        cut = tmp_path / "cut.jsonl"
+        cut.write_text("".join(lines[:5]) + tail)
+        assert read_results(cut) == (header, runs[:4], len("".join(lines[:5])))
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("".join(lines[:3]) + "not json\n" + "".join(lines[3:]))
+    with pytest.raises(SweepError, match=r"bad.jsonl:4: not a JSON line"):
+        read_results(bad)
+    other = tmp_path / "other.jsonl"
+    other.write_text("".join(lines[:3]) + '{"kind":"compare-header"}\n')
+    with pytest.raises(SweepError, match=r"other.jsonl:4: unexpected record"):
+        read_results(other)
+
+
 def test_processes_and_inline_give_identical_results(tmp_path):
     plan = plan_sweep(VOLATILE, "0:80", ["network.loss=0,0.1"])
     run_sweep(plan, tmp_path / "a.jsonl", jobs=1)
