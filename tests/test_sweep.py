@@ -164,6 +164,26 @@ def test_reading_results_whole_or_line_by_line_agrees(tmp_path):
         read_results(other)
 
 
+def _whose(scenario, key, params, seeds):
+    return [(os.getpid(), seed) for seed in seeds]
+
+
+def test_local_workers_and_the_parent_run_every_chunk_once():
+    """With --jobs 2 the parent runs chunks beside one forked worker and
+    takes back at the end what the worker has not started: still every
+    chunk exactly once."""
+    from paxsim.sweep import ProcessExecutor
+
+    tasks = [(None, "k", {}, list(range(i * 3, i * 3 + 3))) for i in range(40)]
+    executor = ProcessExecutor(2)
+    try:
+        results = [r for chunk in executor.run(iter(tasks), fn=_whose) for r in chunk]
+    finally:
+        executor.close()
+    assert sorted(seed for _, seed in results) == list(range(120))
+    assert os.getpid() in {pid for pid, _ in results}  # the parent took its share
+
+
 def test_processes_and_inline_give_identical_results(tmp_path):
     plan = plan_sweep(VOLATILE, "0:80", ["network.loss=0,0.1"])
     run_sweep(plan, tmp_path / "a.jsonl", jobs=1)
