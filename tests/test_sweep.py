@@ -71,6 +71,20 @@ def test_sweep_cli_writes_results_and_summary(runner, tmp_path):
     assert f"{np.percentile(t, 50):.1f}" in row.split()
 
 
+def test_sweep_progress_bar_counts_every_run_and_a_resume(runner, tmp_path):
+    out = tmp_path / "r.jsonl"
+    args = ["sweep", LOSSY, "--seeds", "0:30", "-j", "2", "-o", str(out), "--progress"]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "30/30" in result.stderr and "Traceback" not in result.stderr
+    again = runner.invoke(main, args + ["--resume"])  # nothing left to run: the bar says so, full
+    assert again.exit_code == 0, again.output
+    assert "30/30" in again.stderr
+    quiet = runner.invoke(main, ["sweep", LOSSY, "--seeds", "0:5", "-j", "1", "-o", str(tmp_path / "q.jsonl"),
+                                 "--no-progress"])
+    assert quiet.exit_code == 0 and "5/5" not in quiet.stderr
+
+
 def test_sweep_json_summary_and_within(runner, tmp_path):
     out = tmp_path / "p.jsonl"
     result = runner.invoke(main, ["sweep", PARTITION, "--seeds", "0:30", "-j", "1", "-o", str(out), "--json"])
