@@ -20,9 +20,11 @@ From those, per command:
 * waits:  wall time a worker waited between chunks, neither running nor
   ready to run (for the parent to hand it its next chunk).
 
-An idle machine runs each process on its own CPU, so a command takes
-about before + the longest process's runs + after (Amdahl); the
-projected speedup is that of --jobs 1 over that of --jobs 2, per round.
+An idle machine runs each process on its own CPU, and the processes take
+chunks as they free up, so a command takes about before + the runs' CPU
+shared evenly among the processes + after (Amdahl; "idle at the end"
+says how evenly they finished); the projected speedup is that of
+--jobs 1 over that of --jobs 2, per round.
 Linux only (schedstat, fork).
 """
 
@@ -124,7 +126,7 @@ def measure(scenario: Path, seeds: int, jobs: int, tmp: Path) -> dict:
             "runs_worker": max((runs[p] for p in workers), default=0.0), "after": after,
             "idle": sum(last - cs[-1][1] for cs in chunks.values()), "waits": waits,
             "wall_before": first - start, "wall_after": end - last,
-            "idle_machine": before + max(runs.values()) + after}
+            "idle_machine": before + sum(runs.values()) / len(runs) + after}
 
 
 def main() -> None:
