@@ -517,25 +517,37 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
     jobs = jobs or os.cpu_count() or 1
     show = sys.stderr.isatty() if progress is None else progress
     bar = None
+    already = 0
     violations = [0]
-    if show:
+
+    def start_bar() -> None:
+        # Made with the first result, not before the runs: importing tqdm
+        # takes 30 ms, which --jobs 2 then spends beside a running worker
+        # instead of before it forks.
+        nonlocal bar
         from tqdm import tqdm
 
         bar = tqdm(total=plan.total, unit="run", desc=scenario.stem, dynamic_ncols=True, file=sys.stderr)
+        if already:
+            bar.update(already)
 
     def tick(rec: dict) -> None:
         if rec["outcome"] == "violation":
             violations[0] += 1
-        if bar is not None:
+        if show:
+            if bar is None:
+                start_bar()
             bar.update(1)
             if rec["outcome"] == "violation":
                 bar.set_postfix(violations=violations[0], refresh=False)
 
     try:
-        if bar is not None and resume and output.exists():
+        if show and resume and output.exists():
             _, done_runs, _ = sw.read_results(output)
-            bar.update(min(len(done_runs), plan.total))
+            already = min(len(done_runs), plan.total)
         counts = sw.run_sweep(plan, output, jobs=jobs, scheduler=scheduler, resume=resume, on_result=tick)
+        if show and bar is None:  # nothing left to run: the bar, full
+            start_bar()
     except sw.SweepError as exc:
         if bar is not None:
             bar.close()

@@ -250,7 +250,11 @@ class InlineExecutor:
 
 
 class ProcessExecutor:
-    """Local worker processes; at most a few chunks in flight per worker."""
+    """Local worker processes: `jobs - 1` forked workers, and this process
+    runs chunks too (so `jobs` processes run, and no CPU waits for a third
+    one that mostly sleeps).  The workers get a few chunks queued ahead;
+    when the chunks run out, this process takes back the queued ones no
+    worker has started and runs them itself, so all finish together."""
 
     name = "processes"
 
@@ -258,7 +262,7 @@ class ProcessExecutor:
         from concurrent.futures import ProcessPoolExecutor
 
         self.jobs = jobs
-        self.pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint)
+        self.pool = ProcessPoolExecutor(max_workers=jobs - 1, initializer=_ignore_sigint) if jobs > 1 else None
 
     def run(self, tasks: Iterable[Task], fn: Callable = None) -> Iterator[list[dict]]:
         import gc
@@ -266,7 +270,12 @@ class ProcessExecutor:
 
         fn = fn or run_chunk
         tasks = iter(tasks)
-        pending = set()
+        pending: dict = {}  # future -> its task, in the order submitted
+        ahead = 3 * (self.jobs - 1)  # queued per worker: one running, one in the pipe, one to spare
+
+        def submit(task) -> None:
+            pending[self.pool.submit(fn, *task)] = task
+
         # The first submit forks the workers: they inherit every module and
         # cache the parent loaded (callers warm them: see run_sweep), and
         # with the parent's objects frozen their collector never walks (and
@@ -274,21 +283,42 @@ class ProcessExecutor:
         frozen = gc.get_freeze_count()  # the paxsim command froze its start-up for good (cli._importing)
         gc.freeze()
         try:
-            for task in itertools.islice(tasks, self.jobs * 4):
-                pending.add(self.pool.submit(fn, *task))
+            for task in itertools.islice(tasks, ahead):
+                submit(task)
         finally:
             if not frozen:
                 gc.unfreeze()
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
+        while True:
+            for fut in [f for f in pending if f.done()]:
+                del pending[fut]
+                yield fut.result()
+            while len(pending) < ahead:
                 nxt = next(tasks, None)
-                if nxt is not None:
-                    pending.add(self.pool.submit(fn, *nxt))
+                if nxt is None:
+                    break
+                submit(nxt)
+            task = next(tasks, None)
+            if task is None:
+                break
+            yield fn(*task)  # this process's share
+        # The end: run here what no worker has started, newest first.
+        while True:
+            for fut in [f for f in pending if f.done()]:
+                del pending[fut]
+                yield fut.result()
+            back = next((f for f in reversed(pending) if f.cancel()), None)
+            if back is None:
+                break
+            yield fn(*pending.pop(back))
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                del pending[fut]
                 yield fut.result()
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 class DaskExecutor:
@@ -350,6 +380,28 @@ def read_results(path: Path) -> tuple[dict | None, list[dict], int]:
     header, runs, good = None, [], 0
     with open(path, "rb") as fh:
         data = fh.read()
+    # A sound file (every complete line a record) parses as one JSON array:
+    # half the time of a json.loads per line, and the summary at the end of
+    # a sweep is serial time.  Anything else takes the line-by-line path below.
+    body = data[:data.rfind(b"\n") + 1]
+    if body and b"\r" not in body:
+        try:
+            recs = json.loads(b"[" + body[:-1].replace(b"\n", b",") + b"]")
+        except json.JSONDecodeError:
+            recs = None
+        if recs is not None and len(recs) == body.count(b"\n") and all(type(r) is dict for r in recs):
+            for rec in recs:
+                kind = rec.get("kind")
+                if kind == "run":
+                    runs.append(rec)
+                elif kind == "sweep":
+                    header = rec
+                else:
+                    runs = []
+                    break
+            else:
+                return header, runs, len(body)
+            header = None
     pos = 0
     for number, raw in enumerate(data.splitlines(keepends=True), 1):
         if not raw.endswith(b"\n"):

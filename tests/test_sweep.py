@@ -71,6 +71,20 @@ def test_sweep_cli_writes_results_and_summary(runner, tmp_path):
     assert f"{np.percentile(t, 50):.1f}" in row.split()
 
 
+def test_sweep_progress_bar_counts_every_run_and_a_resume(runner, tmp_path):
+    out = tmp_path / "r.jsonl"
+    args = ["sweep", LOSSY, "--seeds", "0:30", "-j", "2", "-o", str(out), "--progress"]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "30/30" in result.stderr and "Traceback" not in result.stderr
+    again = runner.invoke(main, args + ["--resume"])  # nothing left to run: the bar says so, full
+    assert again.exit_code == 0, again.output
+    assert "30/30" in again.stderr
+    quiet = runner.invoke(main, ["sweep", LOSSY, "--seeds", "0:5", "-j", "1", "-o", str(tmp_path / "q.jsonl"),
+                                 "--no-progress"])
+    assert quiet.exit_code == 0 and "5/5" not in quiet.stderr
+
+
 def test_sweep_json_summary_and_within(runner, tmp_path):
     out = tmp_path / "p.jsonl"
     result = runner.invoke(main, ["sweep", PARTITION, "--seeds", "0:30", "-j", "1", "-o", str(out), "--json"])
@@ -138,6 +152,50 @@ def test_resume_after_a_kill_gives_the_same_results(tmp_path):
     assert run_lines(cut) == run_lines(whole)
     header, runs, _ = read_results(cut)
     assert header is not None and len(runs) == 120
+
+
+def test_reading_results_whole_or_line_by_line_agrees(tmp_path):
+    """A sound file is read in one go, anything else line by line: both
+    give every record, and a damaged tail or middle is handled as before."""
+    plan = plan_sweep(VOLATILE, "0:30", [])
+    whole = tmp_path / "whole.jsonl"
+    run_sweep(plan, whole, jobs=1)
+    text = whole.read_text()
+    lines = text.splitlines(keepends=True)
+    header, runs, good = read_results(whole)
+    assert header == json.loads(lines[0]) and runs == [json.loads(x) for x in lines[1:]] and good == len(text)
+    for tail in (lines[5][:20], "not json\n"):  # a line cut short by a kill; a garbled last line
+        cut = tmp_path / "cut.jsonl"
+        cut.write_text("".join(lines[:5]) + tail)
+        assert read_results(cut) == (header, runs[:4], len("".join(lines[:5])))
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("".join(lines[:3]) + "not json\n" + "".join(lines[3:]))
+    with pytest.raises(SweepError, match=r"bad.jsonl:4: not a JSON line"):
+        read_results(bad)
+    other = tmp_path / "other.jsonl"
+    other.write_text("".join(lines[:3]) + '{"kind":"compare-header"}\n')
+    with pytest.raises(SweepError, match=r"other.jsonl:4: unexpected record"):
+        read_results(other)
+
+
+def _whose(scenario, key, params, seeds):
+    return [(os.getpid(), seed) for seed in seeds]
+
+
+def test_local_workers_and_the_parent_run_every_chunk_once():
+    """With --jobs 2 the parent runs chunks beside one forked worker and
+    takes back at the end what the worker has not started: still every
+    chunk exactly once."""
+    from paxsim.sweep import ProcessExecutor
+
+    tasks = [(None, "k", {}, list(range(i * 3, i * 3 + 3))) for i in range(40)]
+    executor = ProcessExecutor(2)
+    try:
+        results = [r for chunk in executor.run(iter(tasks), fn=_whose) for r in chunk]
+    finally:
+        executor.close()
+    assert sorted(seed for _, seed in results) == list(range(120))
+    assert os.getpid() in {pid for pid, _ in results}  # the parent took its share
 
 
 def test_processes_and_inline_give_identical_results(tmp_path):
