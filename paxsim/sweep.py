@@ -414,6 +414,9 @@ def read_results(path: Path) -> tuple[dict | None, list[dict], int]:
             raise SweepError(f"{path}:{number}: not a JSON line; is this a paxsim sweep results file?") from None
         pos += len(raw)
         good = pos
+        if type(rec) is not dict:
+            raise SweepError(f"{path}:{number}: a JSON line that is not an object; is this a paxsim sweep "
+                             "results file?")
         if rec.get("kind") == "sweep":
             header = rec
         elif rec.get("kind") == "run":

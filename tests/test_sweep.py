@@ -178,6 +178,20 @@ def test_reading_results_whole_or_line_by_line_agrees(tmp_path):
         read_results(other)
 
 
+def test_resume_over_a_results_file_with_a_non_object_line_is_one_line(runner, tmp_path):
+    """A JSON line that is not an object (a list, a number) is not a results
+    record: --resume says where, exit 2, no traceback."""
+    out = tmp_path / "r.jsonl"
+    assert runner.invoke(main, ["sweep", LOSSY, "--seeds", "0:4", "-j", "1", "-o", str(out)]).exit_code == 0
+    lines = out.read_text().splitlines(keepends=True)
+    for odd in ("[1, 2]\n", "7\n"):
+        out.write_text("".join(lines[:2]) + odd + "".join(lines[2:]))
+        result = runner.invoke(main, ["sweep", LOSSY, "--seeds", "0:8", "-j", "1", "-o", str(out), "--resume"])
+        assert result.exit_code == 2, result.output
+        assert "r.jsonl:3: a JSON line that is not an object" in result.output
+        assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
+
+
 def _whose(scenario, key, params, seeds):
     return [(os.getpid(), seed) for seed in seeds]
 
