@@ -13,8 +13,11 @@ import _random
 
 try:  # the built-in module, as random itself uses (hashlib costs more to import and to call)
     from _sha512 import sha512 as _sha512
-except ImportError:  # pragma: no cover - Pythons that name it otherwise
-    from hashlib import sha512 as _sha512
+except ImportError:  # pragma: no cover - Python 3.12 and later name it _sha2
+    try:
+        from _sha2 import sha512 as _sha512
+    except ImportError:
+        from hashlib import sha512 as _sha512
 
 _Random = random.Random
 _new = _Random.__new__
