@@ -357,7 +357,7 @@ class Checker:
         violations[:0] = _check_agreement(chosen, decisions, self.votes, self.proposes, self.promises,
                                           self.promise_sends, self.restarts, self.scenario, self.below)
         proposers = self.proposers
-        if proposers is not None:  # an empty list too: then no value is valid
+        if proposers is not None and chosen:  # an empty list too: then no value is valid
             proposed_values = [p.get("value") for p in proposers]
             for c in chosen:
                 if c.value not in proposed_values:
@@ -372,8 +372,7 @@ class Checker:
             if later:
                 details += (f"and again at seq {_seqs(later[:10])}" + (f" and {len(later) - 10} more" if len(later) > 10 else ""),)
             violations.append(Violation(kind, message, details, seqs + tuple(later[:10])))
-        nodes = self.nodes
-        up_names = [n for n in nodes if n not in down]
+        nodes, knows = self.nodes, self.knows
         incomplete = None
         if end is None:
             last = self.last
@@ -383,8 +382,8 @@ class Checker:
             violations=violations,
             chosen=list(chosen),
             decisions=dict(decisions),
-            undecided=[n for n in up_names if n not in self.knows],
-            down=[n for n in nodes if n in down],
+            undecided=[n for n in nodes if n not in knows and n not in down],
+            down=[n for n in nodes if n in down] if down else [],
             end_t=end.get("t") if end else None,
             messages=(end or {}).get("messages", {}),
             incomplete=incomplete,

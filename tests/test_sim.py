@@ -267,3 +267,41 @@ def test_trace_shape():
     assert ts == sorted(ts)
     kinds = {ev["kind"] for ev in events}
     assert {"send", "deliver", "promise", "vote", "propose", "decide", "crash", "restart"} <= kinds
+
+
+@pytest.mark.parametrize("seed, name", [(0, "network"), (1234, "timers"), (-7, "faults"), (2**80, "dëlays")])
+def test_streams_are_seeded_as_random_random_from_the_string(seed, name):
+    """A run's streams skip Random.seed's Python code: the state must still be
+    exactly random.Random(f"{seed}:{name}")'s, or every trace would change."""
+    from paxsim.sim.streams import stream
+
+    mine, theirs = stream(seed, name), random.Random(f"{seed}:{name}")
+    assert type(mine) is random.Random
+    assert mine.getstate() == theirs.getstate()
+    assert [mine.random() for _ in range(5)] + [mine.gauss(0, 1)] == \
+        [theirs.random() for _ in range(5)] + [theirs.gauss(0, 1)]
+
+
+@pytest.mark.parametrize("learning, bugs", [("proposer", ()), ("acceptors", ()), ("proposer", ("small-quorum",)),
+                                            ("acceptors", ("blog",))])
+def test_a_fresh_node_is_the_node_its_config_makes(learning, bugs):
+    """Simulations make their nodes with Node.fresh, which sets every slot
+    itself: it must leave each role exactly as Node(cfg) does."""
+    from paxsim.protocols.single import Node, NodeConfig
+    from paxsim.protocols.single.roles import Acceptor, Learner
+
+    cfg = NodeConfig("n2", ("n1", "n2", "n3", "n4", "n5"), 3, 3, learning=learning, bugs=frozenset(bugs))
+    made, fresh = Node(cfg), Node.fresh(cfg, cfg.nodes if learning == "acceptors" else (), cfg.quorums[1])
+
+    def state(obj):
+        return {slot: getattr(obj, slot) for slot in type(obj).__slots__}
+
+    for get in (lambda n: n, lambda n: n.acceptor, lambda n: n.learner):
+        a, b = get(made), get(fresh)
+        assert type(a) is type(b)
+        if type(a) in (Acceptor, Learner):
+            assert state(a) == state(b)
+        else:
+            assert {k: v for k, v in state(a).items() if k not in ("acceptor", "learner")} == \
+                {k: v for k, v in state(b).items() if k not in ("acceptor", "learner")}
+    assert made.propose("v") == fresh.propose("v")

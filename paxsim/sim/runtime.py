@@ -20,6 +20,7 @@ import gc
 from contextlib import contextmanager
 from functools import lru_cache, partial
 from heapq import heappop, heappush
+from itertools import count
 from typing import Any
 
 import simpy
@@ -43,6 +44,7 @@ from ..protocols.single import (
     SetTimer,
     Voted,
 )
+from ..check import Checker, check
 from ..scenario import Scenario
 from ..trace import FORMAT, event_json, write_trace
 from .faults import explicit
@@ -67,16 +69,30 @@ class _Due:
     _ok = True
 
 
+class _Environment(simpy.Environment):
+    """A SimPy environment made without `BoundClass.bind_early`: the event
+    factories (`env.timeout`, `env.process`, ...) work as methods of the
+    class, one lookup slower each, which the simulation's hot paths never
+    use (see _Due); binding the eight of them to every run's environment
+    was a good part of what a run's set-up cost."""
+
+    def __init__(self) -> None:  # simpy.Environment.__init__(0) but the binding
+        self._now = 0
+        self._queue = []
+        self._eid = count()
+        self._active_proc = None
+
+
 class Host:
     """A node's process: its role state, stable storage, timers and up/down."""
 
     __slots__ = ("name", "cfg", "node", "storage", "timers", "up", "proposal", "life", "disk_free")
 
-    def __init__(self, cfg: NodeConfig) -> None:
+    def __init__(self, cfg: NodeConfig, node: Node | None = None) -> None:
         self.name = cfg.name
         self.cfg = cfg
         self.storage: dict[str, Any] = {}
-        self.node = Node(cfg, self.storage)
+        self.node = Node(cfg, self.storage) if node is None else node  # node: a fresh Node(cfg)
         self.timers: dict[str, int] = {}
         self.up = True
         self.proposal = None
@@ -110,6 +126,13 @@ def _node_configs(scenario: Scenario) -> tuple[NodeConfig, ...]:
 
 
 @_per_scenario
+def _fresh_nodes(scenario: Scenario) -> tuple[tuple, ...]:
+    """Each node's configuration and what `Node.fresh` takes with it."""
+    return tuple((cfg, cfg.nodes if cfg.learning == "acceptors" else (), cfg.quorums[1])
+                 for cfg in _node_configs(scenario))
+
+
+@_per_scenario
 def _normalized(scenario: Scenario) -> dict:
     return scenario.to_dict()  # callers copy before changing it
 
@@ -118,7 +141,7 @@ class Simulation:
     def __init__(self, scenario: Scenario, seed: int, record: bool = False) -> None:
         self.scenario = scenario  # as given: the header records it, random profile and all
         self.seed = seed
-        self.env = simpy.Environment()
+        self.env = _Environment()
         self._queue, self._eid = self.env._queue, self.env._eid  # see _Due
         # A random fault profile is drawn now, from its own stream, into explicit faults.
         self.plan, self.drawn = explicit(scenario, seed)
@@ -169,14 +192,16 @@ class Simulation:
 
     def _make_hosts(self, scenario: Scenario) -> dict:
         """The hosts, by name (a subclass running another protocol builds its own)."""
-        return {cfg.name: Host(cfg) for cfg in _node_configs(scenario)}
+        fresh = Node.fresh
+        return {cfg.name: Host(cfg, fresh(cfg, to_learners, phase2))
+                for cfg, to_learners, phase2 in _fresh_nodes(scenario)}
 
     def release(self) -> None:
         """Break the simulation's reference cycles (bound methods held by it,
         events still queued), so that it is freed as soon as it is dropped,
         without the cyclic garbage collector.  The simulation is unusable after."""
         self.env._queue.clear()
-        vars(self.env).clear()  # simpy binds its event factories (env.timeout, ...) to the environment
+        vars(self.env).clear()  # its queue (a plain simpy.Environment also binds its event factories to itself)
         self.__dict__.clear()
 
     # -- recording ------------------------------------------------------------
@@ -729,8 +754,6 @@ class Run:
         the promises too, which its explanations quote (so the verdict is the
         one on the full trace)."""
         if self._verdict is None:
-            from ..check import Checker, check
-
             if self._events is not None:
                 self._verdict = check(self._events)
             else:
@@ -806,8 +829,6 @@ def _simulate(scenario: Scenario, seed: int, record: bool, sink, lean: bool) -> 
                 else:
                     tail = sim.events = _Tail(None if sink is DISCARD else sink)
                 if lean and cls is Simulation:
-                    from ..check import Checker
-
                     sim.observed = Checker(None, explain=False)
             sim.run()
             if sink is None:

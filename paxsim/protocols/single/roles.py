@@ -394,6 +394,9 @@ class Proposer:
         return self._send_learns()
 
 
+_new = object.__new__
+
+
 class Node:
     """One process playing acceptor, learner and (once asked to propose) proposer."""
 
@@ -407,6 +410,27 @@ class Node:
         self.learner = Learner(storage.get("learner"), cfg.quorums[1], cfg.bugs)
         self.proposer: Proposer | None = None  # made on the first propose()
         self._round = storage.get("proposer", 0)
+
+    @classmethod
+    def fresh(cls, cfg: NodeConfig, to_learners: tuple[str, ...], phase2: int) -> Node:
+        """`Node(cfg)`: a node with nothing stored, given what `__init__`
+        derives from `cfg` (`to_learners` and `cfg.quorums[1]`), without a
+        call per role: a simulation makes every node anew for each run, from
+        the same few configurations (tests/test_sim.py checks it equals `Node(cfg)`)."""
+        node = _new(cls)
+        node.cfg = cfg
+        node.acceptor = acceptor = _new(Acceptor)
+        acceptor.promised = acceptor.accepted = None
+        acceptor.bugs = cfg.bugs
+        acceptor.to_learners = to_learners
+        node.learner = learner = _new(Learner)
+        learner.decided = None
+        learner.quorum = phase2
+        learner.votes = {}
+        learner.bugs = cfg.bugs
+        node.proposer = None
+        node._round = 0
+        return node
 
     @property
     def decided(self) -> Value | None:
