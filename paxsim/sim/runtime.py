@@ -479,11 +479,16 @@ class Simulation:
         else:
             self._route(mid, src, dst, msg, lost, delay)
         if dup:
-            copy = self.next_id
-            self.next_id += 1
-            self.duplicated += 1
-            self.emit("duplicate", id=mid, copy=copy)
-            self._route(copy, src, dst, msg, loss > 0.0 and rng() < loss, latency())
+            self._copy(mid, src, dst, msg, loss, rng, latency)
+
+    def _copy(self, mid: int, src: str, dst: str, msg, loss: float, rng, latency) -> None:
+        """A duplicate of message `mid` on the default link (rare: off the
+        hot path of _send and _broadcast): its own id, loss coin and delay."""
+        copy = self.next_id
+        self.next_id += 1
+        self.duplicated += 1
+        self.emit("duplicate", id=mid, copy=copy)
+        self._route(copy, src, dst, msg, loss > 0.0 and rng() < loss, latency())
 
     def _broadcast(self, src: str, dsts, msg) -> None:
         """`_send(src, dst, msg)` for each of `dsts` in order: the same records,
@@ -515,11 +520,7 @@ class Simulation:
             else:
                 self._route(mid, src, dst, msg, lost, delay)
             if dup:
-                copy = self.next_id
-                self.next_id += 1
-                self.duplicated += 1
-                self.emit("duplicate", id=mid, copy=copy)
-                self._route(copy, src, dst, msg, loss > 0.0 and rng() < loss, latency())
+                self._copy(mid, src, dst, msg, loss, rng, latency)
 
     def _draw_fate(self, link) -> tuple[float | None, Any]:
         """(fate, copy fate): a delay or None (lost); the copy's "none" if not duplicated."""
