@@ -134,6 +134,19 @@ class Model:
         if budget[LOSS]:
             for src, dst, _key, dup, msg, _count in net:
                 out.append(("lose", src, dst, msg, dup))
+        self._duplicates_and_timers(nodes, net, budget, out)
+        for i, node in enumerate(nodes):
+            if node[0]:
+                if budget[CRASH]:
+                    out.append(("crash", i))
+            elif budget[RESTART]:
+                out.append(("restart", i))
+        return out
+
+    @staticmethod
+    def _duplicates_and_timers(nodes: tuple, net: tuple, budget: tuple, out: list) -> None:
+        """The duplications and timer firings enabled in a state, in the
+        order both generators list them (after deliveries and losses)."""
         if budget[DUP]:
             for src, dst, _key, dup, msg, _count in net:
                 if dup:
@@ -142,13 +155,6 @@ class Model:
             for i, node in enumerate(nodes):
                 for name in node[3]:
                     out.append(("timer", i, name))
-        for i, node in enumerate(nodes):
-            if node[0]:
-                if budget[CRASH]:
-                    out.append(("crash", i))
-            elif budget[RESTART]:
-                out.append(("restart", i))
-        return out
 
     def _enabled_reduced(self, state: tuple) -> list[tuple]:
         nodes, net, budget, _hist = state
@@ -159,14 +165,7 @@ class Model:
         for src, dst, _key, dup, msg, _count in net:
             if nodes[dst][0]:
                 out.append(("deliver", src, dst, msg, dup))
-        if budget[DUP]:
-            for src, dst, _key, dup, msg, _count in net:
-                if dup:
-                    out.append(("duplicate", src, dst, msg))
-        if budget[TIMERS]:
-            for i, node in enumerate(nodes):
-                for name in node[3]:
-                    out.append(("timer", i, name))
+        self._duplicates_and_timers(nodes, net, budget, out)
         if budget[CRASH] and budget[RESTART]:
             for i, node in enumerate(nodes):
                 if node[0]:
