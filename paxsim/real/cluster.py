@@ -43,7 +43,9 @@ from .node import STATE_FILE, TRACE_FILE
 from .relay import Recorder, Relay
 
 READY_TIMEOUT = 60.0  # seconds for a node process to print READY and answer /status
-PLACEHOLDERS = ("name", "port", "peers", "data")
+PLACEHOLDERS = ("name", "port", "peers", "data", "config", "seed", "nodes", "quorum", "learning",
+                "retry_timeout", "retry_backoff", "retry_jitter", "retry_max")
+CONFIG_FORMAT = 1  # of the per-node JSON file behind {config}: docs/http-protocol.md, node_config.schema.json
 OBSERVATIONS = ("promise", "vote", "propose", "decide")
 
 
@@ -51,11 +53,16 @@ class ClusterError(Exception):
     """The cluster could not run (a node failed to start, a bad template): one line, exit 2."""
 
 
-def unsupported(scenario: Scenario) -> list[tuple[tuple, str]]:
-    """What `scenario` asks for that a real cluster cannot do, as (key path,
-    why).  A run that silently skipped one would be taken for
-    a run under it: `check_supported` refuses such a scenario instead."""
+def unsupported(scenario: Scenario, node_cmd: str | None = None) -> list[tuple[tuple, str]]:
+    """What `scenario` asks for that a real cluster (running `node_cmd`, if
+    given) cannot do, as (key path, why).  A run that silently skipped one
+    would be taken for a run under it: `check_supported` refuses such a
+    scenario instead."""
     out: list[tuple[tuple, str]] = []
+    if node_cmd is not None and scenario.bugs:
+        out.append((("protocol", "bugs"), f"bugs ({', '.join(scenario.bugs)}) are mutants of paxsim's own roles and cannot "
+                    "be switched on in a --node-cmd node, which runs its own code (remove the key, or run "
+                    "without --node-cmd)"))
     if scenario.kind != "single-decree":
         out.append((("protocol", "kind"), f"the real cluster runs single-decree nodes only, not {scenario.kind} "
                     "(run it with 'paxsim run')"))
@@ -85,14 +92,44 @@ def _line_of(source: str, path: tuple) -> int | None:
     return lines.get(path)
 
 
-def check_supported(scenario: Scenario) -> None:
+def check_supported(scenario: Scenario, node_cmd: str | None = None) -> None:
     """Refuse a scenario the real cluster cannot run faithfully: ClusterError
     (one line: the file, the line, the key and why; exit 2) before anything
     starts."""
-    problems = unsupported(scenario)
+    problems = unsupported(scenario, node_cmd)
     if problems:
         path, why = problems[0]
         raise ClusterError(str(ScenarioError(scenario.source, _line_of(scenario.source, path), path, why)))
+
+
+def node_config(scenario: Scenario, seed: int, name: str, peers: dict[str, str], data: Path) -> dict:
+    """What a node needs to follow the scenario: the `{config}` file's
+    content (format: docs/http-protocol.md, node_config.schema.json)."""
+    r = scenario.retry
+    return {"format": CONFIG_FORMAT, "name": name, "host": "127.0.0.1", "port": 0, "nodes": list(scenario.nodes),
+            "peers": dict(peers), "data": str(data), "seed": seed,
+            "quorum": {"phase1": scenario.phase1, "phase2": scenario.phase2},
+            "retry": {"timeout": r.timeout, "backoff": r.backoff, "jitter": r.jitter, "max": r.max},
+            "learning": scenario.learning, "storage": scenario.storage, "scenario": scenario.name}
+
+
+def _placeholders(config: dict, path: Path) -> dict[str, str]:
+    r = config["retry"]
+    return {"name": config["name"], "port": str(config["port"]), "data": config["data"], "config": str(path),
+            "peers": ",".join(f"{p}={url}" for p, url in config["peers"].items()), "seed": str(config["seed"]),
+            "nodes": ",".join(config["nodes"]), "quorum": f"{config['quorum']['phase1']},{config['quorum']['phase2']}",
+            "learning": config["learning"], "retry_timeout": repr(r["timeout"]), "retry_backoff": repr(r["backoff"]),
+            "retry_jitter": repr(r["jitter"]), "retry_max": repr(r["max"])}
+
+
+def fill_template(template: str, values: dict[str, str]) -> list[str]:
+    """The words of `template` with their placeholders filled in; ClusterError
+    (one line, exit 2) for an unknown placeholder or a malformed template."""
+    try:
+        return [part.format(**values) for part in shlex.split(template)]
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ClusterError(f"--node-cmd: bad template {template!r} ({exc}); placeholders are "
+                           + " ".join("{" + p + "}" for p in PLACEHOLDERS)) from None
 
 
 def node_command(template: str | None, scenario: Scenario, seed: int, name: str, peers: str,
@@ -107,16 +144,11 @@ def node_command(template: str | None, scenario: Scenario, seed: int, name: str,
         for bug in scenario.bugs:
             argv += ["--bug", bug]
         return argv
-    values = {"name": name, "port": "0", "peers": peers, "data": str(data)}
-    try:
-        return [part.format(**values) for part in shlex.split(template)]
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ClusterError(f"--node-cmd: bad template {template!r} ({exc}); placeholders are "
-                           + " ".join("{" + p + "}" for p in PLACEHOLDERS)) from None
+    raise ValueError("a --node-cmd node is started by Cluster._spawn, with its {config} file")
 
 
 def check_template(template: str) -> None:
-    node_command(template, None, 0, "n1", "", Path("."))  # type: ignore[arg-type]
+    fill_template(template, {p: "x" for p in PLACEHOLDERS})
 
 
 class NodeProcess:
@@ -133,7 +165,7 @@ class NodeProcess:
 
 class Cluster:
     def __init__(self, scenario: Scenario, seed: int, workdir: Path, node_cmd: str | None = None) -> None:
-        check_supported(scenario)
+        check_supported(scenario, node_cmd)
         self.scenario = scenario
         self.seed = seed
         self.workdir = workdir
@@ -152,10 +184,19 @@ class Cluster:
 
     # -- processes ----------------------------------------------------------------
     async def _spawn(self, node: NodeProcess, standby: bool = False):
-        peers = ",".join(f"{p}=http://127.0.0.1:{self.relay.port}/{node.name}/{p}"
-                         for p in self.scenario.nodes if p != node.name)
+        urls = {p: f"http://127.0.0.1:{self.relay.port}/{node.name}/{p}" for p in self.scenario.nodes if p != node.name}
         node.data.mkdir(parents=True, exist_ok=True)
-        argv = node_command(self.node_cmd, self.scenario, self.seed, node.name, peers, node.data)
+        if self.node_cmd is None:
+            argv = node_command(None, self.scenario, self.seed, node.name,
+                                ",".join(f"{p}={url}" for p, url in urls.items()), node.data)
+        else:
+            config = node_config(self.scenario, self.seed, node.name, urls, node.data)
+            path = self.workdir / "config" / f"{node.name}.json"
+            path.parent.mkdir(exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+            tmp.replace(path)
+            argv = fill_template(self.node_cmd, _placeholders(config, path))
         if standby:
             argv.append("--standby")
         env = dict(os.environ)
