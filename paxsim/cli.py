@@ -1216,6 +1216,19 @@ def cluster(scenario: Path, seed: int | None, trace_path: Path | None, as_json: 
     not reproducible event for event, though network draws, faults and
     timers are seeded.  No node process outlives the command.
 
+    \b
+    What stops a run, after every fault and proposal start has happened:
+      stop: end (the default; the simulator's "no event left"): the cluster
+        is quiet: the relay holds no message and carried none for 100 ms,
+        every node up that sent a learn has had it acknowledged by every
+        other node (so a node that stays down keeps the run going), and
+        every node up is idle (per its /status, not trying a ballot and
+        not waiting for its proposal; if /status does not say: decided);
+      stop: when-decided: every node up has decided, no prepare or accept
+        is on its way, and no node up reports a ballot in progress (or,
+        sooner, the cluster is quiet as above);
+      and in any case at the scenario's duration.
+
     {config} names a JSON file paxsim writes for each node with all the
     node needs to follow the scenario (peers, quorum sizes, retry policy,
     learning mode, seed: docs/http-protocol.md).  --bug and a scenario's

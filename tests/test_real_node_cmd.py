@@ -84,6 +84,13 @@ expect: {decided: true}
                and ev["dst"] != "n1" for ev in events)
     end = events[-1]
     assert set(end["decided"]) == {"n1", "n2", "n3"}
+    # stop: end: the run went on until every learn was acknowledged, and no longer than needed.
+    assert end["t"] < 20000
+    learns = {(ev["src"], ev["dst"]) for ev in events if ev["kind"] == "send" and ev["msg"]["type"] == "learn"}
+    sent = {ev["id"]: ev for ev in events if ev["kind"] == "send"}
+    acked = {(sent[ev["id"]]["dst"], sent[ev["id"]]["src"]) for ev in events
+             if ev["kind"] == "deliver" and sent[ev["id"]]["msg"]["type"] == "learned"}
+    assert learns and learns <= acked
     assert_nothing_left(wd)
 
 
