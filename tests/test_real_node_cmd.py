@@ -8,6 +8,7 @@ through the file."""
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 
 import jsonschema
@@ -16,7 +17,7 @@ from paxsim.real.cluster import ClusterError, check_template
 from paxsim.trace import read_trace
 
 from .real_helpers import ROOT
-from .test_real_cluster import assert_nothing_left, cluster, procs  # noqa: F401 (procs: a fixture)
+from .test_real_cluster import TIMEOUT, assert_nothing_left, procs  # noqa: F401 (procs: a fixture)
 
 USER_NODE = r'''
 import json, os, sys
@@ -53,12 +54,16 @@ proposers:
 network: {latency: {dist: constant, value: 2ms}}
 expect: {decided: true}
 """)
-    script = tmp_path / "my_node.py"
-    script.write_text(USER_NODE)
-    template = (f"{sys.executable} {script} --config {{config}} --seed {{seed}} --nodes {{nodes}} "
+    (tmp_path / "my_node.py").write_text(USER_NODE)
+    # A relative path, as a user types it: the template runs where paxsim cluster was started.
+    template = (f"{sys.executable} my_node.py --config {{config}} --seed {{seed}} --nodes {{nodes}} "
                 "--quorum {quorum} --learning {learning} --retry-max {retry_max}")
     trace, wd = tmp_path / "t.jsonl", tmp_path / "wd"
-    res = cluster(procs, sc, wd, "--trace", str(trace), "--node-cmd", template)
+    proc = procs.start([sys.executable, "-m", "paxsim", "cluster", str(sc), "--workdir", str(wd), "--trace", str(trace),
+                        "--node-cmd", template], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       cwd=str(tmp_path))
+    out, err = proc.communicate(timeout=TIMEOUT)
+    res = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "verdict:   OK" in res.stdout and "judged:" not in res.stdout  # paxsim node wrote its own trace
 

@@ -212,7 +212,8 @@ class Cluster:
                 proc = await asyncio.create_subprocess_exec(
                     *argv, stdin=asyncio.subprocess.PIPE if standby else asyncio.subprocess.DEVNULL,
                     stdout=asyncio.subprocess.PIPE, stderr=log, start_new_session=True, env=env,
-                    cwd=str(self.workdir), preexec_fn=_die_with_parent)
+                    # a user's template is run where the user typed it, so `python my_node.py` works
+                    cwd=None if self.node_cmd is not None else str(self.workdir), preexec_fn=_die_with_parent)
             except OSError as exc:
                 raise ClusterError(f"node {node.name}: cannot run {argv[0]!r}: {exc.strerror or exc}") from None
         self.pids.add(proc.pid)
