@@ -1188,10 +1188,11 @@ def node(name, port, host, peers, data_dir, seed, order, quorum, retry_timeout, 
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
               help="Override a scenario value, e.g. --set network.loss=0.1 (repeatable).")
 @click.option("--bug", "bugs", multiple=True, type=click.Choice(list(BUGS)), metavar="NAME",
-              help="Switch on a deliberate protocol bug in every paxsim node (repeatable).")
+              help="Switch on a deliberate protocol bug in every paxsim node (repeatable; not with --node-cmd).")
 @click.option("--node-cmd", "node_cmd", metavar="TEMPLATE",
               help="Run this command for each node instead of 'paxsim node'; placeholders "
-                   "{name} {port} {peers} {data} (see docs/http-protocol.md).")
+                   "{name} {port} {peers} {data} {config} {seed} {nodes} {quorum} {learning} {retry_timeout} "
+                   "{retry_backoff} {retry_jitter} {retry_max} (see docs/http-protocol.md).")
 @click.option("--workdir", type=PathParam(file_okay=False, path_type=Path),
               help="Keep data directories, node logs and traces here (default: a temporary directory, removed).")
 def cluster(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool, plots_dir: Path | None,
@@ -1205,6 +1206,7 @@ def cluster(scenario: Path, seed: int | None, trace_path: Path | None, as_json: 
       paxsim cluster scenarios/crash-minority.yaml --seed 3 --json
       paxsim cluster scenarios/lossy.yaml --node-cmd \\
           'python my_node.py --name {name} --port {port} --peers {peers} --data {data}'
+      paxsim cluster scenarios/lossy.yaml --node-cmd 'python my_node.py --config {config}'
 
     One process per node; a relay in this process applies the scenario's
     latency, loss, duplication, partitions and cuts to every message; crash
@@ -1213,6 +1215,24 @@ def cluster(scenario: Path, seed: int | None, trace_path: Path | None, as_json: 
     'paxsim run', with the same exit status.  Times are wall-clock: a run is
     not reproducible event for event, though network draws, faults and
     timers are seeded.  No node process outlives the command.
+
+    \b
+    What stops a run, after every fault and proposal start has happened:
+      stop: end (the default; the simulator's "no event left"): the cluster
+        is quiet: the relay holds no message and carried none for 100 ms,
+        every node up that sent a learn has had it acknowledged by every
+        other node (so a node that stays down keeps the run going), and
+        every node up is idle (per its /status, not trying a ballot and
+        not waiting for its proposal; if /status does not say: decided);
+      stop: when-decided: every node up has decided, no prepare or accept
+        is on its way, and no node up reports a ballot in progress (or,
+        sooner, the cluster is quiet as above);
+      and in any case at the scenario's duration.
+
+    {config} names a JSON file paxsim writes for each node with all the
+    node needs to follow the scenario (peers, quorum sizes, retry policy,
+    learning mode, seed: docs/http-protocol.md).  --bug and a scenario's
+    protocol.bugs are mutants of paxsim's own roles: refused with --node-cmd.
 
     A scenario that asks for what real processes cannot honour (a script:
     fixing message fates, a storage write latency, skewed clocks, or
@@ -1223,6 +1243,9 @@ def cluster(scenario: Path, seed: int | None, trace_path: Path | None, as_json: 
 
     from .real.cluster import ClusterError, check_template, run_cluster
 
+    if node_cmd is not None and bugs:
+        _bad_input(f"--bug {bugs[0]}: bugs are mutants of paxsim's own roles and cannot be switched on in a "
+                   "--node-cmd node, which runs its own code (drop --bug, or drop --node-cmd)")
     try:
         sc = load_variant(scenario, sets, bugs)
     except (ScenarioError, OverrideError) as exc:

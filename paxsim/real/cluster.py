@@ -9,8 +9,10 @@ directory (`storage: durable`) or an emptied one (`volatile`); partitions and
 cuts are relay rules.  Proposers get `POST /prepare` at their `at` time (and
 again after a restart, as in the simulator).
 
-The run ends when every node that is up has decided (and every fault and
-proposal is done), or at `duration`.  The relay's records and each node's
+What stops the run follows the scenario's `stop:` (see `Cluster._until_done`):
+`duration` always; before it, by default (`stop: end`, the simulator's "no
+event left"), once the cluster is quiet; with `stop: when-decided`, once
+every node that is up has decided.  The relay's records and each node's
 trace are then merged, on the one monotonic clock, into a trace in the
 simulator's format, with `"runtime": "http"` and `"clock": "wall"` in the
 header.  Every process started is killed on every way out (`Cluster.run`'s
@@ -43,7 +45,11 @@ from .node import STATE_FILE, TRACE_FILE
 from .relay import Recorder, Relay
 
 READY_TIMEOUT = 60.0  # seconds for a node process to print READY and answer /status
-PLACEHOLDERS = ("name", "port", "peers", "data")
+PLACEHOLDERS = ("name", "port", "peers", "data", "config", "seed", "nodes", "quorum", "learning",
+                "retry_timeout", "retry_backoff", "retry_jitter", "retry_max")
+CONFIG_FORMAT = 1  # of the per-node JSON file behind {config}: docs/http-protocol.md, node_config.schema.json
+QUIET_MS = 100.0  # stop: end: the relay carried nothing new for this long, besides the rest of the rule
+ACTIVE = ("prepare", "accept", "backoff")  # a proposer trying a ballot (GET /status "proposing.phase")
 OBSERVATIONS = ("promise", "vote", "propose", "decide")
 
 
@@ -51,11 +57,16 @@ class ClusterError(Exception):
     """The cluster could not run (a node failed to start, a bad template): one line, exit 2."""
 
 
-def unsupported(scenario: Scenario) -> list[tuple[tuple, str]]:
-    """What `scenario` asks for that a real cluster cannot do, as (key path,
-    why).  A run that silently skipped one would be taken for
-    a run under it: `check_supported` refuses such a scenario instead."""
+def unsupported(scenario: Scenario, node_cmd: str | None = None) -> list[tuple[tuple, str]]:
+    """What `scenario` asks for that a real cluster (running `node_cmd`, if
+    given) cannot do, as (key path, why).  A run that silently skipped one
+    would be taken for a run under it: `check_supported` refuses such a
+    scenario instead."""
     out: list[tuple[tuple, str]] = []
+    if node_cmd is not None and scenario.bugs:
+        out.append((("protocol", "bugs"), f"bugs ({', '.join(scenario.bugs)}) are mutants of paxsim's own roles and cannot "
+                    "be switched on in a --node-cmd node, which runs its own code (remove the key, or run "
+                    "without --node-cmd)"))
     if scenario.kind != "single-decree":
         out.append((("protocol", "kind"), f"the real cluster runs single-decree nodes only, not {scenario.kind} "
                     "(run it with 'paxsim run')"))
@@ -85,14 +96,44 @@ def _line_of(source: str, path: tuple) -> int | None:
     return lines.get(path)
 
 
-def check_supported(scenario: Scenario) -> None:
+def check_supported(scenario: Scenario, node_cmd: str | None = None) -> None:
     """Refuse a scenario the real cluster cannot run faithfully: ClusterError
     (one line: the file, the line, the key and why; exit 2) before anything
     starts."""
-    problems = unsupported(scenario)
+    problems = unsupported(scenario, node_cmd)
     if problems:
         path, why = problems[0]
         raise ClusterError(str(ScenarioError(scenario.source, _line_of(scenario.source, path), path, why)))
+
+
+def node_config(scenario: Scenario, seed: int, name: str, peers: dict[str, str], data: Path) -> dict:
+    """What a node needs to follow the scenario: the `{config}` file's
+    content (format: docs/http-protocol.md, node_config.schema.json)."""
+    r = scenario.retry
+    return {"format": CONFIG_FORMAT, "name": name, "host": "127.0.0.1", "port": 0, "nodes": list(scenario.nodes),
+            "peers": dict(peers), "data": str(data), "seed": seed,
+            "quorum": {"phase1": scenario.phase1, "phase2": scenario.phase2},
+            "retry": {"timeout": r.timeout, "backoff": r.backoff, "jitter": r.jitter, "max": r.max},
+            "learning": scenario.learning, "storage": scenario.storage, "scenario": scenario.name}
+
+
+def _placeholders(config: dict, path: Path) -> dict[str, str]:
+    r = config["retry"]
+    return {"name": config["name"], "port": str(config["port"]), "data": config["data"], "config": str(path),
+            "peers": ",".join(f"{p}={url}" for p, url in config["peers"].items()), "seed": str(config["seed"]),
+            "nodes": ",".join(config["nodes"]), "quorum": f"{config['quorum']['phase1']},{config['quorum']['phase2']}",
+            "learning": config["learning"], "retry_timeout": repr(r["timeout"]), "retry_backoff": repr(r["backoff"]),
+            "retry_jitter": repr(r["jitter"]), "retry_max": repr(r["max"])}
+
+
+def fill_template(template: str, values: dict[str, str]) -> list[str]:
+    """The words of `template` with their placeholders filled in; ClusterError
+    (one line, exit 2) for an unknown placeholder or a malformed template."""
+    try:
+        return [part.format(**values) for part in shlex.split(template)]
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ClusterError(f"--node-cmd: bad template {template!r} ({exc}); placeholders are "
+                           + " ".join("{" + p + "}" for p in PLACEHOLDERS)) from None
 
 
 def node_command(template: str | None, scenario: Scenario, seed: int, name: str, peers: str,
@@ -107,16 +148,11 @@ def node_command(template: str | None, scenario: Scenario, seed: int, name: str,
         for bug in scenario.bugs:
             argv += ["--bug", bug]
         return argv
-    values = {"name": name, "port": "0", "peers": peers, "data": str(data)}
-    try:
-        return [part.format(**values) for part in shlex.split(template)]
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ClusterError(f"--node-cmd: bad template {template!r} ({exc}); placeholders are "
-                           + " ".join("{" + p + "}" for p in PLACEHOLDERS)) from None
+    raise ValueError("a --node-cmd node is started by Cluster._spawn, with its {config} file")
 
 
 def check_template(template: str) -> None:
-    node_command(template, None, 0, "n1", "", Path("."))  # type: ignore[arg-type]
+    fill_template(template, {p: "x" for p in PLACEHOLDERS})
 
 
 class NodeProcess:
@@ -133,7 +169,7 @@ class NodeProcess:
 
 class Cluster:
     def __init__(self, scenario: Scenario, seed: int, workdir: Path, node_cmd: str | None = None) -> None:
-        check_supported(scenario)
+        check_supported(scenario, node_cmd)
         self.scenario = scenario
         self.seed = seed
         self.workdir = workdir
@@ -152,10 +188,19 @@ class Cluster:
 
     # -- processes ----------------------------------------------------------------
     async def _spawn(self, node: NodeProcess, standby: bool = False):
-        peers = ",".join(f"{p}=http://127.0.0.1:{self.relay.port}/{node.name}/{p}"
-                         for p in self.scenario.nodes if p != node.name)
+        urls = {p: f"http://127.0.0.1:{self.relay.port}/{node.name}/{p}" for p in self.scenario.nodes if p != node.name}
         node.data.mkdir(parents=True, exist_ok=True)
-        argv = node_command(self.node_cmd, self.scenario, self.seed, node.name, peers, node.data)
+        if self.node_cmd is None:
+            argv = node_command(None, self.scenario, self.seed, node.name,
+                                ",".join(f"{p}={url}" for p, url in urls.items()), node.data)
+        else:
+            config = node_config(self.scenario, self.seed, node.name, urls, node.data)
+            path = self.workdir / "config" / f"{node.name}.json"
+            path.parent.mkdir(exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+            tmp.replace(path)
+            argv = fill_template(self.node_cmd, _placeholders(config, path))
         if standby:
             argv.append("--standby")
         env = dict(os.environ)
@@ -167,7 +212,8 @@ class Cluster:
                 proc = await asyncio.create_subprocess_exec(
                     *argv, stdin=asyncio.subprocess.PIPE if standby else asyncio.subprocess.DEVNULL,
                     stdout=asyncio.subprocess.PIPE, stderr=log, start_new_session=True, env=env,
-                    cwd=str(self.workdir), preexec_fn=_die_with_parent)
+                    # a user's template is run where the user typed it, so `python my_node.py` works
+                    cwd=None if self.node_cmd is not None else str(self.workdir), preexec_fn=_die_with_parent)
             except OSError as exc:
                 raise ClusterError(f"node {node.name}: cannot run {argv[0]!r}: {exc.strerror or exc}") from None
         self.pids.add(proc.pid)
@@ -346,6 +392,7 @@ class Cluster:
                 if node.port is None:
                     return
                 self.relay.ports[arg] = None
+                self.relay.crashed(arg)
                 self.rec.emit("crash", node=arg)
                 await self._kill(node)
         elif kind == "restart":
@@ -412,39 +459,95 @@ class Cluster:
         if resp.status == 200 and isinstance(data, dict) and "decided" in data:
             self.relay.note_decided(p.node, data["decided"])
 
-    async def _statuses(self, names) -> dict[str, Any]:
-        """{node: decided value} for the nodes that answer and have decided."""
+    async def _states(self, names) -> dict[str, tuple[Any, Any]]:
+        """{node: (decided value or None, its /status "proposing")}; "proposing"
+        is _UNSEEN when the node does not report it (or did not answer)."""
         async def one(name):
             port = self.nodes[name].port
-            if port is None:
-                return name, None
-            try:
-                async with self.session.get(f"http://127.0.0.1:{port}/status",
-                                            timeout=ClientTimeout(total=5.0)) as resp:
-                    data = await resp.json(content_type=None)
-                    return name, data.get("decided") if isinstance(data, dict) else None
-            except (ClientError, asyncio.TimeoutError, ValueError, OSError):
-                return name, None
-
-        out = {}
-        for name, value in await asyncio.gather(*(one(n) for n in names)):
+            value, proposing = None, _UNSEEN
+            if port is not None:
+                try:
+                    async with self.session.get(f"http://127.0.0.1:{port}/status",
+                                                timeout=ClientTimeout(total=5.0)) as resp:
+                        data = await resp.json(content_type=None)
+                    if isinstance(data, dict):
+                        value, proposing = data.get("decided"), data.get("proposing", _UNSEEN)
+                except (ClientError, asyncio.TimeoutError, ValueError, OSError):
+                    pass
             if value is None:
                 value = self.relay.wire_decided.get(name)
-            if value is not None:
-                out[name] = value
-        return out
+            return name, (value, proposing)
+
+        return dict(await asyncio.gather(*(one(n) for n in names)))
+
+    async def _statuses(self, names) -> dict[str, Any]:
+        """{node: decided value} for the nodes that answer and have decided."""
+        return {name: value for name, (value, _p) in (await self._states(names)).items() if value is not None}
 
     async def _until_done(self, faults: asyncio.Task, proposals: asyncio.Task) -> None:
+        """Return when the run should stop (or raise what stopped a fault).
+
+        Always at `duration`.  Before it, only once every fault and proposal
+        start has happened, and then:
+
+        * quiet (any `stop:`; the simulator's "no event left"): the relay
+          holds no message and has carried nothing new for QUIET_MS; every
+          node that is up and sent a `learn` (in its current life) has had a
+          `learned` from every other node delivered, so a node that stays
+          down keeps the run going to `duration`, as its learns are re-sent
+          in the simulator; and every node that is up is idle: if its
+          /status reports `proposing`, that is not a ballot in progress
+          (phase prepare, accept or backoff) and, if its proposal is due,
+          it has received it (a decided node then announces the value
+          again); if not, it has decided.
+        * `stop: when-decided`: every node that is up has decided, the relay
+          holds no prepare or accept, and no node that is up reports a
+          ballot in progress.
+
+        Each is checked on the relay, then on the nodes' /status, then on
+        the relay again (nothing new may have been sent meanwhile)."""
         duration = self.scenario.duration
+        when_decided = self.scenario.stop == "when-decided"
         while self.rec.now() < duration:
             if faults.done() and faults.exception() is not None:
                 raise faults.exception()
-            if faults.done() and proposals.done() and self.scenario.proposers:
-                up = [n for n, node in self.nodes.items() if node.port is not None]
-                decided = await self._statuses(up)
-                if up and len(decided) == len(up):
-                    return
+            if faults.done() and proposals.done() and await self._may_stop(when_decided):
+                return
             await asyncio.sleep(min(0.02, max(0.0, (duration - self.rec.now()) / 1000.0)))
+
+    def _relay_allows(self, up: list[str], sends: int) -> tuple[bool, bool]:
+        """(quiet, decided-rule) as far as the relay can tell; `sends`: the
+        relay's send count when the check began."""
+        relay = self.relay
+        unchanged = relay.sends == sends
+        quiet = (unchanged and not relay.in_flight() and relay.learns_acked(up)
+                 and self.rec.now() - relay.last_send >= QUIET_MS)
+        return quiet, unchanged and not relay.in_flight("prepare", "accept")
+
+    async def _may_stop(self, when_decided: bool) -> bool:
+        up = [n for n, node in self.nodes.items() if node.port is not None]
+        sends = self.relay.sends
+        quiet, decided_ok = self._relay_allows(up, sends)
+        if not quiet and not (when_decided and decided_ok and up):
+            return False
+        states = await self._states(up)
+        if [n for n, node in self.nodes.items() if node.port is not None] != up:
+            return False  # a crash or restart meanwhile
+        now = self.rec.now()
+        due = {p.node for p in self.scenario.proposers if p.at <= now}
+        active = any(isinstance(prop, dict) and prop.get("phase") in ACTIVE for _v, prop in states.values())
+
+        def idle(name: str) -> bool:
+            value, proposing = states[name]
+            if proposing is _UNSEEN:
+                return value is not None
+            return proposing is not None or name not in due  # a decided node asked to propose announces
+
+        quiet2, decided_ok2 = self._relay_allows(up, sends)
+        if quiet and quiet2 and not active and all(idle(n) for n in up):
+            return True
+        return (when_decided and decided_ok and decided_ok2 and bool(up) and not active
+                and all(value is not None for value, _p in states.values()))
 
     # -- one trace ------------------------------------------------------------------
     def _node_events(self, name: str) -> list[dict]:
@@ -526,6 +629,9 @@ class Cluster:
         out.append({"kind": "end", "seq": seq, "t": round(end_t, 3), "messages": totals,
                     "decided": {n: decided[n] for n in up if n in decided}, "up": up})
         return out
+
+
+_UNSEEN = object()  # a node's /status does not report "proposing"
 
 
 def _die_with_parent() -> None:

@@ -16,6 +16,10 @@ For nodes paxsim cannot look inside (`--node-cmd`), the relay also derives
 the protocol events from the wire: a promise sent means promised, an
 accepted sent means voted (the value from the accept it answers), a learned
 sent means decided.
+
+For the cluster's stopping rule it also counts the messages it holds (sent,
+not yet delivered or dropped), by type, and which `learn`s have been
+acknowledged: `quiet()` and `learns_acked()`.
 """
 
 from __future__ import annotations
@@ -67,6 +71,11 @@ class Relay:
         self.tasks: set[asyncio.Task] = set()
         self.runner: web.AppRunner | None = None
         self.port: int | None = None
+        self.held: dict[str, int] = {}  # message type -> how many are sent and not yet delivered or dropped
+        self.learn_from: set[str] = set()  # nodes that sent a learn in their current life
+        self.acked: dict[str, set[str]] = {}  # node -> the nodes whose learned it has been delivered
+        self.last_send = 0.0  # when the relay last carried a new message (ms)
+        self.sends = 0  # how many it has carried
 
     # -- server -----------------------------------------------------------------
     async def start(self) -> int:
@@ -127,7 +136,40 @@ class Relay:
         t = self.rec.now()
         self.rec.emit("send", t=t, id=mid, src=src, dst=dst, msg=msg)
         self._observe(src, msg, t, answering)
+        self._hold(msg)
+        self.last_send = t
+        self.sends += 1
+        if msg["type"] == "learn":
+            self.learn_from.add(src)
         return mid
+
+    def _hold(self, msg: dict) -> None:
+        self.held[msg["type"]] = self.held.get(msg["type"], 0) + 1
+
+    def _release(self, msg: dict) -> None:
+        """`msg` was delivered or dropped: the relay no longer holds it."""
+        self.held[msg["type"]] -= 1
+
+    def _delivered(self, src: str, dst: str, msg: dict) -> None:
+        self._release(msg)
+        if msg["type"] == "learned":
+            self.acked.setdefault(dst, set()).add(src)
+
+    def in_flight(self, *types: str) -> int:
+        """How many messages (of `types`, or of any type) the relay holds; with
+        no `types`, a reply it has yet to send back counts too."""
+        held = sum(n for kind, n in self.held.items() if not types or kind in types)
+        return held if types else held + len(self.tasks)
+
+    def learns_acked(self, up) -> bool:
+        """Every node in `up` that sent a `learn` in its current life has had a
+        `learned` delivered from every other node of the cluster."""
+        return all(self.acked.get(n, set()) >= set(self.nodes) - {n} for n in up if n in self.learn_from)
+
+    def crashed(self, node: str) -> None:
+        """`node` was killed: its learns in progress died with it."""
+        self.learn_from.discard(node)
+        self.acked.pop(node, None)
 
     async def send(self, src: str, dst: str, msg: dict, respond: bool, answering: dict | None = None) -> list | None:
         """Carry one message (`answering`: the request it replies to, if any);
@@ -142,28 +184,31 @@ class Relay:
     def _duplicate(self, mid: int, src: str, dst: str, msg: dict) -> None:
         copy = self.rec.new_id()
         self.rec.emit("duplicate", id=mid, copy=copy)
+        self._hold(msg)
         link = self.net.links.get((src, dst)) or self.net.default
         lost = link.loss > 0.0 and self.net.rng.random() < link.loss
         self.spawn(self._carry(copy, src, dst, msg, lost, link.latency(), False))
 
-    def _fate(self, mid: int, src: str, dst: str, lost: bool) -> bool:
+    def _fate(self, mid: int, src: str, dst: str, msg: dict, lost: bool) -> bool:
         reason = self.net.judge(src, dst) if self.net.faulty else None
         if reason is None and lost:
             reason = "loss"
         if reason is not None:
             self.rec.emit("drop", id=mid, reason=reason)
+            self._release(msg)
             return False
         return True
 
     async def _carry(self, mid: int, src: str, dst: str, msg: dict, lost: bool, delay: float,
                      respond: bool) -> list | None:
-        if not self._fate(mid, src, dst, lost):
+        if not self._fate(mid, src, dst, msg, lost):
             return None
         await asyncio.sleep(delay / 1000.0)
         port = self.ports.get(dst)
         t = self.rec.now()
         if port is None:
             self.rec.emit("drop", t=t, id=mid, reason="crashed")
+            self._release(msg)
             return None
         try:
             async with self.session.post(f"http://127.0.0.1:{port}/handle-{msg['type']}",
@@ -172,9 +217,11 @@ class Relay:
                 data = await resp.json(content_type=None) if status == 200 else None
         except (ClientError, asyncio.TimeoutError, ValueError, OSError):
             self.rec.emit("drop", t=t, id=mid, reason="crashed")
+            self._release(msg)
             return None
         self.rec.emit("deliver", t=t, id=mid)
         replies = []
+        ride = None
         if isinstance(data, dict) and isinstance(data.get("replies"), list):
             for item in data["replies"]:
                 try:
@@ -182,12 +229,13 @@ class Relay:
                 except WireError:
                     continue  # a node's malformed reply is lost
                 replies.append({k: v for k, v in item.items() if k not in ("from", "id")})
-        ride = None
         for reply in replies:
             if respond and ride is None:
                 ride = reply
             else:
                 self.spawn(self.send(dst, src, reply, respond=False, answering=msg))
+        # Released only now, so that a reply is held before its request is let go.
+        self._delivered(src, dst, msg)
         if ride is None:
             return []
         back = await self._back(dst, src, ride, msg)
@@ -199,13 +247,15 @@ class Relay:
         lost, dup, delay = self._draw(src, dst)
         if dup:
             self._duplicate(mid, src, dst, msg)
-        if not self._fate(mid, src, dst, lost):
+        if not self._fate(mid, src, dst, msg, lost):
             return None
         await asyncio.sleep(delay / 1000.0)
         if self.ports.get(dst) is None:
             self.rec.emit("drop", id=mid, reason="crashed")
+            self._release(msg)
             return None
         self.rec.emit("deliver", id=mid)
+        self._delivered(src, dst, msg)
         return msg
 
     # -- the wire as evidence -------------------------------------------------------
