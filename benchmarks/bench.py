@@ -428,6 +428,77 @@ def profile(runs: int) -> list[tuple[str, float]]:
     return sorted(((a, 100 * v / total) for a, v in areas.items()), key=lambda x: -x[1])
 
 
+# -- 7: instruction counts (callgrind) -------------------------------------------------
+
+def loop(which: str, nodes: int, proposers: int, runs: int) -> None:
+    """Run seeds 0 to `runs` - 1 of one side in this process (what callgrind counts)."""
+    props = reference_min.proposals_for(nodes, proposers)
+    if which == "paxsim":
+        sc = paxsim.parse_scenario(scenario_text(nodes, proposers))
+        for s in range(runs):
+            if not paxsim.simulate(sc, s).verdict.ok:
+                raise SystemExit(f"bench: paxsim found a violation (seed {s}): not a benchmark")
+    else:
+        fn = reference.bench_run if which == "reference.py" else reference_min.run
+        for s in range(runs):
+            fn(nodes, props, s)
+
+
+def callgrind(args: list[str], tmp: Path) -> int:
+    """Instructions executed by the command `args` (valgrind's callgrind tool), PYTHONHASHSEED fixed."""
+    out = tmp / "callgrind.out"
+    env = dict(child_env(), PYTHONHASHSEED="0")
+    proc = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *args], env=env,
+                          capture_output=True, text=True, timeout=COMMAND_TIMEOUT, cwd=tmp)
+    m = re.search(r"Collected : (\d+)", proc.stderr)
+    if proc.returncode != 0 or not m:
+        raise SystemExit(f"bench: callgrind {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    out.unlink()
+    return int(m.group(1))
+
+
+def instructions(tmp: Path, quick: bool) -> list[dict] | None:
+    """Instructions per run, counted by callgrind: unlike wall time, the same on a busy machine.  In-process:
+    1 + RUNS runs of one side minus the same script doing 1 run (imports and one-time set-up cancel out).  Command line: the whole command
+    (interpreter start-up included), as the command-line rows time it.  None without valgrind."""
+    if shutil.which("valgrind") is None:
+        return None
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "paxsim"), str(HERE)],  # as pip would
+                   env=child_env(), capture_output=True, timeout=COMMAND_TIMEOUT)
+    me = [sys.executable, str(Path(__file__).resolve()), "--loop"]
+    rows = []
+    for nodes, proposers, runs in ((5, 2, 20 if quick else 200), (51, 5, 2 if quick else 20)):
+        counts = {}
+        for side in ("reference_min.py", "reference.py", "paxsim"):
+            base = callgrind(me + [side, str(nodes), str(proposers), "1"], tmp)
+            counts[side] = (callgrind(me + [side, str(nodes), str(proposers), str(runs + 1)], tmp) - base) / runs
+        rows.append({"how": "in-process", "nodes": nodes, "proposers": proposers, "runs": runs, **counts})
+        log(f"  instructions, {nodes} nodes: " + ", ".join(f"{k} {v / 1e3:,.0f}k" for k, v in counts.items()))
+    # Commands: instructions are additive, so two counts separate start-up from the cost per run, and
+    # give the whole command at the command-line rows' size exactly (start-up + RUNS x per run).
+    k = 20 if quick else 200
+    path = tmp / "bench-instructions.yaml"
+    path.write_text(scenario_text(5, 2))
+    startup_ins, per_run = {}, {}
+    for side in ("reference_min.py", "reference.py", "paxsim"):
+        def command(n, side=side):
+            if side == "paxsim":
+                out = tmp / "results.jsonl"
+                if out.exists():
+                    out.unlink()
+                return sweep_cmd(path, n, 1, out)
+            return [sys.executable, str(HERE / side), "--seeds", f"0:{n}"]
+        one, more = callgrind(command(1), tmp), callgrind(command(1 + k), tmp)
+        per_run[side] = (more - one) / k
+        startup_ins[side] = one - per_run[side]
+    seeds = 3000  # the command-line rows' size
+    rows.append({"how": "command line", "nodes": 5, "proposers": 2, "runs": seeds, "startup": startup_ins,
+                 "per_run": per_run, **{side: startup_ins[side] / seeds + per_run[side] for side in per_run}})
+    log("  instructions, command line: " + ", ".join(f"{side} start-up {startup_ins[side] / 1e6:,.0f}M, "
+                                                        f"{per_run[side] / 1e3:,.0f}k a run" for side in per_run))
+    return rows
+
+
 # -- output --------------------------------------------------------------------------------
 
 def git_commit() -> str:
@@ -512,6 +583,38 @@ def measure(quick: bool) -> str:
                           for r in same if not r["same"])
               + ": paxsim's default run no longer does what reference.py does, so that ratio compares "
               "different work.**")
+        w("")
+        log("instructions (callgrind)")
+        ins = instructions(tmp, q)
+        w("#### The same comparison in instructions executed (callgrind)")
+        w("")
+        if ins is None:
+            w("Not measured: valgrind is not installed (`apt-get install valgrind`).")
+        else:
+            w("| nodes, proposers | measured | runs | reference_min.py | reference.py | paxsim "
+              "| **ratio against reference.py** | ratio against reference_min.py |")
+            w("|---|---|---|---|---|---|---|---|")
+            for r in ins:
+                w(f"| {r['nodes']}, {r['proposers']} | {r['how']} | {r['runs']} "
+                  f"| {r['reference_min.py'] / 1e3:,.0f}k | {r['reference.py'] / 1e3:,.0f}k | {r['paxsim'] / 1e3:,.0f}k "
+                  f"| **{r['reference.py'] / r['paxsim']:.2f}** | {r['reference_min.py'] / r['paxsim']:.2f} |")
+            cl = next(r for r in ins if r["how"] == "command line")
+            w("")
+            w("Command line, split: start-up (everything but the runs) " + ", ".join(
+                f"{side} {cl['startup'][side] / 1e6:,.0f}M" for side in cl["startup"]) + " instructions; per run "
+                + ", ".join(f"{side} {cl['per_run'][side] / 1e3:,.0f}k" for side in cl["per_run"])
+                + " (paxsim's includes its results line and summary).")
+            w("")
+            w("Instructions per run, counted by `valgrind --tool=callgrind` (PYTHONHASHSEED=0, bytecode "
+              "compiled): the ratios above again, in work done rather than time, so they do not move with "
+              "whatever else the machine is doing (on this shared machine the same loop's wall time varies by "
+              "a third within minutes). *in-process*: the same loops as the in-process rows (paxsim: "
+              "`simulate(sc, seed).verdict`, full run), minus the same script doing one run (imports and "
+              "one-time set-up). *command line*: "
+              "the commands of the command-line rows on the 5-node scenario, counted with 1 and with 1 + "
+              f"{20 if q else 200} seeds; the difference gives the cost per run and the rest the start-up, "
+              "and the row is the whole command at 3,000 seeds (start-up + 3,000 runs) divided by the runs. An instruction count ignores cache misses and branch mispredictions, so it is not "
+              "a time; it is the part of the time that only the code can change.")
         w("")
         log("start-up")
         w("#### Start-up: what a command costs before its first run")
@@ -601,7 +704,12 @@ def main() -> None:
                     help="measure nothing: put FILE (a saved output) between the README's bench markers")
     ap.add_argument("--readme", metavar="FILE", type=Path, default=README,
                     help="the README to write (default: the checkout's README.md)")
+    ap.add_argument("--loop", nargs=4, metavar=("SIDE", "NODES", "PROPOSERS", "RUNS"), help=argparse.SUPPRESS)
     opts = ap.parse_args()
+    if opts.loop:  # what the instruction count runs under callgrind
+        side, nodes, proposers, runs = opts.loop
+        loop(side, int(nodes), int(proposers), int(runs))
+        return
     if opts.readme_from is not None:
         write_readme(opts.readme_from.read_text(), opts.readme)
         return
