@@ -105,11 +105,16 @@ class Verdict:
     @property
     def budget(self) -> dict | None:
         """The scenario's fault budget against the trace (`paxsim.liveness.budget`), or None without one."""
-        if self.events is None:
+        events = self.events
+        if events is None:
             return None
+        header = events[0] if events else None
+        if header is not None and header.get("kind") == "header" \
+                and not isinstance((header.get("scenario") or {}).get("faults"), dict):
+            return None  # no random fault profile, so no budget (liveness.budget_of): nothing to read
         from .liveness import budget
 
-        return budget(self.events)
+        return budget(events)
     workload: dict | None = None  # protocols with clients: operations, ops/s, latencies, both verdicts
 
     @property
@@ -374,31 +379,54 @@ class Checker:
         ev = None
         for ev in islice(events, start, None):
             kind = ev["kind"]
-            if kind == "promise" or kind == "vote":  # as in append
+            if kind == "promise":  # as in append: at or above the acceptor's promise, by a node that is up
                 node = ev.get("node")
                 if not (down and node in down):
                     ballot = tuple(ev["ballot"])
                     b = bound.get(node)
-                    if b is None or not ballot < b[0]:
-                        seq = ev["seq"]
-                        if b is None or ballot > b[0]:
-                            bound[node] = (ballot, seq, kind)
-                        if kind == "promise":
-                            if explain:
-                                promises.setdefault((node, ballot), seq)
+                    if b is None:
+                        bound[node] = (ballot, ev["seq"], kind)
+                    else:
+                        b = b[0]
+                        if ballot < b:
+                            general(ev)
                             continue
-                        value = ev["value"]
-                        key = (ballot, value)
-                        voters = votes.get(key)
-                        if voters is None:
-                            voters = votes[key] = {}
-                        if node not in voters:
-                            voters[node] = seq
-                            if phase2 is not None and len(voters) >= phase2 and key not in chosen_keys:
-                                chosen_keys.add(key)
-                                chosen.append(Chosen(ballot, value, tuple(voters), tuple(voters.values()), seq,
-                                                     ev["t"]))
-                        continue
+                        if ballot > b:
+                            bound[node] = (ballot, ev["seq"], kind)
+                    if explain:
+                        promises.setdefault((node, ballot), ev["seq"])
+                    continue
+                general(ev)
+            elif kind == "vote":
+                node = ev.get("node")
+                if not (down and node in down):
+                    ballot = tuple(ev["ballot"])
+                    b = bound.get(node)
+                    seq = ev["seq"]
+                    if b is None:
+                        bound[node] = (ballot, seq, kind)
+                    else:
+                        b = b[0]
+                        if ballot < b:
+                            general(ev)
+                            continue
+                        if ballot > b:
+                            bound[node] = (ballot, seq, kind)
+                    value = ev["value"]
+                    key = (ballot, value)
+                    voters = votes.get(key)
+                    if voters is None:
+                        voters = votes[key] = {node: seq}
+                        if phase2 is not None and phase2 <= 1 and key not in chosen_keys:
+                            chosen_keys.add(key)
+                            chosen.append(Chosen(ballot, value, (node,), (seq,), seq, ev["t"]))
+                    elif node not in voters:
+                        voters[node] = seq
+                        if phase2 is not None and len(voters) >= phase2 and key not in chosen_keys:
+                            chosen_keys.add(key)
+                            chosen.append(Chosen(ballot, value, tuple(voters), tuple(voters.values()), seq,
+                                                 ev["t"]))
+                    continue
                 general(ev)
             elif kind == "deliver" or kind == "drop" or kind == "duplicate":
                 continue
