@@ -172,14 +172,16 @@ def run_chunk(scenario: dict, key: str, params: dict, seeds: list[int]) -> list[
 def result_record(run, params: dict, within: float | None) -> dict:
     v = run.verdict
     m = v.messages or {}
-    kinds = sorted({x.kind for x in v.violations})
-    outcome = "violation" if kinds else ("decided" if v.decided else "undecided")
+    kinds = sorted({x.kind for x in v.violations}) if v.violations else []
+    decided = v.decided
+    decision_t = v.last_decide_t if decided else None
+    outcome = "violation" if kinds else ("decided" if decided else "undecided")
     rec = {
         "kind": "run",
         "seed": run.seed,
         "params": params,
         "outcome": outcome,
-        "decision_t": v.last_decide_t if v.decided else None,
+        "decision_t": decision_t,
         "sent": m.get("sent", 0),
         "delivered": m.get("delivered", 0),
         "lost": sum((m.get("dropped") or {}).values()),
@@ -194,7 +196,7 @@ def result_record(run, params: dict, within: float | None) -> dict:
                       "p50": w["latency"]["p50"], "p99": w["latency"]["p99"],
                       "linearizability": w["linearizability"]}
     if within is not None:
-        rec["within"] = bool(v.decided and v.last_decide_t is not None and v.last_decide_t <= within)
+        rec["within"] = bool(decided and decision_t is not None and decision_t <= within)
     live = v.liveness if outcome == "undecided" else None  # computed only for undecided runs
     if live is not None:
         rec["liveness"] = live.cls
@@ -210,6 +212,10 @@ def result_record(run, params: dict, within: float | None) -> dict:
     return rec
 
 
+# A results-file line: json.dumps(rec, sort_keys=True, separators=(",", ":")), without building an encoder per run.
+_record_json = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+
+
 def run_chunk_lines(scenario: dict, key: str, params: dict, seeds: list[int]) -> list[tuple]:
     """`run_chunk`, with each record already written as its results-file
     line (so the parent, which shares the CPUs with the workers, only
@@ -220,7 +226,7 @@ def run_chunk_lines(scenario: dict, key: str, params: dict, seeds: list[int]) ->
         trace = rec.pop("trace", None)
         if trace is not None:
             rec["trace"] = _trace_name(rec["params"], rec["seed"])  # in RESULTS.traces/, so results do not depend on -o
-        out.append((json.dumps(rec, sort_keys=True, separators=(",", ":")) + "\n", trace,
+        out.append((_record_json(rec) + "\n", trace,
                     {"seed": rec["seed"], "outcome": rec["outcome"]}))
     return out
 
