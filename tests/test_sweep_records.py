@@ -5,10 +5,12 @@ undecided (with liveness), over-budget, late and violating runs."""
 
 import json
 
+from hypothesis import given, settings, strategies as st
+
 import paxsim
 from paxsim.check import Checker
 from paxsim.scenario import load_scenario
-from paxsim.sweep import result_record, run_chunk_lines
+from paxsim.sweep import _record_json, _record_line, result_record, run_chunk_lines
 
 from .conftest import ROOT
 
@@ -78,3 +80,38 @@ def test_records_of_violating_runs():
     for name in ("amnesia", "small-quorum", "reused-ballot"):
         records = compare(load_scenario(ROOT / "scenarios" / "bugs" / f"{name}.yaml"), [0, 1, 2], {})
         assert all(r["outcome"] == "violation" and r["trace"] for r in records)
+
+
+# Any value result_record could put in a record, and some it never does (the writer must still match json.dumps).
+_numbers = st.one_of(st.integers(), st.booleans(), st.none(), st.floats(allow_nan=True, allow_infinity=True))
+_texts = st.one_of(st.sampled_from(["decided", "undecided", "violation", "ok", "run"]), st.text(max_size=8))
+_params = st.dictionaries(st.text(max_size=6), st.one_of(st.integers(), st.floats(), st.text(max_size=6)), max_size=3)
+
+
+@settings(max_examples=150, deadline=None)
+@given(params=_params, seed=st.integers(), kind=_texts, outcome=_texts, decision_t=_numbers,
+       counts=st.lists(_numbers, min_size=4, max_size=4), violation=st.one_of(st.none(), _texts),
+       violations=st.lists(_texts, max_size=2), within=st.one_of(st.none(), st.booleans(), _numbers),
+       extra=st.dictionaries(st.sampled_from(["over_budget", "liveness", "ops", "trace"]), _texts, max_size=1))
+def test_a_results_line_is_what_json_dumps_writes(params, seed, kind, outcome, decision_t, counts, violation,
+                                                   violations, within, extra):
+    sent, delivered, lost, duplicated = counts
+    rec = {"kind": kind, "seed": seed, "params": params, "outcome": outcome, "decision_t": decision_t, "sent": sent,
+           "delivered": delivered, "lost": lost, "duplicated": duplicated, "violation": violation,
+           "violations": violations, **extra}
+    if within is not None:
+        rec["within"] = within
+    assert _record_line(rec, params, _record_json(params)) == json.dumps(rec, sort_keys=True, separators=(",", ":"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(params=_params, seed=st.integers(), outcome=st.sampled_from(["decided", "undecided"]),
+       decision_t=st.one_of(st.none(), st.floats()), counts=st.lists(st.integers(), min_size=4, max_size=4),
+       within=st.one_of(st.none(), st.booleans()))
+def test_a_common_results_line_is_what_json_dumps_writes(params, seed, outcome, decision_t, counts, within):
+    sent, delivered, lost, duplicated = counts
+    rec = {"kind": "run", "seed": seed, "params": params, "outcome": outcome, "decision_t": decision_t, "sent": sent,
+           "delivered": delivered, "lost": lost, "duplicated": duplicated, "violation": None, "violations": []}
+    if within is not None:
+        rec["within"] = within
+    assert _record_line(rec, params, _record_json(params)) == json.dumps(rec, sort_keys=True, separators=(",", ":"))
