@@ -104,11 +104,16 @@ class Verdict:
     @property
     def budget(self) -> dict | None:
         """The scenario's fault budget against the trace (`paxsim.liveness.budget`), or None without one."""
-        if self.events is None:
+        events = self.events
+        if events is None:
             return None
+        header = events[0] if events else None
+        if header is not None and header.get("kind") == "header" \
+                and not isinstance((header.get("scenario") or {}).get("faults"), dict):
+            return None  # no random fault profile, so no budget (liveness.budget_of): nothing to read
         from .liveness import budget
 
-        return budget(self.events)
+        return budget(events)
     workload: dict | None = None  # protocols with clients: operations, ops/s, latencies, both verdicts
 
     @property
@@ -173,10 +178,11 @@ def check(events: list[dict], in_order: bool = False, explain: bool = True) -> V
     if kind in PROTOCOL_KINDS:  # another protocol: its own properties, and linearizability
         return _check_other(kind, events)
     checker = Checker(header, explain)
-    feed = checker.append
-    body = events[1:] if header else events
-    for ev in body if in_order else sorted(body, key=_seq_of):  # in seq order, whatever the line order
-        feed(ev)
+    start = 1 if header else 0
+    if in_order:
+        checker.extend(events, start)
+    else:  # in seq order, whatever the line order
+        checker.extend(sorted(events[start:], key=_seq_of))
     return checker.finish(events if explain else None)
 
 
@@ -225,6 +231,7 @@ class Checker:
         self.findings: dict[tuple, list] = {}  # (rule, node) -> [kind, message, details, seqs, later seqs]
         self.end = None
         self.last = None  # the last event judged
+        self.mixed = False  # a decision went the general way (_check_decide): finish checks agreement in full
         self.kept: list[dict] = [header] if header else []  # what liveness and budget read
 
     def _finding(self, rule: str, node: str, kind: str, message: str, seqs: tuple, details=()) -> None:
@@ -324,6 +331,7 @@ class Checker:
                 decisions[node] = (value, ev["t"], ev["seq"])
                 knows[node] = value
             else:
+                self.mixed = True
                 self.violations.extend(_check_decide(ev, decisions, knows, chosen, self.restarts))
         elif kind == "crash":
             self.kept.append(ev)
@@ -349,13 +357,108 @@ class Checker:
         elif kind in _KEPT:
             self.kept.append(ev)
 
+    def extend(self, events: list[dict], start: int = 0) -> None:
+        """Judge `events[start:]` (in `seq` order): `append` on each, in one
+        loop.  The common events of a run (promises and votes at or above
+        the acceptor's promise, first decisions of the value chosen first,
+        proposals, messages, `end`) are judged here, with the state in
+        locals; anything else goes to `append`, which judges it with the same
+        state, so the verdict is the same as appending one at a time."""
+        if start >= len(events):
+            return
+        if "append" in self.__dict__:  # no header yet: the first event is it
+            self.append(events[start])
+            start += 1
+        general = self.append
+        explain = self.explain
+        phase2 = self.phase2
+        down, bound, votes, promises = self.down, self.bound, self.votes, self.promises
+        chosen, chosen_keys, decisions, knows = self.chosen, self.chosen_keys, self.decisions, self.knows
+        proposes = self.proposes
+        ev = None
+        for ev in events[start:] if start else events:  # a list's own iterator is the fastest
+            kind = ev["kind"]
+            if kind == "promise":  # as in append: at or above the acceptor's promise, by a node that is up
+                node = ev.get("node")
+                if not (down and node in down):
+                    ballot = tuple(ev["ballot"])
+                    b = bound.get(node)
+                    if b is None:
+                        bound[node] = (ballot, ev["seq"], kind)
+                    else:
+                        b = b[0]
+                        if ballot < b:
+                            general(ev)
+                            continue
+                        if ballot > b:
+                            bound[node] = (ballot, ev["seq"], kind)
+                    if explain:
+                        promises.setdefault((node, ballot), ev["seq"])
+                    continue
+                general(ev)
+            elif kind == "vote":
+                node = ev.get("node")
+                if not (down and node in down):
+                    ballot = tuple(ev["ballot"])
+                    b = bound.get(node)
+                    seq = ev["seq"]
+                    if b is None:
+                        bound[node] = (ballot, seq, kind)
+                    else:
+                        b = b[0]
+                        if ballot < b:
+                            general(ev)
+                            continue
+                        if ballot > b:
+                            bound[node] = (ballot, seq, kind)
+                    value = ev["value"]
+                    key = (ballot, value)
+                    voters = votes.get(key)
+                    if voters is None:
+                        voters = votes[key] = {node: seq}
+                        if phase2 is not None and phase2 <= 1 and key not in chosen_keys:
+                            chosen_keys.add(key)
+                            chosen.append(Chosen(ballot, value, (node,), (seq,), seq, ev["t"]))
+                    elif node not in voters:
+                        voters[node] = seq
+                        if phase2 is not None and len(voters) >= phase2 and key not in chosen_keys:
+                            chosen_keys.add(key)
+                            chosen.append(Chosen(ballot, value, tuple(voters), tuple(voters.values()), seq,
+                                                 ev["t"]))
+                    continue
+                general(ev)
+            elif kind == "deliver" or kind == "drop" or kind == "duplicate":
+                continue
+            elif kind == "decide":
+                node = ev.get("node")
+                value = ev["value"]
+                if (not down or node not in down) and node not in knows and node not in decisions and chosen \
+                        and chosen[0].value == value:  # as in append: a first decision, of the value chosen first
+                    decisions[node] = (value, ev["t"], ev["seq"])
+                    knows[node] = value
+                else:
+                    general(ev)
+            elif kind == "propose" and not (down and ev.get("node") in down):
+                proposes.setdefault(tuple(ev["ballot"]), ev)
+            elif kind == "send" and not explain:
+                continue
+            elif kind == "end":
+                self.kept.append(ev)
+                self.end = ev
+            else:
+                general(ev)
+        if ev is not None:
+            self.last = ev
+
     def finish(self, events: list[dict] | None = None) -> Verdict:
         """The verdict on the events fed so far.  `events`: what
         `Verdict.events` holds (default: the header, the faults and `end`)."""
         violations = list(self.violations)
         chosen, decisions, down, end = self.chosen, self.decisions, self.down, self.end
-        violations[:0] = _check_agreement(chosen, decisions, self.votes, self.proposes, self.promises,
-                                          self.promise_sends, self.restarts, self.scenario, self.below)
+        if self.mixed or (len(chosen) > 1 and any(c.value != chosen[0].value for c in chosen)):
+            # Else at most one value chosen, and every decision of the value chosen first: nothing to find.
+            violations[:0] = _check_agreement(chosen, decisions, self.votes, self.proposes, self.promises,
+                                              self.promise_sends, self.restarts, self.scenario, self.below)
         proposers = self.proposers
         if proposers is not None and chosen:  # an empty list too: then no value is valid
             proposed_values = [p.get("value") for p in proposers]

@@ -172,14 +172,16 @@ def run_chunk(scenario: dict, key: str, params: dict, seeds: list[int]) -> list[
 def result_record(run, params: dict, within: float | None) -> dict:
     v = run.verdict
     m = v.messages or {}
-    kinds = sorted({x.kind for x in v.violations})
-    outcome = "violation" if kinds else ("decided" if v.decided else "undecided")
+    kinds = sorted({x.kind for x in v.violations}) if v.violations else []
+    decided = v.decided
+    decision_t = v.last_decide_t if decided else None
+    outcome = "violation" if kinds else ("decided" if decided else "undecided")
     rec = {
         "kind": "run",
         "seed": run.seed,
         "params": params,
         "outcome": outcome,
-        "decision_t": v.last_decide_t if v.decided else None,
+        "decision_t": decision_t,
         "sent": m.get("sent", 0),
         "delivered": m.get("delivered", 0),
         "lost": sum((m.get("dropped") or {}).values()),
@@ -194,7 +196,7 @@ def result_record(run, params: dict, within: float | None) -> dict:
                       "p50": w["latency"]["p50"], "p99": w["latency"]["p99"],
                       "linearizability": w["linearizability"]}
     if within is not None:
-        rec["within"] = bool(v.decided and v.last_decide_t is not None and v.last_decide_t <= within)
+        rec["within"] = bool(decided and decision_t is not None and decision_t <= within)
     live = v.liveness if outcome == "undecided" else None  # computed only for undecided runs
     if live is not None:
         rec["liveness"] = live.cls
@@ -210,17 +212,44 @@ def result_record(run, params: dict, within: float | None) -> dict:
     return rec
 
 
+# A results-file line: json.dumps(rec, sort_keys=True, separators=(",", ":")), without building an encoder per run.
+_record_json = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+
+
+def _record_line(rec: dict, params: dict, params_json: str) -> str:
+    """`_record_json(rec)`: the common record (a run decided or undecided,
+    without violations, workload, liveness or budget; `within` or not)
+    written directly, its keys in sorted order, its numbers as the encoder
+    writes them (int and finite float repr); any other record by the
+    encoder.  tests/test_sweep_records.py holds it to json.dumps."""
+    n = len(rec)  # result_record always sets the eleven keys below
+    t = rec["decision_t"]
+    seed, sent, delivered, lost, duplicated = rec["seed"], rec["sent"], rec["delivered"], rec["lost"], rec["duplicated"]
+    outcome = rec["outcome"]
+    if (n == 11 or (n == 12 and type(rec.get("within")) is bool)) \
+            and (outcome == "decided" or outcome == "undecided") and rec["kind"] == "run" and rec["params"] is params \
+            and rec["violation"] is None and rec["violations"] == [] \
+            and type(seed) is int and type(sent) is int and type(delivered) is int and type(lost) is int \
+            and type(duplicated) is int and (t is None or (type(t) is float and t - t == 0.0)):
+        return (f'{{"decision_t":{"null" if t is None else repr(t)},"delivered":{delivered},'
+                f'"duplicated":{duplicated},"kind":"run","lost":{lost},"outcome":"{outcome}","params":{params_json},'
+                f'"seed":{seed},"sent":{sent},"violation":null,"violations":[]'
+                + ("}" if n == 11 else ',"within":true}' if rec["within"] else ',"within":false}'))
+    return _record_json(rec)
+
+
 def run_chunk_lines(scenario: dict, key: str, params: dict, seeds: list[int]) -> list[tuple]:
     """`run_chunk`, with each record already written as its results-file
     line (so the parent, which shares the CPUs with the workers, only
     writes): one (line, trace text or None, {"seed", "outcome"}) per seed.
     A violating run's record names its trace file, as `run_sweep` saves it."""
     out = []
+    params_json = _record_json(params)
     for rec in run_chunk(scenario, key, params, seeds):
         trace = rec.pop("trace", None)
         if trace is not None:
             rec["trace"] = _trace_name(rec["params"], rec["seed"])  # in RESULTS.traces/, so results do not depend on -o
-        out.append((json.dumps(rec, sort_keys=True, separators=(",", ":")) + "\n", trace,
+        out.append((_record_line(rec, params, params_json) + "\n", trace,
                     {"seed": rec["seed"], "outcome": rec["outcome"]}))
     return out
 
