@@ -545,7 +545,9 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
         if show and resume and output.exists():
             _, done_runs, _ = sw.read_results(output)
             already = min(len(done_runs), plan.total)
-        counts = sw.run_sweep(plan, output, jobs=jobs, scheduler=scheduler, resume=resume, on_result=tick)
+        records: list[dict] = []  # what the results file holds, parsed as it is written (not all after the runs)
+        counts = sw.run_sweep(plan, output, jobs=jobs, scheduler=scheduler, resume=resume, on_result=tick,
+                              records=records)
         if show and bar is None:  # nothing left to run: the bar, full
             start_bar()
     except sw.SweepError as exc:
@@ -571,7 +573,7 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
         _paxsim_bug(exc, again)
     if bar is not None:
         bar.close()
-    summary = sw.summarize(plan, output)
+    summary = sw.summarize(plan, output, runs=records)
     if as_json:
         click.echo(json.dumps(summary, sort_keys=True))
     else:

@@ -472,10 +472,17 @@ def chunk_size(todo: int, jobs: int) -> int:
 
 
 def run_sweep(plan: SweepPlan, output: Path, *, jobs: int = 1, scheduler: str | None = None,
-              resume: bool = False, on_result: Callable[[dict], None] | None = None) -> dict:
+              resume: bool = False, on_result: Callable[[dict], None] | None = None,
+              records: list[dict] | None = None) -> dict:
     """Run the plan, appending to `output`.  Returns counts; raises
     SweepError on bad input and lets KeyboardInterrupt through after
-    everything finished is safely written."""
+    everything finished is safely written.
+
+    With a `records` list, every run record the results file holds at the
+    end is appended to it (those a resumed sweep found, then each line as
+    it is written, parsed from that same text): what `read_results` would
+    read back, for `summarize(..., runs=records)`.  The parsing then happens
+    while the runs go on (beside the workers) instead of after the last."""
     done: set[tuple[str, int]] = set()
     if output.exists():
         if not resume:
@@ -486,6 +493,8 @@ def run_sweep(plan: SweepPlan, output: Path, *, jobs: int = 1, scheduler: str | 
             raise SweepError(f"{output} was written by a different sweep (another scenario or --set); "
                              "choose another -o")
         done = {(json.dumps(r["params"], sort_keys=True, separators=(",", ":")), r["seed"]) for r in runs}
+        if records is not None:
+            records.extend(runs)
         with open(output, "r+b") as fh:
             fh.truncate(good)
         need_header = header is None
@@ -531,6 +540,8 @@ def run_sweep(plan: SweepPlan, output: Path, *, jobs: int = 1, scheduler: str | 
                     os.fsync(out.fileno())
                     synced = time.monotonic()
                 counts["ran"] += len(results)
+                if records is not None and results:  # the lines just written, read back as the file would be
+                    records.extend(json.loads("[" + ",".join(line for line, _, _ in results) + "]"))
                 if on_result is not None:
                     for _, _, rec in results:
                         on_result(rec)
@@ -602,11 +613,14 @@ def _pct(values: list[float], q: float) -> float | None:
     return b - diff * (1 - t) if t >= 0.5 else a + diff * t  # numpy's _lerp, the same rounding
 
 
-def summarize(plan: SweepPlan, output: Path) -> dict:
+def summarize(plan: SweepPlan, output: Path, runs: list[dict] | None = None) -> dict:
     """Per combination: runs, shares decided/undecided, decision time
     percentiles, messages per decision, violations by kind (each with the
-    command that reproduces its first seed), and liveness within T."""
-    _, runs, _ = read_results(output)
+    command that reproduces its first seed), and liveness within T.  The
+    run records are read from `output` unless given (`run_sweep`'s
+    `records`: the same records, collected as they were written)."""
+    if runs is None:
+        _, runs, _ = read_results(output)
     by_combo: dict[str, list[dict]] = {}
     seeds = set(plan.seeds)
     keys = {c.key for c in plan.combos}
