@@ -50,3 +50,37 @@ def test_the_command_prints_the_summary_of_its_results_file(runner, tmp_path):
     printed = json.loads(result.stdout)
     assert printed["violating_runs"] > 0
     assert printed == summarize(plan_sweep(VOLATILE, "0:30", [], ["amnesia"]), out)
+
+
+def test_workers_started_before_the_scenario_is_read_give_the_same_results(runner, tmp_path):
+    """`paxsim sweep -j 2` forks its worker before reading the scenario; the
+    results file still holds the lines of -j 1 (in the order chunks
+    finished), and the same traces."""
+    files = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / f"r{jobs}.jsonl"
+        result = runner.invoke(main, ["sweep", VOLATILE, "--seeds", "0:120", "--set", "network.loss=0,0.2",
+                                      "-j", jobs, "-o", str(out)])
+        assert result.exit_code == 1, result.output  # volatile storage: some runs violate safety
+        traces = sorted((out.parent / (out.name + ".traces")).iterdir())
+        lines = out.read_bytes().splitlines(keepends=True)
+        files[jobs] = (lines[0], sorted(lines[1:]), [(p.name, p.read_bytes()) for p in traces])
+    assert files["1"] == files["2"] and len(files["1"][1]) == 240 and files["1"][2]
+
+
+@pytest.mark.parametrize("problem", ["bad-seeds", "bad-set", "exists"])
+def test_workers_started_early_are_ended_when_the_input_is_bad(runner, tmp_path, problem):
+    import multiprocessing
+
+    out = tmp_path / "r.jsonl"
+    args = ["sweep", LOSSY, "--seeds", "0:5", "-j", "2", "-o", str(out)]
+    if problem == "bad-seeds":
+        args[3] = "5:1"
+    elif problem == "bad-set":
+        args += ["--set", "network.nope[=1"]
+    else:
+        out.write_text("")
+    result = runner.invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+    assert multiprocessing.active_children() == []  # the worker forked ahead is gone
