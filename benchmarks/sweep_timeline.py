@@ -13,6 +13,9 @@ From those, per command:
 
 * before: CPU time of the command before any run starts (interpreter,
   imports, reading the scenario, forking);
+* serial: CPU time of the command before it forks its workers (before the
+  first run with --jobs 1): `paxsim sweep -j 2` forks before reading the
+  scenario, and its worker imports what the runs need meanwhile;
 * runs:   CPU time of each process from its first chunk to its last
   (results writing and progress included);
 * after:  CPU time of the command after the last run (summary, exit);
@@ -21,10 +24,11 @@ From those, per command:
   ready to run (for the parent to hand it its next chunk).
 
 An idle machine runs each process on its own CPU, and the processes take
-chunks as they free up, so a command takes about before + the runs' CPU
-shared evenly among the processes + after (Amdahl; "idle at the end"
-says how evenly they finished); the projected speedup is that of
---jobs 1 over that of --jobs 2, per round.
+chunks as they free up, so a command takes about serial + the CPU of all
+processes after the fork (their start-up and the runs) shared evenly among
+them + after (Amdahl; "idle at the end" says how evenly they finished, and
+"worker's first run" how long it waited to start); the projected speedup
+is that of --jobs 1 over that of --jobs 2, per round.
 Linux only (schedstat, fork).
 """
 
@@ -68,6 +72,14 @@ def _child(log: str, argv: list[str]) -> None:
 
     run_chunk_lines.__module__, run_chunk_lines.__qualname__ = "paxsim.sweep", "run_chunk_lines"  # pickled by name
     sw.run_chunk_lines = run_chunk_lines
+    real_fork, parent = os.fork, os.getpid()
+
+    def fork() -> int:
+        if os.getpid() == parent:
+            note("fork", parent, time.monotonic(), time.process_time())
+        return real_fork()
+
+    os.fork = fork
 
     def at_exit() -> None:
         ru = resource.getrusage(resource.RUSAGE_SELF)
@@ -94,11 +106,13 @@ def measure(scenario: Path, seeds: int, jobs: int, tmp: Path) -> dict:
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"sweep_timeline: paxsim sweep --jobs {jobs} exited {os.waitstatus_to_exitcode(status)}")
     chunks: dict[int, list[tuple]] = {}
-    parent = parent_cpu = None
+    parent = parent_cpu = forked = None
     for line in log.read_text().splitlines():
         f = line.split()
         if f[0] == "chunk":
             chunks.setdefault(int(f[1]), []).append(tuple(map(float, f[2:])))
+        elif f[0] == "fork":
+            forked = forked or (float(f[2]), float(f[3]))  # the first: when the workers started
         else:
             parent, parent_cpu = int(f[1]), float(f[3])
     shutil.rmtree(work)
@@ -110,7 +124,8 @@ def measure(scenario: Path, seeds: int, jobs: int, tmp: Path) -> dict:
     mine = chunks.get(parent)
     if mine is None:
         raise SystemExit("sweep_timeline: the command itself ran no runs; this script expects it to")
-    before = mine[0][2]  # the parent's CPU since it started, at its first run (a worker cannot start earlier)
+    before = mine[0][2]  # the parent's CPU since it started, at its first run
+    serial = min(before, forked[1]) if forked else before  # until the workers fork (they may run first)
     after = parent_cpu - mine[-1][3]
     runs = {pid: cs[-1][3] - cs[0][2] for pid, cs in chunks.items()}
     workers = [pid for pid in chunks if pid != parent]
@@ -122,11 +137,12 @@ def measure(scenario: Path, seeds: int, jobs: int, tmp: Path) -> dict:
     for p in workers:
         cs = chunks[p]
         waits += sum((b[0] - a[1]) - (b[2] - a[3]) - (b[4] - a[5]) for a, b in zip(cs, cs[1:]))
-    return {"wall": end - start, "cpu": total_cpu, "before": before, "runs_parent": runs[parent],
+    worker_first = min((chunks[p][0][0] for p in workers), default=first) - start
+    return {"wall": end - start, "cpu": total_cpu, "before": before, "serial": serial, "runs_parent": runs[parent],
             "runs_worker": max((runs[p] for p in workers), default=0.0), "after": after,
             "idle": sum(last - cs[-1][1] for cs in chunks.values()), "waits": waits,
-            "wall_before": first - start, "wall_after": end - last,
-            "idle_machine": before + sum(runs.values()) / len(runs) + after}
+            "wall_before": first - start, "wall_after": end - last, "worker_first": worker_first,
+            "idle_machine": serial + (total_cpu - serial - after) / len(runs) + after}
 
 
 def main() -> None:
@@ -150,11 +166,13 @@ def main() -> None:
         for r in range(opts.rounds):
             for jobs in ((1, 2) if r % 2 == 0 else (2, 1)):
                 rows[jobs].append(measure(scenario, opts.seeds, jobs, tmp))
-    names = [("wall", "wall time"), ("cpu", "CPU, all processes"), ("before", "before the first run (CPU)"),
+    names = [("wall", "wall time"), ("cpu", "CPU, all processes"), ("serial", "before the fork (CPU), serial"),
+             ("before", "before the first run (CPU)"),
              ("runs_parent", "runs: the command's process (CPU)"), ("runs_worker", "runs: its worker (CPU)"),
              ("after", "after the last run (CPU)"), ("idle", "idle at the end (wall)"),
              ("waits", "worker waiting between chunks (wall)"), ("wall_before", "before the first run (wall)"),
-             ("wall_after", "after the last run (wall)"), ("idle_machine", "projected on an idle machine")]
+             ("wall_after", "after the last run (wall)"), ("worker_first", "worker's first run (wall from start)"),
+             ("idle_machine", "projected on an idle machine")]
     print(f"paxsim sweep, bench scenario (5 nodes, 2 proposers), {opts.seeds} seeds, median of {opts.rounds} rounds "
           f"(load average {os.getloadavg()[0]:.2f})")
     print(f"| {'':40s} | --jobs 1 | --jobs 2 |")

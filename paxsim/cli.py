@@ -108,6 +108,12 @@ def _fault_error(exc: BaseException):
     return exc if runtime is not None and isinstance(exc, runtime.FaultError) else None
 
 
+def _close(executor) -> None:
+    """Stop workers started ahead of the runs (a no-op once closed)."""
+    if executor is not None:
+        executor.close()
+
+
 def _paxsim_bug(exc: BaseException, reproduce: str | None = None) -> None:
     """A FaultError is a bug in paxsim, not in the user's input: one line
     saying so, with the scenario and seed (in the runtime's message) and the
@@ -505,16 +511,30 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
         from . import sweep as sw
         from .sweep import warm_up
 
-        warm_up()  # what the runs need, imported with the rest of start-up
+    jobs = jobs or os.cpu_count() or 1
+    workers = None
+    if jobs > 1 and not scheduler:
+        # Local workers first: each imports what the runs need while this
+        # process reads and checks the scenario (they need neither PyYAML
+        # nor the plan); this process imports them once the workers have
+        # their first chunks (run_sweep), so the runs start sooner.
+        workers = sw.ProcessExecutor(jobs)
+        workers.start()
+    else:
+        with _importing():
+            warm_up()  # what the runs need, imported with the rest of start-up
 
     sets += ("stop=when-decided",) if stop_early else ()
     try:
         plan = sw.plan_sweep(scenario, seeds, list(sets), list(bugs))
     except (ScenarioError, sw.SweepError) as exc:
+        _close(workers)
         _bad_input(str(exc))
+    except BaseException:
+        _close(workers)
+        raise
     output = output or Path(f"{scenario.stem}-sweep.jsonl")
     _warn_if_large(max(len(c.scenario["nodes"]) for c in plan.combos))
-    jobs = jobs or os.cpu_count() or 1
     show = sys.stderr.isatty() if progress is None else progress
     bar = None
     already = 0
@@ -545,14 +565,18 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
         if show and resume and output.exists():
             _, done_runs, _ = sw.read_results(output)
             already = min(len(done_runs), plan.total)
-        counts = sw.run_sweep(plan, output, jobs=jobs, scheduler=scheduler, resume=resume, on_result=tick)
+        records: list[dict] = []  # what the results file holds, parsed as it is written (not all after the runs)
+        counts = sw.run_sweep(plan, output, jobs=jobs, scheduler=scheduler, resume=resume, on_result=tick,
+                              records=records, executor=workers)
         if show and bar is None:  # nothing left to run: the bar, full
             start_bar()
     except sw.SweepError as exc:
+        _close(workers)
         if bar is not None:
             bar.close()
         _bad_input(str(exc))
     except KeyboardInterrupt:
+        _close(workers)
         if bar is not None:
             bar.close()
         click.echo(f"interrupted: finished runs are in {output}; continue with the same command and --resume",
@@ -571,7 +595,7 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
         _paxsim_bug(exc, again)
     if bar is not None:
         bar.close()
-    summary = sw.summarize(plan, output)
+    summary = sw.summarize(plan, output, runs=records)
     if as_json:
         click.echo(json.dumps(summary, sort_keys=True))
     else:

@@ -20,9 +20,10 @@ import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
+if TYPE_CHECKING:  # in annotations only; imported on first use (see _yaml)
+    import yaml
 
 from .protocols.single import BUGS, RetryPolicy
 
@@ -88,12 +89,14 @@ class _Reader:
         self.lines: dict[Path_, int] = {}
         self.count = 0
         self.open: list[yaml.Node] = []  # the nodes being converted, outermost first
-        self.constructor = yaml.SafeLoader("")
+        self.constructor = _yaml().SafeLoader("")
 
     def fail(self, node: yaml.Node, path: Path_, message: str) -> ScenarioError:
         return ScenarioError(self.source, node.start_mark.line + 1, path, message)
 
     def convert(self, node: yaml.Node, path: Path_) -> Any:
+        import yaml
+
         self.count += 1
         if self.count > MAX_ELEMENTS:
             raise self.fail(node, path, f"document expands to more than {MAX_ELEMENTS} values (an alias bomb?)")
@@ -111,6 +114,8 @@ class _Reader:
             self.open.pop()
 
     def _collection(self, node: yaml.Node, path: Path_) -> Any:
+        import yaml
+
         if isinstance(node, yaml.MappingNode):
             if node.tag != "tag:yaml.org,2002:map":
                 raise self.fail(node, path, f"unsupported YAML tag {node.tag!r}")
@@ -145,6 +150,8 @@ class _Reader:
 def _check_depth(loader: yaml.SafeLoader, source: str) -> None:
     """Refuse deep nesting before PyYAML's recursive composer meets it (a
     RecursionError otherwise), reading the event stream, which is flat."""
+    import yaml
+
     depth = 0
     while not loader.check_event(yaml.StreamEndEvent):
         event = loader.get_event()
@@ -170,18 +177,32 @@ def _compose(loader_class, text: str, source: str) -> yaml.Node | None:
         loader.dispose()
 
 
-# libyaml's parser, when PyYAML has it, reads a file ten times faster than
-# PyYAML's own (2 ms of a command's start-up); it composes the same nodes,
-# tags resolved by the same resolver.  Whatever it refuses is read again by
-# PyYAML's parser, which words the problem as paxsim always has.
-_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
+def _yaml():
+    """PyYAML, imported when a scenario or a --set value is first read, not
+    with this module: its import costs 20 to 30 ms (yaml.reader compiles a
+    large regular expression), which a sweep's workers never need, and
+    `paxsim sweep --jobs N` starts them before the parent reads the file."""
+    import yaml
+
+    return yaml
+
+
+def _fast_loader():
+    """libyaml's parser, when PyYAML has it: it reads a file ten times
+    faster than PyYAML's own (2 ms of a command's start-up); it composes the
+    same nodes, tags resolved by the same resolver.  Whatever it refuses is
+    read again by PyYAML's parser, which words the problem as paxsim always
+    has."""
+    return getattr(_yaml(), "CSafeLoader", None)
 
 
 def _read_yaml(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
+    yaml = _yaml()
+    fast = _fast_loader()
     node = unread = object()
-    if _FAST_LOADER is not None:
+    if fast is not None:
         try:
-            node = _compose(_FAST_LOADER, text, source)
+            node = _compose(fast, text, source)
         except (yaml.YAMLError, ScenarioError, RecursionError):
             node = unread
     try:
@@ -1297,6 +1318,7 @@ def parse_set(text: str, many: bool = True) -> tuple[str, Path_, list]:
     With many=False the whole right-hand side is one value."""
     if "=" not in text:
         raise OverrideError(f"--set {text}: expected PATH=VALUE, e.g. network.loss=0.1")
+    yaml = _yaml()
     path_text, _, rhs = text.partition("=")
     path_text = path_text.strip()
     path = parse_set_path(path_text)

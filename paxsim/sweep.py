@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -258,6 +259,24 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and keeps what finished
 
 
+def _start_worker() -> None:
+    """A local worker's first act: ignore Ctrl-C, then import what the runs
+    need (with the cyclic collector off meanwhile, and what it made frozen
+    after, as the command line does for itself).  A worker forked after
+    the parent's own `warm_up` inherits all of it and imports nothing."""
+    import gc
+
+    _ignore_sigint()
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        warm_up()
+    finally:
+        if collecting:
+            gc.enable()
+    gc.freeze()
+
+
 # --------------------------------------------------------------------------
 # Executors: each yields the results of chunks as they finish
 # --------------------------------------------------------------------------
@@ -291,9 +310,33 @@ class ProcessExecutor:
         from concurrent.futures import ProcessPoolExecutor
 
         self.jobs = jobs
-        self.pool = ProcessPoolExecutor(max_workers=jobs - 1, initializer=_ignore_sigint) if jobs > 1 else None
+        self.pool = ProcessPoolExecutor(max_workers=jobs - 1, initializer=_start_worker) if jobs > 1 else None
+        self.closed = False
+        self.started = False
 
-    def run(self, tasks: Iterable[Task], fn: Callable = None) -> Iterator[list[dict]]:
+    def start(self) -> None:
+        """Fork the workers now rather than with the first chunk: each then
+        imports what the runs need (`_start_worker`) while this process goes
+        on with what only it needs (`paxsim sweep` reads and checks the
+        scenario), so they start running sooner."""
+        if self.pool is None or self.closed or self.started:
+            return
+        self.started = True
+        import gc
+
+        frozen = gc.get_freeze_count()
+        gc.freeze()  # as in run(): the workers' collectors never walk what this process made so far
+        try:
+            self.pool.submit(int)  # any task forks them (a fork-based pool forks all at once)
+        finally:
+            if not frozen:
+                gc.unfreeze()
+
+    def run(self, tasks: Iterable[Task], fn: Callable = None,
+            before_own: Callable[[], None] | None = None) -> Iterator[list[dict]]:
+        """`before_own` is called once the workers have their first chunks,
+        before this process runs any (workers started ahead warm up
+        themselves, so this process's own warming need not delay them)."""
         import gc
         from concurrent.futures import FIRST_COMPLETED, wait
 
@@ -317,6 +360,8 @@ class ProcessExecutor:
         finally:
             if not frozen:
                 gc.unfreeze()
+        if before_own is not None:
+            before_own()
         while True:
             for fut in [f for f in pending if f.done()]:
                 del pending[fut]
@@ -346,7 +391,8 @@ class ProcessExecutor:
                 yield fut.result()
 
     def close(self) -> None:
-        if self.pool is not None:
+        if self.pool is not None and not self.closed:
+            self.closed = True
             self.pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -501,10 +547,31 @@ def chunk_size(todo: int, jobs: int) -> int:
 
 
 def run_sweep(plan: SweepPlan, output: Path, *, jobs: int = 1, scheduler: str | None = None,
-              resume: bool = False, on_result: Callable[[dict], None] | None = None) -> dict:
+              resume: bool = False, on_result: Callable[[dict], None] | None = None,
+              records: list[dict] | None = None, executor: ProcessExecutor | None = None) -> dict:
     """Run the plan, appending to `output`.  Returns counts; raises
     SweepError on bad input and lets KeyboardInterrupt through after
-    everything finished is safely written."""
+    everything finished is safely written.
+
+    `executor`: local workers already started (`ProcessExecutor.start`), to
+    use instead of making them (`jobs` and `scheduler` are then ignored);
+    they are closed on the way out, whatever happens.
+
+    With a `records` list, every run record the results file holds at the
+    end is appended to it (those a resumed sweep found, then each line as
+    it is written, parsed from that same text): what `read_results` would
+    read back, for `summarize(..., runs=records)`.  The parsing then happens
+    while the runs go on (beside the workers) instead of after the last."""
+    try:
+        return _run_sweep(plan, output, jobs, scheduler, resume, on_result, records, executor)
+    finally:
+        if executor is not None:
+            executor.close()
+
+
+def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, resume: bool,
+               on_result: Callable[[dict], None] | None, records: list[dict] | None,
+               executor: ProcessExecutor | None) -> dict:
     done: set[tuple[str, int]] = set()
     if output.exists():
         if not resume:
@@ -515,6 +582,8 @@ def run_sweep(plan: SweepPlan, output: Path, *, jobs: int = 1, scheduler: str | 
             raise SweepError(f"{output} was written by a different sweep (another scenario or --set); "
                              "choose another -o")
         done = {(json.dumps(r["params"], sort_keys=True, separators=(",", ":")), r["seed"]) for r in runs}
+        if records is not None:
+            records.extend(runs)
         with open(output, "r+b") as fh:
             fh.truncate(good)
         need_header = header is None
@@ -530,10 +599,15 @@ def run_sweep(plan: SweepPlan, output: Path, *, jobs: int = 1, scheduler: str | 
         todo += len(seeds)
         tasks.append((combo, params, seeds))
     skipped = plan.total - todo
-    executor = make_executor(jobs, scheduler)
+    executor = executor or make_executor(jobs, scheduler)
     workers = getattr(executor, "jobs", 1)
+    warm = None
     if isinstance(executor, ProcessExecutor):
-        _warm(c for c, _, seeds in tasks if seeds)  # before the workers fork: they inherit it
+        combos = [c for c, _, seeds in tasks if seeds]
+        if executor.started:  # forked already, warming up themselves: this process warms once they have chunks
+            warm = functools.partial(_warm, combos)
+        else:
+            _warm(combos)  # before the workers fork: they inherit it
     chunks = _chunks([(c.scenario, c.scenario_id, params, seeds) for c, params, seeds in tasks if seeds], todo,
                      workers)
     counts = {"ran": 0, "skipped": skipped, "violations": 0}
@@ -544,7 +618,8 @@ def run_sweep(plan: SweepPlan, output: Path, *, jobs: int = 1, scheduler: str | 
             out.flush()
         synced = time.monotonic()
         try:
-            for results in executor.run(chunks, fn=run_chunk_lines):
+            for results in (executor.run(chunks, fn=run_chunk_lines, before_own=warm) if warm else
+                            executor.run(chunks, fn=run_chunk_lines)):
                 for line, trace, rec in results:
                     if trace is not None:
                         tdir.mkdir(exist_ok=True)
@@ -560,6 +635,8 @@ def run_sweep(plan: SweepPlan, output: Path, *, jobs: int = 1, scheduler: str | 
                     os.fsync(out.fileno())
                     synced = time.monotonic()
                 counts["ran"] += len(results)
+                if records is not None and results:  # the lines just written, read back as the file would be
+                    records.extend(json.loads("[" + ",".join(line for line, _, _ in results) + "]"))
                 if on_result is not None:
                     for _, _, rec in results:
                         on_result(rec)
@@ -577,19 +654,31 @@ def _trace_name_of(line: str) -> str:
 def warm_up() -> None:
     """Import what the runs need (the simulator, the checker and what
     `result_record` reads): the command line does it with the rest of its
-    start-up, and the workers fork with it."""
+    start-up, and each local worker as it starts (`_start_worker`)."""
     from . import check, liveness  # noqa: F401
     from .sim import runtime, simulate  # noqa: F401
 
 
 def _warm(combos: Iterable[Combo]) -> None:
     """Load in this process what every worker's first chunk would load:
-    the simulator and checker modules and the validated scenarios."""
-    warm_up()
-    for c in combos:
-        key = c.scenario_id
-        if key not in _scenarios:
-            _scenarios[key] = scenario_from_dict(c.scenario)
+    the simulator and checker modules and the validated scenarios.  The
+    cyclic collector is off meanwhile; a process that froze its start-up
+    (the `paxsim` program does) freezes this too."""
+    import gc
+
+    collecting, frozen = gc.isenabled(), gc.get_freeze_count()
+    gc.disable()
+    try:
+        warm_up()
+        for c in combos:
+            key = c.scenario_id
+            if key not in _scenarios:
+                _scenarios[key] = scenario_from_dict(c.scenario)
+    finally:
+        if collecting:
+            gc.enable()
+    if frozen:
+        gc.freeze()
 
 
 def _chunks(tasks: list[tuple], todo: int, jobs: int) -> Iterator[tuple]:
@@ -631,11 +720,14 @@ def _pct(values: list[float], q: float) -> float | None:
     return b - diff * (1 - t) if t >= 0.5 else a + diff * t  # numpy's _lerp, the same rounding
 
 
-def summarize(plan: SweepPlan, output: Path) -> dict:
+def summarize(plan: SweepPlan, output: Path, runs: list[dict] | None = None) -> dict:
     """Per combination: runs, shares decided/undecided, decision time
     percentiles, messages per decision, violations by kind (each with the
-    command that reproduces its first seed), and liveness within T."""
-    _, runs, _ = read_results(output)
+    command that reproduces its first seed), and liveness within T.  The
+    run records are read from `output` unless given (`run_sweep`'s
+    `records`: the same records, collected as they were written)."""
+    if runs is None:
+        _, runs, _ = read_results(output)
     by_combo: dict[str, list[dict]] = {}
     seeds = set(plan.seeds)
     keys = {c.key for c in plan.combos}

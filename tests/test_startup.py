@@ -54,7 +54,7 @@ def test_libyaml_reads_every_scenario_as_pyyaml_does():
 
     from .test_bad_input import CASES
 
-    assert sm._FAST_LOADER is yaml.CSafeLoader  # the fast path is what runs here
+    assert sm._fast_loader() is yaml.CSafeLoader  # the fast path is what runs here
 
     def read(loader, text):
         try:
@@ -81,3 +81,14 @@ def test_libyaml_reads_every_scenario_as_pyyaml_does():
         accepted += 1
         assert fast == read(yaml.SafeLoader, text), text[:300]
     assert accepted > 50
+
+
+def test_pyyaml_loads_only_to_read_yaml():
+    """PyYAML's import costs 20 to 30 ms: neither the command line's start
+    nor what a sweep's workers import (they start before the parent reads
+    the scenario, and never read YAML) loads it; reading a scenario does."""
+    probe = ("import sys\nimport paxsim.cli, paxsim.sweep\npaxsim.sweep.warm_up()\nassert 'yaml' not in sys.modules\n"
+             "from paxsim.scenario import load_scenario\nload_scenario('scenarios/lossy.yaml')\n"
+             "assert 'yaml' in sys.modules\nprint('ok')")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
