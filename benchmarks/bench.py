@@ -2,11 +2,14 @@
 
     python benchmarks/bench.py                     # the full set (about 5 to 10 minutes)
     python benchmarks/bench.py --quick             # every table with tiny sizes (under a minute)
+    python benchmarks/bench.py --no-instructions   # without the callgrind counts (a few minutes less)
     python benchmarks/bench.py > /tmp/perf.md      # the output is Markdown
     python benchmarks/bench.py --write-readme      # measure, then replace README.md's block
     python benchmarks/bench.py --readme-from /tmp/perf.md   # put a saved output in README.md
 
-Every number is measured here, now, in this run (best of several rounds,
+Beside the wall times, the comparisons are counted in instructions
+executed (valgrind's callgrind, when installed; not in a --quick run),
+which the machine's load does not move.  Every number is measured here, now, in this run (best of several rounds,
 the two sides interleaved, the same seeds for both); nothing is compared with
 a number measured elsewhere.  Commands are timed from the outside as
 subprocesses (wall time, interpreter start-up included; peak RSS from
@@ -457,12 +460,11 @@ def callgrind(args: list[str], tmp: Path) -> int:
     return int(m.group(1))
 
 
-def instructions(tmp: Path, quick: bool) -> list[dict] | None:
-    """Instructions per run, counted by callgrind: unlike wall time, the same on a busy machine.  In-process:
-    1 + RUNS runs of one side minus the same script doing 1 run (imports and one-time set-up cancel out).  Command line: the whole command
-    (interpreter start-up included), as the command-line rows time it.  None without valgrind."""
-    if shutil.which("valgrind") is None:
-        return None
+def instructions(tmp: Path, quick: bool) -> list[dict]:
+    """Instructions per run, counted by callgrind (needs valgrind): unlike wall time, the same on a busy
+    machine.  In-process: 1 + RUNS runs of one side minus the same script doing 1 run (imports and one-time
+    set-up cancel out).  Command line: the commands of the command-line rows, counted with 1 and 1 + K
+    seeds, split into start-up and cost per run."""
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "paxsim"), str(HERE)],  # as pip would
                    env=child_env(), capture_output=True, timeout=COMMAND_TIMEOUT)
     me = [sys.executable, str(Path(__file__).resolve()), "--loop"]
@@ -517,7 +519,7 @@ def load() -> str:
     return f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "unknown"
 
 
-def measure(quick: bool) -> str:
+def measure(quick: bool, count_instructions: bool = True) -> str:
     q = quick
     rounds = 1 if q else 3
     out: list[str] = []
@@ -584,13 +586,18 @@ def measure(quick: bool) -> str:
               + ": paxsim's default run no longer does what reference.py does, so that ratio compares "
               "different work.**")
         w("")
-        log("instructions (callgrind)")
-        ins = instructions(tmp, q)
         w("#### The same comparison in instructions executed (callgrind)")
         w("")
-        if ins is None:
+        ins = None
+        if q or not count_instructions:
+            w("Not measured: " + ("a quick run skips it (under valgrind it takes minutes)." if q
+                                  else "--no-instructions."))
+        elif shutil.which("valgrind") is None:
             w("Not measured: valgrind is not installed (`apt-get install valgrind`).")
         else:
+            log("instructions (callgrind)")
+            ins = instructions(tmp, q)
+        if ins is not None:
             w("| nodes, proposers | measured | runs | reference_min.py | reference.py | paxsim "
               "| **ratio against reference.py** | ratio against reference_min.py |")
             w("|---|---|---|---|---|---|---|---|")
@@ -704,6 +711,8 @@ def main() -> None:
                     help="measure nothing: put FILE (a saved output) between the README's bench markers")
     ap.add_argument("--readme", metavar="FILE", type=Path, default=README,
                     help="the README to write (default: the checkout's README.md)")
+    ap.add_argument("--no-instructions", action="store_true",
+                    help="skip the instruction counts (callgrind; a few minutes); a --quick run always skips them")
     ap.add_argument("--loop", nargs=4, metavar=("SIDE", "NODES", "PROPOSERS", "RUNS"), help=argparse.SUPPRESS)
     opts = ap.parse_args()
     if opts.loop:  # what the instruction count runs under callgrind
@@ -713,7 +722,7 @@ def main() -> None:
     if opts.readme_from is not None:
         write_readme(opts.readme_from.read_text(), opts.readme)
         return
-    block = measure(opts.quick)
+    block = measure(opts.quick, not opts.no_instructions)
     sys.stdout.write(block)
     if opts.write_readme:
         write_readme(block, opts.readme)
