@@ -383,17 +383,18 @@ class Checker:
                 if not (down and node in down):
                     ballot = tuple(ev["ballot"])
                     b = bound.get(node)
+                    seq = ev["seq"]  # read always, as append does: an event without one fails here too
                     if b is None:
-                        bound[node] = (ballot, ev["seq"], kind)
+                        bound[node] = (ballot, seq, kind)
                     else:
                         b = b[0]
                         if ballot < b:
                             general(ev)
                             continue
                         if ballot > b:
-                            bound[node] = (ballot, ev["seq"], kind)
+                            bound[node] = (ballot, seq, kind)
                     if explain:
-                        promises.setdefault((node, ballot), ev["seq"])
+                        promises.setdefault((node, ballot), seq)
                     continue
                 general(ev)
             elif kind == "vote":

@@ -120,3 +120,20 @@ def test_a_header_less_checker_takes_the_header_from_its_first_batch():
     checker.extend(events[:4])
     checker.extend(events, 4)
     assert verdict_fields(checker.finish(events)) == verdict_fields(one_at_a_time(events))
+
+
+@pytest.mark.parametrize("explain", [True, False])
+def test_a_promise_without_seq_is_refused_by_both_paths(explain):
+    """Found by review: the batch path read a raising promise's `seq` only
+    when it needed it, so an event without one passed where `append` fails.
+    `read_trace` rejects such a line; the two paths must still agree."""
+    events = [{"kind": "header", "scenario": {"nodes": ["n1", "n2", "n3"]}},
+              {"seq": 0, "t": 0, "kind": "promise", "node": "n1", "ballot": [1, "n1"]},
+              {"t": 1, "kind": "promise", "node": "n1", "ballot": [1, "n1"]},
+              {"seq": 2, "t": 2, "kind": "end", "messages": {}}]
+    general = Checker(events[0], explain)
+    with pytest.raises(KeyError):
+        for ev in events[1:]:
+            general.append(ev)
+    with pytest.raises(KeyError):
+        check(events, in_order=True, explain=explain)
