@@ -136,19 +136,18 @@ def fill_template(template: str, values: dict[str, str]) -> list[str]:
                            + " ".join("{" + p + "}" for p in PLACEHOLDERS)) from None
 
 
-def node_command(template: str | None, scenario: Scenario, seed: int, name: str, peers: str,
-                 data: Path) -> list[str]:
-    if template is None:
-        r = scenario.retry
-        argv = [sys.executable, "-m", "paxsim", "node", "--name", name, "--port", "0", "--peers", peers,
-                "--data", str(data), "--seed", str(seed), "--nodes", ",".join(scenario.nodes),
-                "--quorum", f"{scenario.phase1},{scenario.phase2}", "--retry-timeout", repr(r.timeout),
-                "--retry-backoff", repr(r.backoff), "--retry-jitter", repr(r.jitter), "--retry-max", repr(r.max),
-                "--learning", scenario.learning]
-        for bug in scenario.bugs:
-            argv += ["--bug", bug]
-        return argv
-    raise ValueError("a --node-cmd node is started by Cluster._spawn, with its {config} file")
+def node_command(scenario: Scenario, seed: int, name: str, peers: str, data: Path) -> list[str]:
+    """The command that starts paxsim's own node (`paxsim node`) for `name`
+    (a `--node-cmd` node gets its template filled in by `Cluster._spawn`)."""
+    r = scenario.retry
+    argv = [sys.executable, "-m", "paxsim", "node", "--name", name, "--port", "0", "--peers", peers,
+            "--data", str(data), "--seed", str(seed), "--nodes", ",".join(scenario.nodes),
+            "--quorum", f"{scenario.phase1},{scenario.phase2}", "--retry-timeout", repr(r.timeout),
+            "--retry-backoff", repr(r.backoff), "--retry-jitter", repr(r.jitter), "--retry-max", repr(r.max),
+            "--learning", scenario.learning]
+    for bug in scenario.bugs:
+        argv += ["--bug", bug]
+    return argv
 
 
 def check_template(template: str) -> None:
@@ -191,7 +190,7 @@ class Cluster:
         urls = {p: f"http://127.0.0.1:{self.relay.port}/{node.name}/{p}" for p in self.scenario.nodes if p != node.name}
         node.data.mkdir(parents=True, exist_ok=True)
         if self.node_cmd is None:
-            argv = node_command(None, self.scenario, self.seed, node.name,
+            argv = node_command(self.scenario, self.seed, node.name,
                                 ",".join(f"{p}={url}" for p, url in urls.items()), node.data)
         else:
             config = node_config(self.scenario, self.seed, node.name, urls, node.data)

@@ -19,7 +19,7 @@ sent means decided.
 
 For the cluster's stopping rule it also counts the messages it holds (sent,
 not yet delivered or dropped), by type, and which `learn`s have been
-acknowledged: `quiet()` and `learns_acked()`.
+acknowledged: `in_flight()` and `learns_acked()`.
 """
 
 from __future__ import annotations
