@@ -95,8 +95,7 @@ class _Reader:
         return ScenarioError(self.source, node.start_mark.line + 1, path, message)
 
     def convert(self, node: yaml.Node, path: Path_) -> Any:
-        import yaml
-
+        yaml = _yaml()
         self.count += 1
         if self.count > MAX_ELEMENTS:
             raise self.fail(node, path, f"document expands to more than {MAX_ELEMENTS} values (an alias bomb?)")
@@ -114,8 +113,7 @@ class _Reader:
             self.open.pop()
 
     def _collection(self, node: yaml.Node, path: Path_) -> Any:
-        import yaml
-
+        yaml = _yaml()
         if isinstance(node, yaml.MappingNode):
             if node.tag != "tag:yaml.org,2002:map":
                 raise self.fail(node, path, f"unsupported YAML tag {node.tag!r}")
@@ -150,8 +148,7 @@ class _Reader:
 def _check_depth(loader: yaml.SafeLoader, source: str) -> None:
     """Refuse deep nesting before PyYAML's recursive composer meets it (a
     RecursionError otherwise), reading the event stream, which is flat."""
-    import yaml
-
+    yaml = _yaml()
     depth = 0
     while not loader.check_event(yaml.StreamEndEvent):
         event = loader.get_event()
