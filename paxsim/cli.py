@@ -495,8 +495,9 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
       paxsim sweep scenarios/partition.yaml --scheduler tcp://10.0.0.5:8786
       paxsim sweep scenarios/lossy.yaml --seeds 0:3000 --stop-when-decided
 
-    Each run's result is appended to the results file as it finishes, so an
-    interrupted sweep loses nothing: rerun with --resume. The trace of every
+    Each run's result is appended to the results file as runs finish, in
+    the sweep's order (the same file with any --jobs), so an interrupted
+    sweep loses nothing: rerun with --resume. The trace of every
     violating run is saved in RESULTS.traces/. At the end, a table per
     parameter combination: decision time p50/p95/p99, messages per
     decision, share undecided, violations by kind with the command that

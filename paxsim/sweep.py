@@ -255,6 +255,12 @@ def run_chunk_lines(scenario: dict, key: str, params: dict, seeds: list[int]) ->
     return out
 
 
+def run_chunk_lines_at(index: int, scenario: dict, key: str, params: dict, seeds: list[int]) -> tuple[int, list]:
+    """`run_chunk_lines`, with the chunk's place in the sweep: the parent
+    writes chunks in that order, whichever worker finished first."""
+    return index, run_chunk_lines(scenario, key, params, seeds)
+
+
 def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and keeps what finished
 
@@ -610,6 +616,7 @@ def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, 
             _warm(combos)  # before the workers fork: they inherit it
     chunks = _chunks([(c.scenario, c.scenario_id, params, seeds) for c, params, seeds in tasks if seeds], todo,
                      workers)
+    numbered = ((i, *chunk) for i, chunk in enumerate(chunks))
     counts = {"ran": 0, "skipped": skipped, "violations": 0}
     tdir = traces_dir(output)
     with open(output, "a", encoding="utf-8") as out:
@@ -617,33 +624,55 @@ def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, 
             out.write(json.dumps(plan.header, sort_keys=True, separators=(",", ":")) + "\n")
             out.flush()
         synced = time.monotonic()
+
+        def write(results: list[tuple]) -> None:
+            nonlocal synced
+            out.write("".join(line for line, _, _ in results))
+            # In the operating system's hands at once: a killed sweep loses
+            # nothing written.  On the disk within a second (an fsync costs
+            # milliseconds, and the parent hands out chunks meanwhile).
+            out.flush()
+            if time.monotonic() - synced >= SYNC_EVERY:
+                os.fsync(out.fileno())
+                synced = time.monotonic()
+            counts["ran"] += len(results)
+            if records is not None and results:  # the lines just written, read back as the file would be
+                records.extend(json.loads("[" + ",".join(line for line, _, _ in results) + "]"))
+
+        # Chunks are written in the sweep's order (seeds in order, per
+        # combination), so the results file is the same whatever the
+        # executor and however many workers: one that finished ahead of an
+        # earlier chunk waits here (a few chunks at most: each worker has
+        # three queued) until that one is written.
+        waiting: dict[int, list[tuple]] = {}
+        following = 0  # the next chunk to write
         try:
-            for results in (executor.run(chunks, fn=run_chunk_lines, before_own=warm) if warm else
-                            executor.run(chunks, fn=run_chunk_lines)):
+            for index, results in (executor.run(numbered, fn=run_chunk_lines_at, before_own=warm) if warm else
+                                   executor.run(numbered, fn=run_chunk_lines_at)):
                 for line, trace, rec in results:
                     if trace is not None:
                         tdir.mkdir(exist_ok=True)
                         name = _trace_name_of(line)
                         (tdir / name).write_text(trace, encoding="utf-8")
                         counts["violations"] += 1
-                out.write("".join(line for line, _, _ in results))
-                # In the operating system's hands at once: a killed sweep loses
-                # nothing finished.  On the disk within a second (an fsync costs
-                # milliseconds, and the parent hands out chunks meanwhile).
-                out.flush()
-                if time.monotonic() - synced >= SYNC_EVERY:
-                    os.fsync(out.fileno())
-                    synced = time.monotonic()
-                counts["ran"] += len(results)
-                if records is not None and results:  # the lines just written, read back as the file would be
-                    records.extend(json.loads("[" + ",".join(line for line, _, _ in results) + "]"))
+                waiting[index] = results
+                while following in waiting:
+                    write(waiting.pop(following))
+                    following += 1
                 if on_result is not None:
                     for _, _, rec in results:
                         on_result(rec)
         finally:
-            executor.close()
-            out.flush()
-            os.fsync(out.fileno())
+            # Interrupted (Ctrl-C) or failed: what finished ahead of an
+            # unfinished chunk is written too, out of order, so nothing
+            # finished is lost (--resume reads the lines in any order).
+            try:
+                for index in sorted(waiting):
+                    write(waiting.pop(index))
+            finally:
+                executor.close()
+                out.flush()
+                os.fsync(out.fileno())
     return counts
 
 
@@ -886,6 +915,7 @@ __all__ = [
     "read_results",
     "run_chunk",
     "run_chunk_lines",
+    "run_chunk_lines_at",
     "run_sweep",
     "summarize",
 ]
