@@ -32,7 +32,7 @@ from .scenario import (
     read_scenario_data,
     scenario_from_dict,
 )
-from .sweep import SweepError, chunk_size, make_executor, parse_seeds, _scenarios
+from .sweep import InOrder, SweepError, chunk_size, make_executor, parse_seeds, _scenarios
 
 BOOTSTRAP = 2000  # resamples
 CONFIDENCE = 0.95
@@ -129,6 +129,11 @@ def compare_chunk(variants: list[tuple[str, str, dict]], seeds: list[int]) -> li
     return out
 
 
+def compare_chunk_at(index: int, variants: list[tuple[str, str, dict]], seeds: list[int]) -> tuple[int, list[dict]]:
+    """`compare_chunk`, with the chunk's place: the output file gets chunks in that order."""
+    return index, compare_chunk(variants, seeds)
+
+
 def run_compare(scenario_path: str, variants: list[Variant], seeds: list[int], *, jobs: int = 1,
                 scheduler: str | None = None, output: Path | None = None,
                 on_result: Callable[[dict], None] | None = None) -> list[dict]:
@@ -137,26 +142,37 @@ def run_compare(scenario_path: str, variants: list[Variant], seeds: list[int], *
     executor = make_executor(jobs, scheduler)
     size = chunk_size(len(seeds), getattr(executor, "jobs", 1))
     spec = [(v.name, v.key, v.scenario) for v in variants]
-    tasks = ((spec, seeds[i:i + size]) for i in range(0, len(seeds), size))
+    tasks = ((n, spec, seeds[i:i + size]) for n, i in enumerate(range(0, len(seeds), size)))
     records: list[dict] = []
+    order = InOrder()  # the output file gets chunks in seed order, whichever worker finished first
     out = open(output, "w", encoding="utf-8") if output is not None else None
+
+    def write(chunk: list[dict]) -> None:
+        out.write("".join(json.dumps(r, sort_keys=True, separators=(",", ":")) + "\n" for r in chunk))
+        out.flush()
+
     try:
         if out is not None:
             out.write(json.dumps({"kind": "compare-header", "scenario": scenario_path,
                                   "variants": {v.name: list(v.sets) for v in variants}},
                                  sort_keys=True, separators=(",", ":")) + "\n")
-        for chunk in executor.run(tasks, fn=compare_chunk):
+        for index, chunk in executor.run(tasks, fn=compare_chunk_at):
             records.extend(chunk)
             if out is not None:
-                out.write("".join(json.dumps(r, sort_keys=True, separators=(",", ":")) + "\n" for r in chunk))
-                out.flush()
+                for due in order.add(index, chunk):
+                    write(due)
             if on_result is not None:
                 for r in chunk:
                     on_result(r)
     finally:
-        executor.close()
-        if out is not None:
-            out.close()
+        try:
+            if out is not None:
+                for chunk in order.rest():  # interrupted: what finished ahead is kept, out of order
+                    write(chunk)
+        finally:
+            executor.close()
+            if out is not None:
+                out.close()
     records.sort(key=lambda r: r["seed"])
     return records
 
@@ -377,5 +393,5 @@ def plot_differences(records: list[dict], variants: list[Variant], summary: dict
     plt.close(fig)
 
 
-__all__ = ["ScenarioError", "SweepError", "Variant", "compare_chunk", "format_compare", "parse_seeds",
+__all__ = ["ScenarioError", "SweepError", "Variant", "compare_chunk", "compare_chunk_at", "format_compare", "parse_seeds",
            "parse_variant", "plan_variants", "plot_differences", "run_compare", "summarize_compare"]

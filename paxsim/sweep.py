@@ -255,6 +255,30 @@ def run_chunk_lines(scenario: dict, key: str, params: dict, seeds: list[int]) ->
     return out
 
 
+class InOrder:
+    """Chunks numbered 0, 1, 2, ... that finish in any order, released in
+    number order: what a sweep or a comparison writes is the same whatever
+    the executor.  `add` returns the chunks now due; `rest` the ones still
+    waiting (finished ahead of an unfinished one), in number order."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[int, Any] = {}
+        self.following = 0  # the next number due
+
+    def add(self, index: int, chunk) -> list:
+        self.waiting[index] = chunk
+        due = []
+        while self.following in self.waiting:
+            due.append(self.waiting.pop(self.following))
+            self.following += 1
+        return due
+
+    def rest(self) -> list:
+        rest = [self.waiting[i] for i in sorted(self.waiting)]
+        self.waiting.clear()
+        return rest
+
+
 def run_chunk_lines_at(index: int, scenario: dict, key: str, params: dict, seeds: list[int]) -> tuple[int, list]:
     """`run_chunk_lines`, with the chunk's place in the sweep: the parent
     writes chunks in that order, whichever worker finished first."""
@@ -644,8 +668,7 @@ def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, 
         # executor and however many workers: one that finished ahead of an
         # earlier chunk waits here (a few chunks at most: each worker has
         # three queued) until that one is written.
-        waiting: dict[int, list[tuple]] = {}
-        following = 0  # the next chunk to write
+        order = InOrder()
         try:
             for index, results in (executor.run(numbered, fn=run_chunk_lines_at, before_own=warm) if warm else
                                    executor.run(numbered, fn=run_chunk_lines_at)):
@@ -655,10 +678,8 @@ def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, 
                         name = _trace_name_of(line)
                         (tdir / name).write_text(trace, encoding="utf-8")
                         counts["violations"] += 1
-                waiting[index] = results
-                while following in waiting:
-                    write(waiting.pop(following))
-                    following += 1
+                for due in order.add(index, results):
+                    write(due)
                 if on_result is not None:
                     for _, _, rec in results:
                         on_result(rec)
@@ -667,8 +688,8 @@ def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, 
             # unfinished chunk is written too, out of order, so nothing
             # finished is lost (--resume reads the lines in any order).
             try:
-                for index in sorted(waiting):
-                    write(waiting.pop(index))
+                for results in order.rest():
+                    write(results)
             finally:
                 executor.close()
                 out.flush()

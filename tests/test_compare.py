@@ -123,3 +123,25 @@ def test_scripts_fix_fates_in_common_random_numbers_too(runner):
     assert simulate_crn(sc).lines() == simulate(sc).lines()
     data = compare_json(runner, str(path), "--seeds", "0:2", "--variant", "a:", "--variant", "b:", code=1)
     assert [v["violating_runs"] for v in data["variants"]] == [2, 2]
+
+
+def test_results_file_is_the_same_with_one_or_two_workers(tmp_path):
+    """Through the `paxsim` program (whose workers fork): chunks are written
+    in seed order whichever process finished one first, so the files match
+    line for line."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    texts = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"j{jobs}.jsonl"
+        proc = subprocess.run([sys.executable, "-m", "paxsim", "compare", LOSSY, "--seeds", "0:120", "-j", jobs,
+                               "--variant", "base:", "--variant", "lossier:network.loss=0.2", "-o", str(out),
+                               "--no-progress"],
+                              capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        texts.append(out.read_text())
+    assert texts[0] == texts[1]
+    assert [json.loads(line)["seed"] for line in texts[1].splitlines()[1:]] == list(range(120))
