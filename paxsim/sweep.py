@@ -390,12 +390,16 @@ class ProcessExecutor:
         finally:
             if not frozen:
                 gc.unfreeze()
-        if before_own is not None:
-            before_own()
-        while True:
+        def finished() -> Iterator[list[dict]]:
+            """The results of the chunks the workers have finished, taken off `pending`."""
             for fut in [f for f in pending if f.done()]:
                 del pending[fut]
                 yield fut.result()
+
+        if before_own is not None:
+            before_own()
+        while True:
+            yield from finished()
             while len(pending) < ahead:
                 nxt = next(tasks, None)
                 if nxt is None:
@@ -407,9 +411,7 @@ class ProcessExecutor:
             yield fn(*task)  # this process's share
         # The end: run here what no worker has started, newest first.
         while True:
-            for fut in [f for f in pending if f.done()]:
-                del pending[fut]
-                yield fut.result()
+            yield from finished()
             back = next((f for f in reversed(pending) if f.cancel()), None)
             if back is None:
                 break
