@@ -690,7 +690,8 @@ def hunt(profiles, bugs, ranges: int, range_size: int, correct_seeds: int, jobs,
       paxsim hunt -o hunt.md --write-bugs scenarios/bugs
       paxsim hunt --bug amnesia --profile scenarios/hunt/crashes.yaml --ranges 5
       paxsim hunt --quick
-      paxsim hunt --profile scenarios/kv-partition.yaml --bug stale-read --ranges 3 --range-size 500
+      paxsim hunt --profile scenarios/kv-partition.yaml --bug stale-read --ranges 3 --range-size 500 \\
+          --correct-seeds 200
 
     The correct-protocol pass is the longest part (--correct-seeds per
     profile); a progress bar shows how far the hunt is, in seeds.
