@@ -123,3 +123,15 @@ def test_scripts_fix_fates_in_common_random_numbers_too(runner):
     assert simulate_crn(sc).lines() == simulate(sc).lines()
     data = compare_json(runner, str(path), "--seeds", "0:2", "--variant", "a:", "--variant", "b:", code=1)
     assert [v["violating_runs"] for v in data["variants"]] == [2, 2]
+
+
+def test_a_multi_paxos_scenario_is_refused_in_one_line(runner):
+    # The common-random-numbers runtime runs single-decree Paxos only: a KV scenario
+    # used to crash in the worker with a traceback (and exit 1, as if it had violated).
+    kv = str(ROOT / "scenarios" / "kv.yaml")
+    result = runner.invoke(main, ["compare", kv, "--seeds", "0:2", "--variant", "base:",
+                                  "--variant", "w:protocol.window=2", "-j", "1"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+    assert result.stderr.startswith(f"{kv}:7: protocol.kind: paxsim compare runs single-decree scenarios")
+    assert result.stdout == ""
