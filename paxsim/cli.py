@@ -1509,6 +1509,13 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
         sc = load_variant(scenario, sets, bugs)
     except (ScenarioError, OverrideError) as exc:
         _bad_input(str(exc))
+    if sc.kind != "single-decree":  # the search drives the single-decree roles: it would prove nothing here
+        from .scenario import read_scenario_data
+
+        path = ("protocol", "kind")
+        _bad_input(str(ScenarioError(sc.source, read_scenario_data(scenario)[1].get(path), path,
+                                     f"paxsim explore searches single-decree scenarios only, not {sc.kind} "
+                                     "(run it with 'paxsim run' or 'paxsim sweep')")))
     budgets = sc.explore or Explore()
     changes = {k: v for k, v in (("loss", loss), ("duplicate", duplicate), ("crash", crash),
                                  ("restart", restart), ("timers", timers), ("symmetry", symmetry)) if v is not None}
