@@ -115,3 +115,15 @@ def test_readme_sample_is_what_the_command_prints(command, runner, tmp_path, mon
     assert result.exit_code == status, result.output
     problem = _shown_in_order(shown, result.stdout.splitlines())
     assert problem is None, f"{command}: {problem}\n--- printed:\n{result.stdout}"
+
+
+@pytest.mark.parametrize("script", sorted(set(re.findall(r"python (benchmarks/\w+\.py)", README))))
+def test_every_benchmark_the_readme_names_answers_help(script):
+    import subprocess
+    import sys
+
+    assert (ROOT / script).exists(), f"the README names {script}, which does not exist"
+    proc = subprocess.run([sys.executable, str(ROOT / script), "--help"], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stdout.startswith("usage:"), proc.stdout
