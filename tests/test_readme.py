@@ -127,3 +127,31 @@ def test_every_benchmark_the_readme_names_answers_help(script):
                           timeout=120, cwd=ROOT)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     assert proc.stdout.startswith("usage:"), proc.stdout
+
+
+def test_python_api_block_runs_and_streams_the_same_trace(tmp_path, monkeypatch):
+    section = README[README.index("## Python API"):README.index("## Real nodes")]
+    snippet = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    (tmp_path / "scenarios").symlink_to(ROOT / "scenarios")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(snippet, "README.md", "exec"), {})
+    # the block writes the same run twice: kept, then streamed
+    assert (tmp_path / "run.jsonl").read_bytes() == (tmp_path / "big.jsonl").read_bytes()
+
+
+def test_lin_block_calls_what_paxsim_lin_offers():
+    import inspect
+
+    from paxsim import lin
+
+    section = README[README.index("## Linearizability"):README.index("## Determinism")]
+    snippet = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    checked = 0
+    for line in snippet.splitlines():
+        called = re.match(r"(?:\w+ = )?lin\.(\w+)\(", line)
+        if called:  # every keyword on the line, its comment's alternatives included
+            for kwarg in re.findall(r"(\w+)=(?!=)", line):
+                assert kwarg in inspect.signature(getattr(lin, called.group(1))).parameters, \
+                    f"README: lin.{called.group(1)} has no keyword {kwarg}"
+                checked += 1
+    assert checked >= 2
