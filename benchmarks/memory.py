@@ -4,6 +4,7 @@ in each worker process): it should stay flat.
     python benchmarks/memory.py [RUNS]
 """
 
+import argparse
 import resource
 import sys
 import time
@@ -14,7 +15,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from paxsim.scenario import load_scenario  # noqa: E402
 from paxsim.sweep import run_chunk  # noqa: E402
 
-runs = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+parser = argparse.ArgumentParser(description="Peak memory of one sweep worker over many runs: it should stay flat.")
+parser.add_argument("runs", nargs="?", type=int, default=100_000, help="runs (default 100000)")
+runs = parser.parse_args().runs
 scenario = load_scenario(Path(__file__).resolve().parent.parent / "scenarios" / "lossy.yaml").to_dict()
 start = time.time()
 step = max(500, runs // 10)

@@ -691,7 +691,8 @@ def hunt(profiles, bugs, ranges: int, range_size: int, correct_seeds: int, jobs,
       paxsim hunt -o hunt.md --write-bugs scenarios/bugs
       paxsim hunt --bug amnesia --profile scenarios/hunt/crashes.yaml --ranges 5
       paxsim hunt --quick
-      paxsim hunt --profile scenarios/kv-partition.yaml --bug stale-read --ranges 3 --range-size 500
+      paxsim hunt --profile scenarios/kv-partition.yaml --bug stale-read --ranges 3 --range-size 500 \\
+          --correct-seeds 200
 
     The correct-protocol pass is the longest part (--correct-seeds per
     profile); a progress bar shows how far the hunt is, in seeds.
@@ -1509,6 +1510,13 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
         sc = load_variant(scenario, sets, bugs)
     except (ScenarioError, OverrideError) as exc:
         _bad_input(str(exc))
+    if sc.kind != "single-decree":  # the search drives the single-decree roles: it would prove nothing here
+        from .scenario import read_scenario_data
+
+        path = ("protocol", "kind")
+        _bad_input(str(ScenarioError(sc.source, read_scenario_data(scenario)[1].get(path), path,
+                                     f"paxsim explore searches single-decree scenarios only, not {sc.kind} "
+                                     "(run it with 'paxsim run' or 'paxsim sweep')")))
     budgets = sc.explore or Explore()
     changes = {k: v for k, v in (("loss", loss), ("duplicate", duplicate), ("crash", crash),
                                  ("restart", restart), ("timers", timers), ("symmetry", symmetry)) if v is not None}

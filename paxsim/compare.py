@@ -26,6 +26,7 @@ from typing import Any, Callable
 from .scenario import (
     OverrideError,
     ScenarioError,
+    _line,
     _split_values,
     apply_set,
     parse_set,
@@ -82,6 +83,11 @@ def plan_variants(scenario_path: str | Path, texts: list[str]) -> list[Variant]:
             raise SweepError(f"--variant {name}: {exc}") from None
         source = f"{scenario_path} (variant {name})" if sets else str(scenario_path)
         sc = scenario_from_dict(d, source, lines if not sets else None)
+        if sc.kind != "single-decree":  # the common-random-numbers runtime runs single-decree Paxos only
+            path = ("protocol", "kind")
+            raise ScenarioError(source, _line(lines, path), path,
+                                f"paxsim compare runs single-decree scenarios; this one is {sc.kind} "
+                                f"(compare its settings with paxsim sweep --set)")
         normalized = sc.to_dict()
         key = json.dumps(normalized, sort_keys=True, separators=(",", ":"))
         variants.append(Variant(name, tuple(sets), normalized, key))

@@ -145,3 +145,15 @@ def test_results_file_is_the_same_with_one_or_two_workers(tmp_path):
         texts.append(out.read_text())
     assert texts[0] == texts[1]
     assert [json.loads(line)["seed"] for line in texts[1].splitlines()[1:]] == list(range(120))
+
+
+def test_a_multi_paxos_scenario_is_refused_in_one_line(runner):
+    # The common-random-numbers runtime runs single-decree Paxos only: a KV scenario
+    # used to crash in the worker with a traceback (and exit 1, as if it had violated).
+    kv = str(ROOT / "scenarios" / "kv.yaml")
+    result = runner.invoke(main, ["compare", kv, "--seeds", "0:2", "--variant", "base:",
+                                  "--variant", "w:protocol.window=2", "-j", "1"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+    assert result.stderr.startswith(f"{kv}:7: protocol.kind: paxsim compare runs single-decree scenarios")
+    assert result.stdout == ""

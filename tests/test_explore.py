@@ -263,3 +263,14 @@ def test_benchmark_quick_runs():
     assert proc.returncode == 0, proc.stderr
     assert "| simulator (5% loss, checked) | trace event |" in proc.stdout
     assert "| explorer, reduction (default) | transition |" in proc.stdout
+
+
+def test_a_multi_paxos_scenario_is_refused_not_proven_safe(runner):
+    # The search drives the single-decree roles; on a KV scenario it used to find one
+    # state and print "exhausted: no schedule violates ...", exit 0: a proof of nothing.
+    kv = str(ROOT / "scenarios" / "kv.yaml")
+    result = runner.invoke(main, ["explore", kv])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+    assert result.stderr.startswith(f"{kv}:7: protocol.kind: paxsim explore searches single-decree scenarios only")
+    assert "exhausted" not in result.stdout
