@@ -197,6 +197,22 @@ def test_check_reports_log_safety_findings(runner, tmp_path):
     assert "log:       VIOLATED" in result.stdout and "agreement: slot" in result.stdout
 
 
+def test_check_finds_a_replica_that_skipped_a_put_the_others_applied(runner, tmp_path):
+    # every result in the trace still agrees (a put returns None); only the
+    # executed event says n2 did not apply the put: its state went apart
+    run = simulate(parse_scenario(SMALL), 3)
+    events = run.lines_as_events()
+    put = next(e for e in events if e["kind"] == "executed" and e["node"] == "n2" and e["applied"]
+               and e["command"]["f"] == "put")
+    put["applied"] = False
+    path = tmp_path / "skipped.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    result = runner.invoke(main, ["check", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "log:       VIOLATED" in result.stdout
+    assert f"divergence: slot {put['slot']} " in result.stdout and "n2 did not apply it" in result.stdout
+
+
 def test_bugs_lists_each_protocols_mutants_under_its_name(runner):
     from paxsim.protocols.multi import BUGS as MULTI_BUGS
 

@@ -600,6 +600,16 @@ def test_the_checker_finds_diverging_results():
     assert [(f.kind, f.seqs) for f in found] == [("divergence", (7, 10))]
 
 
+def test_the_checker_finds_a_replica_that_applies_what_another_answered_from_the_table():
+    # n1 answered c1#1 at slot 3 from its dedup table (a retry); n2 applies it
+    # there again: every result still agrees (a put returns None) but n2's
+    # state now differs from n1's
+    found = divergence(GOOD + [ex(10, "n2", 3, CMD, None, True)])
+    assert [(f.kind, f.seqs) for f in found] == [("divergence", (9, 10))]
+    assert "slot 3 (c1#1 put 'x' 'a'): n1 did not apply it (seq 9) but n2 applied it (seq 10)" in found[0].message
+    assert divergence(GOOD + [ex(10, "n2", 3, CMD, None, False)]) == []
+
+
 def test_the_checker_finds_holes_reruns_and_shrinking_logs():
     assert [(f.seqs, "past a hole" in f.message) for f in order(GOOD + [ex(10, "n2", 4)])] == [((10,), True)]
     assert [f.seqs for f in order(GOOD + [ex(10, "n2", 1, None)])] == [(7, 10)]

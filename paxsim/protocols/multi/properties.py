@@ -6,8 +6,9 @@ events are ignored).  Each finding names the seq numbers involved.
 
 * agreement: no two `decided` or `executed` events give different commands
   for one slot (so executed logs are prefix-compatible);
-* divergence: no two replicas get different results at one slot (their
-  state machines went apart);
+* divergence: no two replicas get different results at one slot, or
+  disagree on whether its command was applied (their state machines went
+  apart);
 * order: each replica executes slots 0, 1, 2, ... in order, each once, with
   no hole; a `restored` event (a start) resumes at the slot it names, and
   may never go back (each log only grows);
@@ -61,7 +62,9 @@ def agreement(events: Iterable[dict]) -> list[Finding]:
 
 
 def divergence(events: Iterable[dict]) -> list[Finding]:
-    """Replicas that run the same command at a slot get the same result."""
+    """Replicas that run the same command at a slot get the same result, and
+    all apply it or all answer it from the dedup table: one that applies a
+    put the others skip has a different state though every result agrees."""
     first: dict[int, dict] = {}
     reported: dict[int, bool] = {}
     found = []
@@ -70,12 +73,22 @@ def divergence(events: Iterable[dict]) -> list[Finding]:
             continue
         slot = ev["slot"]
         seen = first.setdefault(slot, ev)
-        if seen["command"] == ev["command"] and seen["result"] != ev["result"] and slot not in reported:
+        if seen["command"] != ev["command"] or slot in reported:
+            continue
+        if seen["result"] != ev["result"]:
             reported[slot] = True
             found.append(Finding(
                 "divergence",
                 f"slot {slot} ({fmt_command(ev['command'])}): {seen['node']} got {seen['result']!r} "
                 f"(seq {seen['seq']}) but {ev['node']} got {ev['result']!r} (seq {ev['seq']})",
+                (seen["seq"], ev["seq"])))
+        elif bool(seen.get("applied")) != bool(ev.get("applied")):
+            reported[slot] = True
+            found.append(Finding(
+                "divergence",
+                f"slot {slot} ({fmt_command(ev['command'])}): {seen['node']} "
+                f"{'applied it' if seen.get('applied') else 'did not apply it'} (seq {seen['seq']}) but "
+                f"{ev['node']} {'applied it' if ev.get('applied') else 'did not apply it'} (seq {ev['seq']})",
                 (seen["seq"], ev["seq"])))
     return found
 
