@@ -328,6 +328,25 @@ def test_jepsen_edn_keys_start_empty(runner, tmp_path):
     assert runner.invoke(main, ["linearizable", str(p), "--model", "kv"]).exit_code == 1
 
 
+def test_jepsen_edn_cas_takes_a_vector(runner, tmp_path):
+    # Jepsen writes a cas as {:f :cas, :value [expected new]}; :fail is a compare that did not match
+    p = tmp_path / "cas.edn"
+    p.write_text('{:process 0, :type :invoke, :f :cas, :key "a", :value ["" "x"]}\n'
+                 '{:process 0, :type :ok, :f :cas, :key "a", :value ["" "x"]}\n'
+                 '{:process 1, :type :invoke, :f :cas, :key "a", :value ["" "y"]}\n'
+                 '{:process 1, :type :fail, :f :cas, :key "a", :value ["" "y"]}\n'
+                 '{:process 1, :type :invoke, :f :get, :key "a", :value nil}\n'
+                 '{:process 1, :type :ok, :f :get, :key "a", :value "x"}\n')
+    result = runner.invoke(main, ["linearizable", str(p), "--model", "kv"])
+    assert result.exit_code == 0, result.output
+    assert "3 operations (0 of unknown outcome)" in result.output
+    # the second cas compared "" after the first swapped it: it cannot have matched
+    p.write_text(p.read_text().replace(':type :fail', ':type :ok'))
+    result = runner.invoke(main, ["linearizable", str(p), "--model", "kv"])
+    assert result.exit_code == 1, result.output
+    assert "cas('', 'y') -> true" in result.output
+
+
 # ---------------------------------------------------------------- time limit
 
 def _hard_history(writers: int = 10) -> str:
