@@ -213,6 +213,28 @@ def test_check_finds_a_replica_that_skipped_a_put_the_others_applied(runner, tmp
     assert f"divergence: slot {put['slot']} " in result.stdout and "n2 did not apply it" in result.stdout
 
 
+@pytest.mark.parametrize("kind, field, value, message", [
+    ("executed", "slot", None, "slot: missing (required in a 'executed' event)"),
+    ("executed", "slot", "3", 'slot: expected a slot number (an integer >= 0), found a string "3"'),
+    ("decided", "command", {"client": "c1"}, "command: expected a command {client, req, f, key, value} or null"),
+    ("restored", "executed", None, "executed: missing (required in a 'restored' event)"),
+])
+def test_check_refuses_a_malformed_multi_paxos_event_in_one_line(runner, tmp_path, kind, field, value, message):
+    # the log-safety properties read these fields: a bad one is bad input (exit 2), never a traceback
+    events = simulate(parse_scenario(SMALL), 3).lines_as_events()
+    number, ev = next((n, e) for n, e in enumerate(events, 1) if e["kind"] == kind)
+    if value is None:
+        del ev[field]
+    else:
+        ev[field] = value
+    path = tmp_path / "bad.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    result = runner.invoke(main, ["check", str(path)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().startswith(f"{path}:{number}: {message}") and "Traceback" not in result.output
+    assert "\n" not in result.stderr.strip()
+
+
 def test_bugs_lists_each_protocols_mutants_under_its_name(runner):
     from paxsim.protocols.multi import BUGS as MULTI_BUGS
 
