@@ -213,6 +213,26 @@ def test_check_finds_a_replica_that_skipped_a_put_the_others_applied(runner, tmp
     assert f"divergence: slot {put['slot']} " in result.stdout and "n2 did not apply it" in result.stdout
 
 
+def test_check_finds_a_second_command_chosen_for_a_decided_slot(runner, tmp_path):
+    # two acceptors (a quorum of three) vote at a higher ballot for another
+    # command at a slot already decided; no replica learns it
+    events = simulate(parse_scenario(SMALL), 3).lines_as_events()
+    decided = next(e for e in events if e["kind"] == "decided" and e["command"] is not None)
+    end = events.pop()
+    other = dict(decided["command"], value="other")
+    for node in ("n2", "n3"):
+        events.append({"seq": len(events) - 1, "t": end["t"], "kind": "voted", "node": node,
+                       "slot": decided["slot"], "ballot": [99, "n2"], "command": other})
+    events.append(dict(end, seq=len(events) - 1))
+    path = tmp_path / "chosen.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    result = runner.invoke(main, ["check", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "log:       VIOLATED" in result.stdout
+    assert f"agreement: slot {decided['slot']}: two commands chosen: " in result.stdout
+    assert "'other' at ballot [99, 'n2'] (votes of n2" in result.stdout
+
+
 @pytest.mark.parametrize("kind, field, value, message", [
     ("executed", "slot", None, "slot: missing (required in a 'executed' event)"),
     ("executed", "slot", "3", 'slot: expected a slot number (an integer >= 0), found a string "3"'),
