@@ -197,6 +197,64 @@ def test_check_reports_log_safety_findings(runner, tmp_path):
     assert "log:       VIOLATED" in result.stdout and "agreement: slot" in result.stdout
 
 
+def test_check_finds_a_replica_that_skipped_a_put_the_others_applied(runner, tmp_path):
+    # every result in the trace still agrees (a put returns None); only the
+    # executed event says n2 did not apply the put: its state went apart
+    run = simulate(parse_scenario(SMALL), 3)
+    events = run.lines_as_events()
+    put = next(e for e in events if e["kind"] == "executed" and e["node"] == "n2" and e["applied"]
+               and e["command"]["f"] == "put")
+    put["applied"] = False
+    path = tmp_path / "skipped.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    result = runner.invoke(main, ["check", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "log:       VIOLATED" in result.stdout
+    assert f"divergence: slot {put['slot']} " in result.stdout and "n2 did not apply it" in result.stdout
+
+
+def test_check_finds_a_second_command_chosen_for_a_decided_slot(runner, tmp_path):
+    # two acceptors (a quorum of three) vote at a higher ballot for another
+    # command at a slot already decided; no replica learns it
+    events = simulate(parse_scenario(SMALL), 3).lines_as_events()
+    decided = next(e for e in events if e["kind"] == "decided" and e["command"] is not None)
+    end = events.pop()
+    other = dict(decided["command"], value="other")
+    for node in ("n2", "n3"):
+        events.append({"seq": len(events) - 1, "t": end["t"], "kind": "voted", "node": node,
+                       "slot": decided["slot"], "ballot": [99, "n2"], "command": other})
+    events.append(dict(end, seq=len(events) - 1))
+    path = tmp_path / "chosen.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    result = runner.invoke(main, ["check", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "log:       VIOLATED" in result.stdout
+    assert f"agreement: slot {decided['slot']}: two commands chosen: " in result.stdout
+    assert "'other' at ballot [99, 'n2'] (votes of n2" in result.stdout
+
+
+@pytest.mark.parametrize("kind, field, value, message", [
+    ("executed", "slot", None, "slot: missing (required in a 'executed' event)"),
+    ("executed", "slot", "3", 'slot: expected a slot number (an integer >= 0), found a string "3"'),
+    ("decided", "command", {"client": "c1"}, "command: expected a command {client, req, f, key, value} or null"),
+    ("restored", "executed", None, "executed: missing (required in a 'restored' event)"),
+])
+def test_check_refuses_a_malformed_multi_paxos_event_in_one_line(runner, tmp_path, kind, field, value, message):
+    # the log-safety properties read these fields: a bad one is bad input (exit 2), never a traceback
+    events = simulate(parse_scenario(SMALL), 3).lines_as_events()
+    number, ev = next((n, e) for n, e in enumerate(events, 1) if e["kind"] == kind)
+    if value is None:
+        del ev[field]
+    else:
+        ev[field] = value
+    path = tmp_path / "bad.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    result = runner.invoke(main, ["check", str(path)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().startswith(f"{path}:{number}: {message}") and "Traceback" not in result.output
+    assert "\n" not in result.stderr.strip()
+
+
 def test_bugs_lists_each_protocols_mutants_under_its_name(runner):
     from paxsim.protocols.multi import BUGS as MULTI_BUGS
 

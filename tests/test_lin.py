@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import ast
 import csv
+import importlib
 import itertools
 import json
 import random
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from paxsim import lin
 from paxsim.cli import main
 from paxsim.lin.history import Op, Where
+from paxsim.lin.report import verdict_text
 from paxsim.lin.models import ANY, APPEND, CAS, ILLEGAL, READ, WRITE, step
 from paxsim.lin.search import linearizable
 
@@ -325,6 +328,25 @@ def test_jepsen_edn_keys_start_empty(runner, tmp_path):
     assert runner.invoke(main, ["linearizable", str(p), "--model", "kv"]).exit_code == 1
 
 
+def test_jepsen_edn_cas_takes_a_vector(runner, tmp_path):
+    # Jepsen writes a cas as {:f :cas, :value [expected new]}; :fail is a compare that did not match
+    p = tmp_path / "cas.edn"
+    p.write_text('{:process 0, :type :invoke, :f :cas, :key "a", :value ["" "x"]}\n'
+                 '{:process 0, :type :ok, :f :cas, :key "a", :value ["" "x"]}\n'
+                 '{:process 1, :type :invoke, :f :cas, :key "a", :value ["" "y"]}\n'
+                 '{:process 1, :type :fail, :f :cas, :key "a", :value ["" "y"]}\n'
+                 '{:process 1, :type :invoke, :f :get, :key "a", :value nil}\n'
+                 '{:process 1, :type :ok, :f :get, :key "a", :value "x"}\n')
+    result = runner.invoke(main, ["linearizable", str(p), "--model", "kv"])
+    assert result.exit_code == 0, result.output
+    assert "3 operations (0 of unknown outcome)" in result.output
+    # the second cas compared "" after the first swapped it: it cannot have matched
+    p.write_text(p.read_text().replace(':type :fail', ':type :ok'))
+    result = runner.invoke(main, ["linearizable", str(p), "--model", "kv"])
+    assert result.exit_code == 1, result.output
+    assert "cas('', 'y') -> true" in result.output
+
+
 # ---------------------------------------------------------------- time limit
 
 def _hard_history(writers: int = 10) -> str:
@@ -354,6 +376,54 @@ def test_a_violation_anywhere_outranks_unknown(runner, tmp_path):
     bad.write_text(_renumber(_trace(CASES[3][2])))
     result = runner.invoke(main, ["linearizable", str(hard), str(bad), "--model", "register", "--time-limit", "1e-9"])
     assert result.exit_code == 1, result.output
+
+
+def test_the_time_limit_covers_the_explanation_too(monkeypatch):
+    # `--time-limit S` is per file: the explanation of a violation found at
+    # 4 s of a 5 s limit has the 1 s left, not another 5 (a fake clock, so no
+    # timing is measured)
+    lin_check = importlib.import_module("paxsim.lin.check")  # the module (paxsim.lin.check is the function)
+
+    history = lin.parse_history(_renumber(_trace(CASES[3][2])), "h.jsonl", "register")
+    deadlines = []
+    real_explain = lin_check.explain_key
+    monkeypatch.setattr(lin_check, "explain_key", lambda key, ops, initial, deadline: (
+        deadlines.append(deadline) or real_explain(key, ops, initial, None)))
+    clock = iter([100.0, 104.0])
+    monkeypatch.setattr(lin_check, "time", SimpleNamespace(monotonic=lambda: next(clock, 104.0)))
+    assert lin.check(history, time_limit=5.0).result == lin.VIOLATION
+    assert deadlines == [105.0]
+    clock = iter([100.0, 104.0])
+    lin.check(history, time_limit=60.0, explain_limit=30.0)  # the explanation's own cap is the nearer end
+    lin.check(history, explain_limit=30.0)  # no file limit: the explanation's cap alone
+    assert deadlines == [105.0, 134.0, 134.0]
+
+
+def test_an_explanation_the_time_limit_cut_short_claims_only_what_was_decided(monkeypatch):
+    # c3's read of 1 is already stale; then c1 and c2 go on. If the time limit
+    # leaves every shorter prefix undecided, the explanation is the whole
+    # history, and it must not claim that a shorter prefix can be linearized
+    lin_check = importlib.import_module("paxsim.lin.check")  # the module (paxsim.lin.check is the function)
+
+    events = CASES[3][2] + [R("c1", 2, "invoke", "write", 3), R("c1", 2, "ok", "write"),
+                            R("c2", 2, "invoke", "read"), R("c2", 2, "ok", "read", 3)]
+    history = lin.parse_history(_renumber(_trace(events)), "h.jsonl", "register")
+    full = lin.check(history)
+    assert full.explanation.minimal and full.explanation.shorter_ok and full.explanation.first.describe() == "read -> 1"
+    calls = []
+    real = lin_check.linearizable
+
+    def undecided_after_the_verdict(ops, initial, deadline=None, stats=None):
+        calls.append(len(ops))
+        return real(ops, initial) if len(calls) == 1 else None  # the verdict, then only timeouts
+
+    monkeypatch.setattr(lin_check, "linearizable", undecided_after_the_verdict)
+    v = lin.check(history, time_limit=60)
+    e = v.explanation
+    assert v.result == lin.VIOLATION and not e.minimal and not e.shorter_ok
+    assert e.first.describe() == "read -> 3" and len(e.core) == 5  # sound: nothing relaxed, nothing claimed
+    text = verdict_text(v, 60)
+    assert "they can" not in text and "whether a shorter prefix can is undecided (time limit)" in text
 
 
 # ---------------------------------------------------------------- bad input

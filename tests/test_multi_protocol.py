@@ -600,6 +600,42 @@ def test_the_checker_finds_diverging_results():
     assert [(f.kind, f.seqs) for f in found] == [("divergence", (7, 10))]
 
 
+def test_the_checker_finds_a_replica_that_applies_what_another_answered_from_the_table():
+    # n1 answered c1#1 at slot 3 from its dedup table (a retry); n2 applies it
+    # there again: every result still agrees (a put returns None) but n2's
+    # state now differs from n1's
+    found = divergence(GOOD + [ex(10, "n2", 3, CMD, None, True)])
+    assert [(f.kind, f.seqs) for f in found] == [("divergence", (9, 10))]
+    assert "slot 3 (c1#1 put 'x' 'a'): n1 did not apply it (seq 9) but n2 applied it (seq 10)" in found[0].message
+    assert divergence(GOOD + [ex(10, "n2", 3, CMD, None, False)]) == []
+
+
+def test_the_checker_finds_a_second_command_chosen_where_nobody_learned_the_first():
+    # CMD is chosen at slot 0 (n1 and n2 voted for it at ballot 1) but nobody
+    # learned it; a new leader ignores the votes and gets CAS chosen there at
+    # ballot 2: two commands chosen for one slot, with no decided event at all
+    header = {"kind": "header", "scenario": {"nodes": list(NAMES)}}
+
+    def voted(seq, node, ballot, cmd):
+        return ev(seq, "voted", node, slot=0, ballot=list(ballot), command=cmd.to_json())
+
+    trace = [header, voted(0, "n1", (1, "n1"), CMD), voted(1, "n2", (1, "n1"), CMD),
+             voted(2, "n2", (2, "n2"), CAS), voted(3, "n3", (2, "n2"), CAS)]
+    assert agreement(trace) == []  # nothing learned: the decided logs alone show nothing
+    found = log_safety(trace)
+    assert [(f.kind, f.seqs) for f in found] == [("agreement", (0, 1, 2, 3))]
+    assert "slot 0: two commands chosen: c1#1 put 'x' 'a' at ballot [1, 'n1'] (votes of n1 (seq 0), n2 (seq 1)) " \
+           "and c2#3 cas 'x' [None, 'b'] at ballot [2, 'n2']" in found[0].message
+    # one chosen, another learned
+    learned = trace[:3] + [ev(4, "decided", "n3", slot=0, command=CAS.to_json())]
+    assert [(f.kind, f.seqs) for f in log_safety(learned)] == [("agreement", (0, 1, 4))]
+    # a vote short of a quorum chooses nothing; the same command again at a higher ballot is fine
+    assert log_safety(trace[:4]) == []
+    again = trace[:3] + [voted(3, "n3", (2, "n2"), CMD), voted(4, "n2", (2, "n2"), CMD),
+                         ev(5, "decided", "n2", slot=0, command=CMD.to_json())]
+    assert log_safety(again) == []
+
+
 def test_the_checker_finds_holes_reruns_and_shrinking_logs():
     assert [(f.seqs, "past a hole" in f.message) for f in order(GOOD + [ex(10, "n2", 4)])] == [((10,), True)]
     assert [f.seqs for f in order(GOOD + [ex(10, "n2", 1, None)])] == [(7, 10)]

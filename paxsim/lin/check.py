@@ -45,6 +45,7 @@ class Explanation:
     prefix_ops: int           # operations of the key invoked before that completion
     key_ops: int              # operations on the key
     minimal: bool             # False if the time limit stopped the minimisation
+    shorter_ok: bool = True   # the prefix cut at the completion before `first` was shown linearizable
     other_keys: list[Any] = field(default_factory=list)  # further keys found not linearizable
 
 
@@ -81,13 +82,13 @@ def check(history: History, time_limit: float | None = None, explain: bool = Tru
         elif answer is None:
             unknown.append(key)
     result = VIOLATION if failing else (UNKNOWN if unknown else LINEARIZABLE)
-    verdict = Verdict(history, result, len(groups), failing, unknown, time.monotonic() - start)
+    now = time.monotonic()
+    verdict = Verdict(history, result, len(groups), failing, unknown, now - start)
     if failing and explain:
         key = failing[0]
-        limit = explain_limit if time_limit is None else (
-            time_limit if explain_limit is None else min(time_limit, explain_limit))
-        verdict.explanation = explain_key(key, failing_ops[key], history.initial,
-                                          None if limit is None else time.monotonic() + limit)
+        # the explanation shares the file's time limit (it does not get a second one)
+        ends = [t for t in (deadline, None if explain_limit is None else now + explain_limit) if t is not None]
+        verdict.explanation = explain_key(key, failing_ops[key], history.initial, min(ends) if ends else None)
         verdict.explanation.other_keys = failing[1:]
     return verdict
 
@@ -117,6 +118,7 @@ def explain_key(key: Any, ops: list[Op], initial: Any, deadline: float | None) -
     # ops are in invoke order (call positions increase)
     lo, hi = -1, len(completions) - 1           # prefix(completions[hi]) is known to fail
     minimal = True
+    shorter_ok = True                           # prefix(completions[lo]) is linearizable (lo -1: empty)
     while hi - lo > 1:
         mid = (lo + hi) // 2
         answer = linearizable(_prefix(ops, completions[mid]), initial, deadline)
@@ -124,6 +126,7 @@ def explain_key(key: Any, ops: list[Op], initial: Any, deadline: float | None) -
             hi = mid
         else:
             lo = mid
+            shorter_ok = answer is True
             if answer is None:
                 minimal = False
     cut = completions[hi]
@@ -160,4 +163,4 @@ def explain_key(key: Any, ops: list[Op], initial: Any, deadline: float | None) -
             relaxed.add(i)
     core = [op for op in prefix if op.ret is not None and op.id not in relaxed]
     prefix_ops = bisect.bisect_right([op.call for op in ops], cut)
-    return Explanation(key, core, first, prefix_ops, len(ops), minimal)
+    return Explanation(key, core, first, prefix_ops, len(ops), minimal, shorter_ok)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..trace import FORMAT as TRACE_FORMAT
@@ -429,7 +429,7 @@ def _parse_jepsen_edn(text: str, source: str, model: Model) -> History:
         value = rec.get(K["value"])
         if isinstance(value, kw):
             value = _Keyword(value.name)
-        elif isinstance(value, (list, tuple)):
-            value = tuple(value)
+        elif isinstance(value, Sequence) and not isinstance(value, str):
+            value = tuple(value)  # an EDN vector [a b] (edn_format's ImmutableList) or list (a b)
         _jepsen_event(b, model, source, number, process, typ.name, f_name, key, value, ":value")
     return b.history()

@@ -41,8 +41,10 @@ def verdict_text(v: Verdict, time_limit: float | None = None) -> str:
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         for r in rows:
             lines.append(("    " + "  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[4]).rstrip())
+        shorter = ("cut at the completion before it, they can" if e.shorter_ok else
+                   "whether a shorter prefix can is undecided (time limit)")
         lines.append(f"  why:       the {e.prefix_ops} operations invoked before {e.first.completed.text()} (of "
-                     f"{e.key_ops} on {where}) cannot be linearized; cut at the completion before it, they can"
+                     f"{e.key_ops} on {where}) cannot be linearized; {shorter}"
                      f"{'' if e.minimal else ' (not fully minimised: time limit)'}")
         if e.other_keys:
             lines.append("  also:      not linearizable on " + ", ".join(_key_name(h.model.keyed, k)
