@@ -1,7 +1,9 @@
 """The `paxsim` command line: thin glue over the library.
 
 Exit status: 0 all good; 1 a safety violation or an unmet `expect`;
-2 bad input or usage (one line on stderr, never a traceback); 70 a bug in
+2 bad input or usage (one line on stderr, never a traceback); 3 no
+violation, but a client history's linearizability undecided (its search
+hit the time limit); 70 a bug in
 paxsim itself (a fault the simulation cannot apply), one line naming the
 scenario and seed to report.
 """
@@ -60,7 +62,20 @@ def _importing():
             gc.freeze()
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_UNKNOWN = 3  # no violation found, but a property is undecided (paxsim linearizable's code for the same)
 EXIT_PAXSIM_BUG = 70  # sysexits' EX_SOFTWARE: paxsim itself is wrong, not the input
+
+
+def _verdict_exit(verdict, unmet: list[str]) -> int:
+    """1 on a violation or an unmet expectation; 3 when no violation was
+    found but a client history's linearizability is undecided (its search
+    hit the time limit); else 0."""
+    if verdict.violations or unmet:
+        return EXIT_FAIL
+    w = verdict.workload
+    if w is not None and w.get("linearizability") not in (None, "linearizable"):
+        return EXIT_UNKNOWN
+    return EXIT_OK
 
 
 def sim_bugs() -> list[str]:
@@ -187,8 +202,10 @@ def main() -> None:
       paxsim replay run.jsonl
 
     Exit status: 0 all good, 1 a safety violation or an unmet expect,
-    2 bad input or usage, 70 a bug in paxsim (a fault the simulation cannot
-    apply: please report the scenario and seed the message names).
+    2 bad input or usage, 3 no violation but a client history's
+    linearizability undecided (its search hit the time limit), 70 a bug in
+    paxsim (a fault the simulation cannot apply: please report the scenario
+    and seed the message names).
     """
 
 
@@ -272,7 +289,7 @@ def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool
         if html_path is not None:
             click.echo(f"page:      {html_path}")
     unmet = evaluate_expect(verdict, header["scenario"]["expect"])
-    sys.exit(EXIT_FAIL if (verdict.violations or unmet) else EXIT_OK)
+    sys.exit(_verdict_exit(verdict, unmet))
 
 
 def _streamed_run(sc, seed: int | None, trace_path: Path | None):
@@ -338,7 +355,9 @@ def check(trace: Path, as_json: bool) -> None:
     Exit status 1 if the trace shows a violation (agreement, validity,
     integrity, or the acceptor and fail-stop rules they rest on), or misses
     its scenario's expect block; 2 if it is malformed (one line naming the
-    line and field), or incomplete (no 'end' event) without a violation.
+    line and field; client events too), or incomplete (no 'end' event)
+    without a violation; 3 if it shows no violation but its client history's
+    linearizability is undecided (the search hit its time limit).
     """
     verdict = _check_streaming(trace)
     if verdict is None or verdict.violations or verdict.incomplete:
@@ -347,8 +366,15 @@ def check(trace: Path, as_json: bool) -> None:
             events = read_trace(trace)
         except TraceError as exc:
             _bad_input(str(exc))
-        verdict = check_trace(events)  # read_trace validated it: the checker does not fail on it
         header = events[0]
+        if "workload" in (header.get("scenario") or {}):  # a run with clients: their history must be readable
+            from .lin import HistoryError, history_from_events
+
+            try:
+                history_from_events(events, "kv", source=str(trace))
+            except HistoryError as exc:  # the trace schema leaves client events open: other tools write them
+                _bad_input(str(exc))
+        verdict = check_trace(events)  # read_trace validated it: the checker does not fail on it
     else:
         header = verdict.events[0]  # the streaming checker keeps the header
     runtime = header.get("runtime")
@@ -364,7 +390,7 @@ def check(trace: Path, as_json: bool) -> None:
     if verdict.incomplete and not verdict.violations:
         _bad_input(f"{trace}: incomplete trace: {verdict.incomplete}; checked what it has, found no violation")
     unmet = evaluate_expect(verdict, (header.get("scenario") or {}).get("expect") or {})
-    sys.exit(EXIT_FAIL if (verdict.violations or unmet) else EXIT_OK)
+    sys.exit(_verdict_exit(verdict, unmet))
 
 
 def _check_streaming(trace: Path):
@@ -1108,7 +1134,8 @@ def export(traces, fmt: str, output: Path | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["paxsim", "jepsen-log", "jepsen-edn"]),
               help="History format [default: guessed from the file, and said].")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), metavar="S",
-              help="Seconds per file; a key still undecided then is reported unknown (exit 3).")
+              help="Seconds per file; a key still undecided then is reported unknown (exit 3) "
+                   "[default: no limit: a hard history can search for a long time].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (a list of per-file results).")
 def linearizable(files, model: str, fmt: str | None, time_limit: float | None, as_json: bool) -> None:
     """Check that client histories are linearizable (a register, or a key-value map).
@@ -1337,7 +1364,7 @@ def cluster(scenario: Path, seed: int | None, trace_path: Path | None, as_json: 
         for path in written:
             click.echo(f"plot:      {path}")
     unmet = evaluate_expect(verdict, header["scenario"]["expect"])
-    sys.exit(EXIT_FAIL if (verdict.violations or unmet) else EXIT_OK)
+    sys.exit(_verdict_exit(verdict, unmet))
 
 
 @main.command()

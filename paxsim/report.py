@@ -92,6 +92,9 @@ def workload_text(header: dict, verdict: Verdict, reproduce: str) -> str:
         lines.append(f"verdict:   VIOLATION ({len(verdict.violations)})")
         for v in verdict.violations:
             lines.extend("  " + line for line in v.explain().splitlines())
+    elif w["linearizability"] != "linearizable":
+        lines.append("verdict:   UNKNOWN: no violation found, but linearizability is undecided "
+                     f"({w['linearizability']}; exit status 3)")
     else:
         lines.append("verdict:   OK")
     return _closing(lines, verdict, scenario, reproduce)

@@ -306,3 +306,47 @@ def test_run_plots_of_a_workload_run_include_throughput_and_operations(runner, t
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in (tmp_path / "figs").iterdir())
     assert names == ["latency.png", "operations.png", "throughput.png", "timeline.png"]
+
+
+def _kv_trace(tmp_path, runner, client_events):
+    """A kv.yaml run's header and end around hand-written client events (no expect on ops)."""
+    run_path = tmp_path / "run.jsonl"
+    assert runner.invoke(main, ["run", str(KV), "--seed", "1", "--trace", str(run_path)]).exit_code == 0
+    events = read_trace(run_path)
+    header, end = events[0], events[-1]
+    header["scenario"]["expect"] = {"safety": "holds"}
+    body = [dict(ev, seq=i) for i, ev in enumerate(client_events)]
+    end = dict(end, seq=len(body))
+    path = tmp_path / "t.jsonl"
+    path.write_text("".join(json.dumps(ev, sort_keys=True) + "\n" for ev in [header, *body, end]))
+    return path
+
+
+def _op(client, kind, f, value, t):
+    return {"client": client, "node": client, "f": f, "key": "k0", "kind": kind, "req": 1, "t": t, "value": value}
+
+
+def test_check_says_unknown_and_exits_3_when_the_linearizability_search_runs_out(runner, tmp_path, monkeypatch):
+    # Twenty concurrent puts, then a read of a value nobody wrote: a violation, but one the
+    # search can only show by trying the orders of the puts; with a short limit it cannot.
+    import paxsim.check_multi
+
+    events = [_op(f"c{i}", "invoke", "put", f"v{i}", 1.0) for i in range(20)]
+    events += [_op(f"c{i}", "ok", "put", None, 100.0) for i in range(20)]
+    events += [_op("c99", "invoke", "get", None, 200.0), _op("c99", "ok", "get", "nobody", 201.0)]
+    path = _kv_trace(tmp_path, runner, events)
+    monkeypatch.setattr(paxsim.check_multi, "LIN_TIME_LIMIT", 0.2)
+    result = runner.invoke(main, ["check", str(path)])
+    assert result.exit_code == 3, result.output
+    assert "history:   UNKNOWN" in result.output
+    assert "verdict:   UNKNOWN: no violation found, but linearizability is undecided" in result.output
+    assert "verdict:   OK" not in result.output
+
+
+def test_check_refuses_a_malformed_client_event_in_one_line(runner, tmp_path):
+    events = [_op("c1", "invoke", "get", None, 1.0), _op("c1", "ok", "get", [1, 2], 2.0)]
+    path = _kv_trace(tmp_path, runner, events)
+    result = runner.invoke(main, ["check", str(path)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"{path}:3: value: expected a string or null, found list\n"
+    assert result.stdout == ""
