@@ -881,7 +881,7 @@ class _Builder:
         script = self._script(d["script"]) if "script" in d else None
         stop = d.get("stop", "end")
         if stop != "end" and kind != "single-decree":
-            raise self.fail(("stop",), f"stop: {stop} is for single-decree scenarios (a {kind} run ends at its duration)")
+            raise self.fail(("stop",), f"{stop} is for single-decree scenarios (a {kind} run ends at its duration)")
         if not proposers and kind == "single-decree":  # checked last, so that any other mistake is reported first
             raise self.fail(("proposers",), "no proposers: nothing would be proposed or decided "
                             "(give at least one, e.g. proposers: [{node: n1, value: a}])")

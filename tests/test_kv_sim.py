@@ -57,6 +57,8 @@ def error_of(text: str) -> str:
      "s.yaml:4: workload.distribution: expected one of 'uniform', 'zipf'"),
     ("nodes: 3\nprotocol: {kind: multi-paxos}\nexpect: {violates: validity}\n",
      "s.yaml:3: expect.violates: validity is not a property of multi-paxos"),
+    ("nodes: 3\nprotocol: {kind: multi-paxos}\nstop: when-decided\n",
+     "s.yaml:3: stop: when-decided is for single-decree scenarios (a multi-paxos run ends at its duration)"),
 ])
 def test_bad_multi_paxos_scenarios_get_one_line(text, expected):
     message = error_of(text)
