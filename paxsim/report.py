@@ -100,6 +100,9 @@ def workload_text(header: dict, verdict: Verdict, reproduce: str) -> str:
     return _closing(lines, verdict, scenario, reproduce)
 
 
+_DROP_ORDER = {"loss": 0, "partition": 1, "cut": 2, "crashed": 3}
+
+
 def summary_text(header: dict, verdict: Verdict, reproduce: str) -> str:
     if verdict.workload is not None:
         return workload_text(header, verdict, reproduce)
@@ -135,7 +138,8 @@ def summary_text(header: dict, verdict: Verdict, reproduce: str) -> str:
     m = verdict.messages or {}
     dropped = m.get("dropped") or {}
     lost = sum(dropped.values())
-    why = ", ".join(f"{k} {v}" for k, v in dropped.items() if v)
+    # In one order whether the counts come from a run (the simulator's order) or a trace file (keys sorted).
+    why = ", ".join(f"{k} {dropped[k]}" for k in sorted(dropped, key=lambda k: (_DROP_ORDER.get(k, 4), k)) if dropped[k])
     if verdict.incomplete:  # no `end` event: no totals, and no verdict on what the trace does not show
         lines.append("messages:  unknown (the trace has no 'end' event)")
     else:

@@ -34,6 +34,18 @@ def test_messages_line_adds_up(runner):
     assert m["sent"] + m["duplicated"] == m["delivered"] + sum(m["dropped"].values())
 
 
+def test_run_and_check_of_its_trace_print_the_same_messages_line(runner, tmp_path):
+    # A run knows its drop reasons in the simulator's order, a trace file in sorted keys:
+    # the summary must not depend on which it read (loss and a cut: the orders differ).
+    trace = tmp_path / "t.jsonl"
+    ran = runner.invoke(main, ["run", str(ROOT / "scenarios" / "one-way-cut.yaml"), "--set", "network.loss=0.2",
+                               "--trace", str(trace)])
+    checked = runner.invoke(main, ["check", str(trace)])
+    line = [x for x in ran.stdout.splitlines() if x.startswith("messages:")]
+    assert line == [x for x in checked.stdout.splitlines() if x.startswith("messages:")]
+    assert "(loss " in line[0] and ", cut " in line[0]
+
+
 def test_seed_option_changes_the_run_and_the_reproduce_line(runner):
     a = runner.invoke(main, ["run", PARTITION, "--seed", "1234"])
     assert a.stdout.splitlines()[-1] == f"reproduce: paxsim run {PARTITION} --seed 1234"
