@@ -612,7 +612,12 @@ def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, 
                      workers)
     counts = {"ran": 0, "skipped": skipped, "violations": 0}
     tdir = traces_dir(output)
-    with open(output, "a", encoding="utf-8") as out:
+    try:
+        results_file = open(output, "a", encoding="utf-8")
+    except OSError as exc:
+        executor.close()
+        raise SweepError(f"{output}: cannot write results: {exc.strerror or exc}") from None
+    with results_file as out:
         if need_header:
             out.write(json.dumps(plan.header, sort_keys=True, separators=(",", ":")) + "\n")
             out.flush()

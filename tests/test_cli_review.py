@@ -1,0 +1,36 @@
+"""Found by an adversarial review of the command line: each test is a case a
+user met (a traceback, a wrong exit status, nonsense accepted, output lost),
+checked through the real command line."""
+
+import pytest
+
+from paxsim.cli import main
+
+from .conftest import ROOT
+
+OK = str(ROOT / "scenarios" / "happy.yaml")
+
+
+def one_line_exit_2(result, *fragments):
+    """The project's promise for bad input: exit 2, one line on stderr, no traceback."""
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    assert isinstance(result.exception, SystemExit), result.exception
+    err = result.stderr
+    assert err.endswith("\n") and err.count("\n") == 1, f"not one line: {err!r}"
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in err, err
+    return err
+
+
+@pytest.fixture
+def file_as_dir(tmp_path):
+    """A path whose parent is a regular file: no one can write there, root included."""
+    f = tmp_path / "plain"
+    f.write_text("x\n")
+    return f / "out"
+
+
+def test_sweep_unwritable_results_file(runner, file_as_dir):
+    result = runner.invoke(main, ["sweep", OK, "--seeds", "0:3", "-j", "1", "-o", str(file_as_dir)])
+    one_line_exit_2(result, str(file_as_dir), "cannot write")
