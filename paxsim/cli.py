@@ -1389,6 +1389,8 @@ def compare(scenario: Path, seeds: str, variants: tuple[str, ...], jobs: int | N
         _bad_input(str(exc))
     if output is not None and not output.parent.exists():
         _bad_input(f"{output}: directory {str(output.parent)!r} does not exist")
+    if output is not None and output.exists():
+        _bad_input(f"{output} exists: choose another -o, or remove it first")
     if plot_path is not None and plot_path.suffix.lower() not in (".png", ".svg", ".pdf"):
         _bad_input(f"--plot {plot_path}: expected a .png, .svg or .pdf file name")
     _warn_if_large(max(len(v.scenario["nodes"]) for v in plan))
@@ -1419,15 +1421,18 @@ def compare(scenario: Path, seeds: str, variants: tuple[str, ...], jobs: int | N
     if bar is not None:
         bar.close()
     summary = cmp.summarize_compare(str(scenario), plan, records)
-    if plot_path is not None:
-        cmp.plot_differences(records, plan, summary, plot_path)
     if as_json:
         click.echo(json.dumps(summary, sort_keys=True))
     else:
         click.echo(cmp.format_compare(summary))
         if output is not None:
             click.echo(f"results:   {output}")
-        if plot_path is not None:
+    if plot_path is not None:  # after the report: a plot that cannot be written loses nothing else
+        try:
+            cmp.plot_differences(records, plan, summary, plot_path)
+        except OSError as exc:
+            _bad_input(f"{plot_path}: cannot write plot: {exc.strerror or exc}")
+        if not as_json:
             click.echo(f"plot:      {plot_path}")
     sys.exit(EXIT_FAIL if summary["violating_runs"] else EXIT_OK)
 

@@ -134,12 +134,22 @@ def run_compare(scenario_path: str, variants: list[Variant], seeds: list[int], *
                 on_result: Callable[[dict], None] | None = None) -> list[dict]:
     """Run every variant on every seed; the records in seed order (also
     appended to `output` as JSON lines, if given)."""
-    executor = make_executor(jobs, scheduler)
+    try:  # "x": never overwrite a file, even one made meanwhile
+        out = open(output, "x", encoding="utf-8") if output is not None else None
+    except FileExistsError:
+        raise SweepError(f"{output} exists: choose another -o, or remove it first") from None
+    except OSError as exc:
+        raise SweepError(f"{output}: cannot write results: {exc.strerror or exc}") from None
+    try:
+        executor = make_executor(jobs, scheduler)
+    except BaseException:
+        if out is not None:
+            out.close()
+        raise
     size = chunk_size(len(seeds), getattr(executor, "jobs", 1))
     spec = [(v.name, v.key, v.scenario) for v in variants]
     tasks = ((spec, seeds[i:i + size]) for i in range(0, len(seeds), size))
     records: list[dict] = []
-    out = open(output, "w", encoding="utf-8") if output is not None else None
     try:
         if out is not None:
             out.write(json.dumps({"kind": "compare-header", "scenario": scenario_path,

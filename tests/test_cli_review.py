@@ -34,3 +34,23 @@ def file_as_dir(tmp_path):
 def test_sweep_unwritable_results_file(runner, file_as_dir):
     result = runner.invoke(main, ["sweep", OK, "--seeds", "0:3", "-j", "1", "-o", str(file_as_dir)])
     one_line_exit_2(result, str(file_as_dir), "cannot write")
+
+
+COMPARE = ["compare", OK, "--seeds", "0:3", "-j", "1", "--variant", "base:", "--variant", "lossy:network.loss=0.1"]
+
+
+def test_compare_unwritable_results_file(runner, file_as_dir):
+    one_line_exit_2(runner.invoke(main, [*COMPARE, "-o", str(file_as_dir)]), str(file_as_dir), "cannot write")
+
+
+def test_compare_never_overwrites_a_results_file(runner, tmp_path):
+    kept = tmp_path / "results.jsonl"
+    kept.write_text("a user's results\n")
+    one_line_exit_2(runner.invoke(main, [*COMPARE, "-o", str(kept)]), str(kept), "exists")
+    assert kept.read_text() == "a user's results\n"
+
+
+def test_compare_unwritable_plot_still_prints_the_comparison(runner, file_as_dir):
+    result = runner.invoke(main, [*COMPARE, "--plot", str(file_as_dir.with_suffix(".png"))])
+    one_line_exit_2(result, str(file_as_dir.with_suffix(".png")), "cannot write")
+    assert "lossy - base (paired" in result.stdout
