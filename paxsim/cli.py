@@ -100,6 +100,15 @@ def _bad_input(message: str) -> None:
     sys.exit(EXIT_BAD_INPUT)
 
 
+def _writable_parent(path: Path, what: str) -> None:
+    """Refuse up front (one line, exit 2) a file to be written later, after
+    a long computation, whose directory is missing or not a directory."""
+    parent = path.parent
+    if not parent.is_dir():
+        why = "does not exist" if not parent.exists() else "is not a directory"
+        _bad_input(f"{path}: cannot write {what}: {str(parent)!r} {why}")
+
+
 def _fault_error(exc: BaseException):
     """`exc` if it is the runtime's FaultError (a fault the simulation
     cannot apply), else None.  Only a simulation raises one, so its module
@@ -724,6 +733,13 @@ def hunt(profiles, bugs, ranges: int, range_size: int, correct_seeds: int, jobs,
             if name not in catalog:
                 _bad_input(f"--bug {b}: {name!r} is not a bug of {kind}, the protocol of the profiles "
                            "(see 'paxsim bugs')")
+    if output:
+        _writable_parent(output, "the table")
+    if write_bugs:
+        try:
+            write_bugs.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            _bad_input(f"{write_bugs}: cannot create the directory: {exc.strerror or exc}")
     if quick:
         ranges, range_size, correct_seeds = min(ranges, 2), min(range_size, 50), min(correct_seeds, 100)
     bar = None
@@ -748,12 +764,14 @@ def hunt(profiles, bugs, ranges: int, range_size: int, correct_seeds: int, jobs,
             bar.close()
     table = h.format_table(result)
     click.echo(table)
-    if output:
-        output.write_text(table + "\n", encoding="utf-8")
-    if write_bugs:
-        write_bugs.mkdir(parents=True, exist_ok=True)
-        for path in h.write_counterexamples(result, write_bugs):
-            click.echo(f"wrote {path}", err=True)
+    try:
+        if output:
+            output.write_text(table + "\n", encoding="utf-8")
+        if write_bugs:
+            for path in h.write_counterexamples(result, write_bugs):
+                click.echo(f"wrote {path}", err=True)
+    except OSError as exc:  # the table is on standard output above: nothing is lost
+        _bad_input(f"{exc.filename}: cannot write: {exc.strerror or exc}")
     bad_control = [row for (b, _), row in result["rows"].items()
                    if set(b.split("+")) <= set(h.CONTROL_BUGS) and row.caught]
     dirty = sum(v for v, _ in result["correct"].values())

@@ -54,3 +54,19 @@ def test_compare_unwritable_plot_still_prints_the_comparison(runner, file_as_dir
     result = runner.invoke(main, [*COMPARE, "--plot", str(file_as_dir.with_suffix(".png"))])
     one_line_exit_2(result, str(file_as_dir.with_suffix(".png")), "cannot write")
     assert "lossy - base (paired" in result.stdout
+
+
+HUNT = ["hunt", "--bug", "amnesia", "--profile", str(ROOT / "scenarios" / "hunt" / "crashes.yaml"), "--ranges", "1",
+        "--range-size", "5", "--correct-seeds", "1", "-j", "1"]
+
+
+def test_hunt_unwritable_table_is_refused_before_hunting(runner, file_as_dir):
+    result = runner.invoke(main, [*HUNT, "-o", str(file_as_dir)])
+    one_line_exit_2(result, str(file_as_dir), "cannot write")
+    assert result.stdout == ""  # refused up front, not after hours of hunting
+
+
+def test_hunt_uncreatable_bugs_directory_is_refused_before_hunting(runner, file_as_dir):
+    result = runner.invoke(main, [*HUNT, "--write-bugs", str(file_as_dir / "bugs")])
+    one_line_exit_2(result, str(file_as_dir / "bugs"), "cannot create")
+    assert result.stdout == ""
