@@ -1531,12 +1531,20 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
         sc = load_variant(scenario, sets, bugs)
     except (ScenarioError, OverrideError) as exc:
         _bad_input(str(exc))
+    if sc.kind != "single-decree":  # the explorer has single-decree roles only: it would search nothing
+        from .scenario import read_scenario_data
+
+        line = None if any(s.startswith("protocol") for s in sets) else (
+            read_scenario_data(scenario)[1].get(("protocol", "kind")))
+        _bad_input(str(ScenarioError(str(scenario), line, ("protocol", "kind"),
+                                     f"paxsim explore searches single-decree Paxos only, not {sc.kind} "
+                                     "(run it with 'paxsim run' or 'paxsim sweep')")))
     budgets = sc.explore or Explore()
     changes = {k: v for k, v in (("loss", loss), ("duplicate", duplicate), ("crash", crash),
                                  ("restart", restart), ("timers", timers), ("symmetry", symmetry)) if v is not None}
     budgets = dc_replace(budgets, **changes)
-    if output is not None and not output.parent.exists():
-        _bad_input(f"{output}: directory {str(output.parent)!r} does not exist")
+    if output is not None:
+        _writable_parent(output, "the counterexample")
     if strategy == "random" and max_states is None and time_limit is None:
         time_limit = 10.0
     model = ex.model_for(sc, budgets, prune=prune, reduce=reduction)
@@ -1570,7 +1578,10 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
         summary["replayed"] = replay is not None
         summary["explanation"] = replay.explain() if replay is not None else None
         if output is not None:
-            output.write_text(ex.to_yaml(data), encoding="utf-8")
+            try:
+                output.write_text(ex.to_yaml(data), encoding="utf-8")
+            except OSError as exc:
+                _bad_input(f"{output}: cannot write the counterexample: {exc.strerror or exc}")
             summary["counterexample"] = str(output)
     if as_json:
         click.echo(json.dumps(summary, sort_keys=True))

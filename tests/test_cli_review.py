@@ -70,3 +70,20 @@ def test_hunt_uncreatable_bugs_directory_is_refused_before_hunting(runner, file_
     result = runner.invoke(main, [*HUNT, "--write-bugs", str(file_as_dir / "bugs")])
     one_line_exit_2(result, str(file_as_dir / "bugs"), "cannot create")
     assert result.stdout == ""
+
+
+def test_explore_unwritable_counterexample_is_refused_before_searching(runner, file_as_dir):
+    result = runner.invoke(main, ["explore", str(ROOT / "scenarios" / "explore" / "three-nodes.yaml"),
+                                  "--bug", "ignore-accepted", "-o", str(file_as_dir)])
+    one_line_exit_2(result, str(file_as_dir), "cannot write")
+    assert result.stdout == ""
+
+
+def test_explore_refuses_a_multi_paxos_scenario(runner):
+    # It used to search one state and report "exhausted: no schedule violates ...".
+    kv = ROOT / "scenarios" / "kv.yaml"
+    line = next(i for i, text in enumerate(kv.read_text().splitlines(), 1) if text.lstrip().startswith("kind:"))
+    result = runner.invoke(main, ["explore", str(kv)])
+    err = one_line_exit_2(result, "multi-paxos")
+    assert err.startswith(f"{kv}:{line}: protocol.kind: ")
+    assert "exhausted" not in result.stdout
