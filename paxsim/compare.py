@@ -82,6 +82,10 @@ def plan_variants(scenario_path: str | Path, texts: list[str]) -> list[Variant]:
             raise SweepError(f"--variant {name}: {exc}") from None
         source = f"{scenario_path} (variant {name})" if sets else str(scenario_path)
         sc = scenario_from_dict(d, source, lines if not sets else None)
+        if sc.kind != "single-decree":  # its statistics are decision times: a Multi-Paxos run has none
+            raise ScenarioError(source, lines.get(("protocol", "kind")) if not sets else None, ("protocol", "kind"),
+                                f"paxsim compare measures single-decree runs only, not {sc.kind} "
+                                "(sweep each variant with 'paxsim sweep' instead)")
         normalized = sc.to_dict()
         key = json.dumps(normalized, sort_keys=True, separators=(",", ":"))
         variants.append(Variant(name, tuple(sets), normalized, key))

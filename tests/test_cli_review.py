@@ -87,3 +87,12 @@ def test_explore_refuses_a_multi_paxos_scenario(runner):
     err = one_line_exit_2(result, "multi-paxos")
     assert err.startswith(f"{kv}:{line}: protocol.kind: ")
     assert "exhausted" not in result.stdout
+
+
+def test_compare_refuses_a_multi_paxos_scenario(runner):
+    # It ran every variant, then died in a traceback (AttributeError) summarizing them.
+    kv = ROOT / "scenarios" / "kv.yaml"
+    result = runner.invoke(main, ["compare", str(kv), "--seeds", "0:2", "-j", "1", "--variant", "base:",
+                                  "--variant", "lossy:network.loss=0.1"])
+    err = one_line_exit_2(result, "multi-paxos", "paxsim sweep")
+    assert err.startswith(f"{kv}:") and ": protocol.kind: " in err
