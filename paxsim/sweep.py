@@ -55,19 +55,28 @@ class SweepError(ValueError):
 # --------------------------------------------------------------------------
 # The grid
 # --------------------------------------------------------------------------
+MAX_SEEDS = 10_000_000  # in one sweep: the list alone then takes hundreds of MB, and the runs hours
+
+
 def parse_seeds(text: str) -> list[int]:
     """'0:1000' (half-open), '7', '1,5,9' or '0:100,500:600' -> seeds, in order, without repeats."""
     seeds: list[int] = []
     seen: set[int] = set()
+    ranges = []
     for part in text.split(","):
         part = part.strip()
-        m = re.fullmatch(r"(\d+)(?::(\d+))?", part)
+        m = re.fullmatch(r"([0-9]+)(?::([0-9]+))?", part)  # ASCII digits: int() would read any script's
         if not m:
             raise SweepError(f"--seeds {text}: expected A:B (from A up to B-1), N, or a comma list of those")
         lo = int(m.group(1))
         hi = int(m.group(2)) if m.group(2) is not None else lo + 1
         if hi <= lo:
             raise SweepError(f"--seeds {text}: empty range {part} (B must be greater than A)")
+        ranges.append((lo, hi))
+    if sum(hi - lo for lo, hi in ranges) > MAX_SEEDS:  # before building a list that may not fit in memory
+        raise SweepError(f"--seeds {text}: more than {MAX_SEEDS:,} seeds; split them into several runs "
+                         "(e.g. --seeds 0:10000000, then --seeds 10000000:20000000)")
+    for lo, hi in ranges:
         for s in range(lo, hi):
             if s not in seen:
                 seen.add(s)

@@ -96,3 +96,19 @@ def test_compare_refuses_a_multi_paxos_scenario(runner):
                                   "--variant", "lossy:network.loss=0.1"])
     err = one_line_exit_2(result, "multi-paxos", "paxsim sweep")
     assert err.startswith(f"{kv}:") and ": protocol.kind: " in err
+
+
+@pytest.mark.parametrize("command", ["sweep", "compare"])
+def test_a_seed_range_too_large_to_hold_is_refused_at_once(runner, tmp_path, command):
+    # It used to build the list of 10**17 seeds in memory: the machine's memory, then a hang.
+    args = [command, OK, "--seeds", "5,0:99999999999999999", "-j", "1", "-o", str(tmp_path / "r.jsonl")]
+    if command == "compare":
+        args += ["--variant", "base:", "--variant", "lossy:network.loss=0.1"]
+    one_line_exit_2(runner.invoke(main, args), "--seeds 5,0:99999999999999999", "split")
+    assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_seeds_are_ascii_digits(runner, tmp_path):
+    # int() reads any script's digits: '٣' (Arabic-Indic three) ran as seed 3.
+    result = runner.invoke(main, ["sweep", OK, "--seeds", "\u0663", "-j", "1", "-o", str(tmp_path / "r.jsonl")])
+    one_line_exit_2(result, "--seeds")
