@@ -140,10 +140,33 @@ class _Main(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # 'paxsim plot' alone: its help, as click shows it
+                raise
+            _usage_error(exc)
         except Exception as exc:
             if _fault_error(exc) is None:
                 raise
             _paxsim_bug(exc)
+
+
+def _usage_error(exc: click.UsageError) -> None:
+    """A bad option or argument of a command: one line naming the option
+    and pointing at the command's help, exit 2, like any other bad input
+    (click's own is four lines: the usage, a hint, a blank, the error)."""
+    names = []
+    ctx = exc.ctx
+    while ctx is not None and ctx.parent is not None:
+        names.insert(0, ctx.info_name)
+        ctx = ctx.parent
+    param = getattr(exc, "param", None)
+    if isinstance(exc, click.BadParameter) and param is not None and not isinstance(exc, click.MissingParameter):
+        name = "/".join(param.opts) if param.param_type_name == "option" else param.human_readable_name
+        text = f"{name}: {exc.message}"
+    else:
+        text = exc.format_message()
+    text = " ".join(text.split())  # click's messages may break lines
+    _bad_input(f"{text} (see '{' '.join(['paxsim', *names])} --help')")
 
 
 class PathParam(click.Path):

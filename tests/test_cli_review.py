@@ -112,3 +112,24 @@ def test_seeds_are_ascii_digits(runner, tmp_path):
     # int() reads any script's digits: '٣' (Arabic-Indic three) ran as seed 3.
     result = runner.invoke(main, ["sweep", OK, "--seeds", "\u0663", "-j", "1", "-o", str(tmp_path / "r.jsonl")])
     one_line_exit_2(result, "--seeds")
+
+
+@pytest.mark.parametrize("argv,fragments", [
+    (["run", OK, "--seed", "-1"], ["--seed: -1 is not in the range x>=0", "paxsim run --help"]),
+    (["sweep", OK, "-j", "0"], ["-j/--jobs: 0 is not in the range x>=1"]),
+    (["run", OK, "--bug", "nosuch"], ["--bug: 'nosuch' is not one of"]),
+    (["run", OK, "--sed", "1"], ["No such option '--sed'", "--seed"]),
+    (["run"], ["Missing argument 'SCENARIO'"]),
+    (["plot", "latency", "x.jsonl", "--by", "node"], ["--by: 'node' is not one of 'type', 'link'",
+                                                        "paxsim plot latency --help"]),
+    (["explore", OK, "--max-states", "0"], ["--max-states: 0 is not in the range x>=1"]),
+])
+def test_a_bad_option_value_is_one_line_naming_the_option(runner, argv, fragments):
+    # click's own usage error is four lines: usage, a hint, a blank line, the error.
+    err = one_line_exit_2(runner.invoke(main, argv), *fragments)
+    assert "Usage:" not in err
+
+
+def test_a_group_without_a_command_still_shows_its_help(runner):
+    result = runner.invoke(main, ["plot"])
+    assert "Commands:" in result.output and "latency" in result.output
