@@ -86,10 +86,27 @@ class BugChoice(click.Choice):
         pass
 
 
+class Jobs(click.IntRange):
+    """A number of local worker processes: at least 1, and no more than the
+    machine can use (each is a forked process with its own memory; -j 100000
+    would fork them all at once)."""
+
+    def __init__(self) -> None:
+        super().__init__(min=1)
+
+    def convert(self, value, param, ctx):
+        jobs = super().convert(value, param, ctx)
+        most = max(32, 4 * (os.cpu_count() or 1))
+        if jobs > most:
+            self.fail(f"{jobs} worker processes is more than this machine can use (at most {most}: 4 per CPU, "
+                      f"or 32); more would only contend for its {os.cpu_count() or 1} CPU(s) and memory", param, ctx)
+        return jobs
+
+
 # Options that sweep and compare share (many seeded runs, locally or on Dask).
 SEEDS_OPTION = click.option("--seeds", default="0:1000", show_default=True,
                             help="Seeds: A:B (A up to B-1), N, or a comma list of those.")
-JOBS_OPTION = click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+JOBS_OPTION = click.option("-j", "--jobs", type=Jobs(), default=None,
                            help="Local worker processes [default: the number of CPUs].")
 SCHEDULER_OPTION = click.option("--scheduler", metavar="tcp://HOST:PORT",
                                 help="Run on this Dask cluster instead (needs paxsim[dask]).")
@@ -701,7 +718,7 @@ def shrink(scenario: Path, seed: int, bugs, sets, output: Path, budget: int) -> 
 @click.option("--range-size", type=click.IntRange(min=1), default=10000, show_default=True, help="Seeds per range.")
 @click.option("--correct-seeds", type=click.IntRange(min=0), default=100000, show_default=True,
               help="Seeds to run the correct protocol over, per profile.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes [default: CPUs].")
+@click.option("-j", "--jobs", type=Jobs(), default=None, help="Worker processes [default: CPUs].")
 @click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path), help="Also write the table here.")
 @click.option("--write-bugs", type=PathParam(file_okay=False, path_type=Path),
               help="Write each bug's shrunk scenario into this directory (BUG.yaml).")

@@ -133,3 +133,23 @@ def test_a_bad_option_value_is_one_line_naming_the_option(runner, argv, fragment
 def test_a_group_without_a_command_still_shows_its_help(runner):
     result = runner.invoke(main, ["plot"])
     assert "Commands:" in result.output and "latency" in result.output
+
+
+@pytest.mark.parametrize("argv", [
+    ["sweep", OK, "--seeds", "0:3"],
+    ["compare", OK, "--seeds", "0:3", "--variant", "base:", "--variant", "lossy:network.loss=0.1"],
+    HUNT[:-2],
+])
+def test_a_worker_count_no_machine_can_use_is_refused(runner, tmp_path, monkeypatch, argv):
+    # -j 100000 forked 99,999 worker processes at once (a fork bomb on a shared machine).
+    import concurrent.futures
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a process pool was started for -j 100000")
+
+    import paxsim.hunt
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_pool)
+    monkeypatch.setattr(paxsim.hunt, "ProcessPoolExecutor", no_pool)
+    result = runner.invoke(main, [*argv, "-j", "100000"])
+    one_line_exit_2(result, "-j/--jobs: 100000")
