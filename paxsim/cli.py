@@ -86,6 +86,17 @@ class BugChoice(click.Choice):
         pass
 
 
+class Number(click.FloatRange):
+    """click.FloatRange that refuses NaN, which passes every range check
+    (all its comparisons are false): '--time-limit nan' meant no limit."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if number != number:
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
+
+
 class Jobs(click.IntRange):
     """A number of local worker processes: at least 1, and no more than the
     machine can use (each is a forked process with its own memory; -j 100000
@@ -1163,7 +1174,7 @@ def export(traces, fmt: str, output: Path | None) -> None:
                    "kv: a map (get, put, append, cas), each key checked on its own.")
 @click.option("--format", "fmt", type=click.Choice(["paxsim", "jepsen-log", "jepsen-edn"]),
               help="History format [default: guessed from the file, and said].")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), metavar="S",
+@click.option("--time-limit", type=Number(min=0, min_open=True), metavar="S",
               help="Seconds per file; a key still undecided then is reported unknown (exit 3).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (a list of per-file results).")
 def linearizable(files, model: str, fmt: str | None, time_limit: float | None, as_json: bool) -> None:
@@ -1221,11 +1232,11 @@ def linearizable(files, model: str, fmt: str | None, time_limit: float | None, a
               help="Seed of the node's timer stream.")
 @click.option("--nodes", "order", metavar="N1,N2,...", help="Node order for broadcasts (default: names sorted).")
 @click.option("--quorum", metavar="P1,P2", help="Phase-1 and phase-2 quorum sizes (default: majorities).")
-@click.option("--retry-timeout", type=click.FloatRange(min=0, min_open=True), default=50.0, show_default=True,
+@click.option("--retry-timeout", type=Number(min=0, min_open=True), default=50.0, show_default=True,
               help="First retry timeout in ms.")
-@click.option("--retry-backoff", type=click.FloatRange(min=1), default=2.0, show_default=True)
-@click.option("--retry-jitter", type=click.FloatRange(0, 1), default=0.5, show_default=True)
-@click.option("--retry-max", type=click.FloatRange(min=0, min_open=True), default=1000.0, show_default=True,
+@click.option("--retry-backoff", type=Number(min=1), default=2.0, show_default=True)
+@click.option("--retry-jitter", type=Number(0, 1), default=0.5, show_default=True)
+@click.option("--retry-max", type=Number(min=0, min_open=True), default=1000.0, show_default=True,
               help="Longest retry timeout in ms.")
 @click.option("--learning", type=click.Choice(["proposer", "acceptors"]), default="proposer", show_default=True)
 @click.option("--bug", "bugs", multiple=True, type=click.Choice(list(BUGS)), metavar="NAME",
@@ -1514,7 +1525,7 @@ EXIT_BOUND = 3
               help="bfs finds a shortest counterexample; dfs and random reach deep states sooner.")
 @click.option("--max-depth", type=click.IntRange(min=0), help="Expand no state deeper than this many transitions.")
 @click.option("--max-states", type=click.IntRange(min=1), help="Stop after this many unique states.")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), metavar="S",
+@click.option("--time-limit", type=Number(min=0, min_open=True), metavar="S",
               help="Stop after S seconds (random: 10 s unless a bound is given).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the random walk.")
 @click.option("--loss", type=click.IntRange(min=0), help="Loss budget (overrides explore.loss).")

@@ -153,3 +153,14 @@ def test_a_worker_count_no_machine_can_use_is_refused(runner, tmp_path, monkeypa
     monkeypatch.setattr(paxsim.hunt, "ProcessPoolExecutor", no_pool)
     result = runner.invoke(main, [*argv, "-j", "100000"])
     one_line_exit_2(result, "-j/--jobs: 100000")
+
+
+@pytest.mark.parametrize("argv", [
+    ["explore", str(ROOT / "scenarios" / "explore" / "two-nodes.yaml"), "--time-limit", "nan"],
+    ["linearizable", str(ROOT / "scenarios" / "kv.yaml"), "--model", "kv", "--time-limit", "nan"],
+    # (a malformed --peers stops the node at once should nan get through)
+    ["node", "--name", "n1", "--data", "{tmp}", "--peers", "malformed", "--retry-timeout", "nan"],
+])
+def test_nan_is_not_a_number_of_seconds(runner, tmp_path, argv):
+    # NaN passes every range check (all comparisons are false): --time-limit nan meant no limit at all.
+    one_line_exit_2(runner.invoke(main, [a.format(tmp=tmp_path) for a in argv]), "nan")
