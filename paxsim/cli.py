@@ -1203,9 +1203,13 @@ def linearizable(files, model: str, fmt: str | None, time_limit: float | None, a
     histories = []
     for path in files:
         try:
-            histories.append(lin.read_history(path, model, fmt))
+            history = lin.read_history(path, model, fmt)
         except lin.HistoryError as exc:
             _bad_input(str(exc))
+        if not history.ops and not history.left_out:  # nothing to judge: "linearizable" would say nothing
+            _bad_input(f"{path}: no client operations (invoke, ok, fail, info) in it: nothing to check "
+                       "(a paxsim trace has them only from a run with a workload)")
+        histories.append(history)
     verdicts = []
     for history in histories:
         verdict = lin.check(history, time_limit=time_limit)

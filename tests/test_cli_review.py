@@ -164,3 +164,12 @@ def test_a_worker_count_no_machine_can_use_is_refused(runner, tmp_path, monkeypa
 def test_nan_is_not_a_number_of_seconds(runner, tmp_path, argv):
     # NaN passes every range check (all comparisons are false): --time-limit nan meant no limit at all.
     one_line_exit_2(runner.invoke(main, [a.format(tmp=tmp_path) for a in argv]), "nan")
+
+
+def test_linearizable_on_a_trace_without_client_operations(runner, tmp_path):
+    # A single-decree run has no client history: it was reported "linearizable" (0 operations).
+    trace = tmp_path / "run.jsonl"
+    assert runner.invoke(main, ["run", OK, "--trace", str(trace)]).exit_code == 0
+    result = runner.invoke(main, ["linearizable", str(trace), "--model", "kv"])
+    one_line_exit_2(result, str(trace), "no client operations")
+    assert "linearizable" not in result.stdout
