@@ -141,7 +141,9 @@ def hunt(profiles: list[Path], bugs: list[str], *, ranges: int = 20, size: int =
     from .shrink import shrink
 
     rows: dict[tuple[str, str], Row] = {}
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    from .sweep import exit_with_parent
+
+    with ProcessPoolExecutor(max_workers=jobs, initializer=exit_with_parent) as pool:
         correct = {}
         # mutants: ranges in batches of `jobs`, stopping early when a non-control bug is not found
         for bug_set in bugs:

@@ -268,14 +268,33 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and keeps what finished
 
 
+def exit_with_parent() -> None:
+    """In a forked worker: end this process once its parent is gone.  A
+    parent killed outright (SIGTERM, SIGKILL) cannot close its pool, and a
+    worker waiting on the pool's queue would wait forever (it holds the
+    queue's write end itself, so it never sees the end of it)."""
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="paxsim-exit-with-parent", daemon=True).start()
+
+
 def _start_worker() -> None:
-    """A local worker's first act: ignore Ctrl-C, then import what the runs
-    need (with the cyclic collector off meanwhile, and what it made frozen
-    after, as the command line does for itself).  A worker forked after
-    the parent's own `warm_up` inherits all of it and imports nothing."""
+    """A local worker's first act: ignore Ctrl-C, end with the parent, then
+    import what the runs need (with the cyclic collector off meanwhile, and
+    what it made frozen after, as the command line does for itself).  A
+    worker forked after the parent's own `warm_up` inherits all of it and
+    imports nothing."""
     import gc
 
     _ignore_sigint()
+    exit_with_parent()
     collecting = gc.isenabled()
     gc.disable()
     try:

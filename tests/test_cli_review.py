@@ -173,3 +173,59 @@ def test_linearizable_on_a_trace_without_client_operations(runner, tmp_path):
     result = runner.invoke(main, ["linearizable", str(trace), "--model", "kv"])
     one_line_exit_2(result, str(trace), "no client operations")
     assert "linearizable" not in result.stdout
+
+
+def _children(pid: int) -> list[int]:
+    from pathlib import Path
+
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        out += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
+def _alive(pid: int) -> bool:
+    from pathlib import Path
+
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not __import__("pathlib").Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_a_killed_sweep_leaves_no_worker_behind(tmp_path):
+    # SIGTERM to `paxsim sweep -j 2` left its forked worker blocked forever on the pool's queue.
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "r.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "paxsim", "sweep", str(ROOT / "scenarios" / "large.yaml"),
+                             "--seeds", "0:3000", "-j", "2", "-o", str(out)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    workers = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (not out.exists() or out.read_text().count("\n") < 50):
+            time.sleep(0.05)
+        workers = _children(proc.pid)
+        assert workers, "no worker process to watch"
+        proc.terminate()
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(map(_alive, workers)):
+            time.sleep(0.1)
+        assert not any(map(_alive, workers)), "a worker outlived the killed sweep"
+        assert out.read_text().count("\n") >= 50  # what finished is kept
+    finally:
+        for pid in [proc.pid, *workers]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        proc.wait(timeout=30)
+        proc.stderr.close()
