@@ -815,6 +815,15 @@ def hunt(profiles, bugs, ranges: int, range_size: int, correct_seeds: int, jobs,
             bar.close()
     table = h.format_table(result)
     click.echo(table)
+    if result.get("interrupted"):  # Ctrl-C: keep what finished; nothing was shrunk
+        try:
+            if output:
+                output.write_text(table + "\n", encoding="utf-8")
+        except OSError as exc:
+            _bad_input(f"{exc.filename}: cannot write: {exc.strerror or exc}")
+        click.echo("interrupted: the table holds what finished" + (f" (also in {output})" if output else "")
+                   + "; the bugs were not shrunk", err=True)
+        sys.exit(130)
     try:
         if output:
             output.write_text(table + "\n", encoding="utf-8")

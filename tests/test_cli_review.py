@@ -229,3 +229,32 @@ def test_a_killed_sweep_leaves_no_worker_behind(tmp_path):
                 pass
         proc.wait(timeout=30)
         proc.stderr.close()
+
+
+def test_ctrl_c_during_a_hunt_keeps_what_finished(tmp_path):
+    # Ctrl-C lost the whole hunt (hours of it), the bugs' rows included: no table, no -o file.
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    table = tmp_path / "hunt.md"
+    proc = subprocess.Popen([sys.executable, "-m", "paxsim", *HUNT[:7], "--range-size", "50",
+                             "--correct-seeds", "1000000", "-j", "1", "-o", str(table)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        # the bug's ranges print one line on stderr, then the long correct-protocol pass starts
+        first = proc.stderr.readline()
+        assert first.startswith("amnesia on crashes: "), first
+        time.sleep(0.5)
+        os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C does: the whole process group
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err
+    assert "| amnesia | " in out and "not run (interrupted)" in out
+    assert table.read_text() == out
