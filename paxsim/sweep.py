@@ -390,19 +390,35 @@ class ProcessExecutor:
                 gc.unfreeze()
         if before_own is not None:
             before_own()
-        while True:
-            for fut in [f for f in pending if f.done()]:
-                del pending[fut]
-                yield fut.result()
-            while len(pending) < ahead:
-                nxt = next(tasks, None)
-                if nxt is None:
+        try:
+            while True:
+                for fut in [f for f in pending if f.done()]:
+                    del pending[fut]
+                    yield fut.result()
+                while len(pending) < ahead:
+                    nxt = next(tasks, None)
+                    if nxt is None:
+                        break
+                    submit(nxt)
+                task = next(tasks, None)
+                if task is None:
                     break
-                submit(nxt)
-            task = next(tasks, None)
-            if task is None:
-                break
-            yield fn(*task)  # this process's share
+                yield fn(*task)  # this process's share
+        except KeyboardInterrupt:
+            # Ctrl-C, most likely in this process's own chunk: the workers (which ignore it) have
+            # finished some chunks meanwhile and finish the ones they hold (close() would wait for
+            # them anyway): hand those on to be kept, then stop.
+            for fut in list(pending):
+                if fut.cancel():
+                    del pending[fut]
+            for fut in list(pending):
+                del pending[fut]
+                try:
+                    chunk = fut.result()
+                except Exception:
+                    continue
+                yield chunk
+            raise
         # The end: run here what no worker has started, newest first.
         while True:
             for fut in [f for f in pending if f.done()]:

@@ -258,3 +258,31 @@ def test_ctrl_c_during_a_hunt_keeps_what_finished(tmp_path):
     assert "Traceback" not in err and "interrupted" in err
     assert "| amnesia | " in out and "not run (interrupted)" in out
     assert table.read_text() == out
+
+
+def _chunk_or_ctrl_c(parent: int, n: int) -> list[int]:
+    import os
+    import time
+
+    if os.getpid() == parent:  # the sweep's own share of chunks: Ctrl-C arrives while it runs one
+        time.sleep(1.0)
+        raise KeyboardInterrupt
+    return [n]
+
+
+def test_ctrl_c_keeps_the_chunks_workers_finished_meanwhile():
+    # Ctrl-C while the sweep's own process ran a chunk dropped every chunk its workers had finished
+    # (and the ones they were running, which ignore Ctrl-C and finish anyway): runs done, not written.
+    import os
+
+    from paxsim.sweep import ProcessExecutor
+
+    executor = ProcessExecutor(2)
+    got = []
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            for chunk in executor.run([(os.getpid(), n) for n in range(6)], fn=_chunk_or_ctrl_c):
+                got.append(chunk)
+    finally:
+        executor.close()
+    assert sorted(got) == [[0], [1], [2]]  # the three queued to the worker before the parent's own
