@@ -1498,7 +1498,9 @@ def compare(scenario: Path, seeds: str, variants: tuple[str, ...], jobs: int | N
     except KeyboardInterrupt:
         if bar is not None:
             bar.close()
-        click.echo("interrupted", err=True)
+        click.echo(f"interrupted: every seed finished is in {output} (compare has no --resume: to go on, run the "
+                   "seeds not in it)" if output is not None else
+                   "interrupted: nothing kept (-o FILE keeps every seed as it finishes)", err=True)
         sys.exit(130)
     if bar is not None:
         bar.close()

@@ -286,3 +286,30 @@ def test_ctrl_c_keeps_the_chunks_workers_finished_meanwhile():
     finally:
         executor.close()
     assert sorted(got) == [[0], [1], [2]]  # the three queued to the worker before the parent's own
+
+
+def test_ctrl_c_during_compare_says_where_the_finished_seeds_are(tmp_path):
+    # It said only "interrupted": nothing about the -o file holding every seed finished so far.
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "c.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "paxsim", *COMPARE[:3], "0:100000", *COMPARE[4:],
+                             "-o", str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (not out.exists() or out.read_text().count("\n") < 3):
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and str(out) in err and err.count("\n") == 1
+    lines = out.read_text().splitlines()
+    assert len(lines) >= 3 and all(json.loads(line)["kind"] == "compare" for line in lines[1:])
