@@ -656,6 +656,10 @@ def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, 
                      workers)
     counts = {"ran": 0, "skipped": skipped, "violations": 0}
     tdir = traces_dir(output)
+    if tdir.exists() and not tdir.is_dir():  # where violating runs' traces go: refused now, not at the first
+        executor.close()
+        raise SweepError(f"{tdir}: exists and is not a directory (the traces of violating runs go there); "
+                         "move it, or choose another -o")
     try:
         results_file = open(output, "a", encoding="utf-8")
     except OSError as exc:

@@ -313,3 +313,13 @@ def test_ctrl_c_during_compare_says_where_the_finished_seeds_are(tmp_path):
     assert "Traceback" not in err and str(out) in err and err.count("\n") == 1
     lines = out.read_text().splitlines()
     assert len(lines) >= 3 and all(json.loads(line)["kind"] == "compare" for line in lines[1:])
+
+
+def test_sweep_whose_traces_folder_is_a_file(runner, tmp_path):
+    # The first violating run's trace went to RESULTS.traces/: a file by that name raised FileExistsError.
+    out = tmp_path / "r.jsonl"
+    (tmp_path / "r.jsonl.traces").write_text("a user's file\n")
+    result = runner.invoke(main, ["sweep", str(ROOT / "scenarios" / "volatile.yaml"), "--seeds", "0:5", "-j", "1",
+                                  "-o", str(out)])
+    one_line_exit_2(result, "r.jsonl.traces", "not a directory")
+    assert (tmp_path / "r.jsonl.traces").read_text() == "a user's file\n"
