@@ -1577,7 +1577,8 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
 
     \b
     Examples:
-      paxsim explore scenarios/explore/three-nodes.yaml
+      paxsim explore scenarios/explore/three-nodes.yaml --restart 0   # crash-stop: seconds
+      paxsim explore scenarios/explore/three-nodes.yaml   # all of it: 1 million states, 5-15 minutes, 1.5 GB
       paxsim explore scenarios/explore/three-nodes.yaml --restart 1 --bug amnesia
       paxsim explore scenarios/explore/three-nodes.yaml --bug ignore-accepted -o cex.yaml
       paxsim run cex.yaml
