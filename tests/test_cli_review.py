@@ -2,6 +2,8 @@
 user met (a traceback, a wrong exit status, nonsense accepted, output lost),
 checked through the real command line."""
 
+from pathlib import Path
+
 import pytest
 
 from paxsim.cli import main
@@ -176,8 +178,6 @@ def test_linearizable_on_a_trace_without_client_operations(runner, tmp_path):
 
 
 def _children(pid: int) -> list[int]:
-    from pathlib import Path
-
     out = []
     for task in Path(f"/proc/{pid}/task").iterdir():
         out += [int(c) for c in (task / "children").read_text().split()]
@@ -185,8 +185,6 @@ def _children(pid: int) -> list[int]:
 
 
 def _alive(pid: int) -> bool:
-    from pathlib import Path
-
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (FileNotFoundError, ProcessLookupError):
@@ -194,7 +192,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-@pytest.mark.skipif(not __import__("pathlib").Path("/proc/self/task").exists(), reason="needs Linux /proc")
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
 def test_a_killed_sweep_leaves_no_worker_behind(tmp_path):
     # SIGTERM to `paxsim sweep -j 2` left its forked worker blocked forever on the pool's queue.
     import os
@@ -323,3 +321,39 @@ def test_sweep_whose_traces_folder_is_a_file(runner, tmp_path):
                                   "-o", str(out)])
     one_line_exit_2(result, "r.jsonl.traces", "not a directory")
     assert (tmp_path / "r.jsonl.traces").read_text() == "a user's file\n"
+
+
+def test_ctrl_c_stops_a_node_that_holds_a_waiting_proposal(tmp_path):
+    # 'Stops on SIGTERM or Ctrl-C': it first waited for every open /prepare to time out
+    # (its "timeout", up to aiohttp's 60 s shutdown grace), here ten minutes.
+    import signal
+    import subprocess
+    import threading
+    import time
+
+    from .real_helpers import Processes, http, start_node
+
+    procs = Processes()
+    try:
+        proc, url = start_node(procs, "n1", tmp_path / "n1", "--peers", "n2=http://127.0.0.1:9")
+        waiting = threading.Thread(target=lambda: _ignore_errors(
+            lambda: http("POST", url + "/prepare", {"value": "a", "timeout": 600_000}, timeout=600)), daemon=True)
+        waiting.start()
+        deadline = time.monotonic() + 30
+        while http("GET", url + "/status")[1].get("proposing") is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)  # far below the proposal's ten minutes
+        except subprocess.TimeoutExpired:
+            pytest.fail("the node was still running 20 s after Ctrl-C")
+        assert proc.returncode == 0
+    finally:
+        procs.end()
+
+
+def _ignore_errors(fn):
+    try:
+        fn()
+    except Exception:
+        pass

@@ -354,7 +354,9 @@ async def _json_errors(request, handler):
 
 async def serve(runtime: NodeRuntime, host: str, port: int, ready=None) -> None:
     """Serve until SIGTERM or SIGINT.  Prints `READY <port>` once accepting."""
-    runner = web.AppRunner(runtime.app(), access_log=None, handle_signals=False)
+    # shutdown_timeout: on SIGTERM or Ctrl-C, an open /prepare (which waits up to its "timeout" for the
+    # decision) gets a second to finish, not aiohttp's 60.
+    runner = web.AppRunner(runtime.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     try:
