@@ -357,3 +357,25 @@ def _ignore_errors(fn):
         fn()
     except Exception:
         pass
+
+
+@pytest.mark.parametrize("template", ["", "   "])
+def test_cluster_refuses_an_empty_node_command(runner, template):
+    # An empty --node-cmd got as far as starting the nodes: TypeError from create_subprocess_exec.
+    result = runner.invoke(main, ["cluster", str(ROOT / "scenarios" / "partition.yaml"), "--node-cmd", template])
+    one_line_exit_2(result, "--node-cmd", "empty")
+
+
+@pytest.mark.parametrize("quorum,fragment", [("0,0", "between 1 and 3"), ("4,4", "between 1 and 3"),
+                                             ("1,1", "do not intersect")])
+def test_node_refuses_quorums_that_cannot_work(tmp_path, quorum, fragment):
+    # --quorum 0,0 (decide with no one) or 4,4 of 3 nodes (never decide) started a node.
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "paxsim", "node", "--name", "n1", "--data", str(tmp_path / "d"),
+                           "--peers", "n2=http://127.0.0.1:9,n3=http://127.0.0.1:10", "--quorum", quorum],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "--quorum" in proc.stderr and fragment in proc.stderr, proc.stderr
+    assert "READY" not in proc.stdout
