@@ -137,6 +137,21 @@ def _writable_parent(path: Path, what: str) -> None:
         _bad_input(f"{path}: cannot write {what}: {str(parent)!r} {why}")
 
 
+def _not_an_input(output: Path | None, option: str, *inputs) -> None:
+    """Refuse (one line, exit 2) an output file that is one of the command's
+    own inputs: writing it would destroy what the user gave ('paxsim run
+    s.yaml --trace s.yaml' replaced the scenario with its trace)."""
+    if output is None or not output.exists():
+        return
+    for given in inputs:
+        try:
+            same = Path(given).exists() and os.path.samefile(output, given)
+        except OSError:
+            same = False
+        if same:
+            _bad_input(f"{output}: {option} would overwrite the input {given}; choose another file")
+
+
 def _fault_error(exc: BaseException):
     """`exc` if it is the runtime's FaultError (a fault the simulation
     cannot apply), else None.  Only a simulation raises one, so its module
@@ -294,6 +309,8 @@ def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool
         from .sim import simulate
 
     sets += ("stop=when-decided",) if stop_early else ()
+    _not_an_input(trace_path, "--trace", scenario)
+    _not_an_input(html_path, "--html", scenario)
     try:
         sc = load_variant(scenario, sets, bugs)
     except (ScenarioError, OverrideError) as exc:
@@ -786,6 +803,7 @@ def hunt(profiles, bugs, ranges: int, range_size: int, correct_seeds: int, jobs,
                            "(see 'paxsim bugs')")
     if output:
         _writable_parent(output, "the table")
+        _not_an_input(output, "-o", *profiles)
     if write_bugs:
         try:
             write_bugs.mkdir(parents=True, exist_ok=True)
@@ -1101,6 +1119,7 @@ def view(trace: Path, output: Path | None) -> None:
     """
     (name, events), = _load_traces([trace])
     output = output or Path(trace.with_suffix(".html").name)
+    _not_an_input(output, "-o", trace)
     _write_html(output, lambda: _view_page(trace.name, events))
     click.echo(f"wrote {output}")
 
@@ -1131,6 +1150,7 @@ def diff(a: Path, b: Path, output: Path | None) -> None:
     """
     from . import view as view_mod
 
+    _not_an_input(output, "-o", a, b)
     (_, ea), (_, eb) = _load_traces([a, b])
     labels = (f"A {a}", f"B {b}")
     result = view_mod.diff(ea, eb, labels)
@@ -1164,6 +1184,7 @@ def export(traces, fmt: str, output: Path | None) -> None:
     """
     from . import view as view_mod
 
+    _not_an_input(output, "-o", *traces)
     loaded = _load_traces(list(traces))
     text = view_mod.shiviz([(str(p), events) for p, (_, events) in zip(traces, loaded)])
     if output is None:
@@ -1349,6 +1370,7 @@ def cluster(scenario: Path, seed: int | None, trace_path: Path | None, as_json: 
 
     from .real.cluster import ClusterError, check_template, run_cluster
 
+    _not_an_input(trace_path, "--trace", scenario)
     if node_cmd is not None and bugs:
         _bad_input(f"--bug {bugs[0]}: bugs are mutants of paxsim's own roles and cannot be switched on in a "
                    "--node-cmd node, which runs its own code (drop --bug, or drop --node-cmd)")
@@ -1612,6 +1634,7 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
     budgets = dc_replace(budgets, **changes)
     if output is not None:
         _writable_parent(output, "the counterexample")
+        _not_an_input(output, "-o", scenario)
     if strategy == "random" and max_states is None and time_limit is None:
         time_limit = 10.0
     model = ex.model_for(sc, budgets, prune=prune, reduce=reduction)

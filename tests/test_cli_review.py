@@ -379,3 +379,33 @@ def test_node_refuses_quorums_that_cannot_work(tmp_path, quorum, fragment):
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.count("\n") == 1 and "--quorum" in proc.stderr and fragment in proc.stderr, proc.stderr
     assert "READY" not in proc.stdout
+
+
+SAME_FILE = [
+    # (argv, the input the output names); {s} a scenario copy, {t} a trace copy
+    (["run", "{s}", "--trace", "{s}"], "s"),
+    (["run", "{s}", "--html", "{s}"], "s"),
+    (["explore", "{x}", "--bug", "ignore-accepted", "-o", "{x}"], "x"),
+    (["export", "{t}", "-o", "{t}"], "t"),
+    (["view", "{t}", "-o", "{t}"], "t"),
+    (["diff", "{t}", "{t2}", "-o", "{t}"], "t"),
+    (["cluster", "{s}", "--trace", "{s}"], "s"),
+]
+
+
+@pytest.mark.parametrize("argv,victim", SAME_FILE, ids=[" ".join(a[:1] + a[-2:-1]) for a, _ in SAME_FILE])
+def test_an_output_never_overwrites_the_commands_own_input(runner, tmp_path, argv, victim):
+    # 'run s.yaml --trace s.yaml' replaced the scenario with its trace; 'export t.jsonl -o t.jsonl'
+    # the trace with a ShiViz log; view and diff -o with a page.
+    import shutil
+
+    files = {"s": tmp_path / "s.yaml", "x": tmp_path / "x.yaml", "t": tmp_path / "t.jsonl",
+             "t2": tmp_path / "t2.jsonl"}
+    shutil.copy(OK, files["s"])
+    shutil.copy(ROOT / "scenarios" / "explore" / "three-nodes.yaml", files["x"])
+    assert runner.invoke(main, ["run", OK, "--trace", str(files["t"])]).exit_code == 0
+    shutil.copy(files["t"], files["t2"])
+    before = files[victim].read_bytes()
+    result = runner.invoke(main, [a.format(**files) for a in argv])
+    one_line_exit_2(result, str(files[victim]), "overwrite")
+    assert files[victim].read_bytes() == before
