@@ -1635,6 +1635,10 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
     if output is not None:
         _writable_parent(output, "the counterexample")
         _not_an_input(output, "-o", scenario)
+    if reduction and not prune and (click.get_current_context().get_parameter_source("reduction")
+                                    is click.core.ParameterSource.COMMANDLINE):
+        _bad_input("--reduction: needs --prune (the reduction skips subsumed transitions, which --no-prune "
+                   "keeps); drop --no-prune, or give --no-reduction")
     if strategy == "random" and max_states is None and time_limit is None:
         time_limit = 10.0
     model = ex.model_for(sc, budgets, prune=prune, reduce=reduction)

@@ -409,3 +409,12 @@ def test_an_output_never_overwrites_the_commands_own_input(runner, tmp_path, arg
     result = runner.invoke(main, [a.format(**files) for a in argv])
     one_line_exit_2(result, str(files[victim]), "overwrite")
     assert files[victim].read_bytes() == before
+
+
+def test_explore_refuses_reduction_without_prune(runner):
+    # --reduction 'needs --prune' (its help): given both with --no-prune, the reduction was silently off.
+    result = runner.invoke(main, ["explore", str(ROOT / "scenarios" / "explore" / "two-nodes.yaml"),
+                                  "--no-prune", "--reduction"])
+    one_line_exit_2(result, "--reduction", "--prune")
+    assert runner.invoke(main, ["explore", str(ROOT / "scenarios" / "explore" / "two-nodes.yaml"),
+                                "--no-prune"]).exit_code == 0  # the default reduction just follows --no-prune
