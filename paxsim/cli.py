@@ -123,6 +123,12 @@ SCHEDULER_OPTION = click.option("--scheduler", metavar="tcp://HOST:PORT",
                                 help="Run on this Dask cluster instead (needs paxsim[dask]).")
 
 
+def _jobs_or_scheduler(jobs: int | None, scheduler: str | None) -> None:
+    if jobs is not None and scheduler:
+        _bad_input(f"-j/--jobs {jobs}: local worker processes, unused with --scheduler (the Dask cluster's "
+                   "workers run the runs); give one or the other")
+
+
 def _bad_input(message: str) -> None:
     click.echo(message, err=True)
     sys.exit(EXIT_BAD_INPUT)
@@ -584,6 +590,7 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
     Exit status 1 if any run violated safety; 70 if a run hit a bug in
     paxsim (a fault the simulation cannot apply; the line names the seed).
     """
+    _jobs_or_scheduler(jobs, scheduler)
     with _importing():
         from . import sweep as sw
         from .sweep import warm_up
@@ -1486,6 +1493,7 @@ def compare(scenario: Path, seeds: str, variants: tuple[str, ...], jobs: int | N
     """
     from . import compare as cmp
 
+    _jobs_or_scheduler(jobs, scheduler)
     try:
         plan = cmp.plan_variants(scenario, list(variants))
         seed_list = cmp.parse_seeds(seeds)

@@ -418,3 +418,11 @@ def test_explore_refuses_reduction_without_prune(runner):
     one_line_exit_2(result, "--reduction", "--prune")
     assert runner.invoke(main, ["explore", str(ROOT / "scenarios" / "explore" / "two-nodes.yaml"),
                                 "--no-prune"]).exit_code == 0  # the default reduction just follows --no-prune
+
+
+@pytest.mark.parametrize("argv", [["sweep", OK, "--seeds", "0:3"], COMPARE[:4] + COMPARE[6:]])
+def test_jobs_with_a_dask_scheduler_is_refused(runner, tmp_path, argv):
+    # -j (local processes) was silently ignored beside --scheduler: the Dask workers run the runs.
+    result = runner.invoke(main, [*argv, "--scheduler", "tcp://127.0.0.1:9", "-j", "2",
+                                  "-o", str(tmp_path / "r.jsonl")])
+    one_line_exit_2(result, "-j/--jobs", "--scheduler")
