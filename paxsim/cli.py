@@ -524,6 +524,10 @@ def replay(trace: Path) -> None:
         _bad_input(str(exc))
     if "seed" not in header or "scenario" not in header:
         _bad_input(f"{trace}:1: header: missing 'seed' or 'scenario'")
+    runtime = header.get("runtime")
+    if runtime not in (None, "sim", "simpy", "simulation"):  # as paxsim check words it
+        _bad_input(f"{trace}:1: runtime: {runtime!r}: a run of real processes on wall clocks is not replayable; "
+                   f"paxsim check {shlex_join([str(trace)])} judges it")
     try:
         sc = scenario_from_dict(header["scenario"], source=f"{trace}:1: header.scenario")
     except ScenarioError as exc:

@@ -426,3 +426,17 @@ def test_jobs_with_a_dask_scheduler_is_refused(runner, tmp_path, argv):
     result = runner.invoke(main, [*argv, "--scheduler", "tcp://127.0.0.1:9", "-j", "2",
                                   "-o", str(tmp_path / "r.jsonl")])
     one_line_exit_2(result, "-j/--jobs", "--scheduler")
+
+
+def test_replay_of_a_real_cluster_trace_says_it_is_not_replayable(runner, tmp_path):
+    # It reported 'DIFFERENT at line 1: clock, runtime' and exit 1, as if a replay could ever match.
+    import json
+
+    trace = tmp_path / "real.jsonl"
+    assert runner.invoke(main, ["run", OK, "--trace", str(trace)]).exit_code == 0
+    lines = trace.read_text().splitlines()
+    header = json.loads(lines[0])
+    header.update(runtime="http", clock="wall")  # what 'paxsim cluster --trace' writes
+    trace.write_text("\n".join([json.dumps(header, sort_keys=True, separators=(",", ":")), *lines[1:]]) + "\n")
+    result = runner.invoke(main, ["replay", str(trace)])
+    one_line_exit_2(result, f"{trace}:1: runtime: ", "not replayable", "paxsim check")
