@@ -56,6 +56,7 @@ class SweepError(ValueError):
 # The grid
 # --------------------------------------------------------------------------
 MAX_SEEDS = 10_000_000  # in one sweep: the list alone then takes hundreds of MB, and the runs hours
+MAX_COMBINATIONS = 10_000  # of --set values in one sweep, each a validated scenario held in memory
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -134,6 +135,10 @@ def build_grid(scenario_path: str | Path, sets: Iterable[str], bugs=()) -> tuple
         if any(name == a[0] for a in axes):
             raise SweepError(f"--set {name} is given twice; list every value in one --set {name}=V1,V2")
         axes.append((name, path, values))
+    count = math.prod(len(a[2]) for a in axes)
+    if count > MAX_COMBINATIONS:  # each is validated and kept before the first run: refuse before that
+        raise SweepError(f"--set: {count:,} combinations ({' x '.join(str(len(a[2])) for a in axes)} values), "
+                         f"more than the {MAX_COMBINATIONS:,} one sweep takes; sweep fewer values at a time")
     combos = []
     for index, choice in enumerate(itertools.product(*[a[2] for a in axes])):
         d = data

@@ -440,3 +440,12 @@ def test_replay_of_a_real_cluster_trace_says_it_is_not_replayable(runner, tmp_pa
     trace.write_text("\n".join([json.dumps(header, sort_keys=True, separators=(",", ":")), *lines[1:]]) + "\n")
     result = runner.invoke(main, ["replay", str(trace)])
     one_line_exit_2(result, f"{trace}:1: runtime: ", "not replayable", "paxsim check")
+
+
+def test_a_grid_too_large_to_build_is_refused_at_once(runner, tmp_path):
+    # Two --set lists of 3,000 values each: 9 million combinations, each validated and kept, in silence.
+    losses = ",".join(str(i / 10000) for i in range(3000))
+    durations = ",".join(f"{i}ms" for i in range(1, 3001))
+    result = runner.invoke(main, ["sweep", OK, "--seeds", "0:2", "-j", "1", "-o", str(tmp_path / "r.jsonl"),
+                                  "--set", f"network.loss={losses}", "--set", f"duration={durations}"])
+    one_line_exit_2(result, "9,000,000 combinations", "3000 x 3000")
