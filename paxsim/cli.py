@@ -101,18 +101,76 @@ class BugChoice(click.Choice):
         pass
 
 
+class Number(click.FloatRange):
+    """click.FloatRange that refuses NaN, which passes every range check
+    (all its comparisons are false): '--time-limit nan' meant no limit."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if number != number:
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
+
+
+class Jobs(click.IntRange):
+    """A number of local worker processes: at least 1, and no more than the
+    machine can use (each is a forked process with its own memory; -j 100000
+    would fork them all at once)."""
+
+    def __init__(self) -> None:
+        super().__init__(min=1)
+
+    def convert(self, value, param, ctx):
+        jobs = super().convert(value, param, ctx)
+        most = max(32, 4 * (os.cpu_count() or 1))
+        if jobs > most:
+            self.fail(f"{jobs} worker processes is more than this machine can use (at most {most}: 4 per CPU, "
+                      f"or 32); more would only contend for its {os.cpu_count() or 1} CPU(s) and memory", param, ctx)
+        return jobs
+
+
 # Options that sweep and compare share (many seeded runs, locally or on Dask).
 SEEDS_OPTION = click.option("--seeds", default="0:1000", show_default=True,
                             help="Seeds: A:B (A up to B-1), N, or a comma list of those.")
-JOBS_OPTION = click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+JOBS_OPTION = click.option("-j", "--jobs", type=Jobs(), default=None,
                            help="Local worker processes [default: the number of CPUs].")
 SCHEDULER_OPTION = click.option("--scheduler", metavar="tcp://HOST:PORT",
                                 help="Run on this Dask cluster instead (needs paxsim[dask]).")
 
 
+def _jobs_or_scheduler(jobs: int | None, scheduler: str | None) -> None:
+    if jobs is not None and scheduler:
+        _bad_input(f"-j/--jobs {jobs}: local worker processes, unused with --scheduler (the Dask cluster's "
+                   "workers run the runs); give one or the other")
+
+
 def _bad_input(message: str) -> None:
     click.echo(message, err=True)
     sys.exit(EXIT_BAD_INPUT)
+
+
+def _writable_parent(path: Path, what: str) -> None:
+    """Refuse up front (one line, exit 2) a file to be written later, after
+    a long computation, whose directory is missing or not a directory."""
+    parent = path.parent
+    if not parent.is_dir():
+        why = "does not exist" if not parent.exists() else "is not a directory"
+        _bad_input(f"{path}: cannot write {what}: {str(parent)!r} {why}")
+
+
+def _not_an_input(output: Path | None, option: str, *inputs) -> None:
+    """Refuse (one line, exit 2) an output file that is one of the command's
+    own inputs: writing it would destroy what the user gave ('paxsim run
+    s.yaml --trace s.yaml' replaced the scenario with its trace)."""
+    if output is None or not output.exists():
+        return
+    for given in inputs:
+        try:
+            same = Path(given).exists() and os.path.samefile(output, given)
+        except OSError:
+            same = False
+        if same:
+            _bad_input(f"{output}: {option} would overwrite the input {given}; choose another file")
 
 
 def _fault_error(exc: BaseException):
@@ -146,10 +204,33 @@ class _Main(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # 'paxsim plot' alone: its help, as click shows it
+                raise
+            _usage_error(exc)
         except Exception as exc:
             if _fault_error(exc) is None:
                 raise
             _paxsim_bug(exc)
+
+
+def _usage_error(exc: click.UsageError) -> None:
+    """A bad option or argument of a command: one line naming the option
+    and pointing at the command's help, exit 2, like any other bad input
+    (click's own is four lines: the usage, a hint, a blank, the error)."""
+    names = []
+    ctx = exc.ctx
+    while ctx is not None and ctx.parent is not None:
+        names.insert(0, ctx.info_name)
+        ctx = ctx.parent
+    param = getattr(exc, "param", None)
+    if isinstance(exc, click.BadParameter) and param is not None and not isinstance(exc, click.MissingParameter):
+        name = "/".join(param.opts) if param.param_type_name == "option" else param.human_readable_name
+        text = f"{name}: {exc.message}"
+    else:
+        text = exc.format_message()
+    text = " ".join(text.split())  # click's messages may break lines
+    _bad_input(f"{text} (see '{' '.join(['paxsim', *names])} --help')")
 
 
 class PathParam(click.Path):
@@ -251,6 +332,8 @@ def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool
         from .sim import simulate
 
     sets += ("stop=when-decided",) if stop_early else ()
+    _not_an_input(trace_path, "--trace", scenario)
+    _not_an_input(html_path, "--html", scenario)
     try:
         sc = load_variant(scenario, sets, bugs)
     except (ScenarioError, OverrideError) as exc:
@@ -467,6 +550,10 @@ def replay(trace: Path) -> None:
         _bad_input(str(exc))
     if "seed" not in header or "scenario" not in header:
         _bad_input(f"{trace}:1: header: missing 'seed' or 'scenario'")
+    runtime = header.get("runtime")
+    if runtime not in (None, "sim", "simpy", "simulation"):  # as paxsim check words it
+        _bad_input(f"{trace}:1: runtime: {runtime!r}: a run of real processes on wall clocks is not replayable; "
+                   f"paxsim check {shlex_join([str(trace)])} judges it")
     try:
         sc = scenario_from_dict(header["scenario"], source=f"{trace}:1: header.scenario")
     except ScenarioError as exc:
@@ -534,6 +621,7 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
     Exit status 1 if any run violated safety; 70 if a run hit a bug in
     paxsim (a fault the simulation cannot apply; the line names the seed).
     """
+    _jobs_or_scheduler(jobs, scheduler)
     with _importing():
         from . import sweep as sw
         from .sweep import warm_up
@@ -696,7 +784,7 @@ def shrink(scenario: Path, seed: int, bugs, sets, output: Path, budget: int) -> 
 @click.option("--range-size", type=click.IntRange(min=1), default=10000, show_default=True, help="Seeds per range.")
 @click.option("--correct-seeds", type=click.IntRange(min=0), default=100000, show_default=True,
               help="Seeds to run the correct protocol over, per profile.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes [default: CPUs].")
+@click.option("-j", "--jobs", type=Jobs(), default=None, help="Worker processes [default: CPUs].")
 @click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path), help="Also write the table here.")
 @click.option("--write-bugs", type=PathParam(file_okay=False, path_type=Path),
               help="Write each bug's shrunk scenario into this directory (BUG.yaml).")
@@ -752,6 +840,14 @@ def hunt(profiles, bugs, ranges: int, range_size: int, correct_seeds: int, jobs,
             if name not in catalog:
                 _bad_input(f"--bug {b}: {name!r} is not a bug of {kind}, the protocol of the profiles "
                            "(see 'paxsim bugs')")
+    if output:
+        _writable_parent(output, "the table")
+        _not_an_input(output, "-o", *profiles)
+    if write_bugs:
+        try:
+            write_bugs.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            _bad_input(f"{write_bugs}: cannot create the directory: {exc.strerror or exc}")
     if quick:
         ranges, range_size, correct_seeds = min(ranges, 2), min(range_size, 50), min(correct_seeds, 100)
     bar = None
@@ -776,12 +872,23 @@ def hunt(profiles, bugs, ranges: int, range_size: int, correct_seeds: int, jobs,
             bar.close()
     table = h.format_table(result)
     click.echo(table)
-    if output:
-        output.write_text(table + "\n", encoding="utf-8")
-    if write_bugs:
-        write_bugs.mkdir(parents=True, exist_ok=True)
-        for path in h.write_counterexamples(result, write_bugs):
-            click.echo(f"wrote {path}", err=True)
+    if result.get("interrupted"):  # Ctrl-C: keep what finished; nothing was shrunk
+        try:
+            if output:
+                output.write_text(table + "\n", encoding="utf-8")
+        except OSError as exc:
+            _bad_input(f"{exc.filename}: cannot write: {exc.strerror or exc}")
+        click.echo("interrupted: the table holds what finished" + (f" (also in {output})" if output else "")
+                   + "; the bugs were not shrunk", err=True)
+        sys.exit(130)
+    try:
+        if output:
+            output.write_text(table + "\n", encoding="utf-8")
+        if write_bugs:
+            for path in h.write_counterexamples(result, write_bugs):
+                click.echo(f"wrote {path}", err=True)
+    except OSError as exc:  # the table is on standard output above: nothing is lost
+        _bad_input(f"{exc.filename}: cannot write: {exc.strerror or exc}")
     bad_control = [row for (b, _), row in result["rows"].items()
                    if set(b.split("+")) <= set(h.CONTROL_BUGS) and row.caught]
     dirty = sum(v for v, _ in result["correct"].values())
@@ -1051,6 +1158,7 @@ def view(trace: Path, output: Path | None) -> None:
     """
     (name, events), = _load_traces([trace])
     output = output or Path(trace.with_suffix(".html").name)
+    _not_an_input(output, "-o", trace)
     _write_html(output, lambda: _view_page(trace.name, events))
     click.echo(f"wrote {output}")
 
@@ -1081,6 +1189,7 @@ def diff(a: Path, b: Path, output: Path | None) -> None:
     """
     from . import view as view_mod
 
+    _not_an_input(output, "-o", a, b)
     (_, ea), (_, eb) = _load_traces([a, b])
     labels = (f"A {a}", f"B {b}")
     result = view_mod.diff(ea, eb, labels)
@@ -1114,6 +1223,7 @@ def export(traces, fmt: str, output: Path | None) -> None:
     """
     from . import view as view_mod
 
+    _not_an_input(output, "-o", *traces)
     loaded = _load_traces(list(traces))
     text = view_mod.shiviz([(str(p), events) for p, (_, events) in zip(traces, loaded)])
     if output is None:
@@ -1133,7 +1243,7 @@ def export(traces, fmt: str, output: Path | None) -> None:
                    "kv: a map (get, put, append, cas), each key checked on its own.")
 @click.option("--format", "fmt", type=click.Choice(["paxsim", "jepsen-log", "jepsen-edn"]),
               help="History format [default: guessed from the file, and said].")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), metavar="S",
+@click.option("--time-limit", type=Number(min=0, min_open=True), metavar="S",
               help="Seconds per file; a key still undecided then is reported unknown (exit 3) "
                    "[default: no limit: a hard history can search for a long time].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (a list of per-file results).")
@@ -1163,9 +1273,13 @@ def linearizable(files, model: str, fmt: str | None, time_limit: float | None, a
     histories = []
     for path in files:
         try:
-            histories.append(lin.read_history(path, model, fmt))
+            history = lin.read_history(path, model, fmt)
         except lin.HistoryError as exc:
             _bad_input(str(exc))
+        if not history.ops and not history.left_out:  # nothing to judge: "linearizable" would say nothing
+            _bad_input(f"{path}: no client operations (invoke, ok, fail, info) in it: nothing to check "
+                       "(a paxsim trace has them only from a run with a workload)")
+        histories.append(history)
     verdicts = []
     for history in histories:
         verdict = lin.check(history, time_limit=time_limit)
@@ -1192,11 +1306,11 @@ def linearizable(files, model: str, fmt: str | None, time_limit: float | None, a
               help="Seed of the node's timer stream.")
 @click.option("--nodes", "order", metavar="N1,N2,...", help="Node order for broadcasts (default: names sorted).")
 @click.option("--quorum", metavar="P1,P2", help="Phase-1 and phase-2 quorum sizes (default: majorities).")
-@click.option("--retry-timeout", type=click.FloatRange(min=0, min_open=True), default=50.0, show_default=True,
+@click.option("--retry-timeout", type=Number(min=0, min_open=True), default=50.0, show_default=True,
               help="First retry timeout in ms.")
-@click.option("--retry-backoff", type=click.FloatRange(min=1), default=2.0, show_default=True)
-@click.option("--retry-jitter", type=click.FloatRange(0, 1), default=0.5, show_default=True)
-@click.option("--retry-max", type=click.FloatRange(min=0, min_open=True), default=1000.0, show_default=True,
+@click.option("--retry-backoff", type=Number(min=1), default=2.0, show_default=True)
+@click.option("--retry-jitter", type=Number(0, 1), default=0.5, show_default=True)
+@click.option("--retry-max", type=Number(min=0, min_open=True), default=1000.0, show_default=True,
               help="Longest retry timeout in ms.")
 @click.option("--learning", type=click.Choice(["proposer", "acceptors"]), default="proposer", show_default=True)
 @click.option("--bug", "bugs", multiple=True, type=click.Choice(list(BUGS)), metavar="NAME",
@@ -1296,6 +1410,7 @@ def cluster(scenario: Path, seed: int | None, trace_path: Path | None, as_json: 
 
     from .real.cluster import ClusterError, check_template, run_cluster
 
+    _not_an_input(trace_path, "--trace", scenario)
     if node_cmd is not None and bugs:
         _bad_input(f"--bug {bugs[0]}: bugs are mutants of paxsim's own roles and cannot be switched on in a "
                    "--node-cmd node, which runs its own code (drop --bug, or drop --node-cmd)")
@@ -1411,6 +1526,7 @@ def compare(scenario: Path, seeds: str, variants: tuple[str, ...], jobs: int | N
     """
     from . import compare as cmp
 
+    _jobs_or_scheduler(jobs, scheduler)
     try:
         plan = cmp.plan_variants(scenario, list(variants))
         seed_list = cmp.parse_seeds(seeds)
@@ -1418,6 +1534,8 @@ def compare(scenario: Path, seeds: str, variants: tuple[str, ...], jobs: int | N
         _bad_input(str(exc))
     if output is not None and not output.parent.exists():
         _bad_input(f"{output}: directory {str(output.parent)!r} does not exist")
+    if output is not None and output.exists():
+        _bad_input(f"{output} exists: choose another -o, or remove it first")
     if plot_path is not None and plot_path.suffix.lower() not in (".png", ".svg", ".pdf"):
         _bad_input(f"--plot {plot_path}: expected a .png, .svg or .pdf file name")
     _warn_if_large(max(len(v.scenario["nodes"]) for v in plan))
@@ -1443,20 +1561,25 @@ def compare(scenario: Path, seeds: str, variants: tuple[str, ...], jobs: int | N
     except KeyboardInterrupt:
         if bar is not None:
             bar.close()
-        click.echo("interrupted", err=True)
+        click.echo(f"interrupted: every seed finished is in {output} (compare has no --resume: to go on, run the "
+                   "seeds not in it)" if output is not None else
+                   "interrupted: nothing kept (-o FILE keeps every seed as it finishes)", err=True)
         sys.exit(130)
     if bar is not None:
         bar.close()
     summary = cmp.summarize_compare(str(scenario), plan, records)
-    if plot_path is not None:
-        cmp.plot_differences(records, plan, summary, plot_path)
     if as_json:
         click.echo(json.dumps(summary, sort_keys=True))
     else:
         click.echo(cmp.format_compare(summary))
         if output is not None:
             click.echo(f"results:   {output}")
-        if plot_path is not None:
+    if plot_path is not None:  # after the report: a plot that cannot be written loses nothing else
+        try:
+            cmp.plot_differences(records, plan, summary, plot_path)
+        except OSError as exc:
+            _bad_input(f"{plot_path}: cannot write plot: {exc.strerror or exc}")
+        if not as_json:
             click.echo(f"plot:      {plot_path}")
     sys.exit(EXIT_FAIL if summary["violating_runs"] else EXIT_OK)
 
@@ -1480,7 +1603,7 @@ EXIT_BOUND = 3
               help="bfs finds a shortest counterexample; dfs and random reach deep states sooner.")
 @click.option("--max-depth", type=click.IntRange(min=0), help="Expand no state deeper than this many transitions.")
 @click.option("--max-states", type=click.IntRange(min=1), help="Stop after this many unique states.")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), metavar="S",
+@click.option("--time-limit", type=Number(min=0, min_open=True), metavar="S",
               help="Stop after S seconds (random: 10 s unless a bound is given).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the random walk.")
 @click.option("--loss", type=click.IntRange(min=0), help="Loss budget (overrides explore.loss).")
@@ -1517,7 +1640,8 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
 
     \b
     Examples:
-      paxsim explore scenarios/explore/three-nodes.yaml
+      paxsim explore scenarios/explore/three-nodes.yaml --restart 0   # crash-stop: seconds
+      paxsim explore scenarios/explore/three-nodes.yaml   # all of it: 1 million states, 5-15 minutes, 1.5 GB
       paxsim explore scenarios/explore/three-nodes.yaml --restart 1 --bug amnesia
       paxsim explore scenarios/explore/three-nodes.yaml --bug ignore-accepted -o cex.yaml
       paxsim run cex.yaml
@@ -1537,19 +1661,25 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
         sc = load_variant(scenario, sets, bugs)
     except (ScenarioError, OverrideError) as exc:
         _bad_input(str(exc))
-    if sc.kind != "single-decree":  # the search drives the single-decree roles: it would prove nothing here
+    if sc.kind != "single-decree":  # the explorer has single-decree roles only: it would search nothing
         from .scenario import read_scenario_data
 
-        path = ("protocol", "kind")
-        _bad_input(str(ScenarioError(sc.source, read_scenario_data(scenario)[1].get(path), path,
-                                     f"paxsim explore searches single-decree scenarios only, not {sc.kind} "
+        line = None if any(s.startswith("protocol") for s in sets) else (
+            read_scenario_data(scenario)[1].get(("protocol", "kind")))
+        _bad_input(str(ScenarioError(str(scenario), line, ("protocol", "kind"),
+                                     f"paxsim explore searches single-decree Paxos only, not {sc.kind} "
                                      "(run it with 'paxsim run' or 'paxsim sweep')")))
     budgets = sc.explore or Explore()
     changes = {k: v for k, v in (("loss", loss), ("duplicate", duplicate), ("crash", crash),
                                  ("restart", restart), ("timers", timers), ("symmetry", symmetry)) if v is not None}
     budgets = dc_replace(budgets, **changes)
-    if output is not None and not output.parent.exists():
-        _bad_input(f"{output}: directory {str(output.parent)!r} does not exist")
+    if output is not None:
+        _writable_parent(output, "the counterexample")
+        _not_an_input(output, "-o", scenario)
+    if reduction and not prune and (click.get_current_context().get_parameter_source("reduction")
+                                    is click.core.ParameterSource.COMMANDLINE):
+        _bad_input("--reduction: needs --prune (the reduction skips subsumed transitions, which --no-prune "
+                   "keeps); drop --no-prune, or give --no-reduction")
     if strategy == "random" and max_states is None and time_limit is None:
         time_limit = 10.0
     model = ex.model_for(sc, budgets, prune=prune, reduce=reduction)
@@ -1583,7 +1713,10 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
         summary["replayed"] = replay is not None
         summary["explanation"] = replay.explain() if replay is not None else None
         if output is not None:
-            output.write_text(ex.to_yaml(data), encoding="utf-8")
+            try:
+                output.write_text(ex.to_yaml(data), encoding="utf-8")
+            except OSError as exc:
+                _bad_input(f"{output}: cannot write the counterexample: {exc.strerror or exc}")
             summary["counterexample"] = str(output)
     if as_json:
         click.echo(json.dumps(summary, sort_keys=True))

@@ -145,13 +145,23 @@ def run_compare(scenario_path: str, variants: list[Variant], seeds: list[int], *
                 on_result: Callable[[dict], None] | None = None) -> list[dict]:
     """Run every variant on every seed; the records in seed order (also
     appended to `output` as JSON lines, if given)."""
-    executor = make_executor(jobs, scheduler)
+    try:  # "x": never overwrite a file, even one made meanwhile
+        out = open(output, "x", encoding="utf-8") if output is not None else None
+    except FileExistsError:
+        raise SweepError(f"{output} exists: choose another -o, or remove it first") from None
+    except OSError as exc:
+        raise SweepError(f"{output}: cannot write results: {exc.strerror or exc}") from None
+    try:
+        executor = make_executor(jobs, scheduler)
+    except BaseException:
+        if out is not None:
+            out.close()
+        raise
     size = chunk_size(len(seeds), getattr(executor, "jobs", 1))
     spec = [(v.name, v.key, v.scenario) for v in variants]
     tasks = ((n, spec, seeds[i:i + size]) for n, i in enumerate(range(0, len(seeds), size)))
     records: list[dict] = []
     order = InOrder()  # the output file gets chunks in seed order, whichever worker finished first
-    out = open(output, "w", encoding="utf-8") if output is not None else None
 
     def write(chunk: list[dict]) -> None:
         out.write("".join(json.dumps(r, sort_keys=True, separators=(",", ":")) + "\n" for r in chunk))

@@ -13,7 +13,7 @@ were run, up to and including the first violating one.
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
+import multiprocessing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -141,41 +141,17 @@ def hunt(profiles: list[Path], bugs: list[str], *, ranges: int = 20, size: int =
     from .shrink import shrink
 
     rows: dict[tuple[str, str], Row] = {}
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        correct = {}
-        # mutants: ranges in batches of `jobs`, stopping early when a non-control bug is not found
-        for bug_set in bugs:
-            names = tuple(bug_set.split("+"))
-            control = set(names) <= CONTROL_BUGS
-            for p in profiles:
-                row = rows[(bug_set, p.stem)] = Row(bug_set, p.stem)
-                r = 0
-                while r < ranges:
-                    batch = [(str(p), names, (r + i) * size, size) for i in range(min(jobs, ranges - r))]
-                    for first, kinds, count in pool.map(_first_violation, batch):
-                        row.counts.append(count if first is not None else None)
-                        row.kinds.update(kinds)
-                        if first is not None:
-                            row.first_seeds.append(first)
-                        advance(size)
-                    r += len(batch)
-                    row.ranges_run = r
-                    if not control and row.caught == 0 and r >= give_up:
-                        advance((ranges - r) * size)
-                        break  # not this profile's kind of bug: say so rather than spend 200,000 runs
-                if progress:
-                    progress(f"{bug_set} on {p.stem}: {row.caught}/{row.ranges_run} ranges caught")
-        # the correct protocol (none with correct_seeds=0: the table then says "not run")
-        chunk = max(1, correct_seeds // (jobs * 8))
-        for p in profiles if correct_seeds else ():
-            tasks = [(str(p), s, min(chunk, correct_seeds - s)) for s in range(0, correct_seeds, chunk)]
-            results = []
-            for got in pool.map(_count_violations, tasks):
-                results.append(got)
-                advance(got[1])
-            correct[p.stem] = (sum(v for v, _ in results), sum(n for _, n in results))
-            if progress:
-                progress(f"correct protocol on {p.stem}: {correct[p.stem][0]} violations in {correct[p.stem][1]} seeds")
+    correct: dict = {}
+    try:
+        _hunt_runs(profiles, bugs, rows, correct, ranges, size, correct_seeds, jobs, give_up, progress, advance,
+                   _start_worker)
+    except KeyboardInterrupt:  # what finished so far, for the caller to keep; nothing shrunk
+        for key, row in list(rows.items()):
+            row.ranges_run = len(row.counts)
+            if not row.counts:
+                del rows[key]
+        return {"rows": rows, "correct": correct, "shrunk": {}, "ranges": ranges, "size": size,
+                "correct_seeds": correct_seeds, "interrupted": True}
     # shrink: the first violations of every profile that caught the bug (up to
     # `tries` of them), keeping the smallest result
     shrunk = {}
@@ -201,6 +177,71 @@ def hunt(profiles: list[Path], bugs: list[str], *, ranges: int = 20, size: int =
                 progress(f"{bug_set}: shrunk {best[0]} seed {best[1]} to {best[2].after}")
     return {"rows": rows, "correct": correct, "shrunk": shrunk, "ranges": ranges, "size": size,
             "correct_seeds": correct_seeds}
+
+
+def _start_worker() -> None:
+    """A hunt worker ignores Ctrl-C (the parent stops it, keeping what finished) and ends with its parent."""
+    from .sweep import _ignore_sigint, exit_with_parent
+
+    _ignore_sigint()
+    exit_with_parent()
+
+
+def _hunt_runs(profiles, bugs, rows, correct, ranges, size, correct_seeds, jobs, give_up, progress, advance,
+               initializer) -> None:
+    """The hunt's sweeps, filling `rows` and `correct` as they finish."""
+    # A multiprocessing pool, for its terminate(): a worker's task can run for minutes (a range of
+    # 10,000 seeds), and Ctrl-C must stop now, keeping what finished.  (Ending a concurrent.futures
+    # pool's workers under it made its manager thread print tracebacks.)
+    pool = multiprocessing.get_context("fork").Pool(jobs, initializer=initializer)
+    try:
+        _hunt_in(pool, profiles, bugs, rows, correct, ranges, size, correct_seeds, jobs, give_up, progress,
+                 advance)
+    except BaseException:  # Ctrl-C: stop now; what finished is in rows and correct
+        pool.terminate()
+        raise
+    else:
+        pool.close()
+    finally:
+        pool.join()
+
+
+def _hunt_in(pool, profiles, bugs, rows, correct, ranges, size, correct_seeds, jobs, give_up, progress,
+             advance) -> None:
+    """The hunt's sweeps on `pool`, filling `rows` and `correct` as each finishes."""
+    # mutants: ranges in batches of `jobs`, stopping early when a non-control bug is not found
+    for bug_set in bugs:
+        names = tuple(bug_set.split("+"))
+        control = set(names) <= CONTROL_BUGS
+        for p in profiles:
+            row = rows[(bug_set, p.stem)] = Row(bug_set, p.stem)
+            r = 0
+            while r < ranges:
+                batch = [(str(p), names, (r + i) * size, size) for i in range(min(jobs, ranges - r))]
+                for first, kinds, count in pool.imap(_first_violation, batch):
+                    row.counts.append(count if first is not None else None)
+                    row.kinds.update(kinds)
+                    if first is not None:
+                        row.first_seeds.append(first)
+                    advance(size)
+                r += len(batch)
+                row.ranges_run = r
+                if not control and row.caught == 0 and r >= give_up:
+                    advance((ranges - r) * size)
+                    break  # not this profile's kind of bug: say so rather than spend 200,000 runs
+            if progress:
+                progress(f"{bug_set} on {p.stem}: {row.caught}/{row.ranges_run} ranges caught")
+    # the correct protocol (none with correct_seeds=0: the table then says "not run")
+    chunk = max(1, correct_seeds // (jobs * 8))
+    for p in profiles if correct_seeds else ():
+        tasks = [(str(p), s, min(chunk, correct_seeds - s)) for s in range(0, correct_seeds, chunk)]
+        results = []
+        for got in pool.imap(_count_violations, tasks):
+            results.append(got)
+            advance(got[1])
+        correct[p.stem] = (sum(v for v, _ in results), sum(n for _, n in results))
+        if progress:
+            progress(f"correct protocol on {p.stem}: {correct[p.stem][0]} violations in {correct[p.stem][1]} seeds")
 
 
 def write_counterexamples(result: dict, directory: Path) -> list[Path]:
@@ -249,7 +290,9 @@ def format_table(result: dict) -> str:
         hand_s = "-" if not hand or hand[0] is None else f"{hand[0]}/{hand[1]}/{hand[2]}/{hand[3]}"
         out.append(f"| {bug} | " + " | ".join(cells) + f" | {', '.join(sorted(kinds)) or '-'} | {size} | {hand_s} |")
     if result.get("correct_seeds", 1):
-        cells = [f"{correct[p][0]} violations in {correct[p][1]:,} seeds" if p in correct else "" for p in profiles]
+        missing = "not run (interrupted)" if result.get("interrupted") else ""
+        cells = [f"{correct[p][0]} violations in {correct[p][1]:,} seeds" if p in correct else missing
+                 for p in profiles]
     else:
         cells = ["not run (--correct-seeds 0)" for _ in profiles]
     out.append("| correct protocol | " + " | ".join(cells) + " | - | - | - |")

@@ -55,19 +55,29 @@ class SweepError(ValueError):
 # --------------------------------------------------------------------------
 # The grid
 # --------------------------------------------------------------------------
+MAX_SEEDS = 10_000_000  # in one sweep: the list alone then takes hundreds of MB, and the runs hours
+MAX_COMBINATIONS = 10_000  # of --set values in one sweep, each a validated scenario held in memory
+
+
 def parse_seeds(text: str) -> list[int]:
     """'0:1000' (half-open), '7', '1,5,9' or '0:100,500:600' -> seeds, in order, without repeats."""
     seeds: list[int] = []
     seen: set[int] = set()
+    ranges = []
     for part in text.split(","):
         part = part.strip()
-        m = re.fullmatch(r"(\d+)(?::(\d+))?", part)
+        m = re.fullmatch(r"([0-9]+)(?::([0-9]+))?", part)  # ASCII digits: int() would read any script's
         if not m:
             raise SweepError(f"--seeds {text}: expected A:B (from A up to B-1), N, or a comma list of those")
         lo = int(m.group(1))
         hi = int(m.group(2)) if m.group(2) is not None else lo + 1
         if hi <= lo:
             raise SweepError(f"--seeds {text}: empty range {part} (B must be greater than A)")
+        ranges.append((lo, hi))
+    if sum(hi - lo for lo, hi in ranges) > MAX_SEEDS:  # before building a list that may not fit in memory
+        raise SweepError(f"--seeds {text}: more than {MAX_SEEDS:,} seeds; split them into several runs "
+                         "(e.g. --seeds 0:10000000, then --seeds 10000000:20000000)")
+    for lo, hi in ranges:
         for s in range(lo, hi):
             if s not in seen:
                 seen.add(s)
@@ -125,6 +135,10 @@ def build_grid(scenario_path: str | Path, sets: Iterable[str], bugs=()) -> tuple
         if any(name == a[0] for a in axes):
             raise SweepError(f"--set {name} is given twice; list every value in one --set {name}=V1,V2")
         axes.append((name, path, values))
+    count = math.prod(len(a[2]) for a in axes)
+    if count > MAX_COMBINATIONS:  # each is validated and kept before the first run: refuse before that
+        raise SweepError(f"--set: {count:,} combinations ({' x '.join(str(len(a[2])) for a in axes)} values), "
+                         f"more than the {MAX_COMBINATIONS:,} one sweep takes; sweep fewer values at a time")
     combos = []
     for index, choice in enumerate(itertools.product(*[a[2] for a in axes])):
         d = data
@@ -289,14 +303,33 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and keeps what finished
 
 
+def exit_with_parent() -> None:
+    """In a forked worker: end this process once its parent is gone.  A
+    parent killed outright (SIGTERM, SIGKILL) cannot close its pool, and a
+    worker waiting on the pool's queue would wait forever (it holds the
+    queue's write end itself, so it never sees the end of it)."""
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="paxsim-exit-with-parent", daemon=True).start()
+
+
 def _start_worker() -> None:
-    """A local worker's first act: ignore Ctrl-C, then import what the runs
-    need (with the cyclic collector off meanwhile, and what it made frozen
-    after, as the command line does for itself).  A worker forked after
-    the parent's own `warm_up` inherits all of it and imports nothing."""
+    """A local worker's first act: ignore Ctrl-C, end with the parent, then
+    import what the runs need (with the cyclic collector off meanwhile, and
+    what it made frozen after, as the command line does for itself).  A
+    worker forked after the parent's own `warm_up` inherits all of it and
+    imports nothing."""
     import gc
 
     _ignore_sigint()
+    exit_with_parent()
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -398,17 +431,33 @@ class ProcessExecutor:
 
         if before_own is not None:
             before_own()
-        while True:
-            yield from finished()
-            while len(pending) < ahead:
-                nxt = next(tasks, None)
-                if nxt is None:
+        try:
+            while True:
+                yield from finished()
+                while len(pending) < ahead:
+                    nxt = next(tasks, None)
+                    if nxt is None:
+                        break
+                    submit(nxt)
+                task = next(tasks, None)
+                if task is None:
                     break
-                submit(nxt)
-            task = next(tasks, None)
-            if task is None:
-                break
-            yield fn(*task)  # this process's share
+                yield fn(*task)  # this process's share
+        except KeyboardInterrupt:
+            # Ctrl-C, most likely in this process's own chunk: the workers (which ignore it) have
+            # finished some chunks meanwhile and finish the ones they hold (close() would wait for
+            # them anyway): hand those on to be kept, then stop.
+            for fut in list(pending):
+                if fut.cancel():
+                    del pending[fut]
+            for fut in list(pending):
+                del pending[fut]
+                try:
+                    chunk = fut.result()
+                except Exception:
+                    continue
+                yield chunk
+            raise
         # The end: run here what no worker has started, newest first.
         while True:
             yield from finished()
@@ -645,7 +694,16 @@ def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, 
     numbered = ((i, *chunk) for i, chunk in enumerate(chunks))
     counts = {"ran": 0, "skipped": skipped, "violations": 0}
     tdir = traces_dir(output)
-    with open(output, "a", encoding="utf-8") as out:
+    if tdir.exists() and not tdir.is_dir():  # where violating runs' traces go: refused now, not at the first
+        executor.close()
+        raise SweepError(f"{tdir}: exists and is not a directory (the traces of violating runs go there); "
+                         "move it, or choose another -o")
+    try:
+        results_file = open(output, "a", encoding="utf-8")
+    except OSError as exc:
+        executor.close()
+        raise SweepError(f"{output}: cannot write results: {exc.strerror or exc}") from None
+    with results_file as out:
         if need_header:
             out.write(json.dumps(plan.header, sort_keys=True, separators=(",", ":")) + "\n")
             out.flush()

@@ -151,6 +151,9 @@ def node_command(scenario: Scenario, seed: int, name: str, peers: str, data: Pat
 
 
 def check_template(template: str) -> None:
+    if not template.strip():
+        raise ClusterError("--node-cmd: empty command; give the command that starts one node, e.g. "
+                           "'python my_node.py --config {config}'")
     fill_template(template, {p: "x" for p in PLACEHOLDERS})
 
 

@@ -354,7 +354,9 @@ async def _json_errors(request, handler):
 
 async def serve(runtime: NodeRuntime, host: str, port: int, ready=None) -> None:
     """Serve until SIGTERM or SIGINT.  Prints `READY <port>` once accepting."""
-    runner = web.AppRunner(runtime.app(), access_log=None, handle_signals=False)
+    # shutdown_timeout: on SIGTERM or Ctrl-C, an open /prepare (which waits up to its "timeout" for the
+    # decision) gets a second to finish, not aiohttp's 60.
+    runner = web.AppRunner(runtime.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     try:
@@ -390,6 +392,11 @@ def build_config(name: str, peers: dict[str, str], nodes: str | None, quorum: st
             p1, p2 = (int(x) for x in quorum.split(","))
         except ValueError:
             raise StartupError(f"--quorum: expected PHASE1,PHASE2; got {quorum!r}") from None
+        if not (1 <= p1 <= n and 1 <= p2 <= n):
+            raise StartupError(f"--quorum {quorum}: each quorum must be between 1 and {n} (the nodes)")
+        if p1 + p2 <= n:  # as the simulator's scenarios: quorums that may miss each other are unsafe
+            raise StartupError(f"--quorum {quorum}: unsafe quorums: phase-1 and phase-2 quorums of {n} nodes "
+                               f"do not intersect unless PHASE1 + PHASE2 > {n}")
     else:
         p1 = p2 = n // 2 + 1
     return NodeConfig(name, order, p1, p2, retry, learning, frozenset(bugs))
