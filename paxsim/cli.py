@@ -1744,10 +1744,14 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
                 click.echo(f"wrote:       {output}  (reproduce: paxsim run {output})")
         elif result.exhausted:
             click.echo("result:      exhausted: no schedule violates agreement, validity or integrity")
+        elif result.bound == "interrupted":
+            click.echo("result:      interrupted (Ctrl-C) before the space was exhausted: no verdict")
         else:
             click.echo(f"result:      bound hit ({result.bound}) before the space was exhausted: no verdict")
     if result.violation is not None:
         sys.exit(EXIT_FAIL)
+    if result.bound == "interrupted":
+        sys.exit(130)  # as any command stopped by Ctrl-C, with what it searched reported above
     sys.exit(EXIT_OK if result.exhausted else EXIT_BOUND)
 
 

@@ -137,166 +137,171 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
     step = model.step
     prune = model.prune
     enabled = model.enabled
-    if strategy in ("bfs", "dfs"):
-        # BFS by labels: a reboot is two labels (crash, restart), so its
-        # child goes two levels down (`levels`, one list per depth); a state
-        # first seen two levels down and then one level down is moved up
-        # (its stale entry is skipped).  DFS uses one stack.
-        bfs = strategy == "bfs"
-        cover = model.cover if (bfs and (model.reduce if covering is None else covering)) else None
-        covers: dict[tuple, list] = {}  # cover key -> [(depth, budgets, in-flight set, key)] of states queued
-        if cover is not None:
-            k0, b0, items0 = cover(init, h0)
-            covers[k0] = [(0, b0, items0, h0)]
-        levels: dict[int, list] = {0: [(init, h0, 0)]}
-        stack: list = levels[0] if not bfs else []
-        level = 0
-        cursor = 0
-        truncated = False
-        best: tuple | None = None  # (cost, parent key, label, violation)
-        while True:
-            if bfs:
-                current = levels.get(level)
-                if current is None or cursor >= len(current):
-                    levels.pop(level, None)
-                    if not levels:
+    if strategy not in ("bfs", "dfs", "random"):
+        raise ValueError(f"unknown strategy {strategy!r}")
+    try:
+        if strategy in ("bfs", "dfs"):
+            # BFS by labels: a reboot is two labels (crash, restart), so its
+            # child goes two levels down (`levels`, one list per depth); a state
+            # first seen two levels down and then one level down is moved up
+            # (its stale entry is skipped).  DFS uses one stack.
+            bfs = strategy == "bfs"
+            cover = model.cover if (bfs and (model.reduce if covering is None else covering)) else None
+            covers: dict[tuple, list] = {}  # cover key -> [(depth, budgets, in-flight set, key)] of states queued
+            if cover is not None:
+                k0, b0, items0 = cover(init, h0)
+                covers[k0] = [(0, b0, items0, h0)]
+            levels: dict[int, list] = {0: [(init, h0, 0)]}
+            stack: list = levels[0] if not bfs else []
+            level = 0
+            cursor = 0
+            truncated = False
+            best: tuple | None = None  # (cost, parent key, label, violation)
+            while True:
+                if bfs:
+                    current = levels.get(level)
+                    if current is None or cursor >= len(current):
+                        levels.pop(level, None)
+                        if not levels:
+                            break
+                        level += 1
+                        cursor = 0
+                        continue
+                    if best is not None and best[0] <= level + 1:
+                        break  # nothing from this level on can be shorter
+                    state, h, depth = current[cursor]
+                    current[cursor] = None
+                    cursor += 1
+                    entry = parents[h]
+                    if entry is not None and (entry[2] != depth or len(entry) == 4):
+                        continue  # reached again one level higher (expanded there), or covered since
+                else:
+                    if not stack:
                         break
-                    level += 1
-                    cursor = 0
-                    continue
-                if best is not None and best[0] <= level + 1:
-                    break  # nothing from this level on can be shorter
-                state, h, depth = current[cursor]
-                current[cursor] = None
-                cursor += 1
-                entry = parents[h]
-                if entry is not None and (entry[2] != depth or len(entry) == 4):
-                    continue  # reached again one level higher (expanded there), or covered since
-            else:
-                if not stack:
+                    state, h, depth = stack.pop()
+                if max_states is not None and res.unique >= max_states:
+                    res.bound = "max-states"
                     break
-                state, h, depth = stack.pop()
-            if max_states is not None and res.unique >= max_states:
-                res.bound = "max-states"
-                break
-            if (res.visited & 255) == 0:
+                if (res.visited & 255) == 0:
+                    if progress is not None:
+                        progress(res.unique)
+                    if out_of_bounds():
+                        break
+                res.visited += 1
+                if depth > res.max_depth:
+                    res.max_depth = depth
+                labels = enabled(state)
+                if max_depth is not None and depth >= max_depth:
+                    if labels:
+                        truncated = True
+                    continue
+                children = []
+                for label in labels:
+                    child, violation, subsumed = step(state, label)
+                    res.transitions += 1
+                    if subsumed and prune and violation is None:
+                        res.pruned += 1
+                        continue
+                    cost = depth + (2 if label[0] == "reboot" else 1)
+                    if max_depth is not None and cost > max_depth:
+                        truncated = True  # a reboot from the last level but one
+                        continue
+                    if violation is not None:
+                        if best is None or cost < best[0]:
+                            best = (cost, h, label, violation)
+                        if not bfs:
+                            break
+                        continue
+                    child, _ = canonical(child)
+                    ch = state_key(child)
+                    if bfs:
+                        entry = parents.get(ch, _MISSING)
+                        if entry is not _MISSING and (entry is None or entry[2] <= cost):
+                            continue
+                        # queued before (a 3-tuple), now one level higher: counted already
+                        counted = entry is not _MISSING and len(entry) == 3
+                        if cover is not None:
+                            key, budget, items = cover(child, ch)
+                            group = covers.get(key)
+                            if group is None:
+                                covers[key] = [(cost, budget, items, ch)]
+                            elif any(d <= cost and items <= other and all(map(ge, b, budget))
+                                     for d, b, other, _h in group):
+                                res.covered += 1
+                                parents[ch] = (h, label, cost, True)  # covered, never expanded
+                                continue
+                            else:
+                                # and the other way: queued states, no higher, that this one covers
+                                # (not expanded yet: they are at least one level down)
+                                for d, b, other, oh in group:
+                                    if d >= cost and other <= items and all(map(ge, budget, b)):
+                                        old = parents[oh]
+                                        if len(old) == 3 and old[2] == d:
+                                            parents[oh] = old + (True,)
+                                            res.covered += 1
+                                            res.unique -= 1
+                                group.append((cost, budget, items, ch))
+                        parents[ch] = (h, label, cost)
+                        if not counted:
+                            res.unique += 1
+                        levels.setdefault(cost, []).append((shared(ch), ch, cost))
+                    elif ch not in parents:
+                        parents[ch] = (h, label)
+                        res.unique += 1
+                        children.append((shared(ch), ch, cost))
+                if best is not None and not bfs:
+                    break
+                if children:
+                    children.reverse()  # explore the first enabled transition first
+                    stack.extend(children)
+            if best is None and res.bound is None:
+                if truncated:
+                    res.bound = "max-depth"
+                else:
+                    res.exhausted = True
+            if best is not None:
+                res.bound = None  # a violation is a verdict, whatever bound was near
+                _cost, h, label, violation = best
+                path = [label]
+                while parents[h] is not None:
+                    h, label = parents[h][:2]
+                    path.append(label)
+                path.reverse()
+                res.violation = violation
+                res.path = expand(concretize(model, path))
+                res.max_depth = max(res.max_depth, len(res.path))
+        elif strategy == "random":
+            rng = random.Random(seed)
+            limit = 200 if max_depth is None else max_depth
+            while found is None:
                 if progress is not None:
                     progress(res.unique)
                 if out_of_bounds():
                     break
-            res.visited += 1
-            if depth > res.max_depth:
-                res.max_depth = depth
-            labels = enabled(state)
-            if max_depth is not None and depth >= max_depth:
-                if labels:
-                    truncated = True
-                continue
-            children = []
-            for label in labels:
-                child, violation, subsumed = step(state, label)
-                res.transitions += 1
-                if subsumed and prune and violation is None:
-                    res.pruned += 1
-                    continue
-                cost = depth + (2 if label[0] == "reboot" else 1)
-                if max_depth is not None and cost > max_depth:
-                    truncated = True  # a reboot from the last level but one
-                    continue
-                if violation is not None:
-                    if best is None or cost < best[0]:
-                        best = (cost, h, label, violation)
-                    if not bfs:
+                state, path = model.initial(), []
+                for _ in range(limit):
+                    labels = enabled(state)
+                    if not labels:
                         break
-                    continue
-                child, _ = canonical(child)
-                ch = state_key(child)
-                if bfs:
-                    entry = parents.get(ch, _MISSING)
-                    if entry is not _MISSING and (entry is None or entry[2] <= cost):
-                        continue
-                    # queued before (a 3-tuple), now one level higher: counted already
-                    counted = entry is not _MISSING and len(entry) == 3
-                    if cover is not None:
-                        key, budget, items = cover(child, ch)
-                        group = covers.get(key)
-                        if group is None:
-                            covers[key] = [(cost, budget, items, ch)]
-                        elif any(d <= cost and items <= other and all(map(ge, b, budget))
-                                 for d, b, other, _h in group):
-                            res.covered += 1
-                            parents[ch] = (h, label, cost, True)  # covered, never expanded
-                            continue
-                        else:
-                            # and the other way: queued states, no higher, that this one covers
-                            # (not expanded yet: they are at least one level down)
-                            for d, b, other, oh in group:
-                                if d >= cost and other <= items and all(map(ge, budget, b)):
-                                    old = parents[oh]
-                                    if len(old) == 3 and old[2] == d:
-                                        parents[oh] = old + (True,)
-                                        res.covered += 1
-                                        res.unique -= 1
-                            group.append((cost, budget, items, ch))
-                    parents[ch] = (h, label, cost)
-                    if not counted:
+                    label = labels[rng.randrange(len(labels))]
+                    state, violation = model.apply(state, label)
+                    res.transitions += 1
+                    res.visited += 1
+                    path.append(label)
+                    ch = state_key(canonical(state)[0])
+                    if ch not in parents:
+                        parents[ch] = True
                         res.unique += 1
-                    levels.setdefault(cost, []).append((shared(ch), ch, cost))
-                elif ch not in parents:
-                    parents[ch] = (h, label)
-                    res.unique += 1
-                    children.append((shared(ch), ch, cost))
-            if best is not None and not bfs:
-                break
-            if children:
-                children.reverse()  # explore the first enabled transition first
-                stack.extend(children)
-        if best is None and res.bound is None:
-            if truncated:
-                res.bound = "max-depth"
-            else:
-                res.exhausted = True
-        if best is not None:
-            res.bound = None  # a violation is a verdict, whatever bound was near
-            _cost, h, label, violation = best
-            path = [label]
-            while parents[h] is not None:
-                h, label = parents[h][:2]
-                path.append(label)
-            path.reverse()
-            res.violation = violation
-            res.path = expand(concretize(model, path))
-            res.max_depth = max(res.max_depth, len(res.path))
-    elif strategy == "random":
-        rng = random.Random(seed)
-        limit = 200 if max_depth is None else max_depth
-        while found is None:
-            if progress is not None:
-                progress(res.unique)
-            if out_of_bounds():
-                break
-            state, path = model.initial(), []
-            for _ in range(limit):
-                labels = enabled(state)
-                if not labels:
-                    break
-                label = labels[rng.randrange(len(labels))]
-                state, violation = model.apply(state, label)
-                res.transitions += 1
-                res.visited += 1
-                path.append(label)
-                ch = state_key(canonical(state)[0])
-                if ch not in parents:
-                    parents[ch] = True
-                    res.unique += 1
-                if violation is not None:
-                    found = (None, label, violation)
-                    res.violation, res.path = violation, expand(path)
-                    break
-            res.max_depth = max(res.max_depth, len(path))
-        # a random walk never proves anything: without a violation, a bound stopped it
-    else:
-        raise ValueError(f"unknown strategy {strategy!r}")
+                    if violation is not None:
+                        found = (None, label, violation)
+                        res.violation, res.path = violation, expand(path)
+                        break
+                res.max_depth = max(res.max_depth, len(path))
+            # a random walk never proves anything: without a violation, a bound stopped it
+    except KeyboardInterrupt:  # Ctrl-C: a bound like the others, so what was searched is reported
+        res.bound, res.exhausted = "interrupted", False
+        if not res.path:  # caught between finding a violation and writing its schedule: none to show
+            res.violation = None
     res.seconds = time.perf_counter() - start
     res.peak_rss_mib = _peak_rss_mib()
     if progress is not None:
