@@ -272,7 +272,7 @@ def test_a_multi_paxos_scenario_is_refused_not_proven_safe(runner):
     result = runner.invoke(main, ["explore", kv])
     assert result.exit_code == 2, result.output
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
-    assert result.stderr.startswith(f"{kv}:7: protocol.kind: paxsim explore searches single-decree scenarios only")
+    assert result.stderr.startswith(f"{kv}:7: protocol.kind: paxsim explore searches single-decree Paxos only")
     assert "exhausted" not in result.stdout
 
 
