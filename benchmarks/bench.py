@@ -478,26 +478,28 @@ def instructions(tmp: Path, quick: bool) -> list[dict]:
         log(f"  instructions, {nodes} nodes: " + ", ".join(f"{k} {v / 1e3:,.0f}k" for k, v in counts.items()))
     # Commands: instructions are additive, so two counts separate start-up from the cost per run, and
     # give the whole command at the command-line rows' size exactly (start-up + RUNS x per run).
-    k = 20 if quick else 200
-    path = tmp / "bench-instructions.yaml"
-    path.write_text(scenario_text(5, 2))
-    startup_ins, per_run = {}, {}
-    for side in ("reference_min.py", "reference.py", "paxsim"):
-        def command(n, side=side):
-            if side == "paxsim":
-                out = tmp / "results.jsonl"
-                if out.exists():
-                    out.unlink()
-                return sweep_cmd(path, n, 1, out)
-            return [sys.executable, str(HERE / side), "--seeds", f"0:{n}"]
-        one, more = callgrind(command(1), tmp), callgrind(command(1 + k), tmp)
-        per_run[side] = (more - one) / k
-        startup_ins[side] = one - per_run[side]
-    seeds = 3000  # the command-line rows' size
-    rows.append({"how": "command line", "nodes": 5, "proposers": 2, "runs": seeds, "startup": startup_ins,
-                 "per_run": per_run, **{side: startup_ins[side] / seeds + per_run[side] for side in per_run}})
-    log("  instructions, command line: " + ", ".join(f"{side} start-up {startup_ins[side] / 1e6:,.0f}M, "
-                                                        f"{per_run[side] / 1e3:,.0f}k a run" for side in per_run))
+    for nodes, proposers, k, seeds in ((5, 2, 20 if quick else 200, 3000), (51, 5, 2 if quick else 20, 500)):
+        path = tmp / f"bench-instructions-{nodes}.yaml"
+        path.write_text(scenario_text(nodes, proposers))
+        startup_ins, per_run = {}, {}
+        for side in ("reference_min.py", "reference.py", "paxsim"):
+            def command(n, side=side):
+                if side == "paxsim":
+                    out = tmp / "results.jsonl"
+                    if out.exists():
+                        out.unlink()
+                    return sweep_cmd(path, n, 1, out)
+                return [sys.executable, str(HERE / side), "--nodes", str(nodes), "--proposers", str(proposers),
+                        "--seeds", f"0:{n}"]
+            one, more = callgrind(command(1), tmp), callgrind(command(1 + k), tmp)
+            per_run[side] = (more - one) / k
+            startup_ins[side] = one - per_run[side]
+        # seeds: the command-line rows' size
+        rows.append({"how": "command line", "nodes": nodes, "proposers": proposers, "runs": seeds, "counted": k,
+                     "startup": startup_ins, "per_run": per_run,
+                     **{side: startup_ins[side] / seeds + per_run[side] for side in per_run}})
+        log(f"  instructions, command line, {nodes} nodes: " + ", ".join(
+            f"{side} start-up {startup_ins[side] / 1e6:,.0f}M, {per_run[side] / 1e3:,.0f}k a run" for side in per_run))
     return rows
 
 
@@ -605,12 +607,12 @@ def measure(quick: bool, count_instructions: bool = True) -> str:
                 w(f"| {r['nodes']}, {r['proposers']} | {r['how']} | {r['runs']} "
                   f"| {r['reference_min.py'] / 1e3:,.0f}k | {r['reference.py'] / 1e3:,.0f}k | {r['paxsim'] / 1e3:,.0f}k "
                   f"| **{r['reference.py'] / r['paxsim']:.2f}** | {r['reference_min.py'] / r['paxsim']:.2f} |")
-            cl = next(r for r in ins if r["how"] == "command line")
-            w("")
-            w("Command line, split: start-up (everything but the runs) " + ", ".join(
-                f"{side} {cl['startup'][side] / 1e6:,.0f}M" for side in cl["startup"]) + " instructions; per run "
-                + ", ".join(f"{side} {cl['per_run'][side] / 1e3:,.0f}k" for side in cl["per_run"])
-                + " (paxsim's includes its results line and summary).")
+            for cl in (r for r in ins if r["how"] == "command line"):
+                w("")
+                w(f"Command line, {cl['nodes']} nodes, split: start-up (everything but the runs) " + ", ".join(
+                    f"{side} {cl['startup'][side] / 1e6:,.0f}M" for side in cl["startup"]) + " instructions; per run "
+                    + ", ".join(f"{side} {cl['per_run'][side] / 1e3:,.0f}k" for side in cl["per_run"])
+                    + " (paxsim's includes its results line and summary).")
             w("")
             w("Instructions per run, counted by `valgrind --tool=callgrind` (PYTHONHASHSEED=0, bytecode "
               "compiled): the ratios above again, in work done rather than time, so they do not move with "
@@ -618,9 +620,11 @@ def measure(quick: bool, count_instructions: bool = True) -> str:
               "a third within minutes). *in-process*: the same loops as the in-process rows (paxsim: "
               "`simulate(sc, seed).verdict`, full run), minus the same script doing one run (imports and "
               "one-time set-up). *command line*: "
-              "the commands of the command-line rows on the 5-node scenario, counted with 1 and with 1 + "
-              f"{20 if q else 200} seeds; the difference gives the cost per run and the rest the start-up, "
-              "and the row is the whole command at 3,000 seeds (start-up + 3,000 runs) divided by the runs. An instruction count ignores cache misses and branch mispredictions, so it is not "
+              "the commands of the command-line rows, counted with 1 and with 1 + K seeds (K = "
+              + ", ".join(f"{r['counted']} at {r['nodes']} nodes" for r in ins if r["how"] == "command line")
+              + "); the difference gives the cost per run and the rest the start-up, and the row is the whole "
+              "command at the command-line rows' size (start-up + RUNS runs) divided by RUNS. An instruction "
+              "count ignores cache misses and branch mispredictions, so it is not "
               "a time; it is the part of the time that only the code can change.")
         w("")
         log("start-up")
