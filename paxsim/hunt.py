@@ -143,8 +143,7 @@ def hunt(profiles: list[Path], bugs: list[str], *, ranges: int = 20, size: int =
     rows: dict[tuple[str, str], Row] = {}
     correct: dict = {}
     try:
-        _hunt_runs(profiles, bugs, rows, correct, ranges, size, correct_seeds, jobs, give_up, progress, advance,
-                   _start_worker)
+        _hunt_runs(profiles, bugs, rows, correct, ranges, size, correct_seeds, jobs, give_up, progress, advance)
     except KeyboardInterrupt:  # what finished so far, for the caller to keep; nothing shrunk
         for key, row in list(rows.items()):
             row.ranges_run = len(row.counts)
@@ -187,13 +186,13 @@ def _start_worker() -> None:
     exit_with_parent()
 
 
-def _hunt_runs(profiles, bugs, rows, correct, ranges, size, correct_seeds, jobs, give_up, progress, advance,
-               initializer) -> None:
+def _hunt_runs(profiles, bugs, rows, correct, ranges, size, correct_seeds, jobs, give_up, progress,
+               advance) -> None:
     """The hunt's sweeps, filling `rows` and `correct` as they finish."""
     # A multiprocessing pool, for its terminate(): a worker's task can run for minutes (a range of
     # 10,000 seeds), and Ctrl-C must stop now, keeping what finished.  (Ending a concurrent.futures
     # pool's workers under it made its manager thread print tracebacks.)
-    pool = multiprocessing.get_context("fork").Pool(jobs, initializer=initializer)
+    pool = multiprocessing.get_context("fork").Pool(jobs, initializer=_start_worker)
     try:
         _hunt_in(pool, profiles, bugs, rows, correct, ranges, size, correct_seeds, jobs, give_up, progress,
                  advance)
