@@ -27,6 +27,7 @@ try:
     from .check import evaluate_expect
     from .protocols.single import BUGS
     from .report import reproduce_command, summary_json, summary_text
+    from .report import status as verdict_status
     from .scenario import (
         OverrideError,
         ScenarioError,
@@ -72,10 +73,7 @@ def _verdict_exit(verdict, unmet: list[str]) -> int:
     hit the time limit); else 0."""
     if verdict.violations or unmet:
         return EXIT_FAIL
-    w = verdict.workload
-    if w is not None and w.get("linearizability") not in (None, "linearizable"):
-        return EXIT_UNKNOWN
-    return EXIT_OK
+    return EXIT_UNKNOWN if verdict_status(verdict) == "unknown" else EXIT_OK
 
 
 def sim_bugs() -> list[str]:
@@ -618,8 +616,10 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
     liveness assumptions never held long enough) or suspicious, and runs
     over a random profile's fault budget are named.
 
-    Exit status 1 if any run violated safety; 70 if a run hit a bug in
-    paxsim (a fault the simulation cannot apply; the line names the seed).
+    Exit status 1 if any run violated safety; 3 if none did but a run's
+    client history's linearizability is undecided (its search hit the time
+    limit; the table's "lin unknown"); 70 if a run hit a bug in paxsim (a
+    fault the simulation cannot apply; the line names the seed).
     """
     _jobs_or_scheduler(jobs, scheduler)
     with _importing():
@@ -718,7 +718,10 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
                    f"{len(plan.combos)} combination(s) x {len(plan.seeds)} seeds")
         click.echo(sw.format_summary(summary))
         click.echo(f"results:   {output}")
-    sys.exit(EXIT_FAIL if summary["violating_runs"] else EXIT_OK)
+    if summary["violating_runs"]:
+        sys.exit(EXIT_FAIL)
+    undecided = sum((row.get("workload") or {}).get("lin_unknown", 0) for row in summary["combinations"])
+    sys.exit(EXIT_UNKNOWN if undecided else EXIT_OK)  # as `paxsim run` of such a run
 
 
 @main.command()

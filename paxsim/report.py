@@ -30,10 +30,24 @@ def reproduce_command(scenario_path: str, seed: int, sets=(), bugs=()) -> str:
     return f"paxsim run {shlex.quote(str(scenario_path))} --seed {seed}{extra}"
 
 
+def status(verdict: Verdict) -> str:
+    """What the verdict line says, in one word: "violation" (safety broken),
+    "unknown" (no violation found, but a client history's linearizability
+    is undecided: its search hit the time limit) or "ok".  `Verdict.ok`
+    only says there is no violation."""
+    if verdict.violations:
+        return "violation"
+    w = verdict.workload
+    if w is not None and w.get("linearizability") not in (None, "linearizable"):
+        return "unknown"
+    return "ok"
+
+
 def summary_json(header: dict, verdict: Verdict, reproduce: str) -> dict:
     scenario = header.get("scenario") or {}
     unmet = evaluate_expect(verdict, scenario.get("expect") or {})
     out: dict[str, Any] = {
+        "status": status(verdict),
         "scenario": scenario.get("name"),
         "seed": header.get("seed"),
         "value": verdict.value,

@@ -352,3 +352,52 @@ def test_check_refuses_a_malformed_client_event_in_one_line(runner, tmp_path):
     assert result.exit_code == 2, result.output
     assert result.stderr == f"{path}:3: value: expected a string or null, found list\n"
     assert result.stdout == ""
+
+
+def test_check_json_status_says_unknown_where_ok_only_says_no_violation(runner, tmp_path, monkeypatch):
+    import paxsim.check_multi
+
+    events = [_op(f"c{i}", "invoke", "put", f"v{i}", 1.0) for i in range(20)]
+    events += [_op(f"c{i}", "ok", "put", None, 100.0) for i in range(20)]
+    events += [_op("c99", "invoke", "get", None, 200.0), _op("c99", "ok", "get", "nobody", 201.0)]
+    path = _kv_trace(tmp_path, runner, events)
+    monkeypatch.setattr(paxsim.check_multi, "LIN_TIME_LIMIT", 0.2)
+    result = runner.invoke(main, ["check", str(path), "--json"])
+    assert result.exit_code == 3, result.output
+    out = json.loads(result.stdout)
+    assert out["status"] == "unknown"
+    assert out["verdict"]["ok"] is True  # no violation found: that is all "ok" says
+    assert out["workload"]["linearizability"] == "unknown"
+
+
+def test_run_json_status_follows_the_verdict(runner):
+    ok = runner.invoke(main, ["run", str(KV), "--seed", "1", "--json"])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["status"] == "ok"
+    bad = runner.invoke(main, ["run", str(KV.parent / "bugs" / "stale-read.yaml"), "--json"])
+    out = json.loads(bad.stdout)
+    assert bad.exit_code == 1, bad.output
+    assert out["status"] == "violation" and out["verdict"]["ok"] is False
+
+
+def test_sweep_exits_3_when_a_runs_linearizability_is_undecided(runner, tmp_path, monkeypatch):
+    # The search's time limit is what leaves a history undecided (shown by the check test
+    # above); here the search answers "unknown" for every run's history, as it does when
+    # it runs out, and the sweep must not exit 0 as if every history were judged.
+    from types import SimpleNamespace
+
+    import paxsim.check_multi
+    from paxsim import lin
+
+    def out_of_time(history, time_limit=None):
+        return SimpleNamespace(result=lin.UNKNOWN)
+
+    results = tmp_path / "kv.jsonl"
+    args = ["sweep", str(KV), "--seeds", "0:2", "-j", "1", "-o", str(results)]
+    judged = runner.invoke(main, args)
+    assert judged.exit_code == 0, judged.output
+    monkeypatch.setattr(paxsim.check_multi.lin, "check", out_of_time)
+    undecided = runner.invoke(main, [*args[:-1], str(tmp_path / "kv2.jsonl")])
+    assert undecided.exit_code == 3, undecided.output
+    row = next(line for line in undecided.stdout.splitlines() if line.startswith("(scenario as written)"))
+    assert row.split()[-2:] == ["2", "0"]  # lin unknown 2, violations 0
