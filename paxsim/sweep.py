@@ -29,8 +29,11 @@ from typing import Any, Callable, Iterable, Iterator
 
 try:  # the lean built-in module first, as random.py does for sha512: hashlib loads OpenSSL (3 ms of start-up)
     from _sha256 import sha256
-except ImportError:  # Python 3.12 renamed it
-    from hashlib import sha256
+except ImportError:  # pragma: no cover - Python 3.12 and later name it _sha2 (as paxsim.sim.streams reads it)
+    try:
+        from _sha2 import sha256
+    except ImportError:
+        from hashlib import sha256
 
 from ._version import __version__
 from .scenario import (
