@@ -734,14 +734,17 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
               show_default=True, help="Where to write the minimal scenario.")
 @click.option("--budget", type=click.IntRange(min=1), default=20000, show_default=True,
               help="Most candidate runs to try.")
-def shrink(scenario: Path, seed: int, bugs, sets, output: Path, budget: int) -> None:
+@click.option("--progress/--no-progress", default=None,
+              help="Show the candidate runs as they go [default: when stderr is a terminal].")
+def shrink(scenario: Path, seed: int, bugs, sets, output: Path, budget: int, progress: bool | None) -> None:
     """Shrink a violating run to a minimal scenario file.
 
     Reruns SCENARIO at SEED, writes its random faults and every message and
     timer fate out explicitly, then removes proposers, faults, nodes,
     message fates and time while the same property still breaks. The file
     it writes reproduces the violation with 'paxsim run' on any seed; an
-    existing file is never overwritten.
+    existing file is never overwritten. Ctrl-C stops the shrinking and
+    writes the smallest violating scenario found so far (exit status 130).
 
     \b
     Examples:
@@ -755,12 +758,21 @@ def shrink(scenario: Path, seed: int, bugs, sets, output: Path, budget: int) -> 
         _bad_input(f"{output} exists: choose another -o, or remove it first")
     if not output.parent.exists():
         _bad_input(f"{output}: directory {str(output.parent)!r} does not exist")
+    bar = None
+    if sys.stderr.isatty() if progress is None else progress:
+        from tqdm import tqdm
+
+        bar = tqdm(unit="run", desc="shrinking", file=sys.stderr, dynamic_ncols=True)
     try:
         sc = load_variant(scenario, sets, bugs)
         _warn_if_large(len(sc.nodes))
-        result = do_shrink(sc, seed, budget=budget)
+        result = do_shrink(sc, seed, budget=budget, on_run=None if bar is None else bar.update,
+                           log=(lambda _s: None) if bar is None else bar.set_postfix_str)
     except (ScenarioError, OverrideError, ShrinkError) as exc:
         _bad_input(str(exc))
+    finally:
+        if bar is not None:
+            bar.close()
     flags = "".join(f" --bug {b}" for b in bugs) + "".join(f" --set {s}" for s in sets)
     try:
         with open(output, "x", encoding="utf-8") as fh:  # "x": never overwrite, even a file made meanwhile
@@ -776,6 +788,10 @@ def shrink(scenario: Path, seed: int, bugs, sets, output: Path, budget: int) -> 
     click.echo("explanation of the minimal run:")
     click.echo("\n".join("  " + line for line in result.explanation.splitlines()))
     click.echo(f"wrote:     {output}  (reproduce: paxsim run {output})")
+    if result.interrupted:
+        click.echo(f"interrupted: {output} is the smallest violating scenario found before Ctrl-C, "
+                   "not a minimal one", err=True)
+        sys.exit(130)
 
 
 @main.command()

@@ -86,6 +86,7 @@ class ShrinkResult:
     removed: list[str] = field(default_factory=list)
     explanation: str = ""
     runs: int = 0
+    interrupted: bool = False  # Ctrl-C stopped the shrinking: `scenario` is the smallest found by then
 
 
 def _typical(latency) -> float:
@@ -99,11 +100,13 @@ def _typical(latency) -> float:
 
 
 class _Shrinker:
-    def __init__(self, prop: str, log: Callable[[str], None], budget: int) -> None:
+    def __init__(self, prop: str, log: Callable[[str], None], budget: int,
+                 on_run: Callable[[], None] | None = None) -> None:
         self.prop = prop
         self.log = log
         self.budget = budget
         self.runs = 0
+        self.on_run = on_run
 
     def violates(self, data: dict) -> tuple[Scenario, Verdict] | None:
         if self.runs >= self.budget:
@@ -114,6 +117,8 @@ class _Shrinker:
             return None
         self.runs += 1
         verdict = simulate(sc, 0).verdict
+        if self.on_run is not None:
+            self.on_run()
         if any(v.kind == self.prop for v in verdict.violations):
             return sc, verdict
         return None
@@ -179,14 +184,18 @@ def _fault_groups(faults: list[dict]) -> list[list[int]]:
 
 
 def shrink(scenario: Scenario, seed: int, *, budget: int = 20000,
-           log: Callable[[str], None] = lambda _s: None) -> ShrinkResult:
-    """Shrink the violating run (scenario, seed).  Raises ShrinkError if it does not violate."""
+           log: Callable[[str], None] = lambda _s: None, on_run: Callable[[], None] | None = None) -> ShrinkResult:
+    """Shrink the violating run (scenario, seed).  Raises ShrinkError if it
+    does not violate.  `log` hears each removal, `on_run` each candidate run.
+    Ctrl-C (KeyboardInterrupt) once the shrinking has begun stops it: the
+    result is then the smallest violating scenario found so far, with
+    `interrupted` set."""
     run = simulate(scenario, seed, record=True)
     verdict = run.verdict
     if verdict.ok:
         raise ShrinkError(f"seed {seed} does not violate safety in {scenario.name!r}: nothing to shrink")
     prop = verdict.violations[0].kind
-    sh = _Shrinker(prop, log, budget)
+    sh = _Shrinker(prop, log, budget, on_run)
     removed: list[str] = []
 
     # 2. the run as a fully scripted scenario
@@ -217,69 +226,75 @@ def shrink(scenario: Scenario, seed: int, *, budget: int = 20000,
         log(f"removed {what}")
         return True
 
-    changed = True
-    while changed and sh.runs < budget:
-        changed = False
-        # proposers
-        for p in list(data["proposers"]):
-            if len(data["proposers"]) > 1:
+    interrupted = False
+    try:
+        changed = True
+        while changed and sh.runs < budget:
+            changed = False
+            # proposers
+            for p in list(data["proposers"]):
+                if len(data["proposers"]) > 1:
+                    cand = _copy(data)
+                    cand["proposers"] = [q for q in cand["proposers"] if q != p]
+                    changed |= attempt(cand, f"proposer {p['node']} ({p['value']!r})")
+            # faults, in groups (recomputed after every removal: the indexes move)
+            k = 0
+            while k < len(groups := _fault_groups(data["faults"])):
+                group = groups[k]
                 cand = _copy(data)
-                cand["proposers"] = [q for q in cand["proposers"] if q != p]
-                changed |= attempt(cand, f"proposer {p['node']} ({p['value']!r})")
-        # faults, in groups (recomputed after every removal: the indexes move)
-        k = 0
-        while k < len(groups := _fault_groups(data["faults"])):
-            group = groups[k]
-            cand = _copy(data)
-            what = ", ".join(_describe_fault(cand["faults"][i]) for i in group)
-            cand["faults"] = [f for i, f in enumerate(cand["faults"]) if i not in group]
-            if attempt(cand, f"fault {what}"):
+                what = ", ".join(_describe_fault(cand["faults"][i]) for i in group)
+                cand["faults"] = [f for i, f in enumerate(cand["faults"]) if i not in group]
+                if attempt(cand, f"fault {what}"):
+                    changed = True
+                else:
+                    k += 1
+            # single fault events (a restart, heal or uncut alone: the fault then lasts)
+            k = 0
+            while k < len(data["faults"]):
+                cand = _copy(data)
+                what = _describe_fault(cand["faults"][k])
+                del cand["faults"][k]
+                if attempt(cand, f"fault {what}"):
+                    changed = True
+                else:
+                    k += 1
+            # nodes
+            for node in list(data["nodes"]):
+                if len(data["nodes"]) > 1:
+                    changed |= attempt(_without_node(data, node), f"node {node}")
+            # clients of a workload, the last first (with their scripted fates)
+            while "workload" in data and data["workload"]["clients"] > 1:
+                if not attempt(_without_last_client(data), f"client c{data['workload']['clients']}"):
+                    break
                 changed = True
-            else:
-                k += 1
-        # single fault events (a restart, heal or uncut alone: the fault then lasts)
-        k = 0
-        while k < len(data["faults"]):
-            cand = _copy(data)
-            what = _describe_fault(cand["faults"][k])
-            del cand["faults"][k]
-            if attempt(cand, f"fault {what}"):
-                changed = True
-            else:
-                k += 1
-        # nodes
-        for node in list(data["nodes"]):
-            if len(data["nodes"]) > 1:
-                changed |= attempt(_without_node(data, node), f"node {node}")
-        # clients of a workload, the last first (with their scripted fates)
-        while "workload" in data and data["workload"]["clients"] > 1:
-            if not attempt(_without_last_client(data), f"client c{data['workload']['clients']}"):
-                break
-            changed = True
-        # scripted fates (ddmin-style chunks)
-        for kind in ("messages", "timers"):
-            changed |= _shrink_list(lambda: data, kind, attempt)
-    # duration: just after the violation
-    t_end = max((ev["t"] for ev in simulate(current, 0).events[1:-1]
-                 if ev.get("seq") in set(cur_verdict.violations[0].seqs)), default=None)
-    if t_end is not None:
-        new = float(math.ceil(t_end + 1.0))
-        if new < data["duration"]:
-            cand = _copy(data)
-            cand["duration"] = new
-            cand["faults"] = [f for f in cand["faults"] if f["at"] <= new]
-            cand["proposers"] = [p for p in cand["proposers"] if p["at"] <= new]
-            if "workload" in cand:
-                cand["workload"]["stop"] = min(cand["workload"]["stop"], new)
-                cand["workload"]["start"] = min(cand["workload"]["start"], new)
-            attempt(cand, f"time after {new:g} ms")
-    pruned = _prune_script(data, simulate(current, 0, record=True))
-    if pruned != data:
-        attempt(pruned, "; ".join(f"{len(data['script'][k]) - len(pruned['script'][k])} scripted {k[:-1]} fate(s)"
-                                  for k in ("messages", "timers")
-                                  if len(data["script"][k]) != len(pruned["script"][k])))
+            # scripted fates (ddmin-style chunks)
+            for kind in ("messages", "timers"):
+                changed |= _shrink_list(lambda: data, kind, attempt)
+        # duration: just after the violation
+        t_end = max((ev["t"] for ev in simulate(current, 0).events[1:-1]
+                     if ev.get("seq") in set(cur_verdict.violations[0].seqs)), default=None)
+        if t_end is not None:
+            new = float(math.ceil(t_end + 1.0))
+            if new < data["duration"]:
+                cand = _copy(data)
+                cand["duration"] = new
+                cand["faults"] = [f for f in cand["faults"] if f["at"] <= new]
+                cand["proposers"] = [p for p in cand["proposers"] if p["at"] <= new]
+                if "workload" in cand:
+                    cand["workload"]["stop"] = min(cand["workload"]["stop"], new)
+                    cand["workload"]["start"] = min(cand["workload"]["start"], new)
+                attempt(cand, f"time after {new:g} ms")
+        pruned = _prune_script(data, simulate(current, 0, record=True))
+        if pruned != data:
+            attempt(pruned, "; ".join(f"{len(data['script'][k]) - len(pruned['script'][k])} scripted {k[:-1]} fate(s)"
+                                      for k in ("messages", "timers")
+                                      if len(data["script"][k]) != len(pruned["script"][k])))
+    except KeyboardInterrupt:  # keep what was shrunk: `current` always violates
+        interrupted = True
+        cur_verdict = simulate(current, 0).verdict  # its own, whatever the interrupt cut short
     explanation = next(v.explain() for v in cur_verdict.violations if v.kind == prop)
-    return ShrinkResult(current, prop, before, Size.of(current, cur_verdict), removed, explanation, sh.runs)
+    return ShrinkResult(current, prop, before, Size.of(current, cur_verdict), removed, explanation, sh.runs,
+                        interrupted)
 
 
 def _shrink_list(get_data, kind: str, attempt) -> bool:
