@@ -1463,7 +1463,8 @@ def cluster(scenario: Path, seed: int | None, trace_path: Path | None, as_json: 
              + f"; not reproducible event for event (the network draws, faults and timers are seeded by {seed})"]
     if ran.wire_only:
         notes.append(f"judged:    from the wire alone for {', '.join(ran.wire_only)}: promise replies as promises, "
-                     "accepted replies as votes, learned replies and /prepare answers as decisions; agreement "
+                     "accepted replies as votes, learned replies and /prepare answers as decisions, a node's vote "
+                     "for its own ballot inferred where its decision needs exactly that one; agreement "
                      "and validity are judged on these, integrity only as far as decisions show on the wire")
     if as_json:
         out = summary_json(header, verdict, reproduce)

@@ -568,6 +568,47 @@ class Cluster:
                     out.append(ev)
         return out
 
+    def _own_votes(self, name: str) -> list[dict]:
+        """The votes a node judged from the wire cast at its own ballots, as
+        far as its decisions vouch for them.  A node's messages to itself
+        never reach the relay, so its own acceptor's vote for its own
+        `accept` is invisible: without it a value chosen by the proposer and
+        one other acceptor (a majority of three) shows one vote short, and
+        the checker would call a correct node's decision unsupported.  When
+        the node decided a value for which its accept at ballot B has
+        exactly one vote too few on the wire, the missing vote is its own:
+        it is added at the time of that accept, unless the node had promised
+        a higher ballot on the wire by then (it would have refused).  A node
+        that counts itself without voting is therefore not caught from the
+        wire alone (docs/http-protocol.md says so)."""
+        end_t = self.end_t
+        phase2 = self.scenario.phase2
+        decided = {ev["value"] for ev in self.relay.derived
+                   if ev["kind"] == "decide" and ev["node"] == name and ev["t"] <= end_t}
+        voters: dict[tuple, set] = {}
+        promised: list[tuple[float, tuple]] = []
+        for ev in self.relay.derived:
+            if ev["t"] > end_t:
+                continue
+            if ev["kind"] == "vote":
+                voters.setdefault((tuple(ev["ballot"]), ev["value"]), set()).add(ev["node"])
+            elif ev["kind"] == "promise" and ev["node"] == name:
+                promised.append((ev["t"], tuple(ev["ballot"])))
+        out, seen = [], set()
+        for ev in self.rec.events:
+            msg = ev.get("msg")
+            if ev["kind"] != "send" or ev["src"] != name or ev["t"] > end_t or msg["type"] != "accept":
+                continue
+            ballot, value = tuple(msg["ballot"]), msg["value"]
+            key = (ballot, value)
+            if (key in seen or ballot[1] != name or value not in decided
+                    or name in voters.get(key, ()) or len(voters.get(key, ())) != phase2 - 1
+                    or any(t <= ev["t"] and b > ballot for t, b in promised)):
+                continue
+            seen.add(key)
+            out.append({"kind": "vote", "t": ev["t"], "node": name, "ballot": msg["ballot"], "value": value})
+        return out
+
     def _merge(self, decided: dict, up: list[str]) -> list[dict]:
         end_t = self.end_t
         t0 = self.rec.t0
@@ -580,6 +621,7 @@ class Cluster:
             if not observed and self.node_cmd is not None:
                 self.wire_only.append(name)
                 merged.extend(dict(ev) for ev in self.relay.derived if ev["node"] == name and ev["t"] <= end_t)
+                merged.extend(self._own_votes(name))
                 continue
             for ev in events:
                 t = ev["t"] - t0

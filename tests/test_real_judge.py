@@ -1,0 +1,97 @@
+"""`paxsim cluster` as a judge: a broken node must be caught under the
+faults that expose it, and the correct node under the same faults judged
+OK, whether paxsim sees the node's own trace or only the wire
+(`--node-cmd`).  The "user's node" here is `paxsim node` with its own trace
+sent elsewhere (`--trace /dev/null`), so the cluster sees nothing but its
+messages, exactly as for a node written in another language; a deliberate
+bug (`--bug`) makes it a broken one.
+
+Each scenario forces the bug's consequence with link latencies, a crash and
+partitions whose times leave hundreds of milliseconds of slack, so the
+verdict does not depend on how loaded the machine is; the tests check that
+the run went as planned before they look at the verdict."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from paxsim.trace import read_trace
+
+from .test_real_cluster import TIMEOUT, assert_nothing_left, procs  # noqa: F401 (procs: a fixture)
+
+# n1's messages to n2 take 400 ms, so n2 votes for n1's 'a' at about 800 ms
+# and n1's learn would reach it at about 1200 ms: n2 is killed at 1000 ms,
+# between the two, and comes back cut off from n1 with n3, which proposes
+# 'b' at 2500 ms.  A correct n2 reports its vote in its promise and n3
+# proposes 'a'; an amnesiac n2 reports nothing and 'b' is chosen too.
+AMNESIA = """
+name: amnesia-exposed
+seed: 1
+duration: 8s
+stop: when-decided
+nodes: 3
+protocol:
+  retry: {timeout: 1000ms, backoff: 1.5, jitter: 0.0, max: 1000ms}
+  storage: durable
+proposers:
+  - {node: n1, value: a, at: 0ms}
+  - {node: n3, value: b, at: 2500ms}
+network:
+  latency: {dist: constant, value: 2ms}
+  links:
+    - {from: n1, to: n2, latency: {dist: constant, value: 400ms}}
+faults:
+  - {at: 0ms, partition: [[n1, n2], [n3]]}
+  - {at: 1000ms, crash: n2}
+  - {at: 1010ms, partition: [[n1], [n2, n3]]}
+  - {at: 1050ms, restart: n2}
+"""
+
+WIRE_NODE = (f"{sys.executable} -m paxsim node --name {{name}} --port {{port}} --peers {{peers}} --data {{data}} "
+             "--seed {seed} --nodes {nodes} --quorum {quorum} --learning {learning} --retry-timeout {retry_timeout} "
+             "--retry-backoff {retry_backoff} --retry-jitter {retry_jitter} --retry-max {retry_max} "
+             "--trace /dev/null")
+
+
+def run(procs, sc, tmp_path, *args):  # noqa: F811
+    trace, wd = tmp_path / "t.jsonl", tmp_path / "wd"
+    proc = procs.start([sys.executable, "-m", "paxsim", "cluster", str(sc), "--workdir", str(wd), "--trace",
+                        str(trace), "--json", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode in (0, 1), out + err
+    assert_nothing_left(wd)
+    return proc.returncode, json.loads(out), read_trace(trace)
+
+
+def as_planned(events) -> None:
+    """n2 voted for n1's 'a' before it was killed, and n1's learn had not reached it."""
+    sent = {ev["id"]: ev for ev in events if ev["kind"] == "send"}
+    crash = next(ev["seq"] for ev in events if ev["kind"] == "crash")
+    delivered = [sent[ev["id"]]["msg"] for ev in events if ev["kind"] == "deliver" and ev["seq"] < crash
+                 and sent[ev["id"]]["src"] == "n1" and sent[ev["id"]]["dst"] == "n2"]
+    assert {"type": "accept", "ballot": [1, "n1"], "value": "a"} in delivered, "n2 was killed before it voted"
+    assert not [m for m in delivered if m["type"] == "learn"], "n1's learn reached n2 before it was killed"
+
+
+@pytest.mark.parametrize("mode", ["own-trace", "wire"])
+def test_the_correct_node_is_judged_ok_under_the_faults(procs, write, tmp_path, mode):  # noqa: F811
+    sc = write(AMNESIA)
+    code, out, events = run(procs, sc, tmp_path, *(["--node-cmd", WIRE_NODE] if mode == "wire" else []))
+    as_planned(events)
+    assert out["verdict"]["violations"] == [] and code == 0, out["verdict"]
+    assert out["value"] == "a" and set(events[-1]["decided"].values()) == {"a"}
+
+
+@pytest.mark.parametrize("mode", ["own-trace", "wire"])
+def test_a_node_that_forgets_its_vote_on_restart_is_caught(procs, write, tmp_path, mode):  # noqa: F811
+    sc = write(AMNESIA)
+    extra = ["--node-cmd", WIRE_NODE + " --bug amnesia"] if mode == "wire" else ["--bug", "amnesia"]
+    code, out, events = run(procs, sc, tmp_path, *extra)
+    as_planned(events)
+    assert code == 1
+    messages = [v["message"] for v in out["verdict"]["violations"]]
+    assert any(m.startswith("two values chosen: 'a' at (1, n1)") for m in messages), messages
