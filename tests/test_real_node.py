@@ -87,6 +87,13 @@ def test_peer_message_gets_its_reply_in_the_response(peer_node):
     ("/prepare", b'{"valu": 1}', "value"),
     ("/prepare", b'{"value": [1]}', "value"),
     ("/prepare", b'{"value": "a", "timeout": -1}', "timeout"),
+    # Python's JSON reader takes these: a proposal that never times out, or times out at once
+    ("/prepare", b'{"value": "a", "timeout": NaN}', "timeout"),
+    ("/prepare", b'{"value": "a", "timeout": Infinity}', "timeout"),
+    ("/prepare", b'{"value": "a", "timeout": 1e400}', "timeout"),
+    ("/prepare", b'{"value": "a", "timeout": 1' + b'0' * 400 + b'}', "timeout"),
+    # a node's messages to itself never come over HTTP
+    ("/handle-prepare", b'{"from": "n2", "ballot": [7, "n2"]}', "from"),
 ])
 def test_bad_requests_get_a_400_and_the_node_lives_on(peer_node, path, raw, needle):
     url = peer_node
