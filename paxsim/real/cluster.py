@@ -28,6 +28,7 @@ import re
 import shlex
 import shutil
 import signal
+import string
 import sys
 import time
 from pathlib import Path
@@ -129,11 +130,28 @@ def _placeholders(config: dict, path: Path) -> dict[str, str]:
 def fill_template(template: str, values: dict[str, str]) -> list[str]:
     """The words of `template` with their placeholders filled in; ClusterError
     (one line, exit 2) for an unknown placeholder or a malformed template."""
+    def bad(why: str) -> ClusterError:
+        return ClusterError(f"--node-cmd: bad template {template!r} ({why}); placeholders are "
+                            + " ".join("{" + p + "}" for p in PLACEHOLDERS))
+
+    words = []
     try:
-        return [part.format(**values) for part in shlex.split(template)]
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ClusterError(f"--node-cmd: bad template {template!r} ({exc}); placeholders are "
-                           + " ".join("{" + p + "}" for p in PLACEHOLDERS)) from None
+        for word in shlex.split(template):
+            parts = []
+            # A placeholder is a bare name: str.format's {name.attr}, {name[i]}, !conversions and
+            # :specs would run (or crash) on a value the template's author never sees.
+            for literal, field, spec, conversion in string.Formatter().parse(word):
+                parts.append(literal)
+                if field is None:
+                    continue
+                if field not in values or spec or conversion:
+                    shown = "{" + field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+                    raise bad(f"unknown placeholder {shown}")
+                parts.append(values[field])
+            words.append("".join(parts))
+    except ValueError as exc:
+        raise bad(str(exc)) from None
+    return words
 
 
 def node_command(scenario: Scenario, seed: int, name: str, peers: str, data: Path) -> list[str]:
