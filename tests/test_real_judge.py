@@ -95,3 +95,51 @@ def test_a_node_that_forgets_its_vote_on_restart_is_caught(procs, write, tmp_pat
     assert code == 1
     messages = [v["message"] for v in out["verdict"]["violations"]]
     assert any(m.startswith("two values chosen: 'a' at (1, n1)") for m in messages), messages
+
+
+# A user's node that answers /prepare and /status with a "decided" that is
+# not a value (a string or an integer): the answer is malformed, so it is
+# no decision, and the trace stays one that `paxsim check` reads.  Each
+# node answers /prepare its own way.
+GARBAGE_NODE = r'''
+import asyncio, sys
+from aiohttp import web
+
+answer = {"n1": [1, 2], "n2": None, "n3": 1.5}[sys.argv[1]]
+
+async def status(request):
+    return web.json_response({"decided": {"x": 1}, "proposing": None})
+
+async def prepare(request):
+    return web.json_response({"decided": answer})
+
+async def handle(request):
+    return web.json_response({"replies": []})
+
+async def main():
+    app = web.Application()
+    app.router.add_get("/status", status)
+    app.router.add_post("/prepare", prepare)
+    app.router.add_post("/handle-{type}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    print("READY", runner.addresses[0][1], flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+'''
+
+
+def test_a_decided_that_is_not_a_value_is_no_decision(procs, write, tmp_path):  # noqa: F811
+    sc = write("name: garbage\nnodes: 3\nduration: 1s\nproposers: [{node: n1, value: a}, {node: n2, value: b}, "
+               "{node: n3, value: c}]\n")
+    node = tmp_path / "garbage_node.py"
+    node.write_text(GARBAGE_NODE)
+    # was: a traceback (a list), "n1 decided None" (null), a trace `paxsim check` refuses (the /status dict)
+    code, out, events = run(procs, sc, tmp_path, "--node-cmd", f"{sys.executable} {node} {{name}}")
+    assert code == 0 and out["verdict"]["violations"] == [], out["verdict"]
+    assert events[-1]["decided"] == {} and not [ev for ev in events if ev["kind"] == "decide"]
+    check = subprocess.run([sys.executable, "-m", "paxsim", "check", str(tmp_path / "t.jsonl")],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+    assert check.returncode == 0, check.stdout + check.stderr

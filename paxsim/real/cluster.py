@@ -44,6 +44,7 @@ from ..sim.streams import stream
 from ..trace import FORMAT
 from .node import STATE_FILE, TRACE_FILE
 from .relay import Recorder, Relay
+from .wire import WireError, check_value
 
 READY_TIMEOUT = 60.0  # seconds for a node process to print READY and answer /status
 PLACEHOLDERS = ("name", "port", "peers", "data", "config", "seed", "nodes", "quorum", "learning",
@@ -476,7 +477,7 @@ class Cluster:
                 data = await resp.json(content_type=None)
         except (ClientError, asyncio.TimeoutError, ValueError, OSError):
             return
-        if resp.status == 200 and isinstance(data, dict) and "decided" in data:
+        if resp.status == 200 and isinstance(data, dict) and _is_value(data.get("decided")):
             self.relay.note_decided(p.node, data["decided"])
 
     async def _states(self, names) -> dict[str, tuple[Any, Any]]:
@@ -492,6 +493,8 @@ class Cluster:
                         data = await resp.json(content_type=None)
                     if isinstance(data, dict):
                         value, proposing = data.get("decided"), data.get("proposing", _UNSEEN)
+                        if not _is_value(value):  # a malformed answer is no decision
+                            value = None
                 except (ClientError, asyncio.TimeoutError, ValueError, OSError):
                     pass
             if value is None:
@@ -694,6 +697,15 @@ class Cluster:
 
 
 _UNSEEN = object()  # a node's /status does not report "proposing"
+
+
+def _is_value(data: Any) -> bool:
+    """Whether a node's "decided" is a value (a string or an integer), not null or nonsense."""
+    try:
+        check_value(data, "decided")
+    except WireError:
+        return False
+    return True
 
 
 def _die_with_parent() -> None:
