@@ -143,3 +143,31 @@ def test_a_decided_that_is_not_a_value_is_no_decision(procs, write, tmp_path):  
     check = subprocess.run([sys.executable, "-m", "paxsim", "check", str(tmp_path / "t.jsonl")],
                            capture_output=True, text=True, timeout=TIMEOUT)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+# n1 and n2 are cut off from the other three: a correct n1 cannot get its
+# value chosen (three votes of five), a node that decides on fewer votes
+# than a quorum (here: its own and one other) decides 'a' alone.
+SHORT_QUORUM = """
+name: decides-short
+seed: 1
+duration: 1500ms
+nodes: 5
+protocol: {retry: {timeout: 2000ms, backoff: 1.5, jitter: 0.0, max: 2000ms}}
+proposers: [{node: n1, value: a, at: 0ms}]
+network: {latency: {dist: constant, value: 2ms}}
+faults: [{at: 0ms, partition: [[n1, n2], [n3, n4, n5]]}]
+"""
+
+
+@pytest.mark.parametrize("bug", [None, "small-quorum"], ids=["correct", "decides-short"])
+def test_a_node_deciding_on_too_few_votes_is_caught_from_the_wire(procs, write, tmp_path, bug):  # noqa: F811
+    """The inferred own vote makes up exactly one missing vote, never more."""
+    sc = write(SHORT_QUORUM)
+    code, out, events = run(procs, sc, tmp_path, "--node-cmd", WIRE_NODE + (f" --bug {bug}" if bug else ""))
+    messages = [v["message"] for v in out["verdict"]["violations"]]
+    if bug is None:
+        assert code == 0 and messages == [] and events[-1]["decided"] == {}
+    else:
+        assert code == 1 and any(m.startswith("n1 decided 'a'") and "no quorum of acceptors" in m
+                                 for m in messages), messages
