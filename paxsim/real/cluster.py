@@ -421,6 +421,7 @@ class Cluster:
                 node = self.nodes[arg]
                 if node.proc is not None:
                     return
+                self.relay.restarting(arg)
                 if self.scenario.storage == "volatile":
                     self._empty(node)
                     self.relay.forget(arg)

@@ -1,0 +1,66 @@
+"""The relay's record when a node is killed while it answers: the reply it
+had written before it died is sent before its crash, in the trace and in
+what the checker derives from the wire.  In one process, without node
+processes: a stand-in node n2 is "killed" (as `Cluster._fault` does it)
+while it handles a prepare, then answers with its promise."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import ClientSession, web
+
+from paxsim.check import check
+from paxsim.real.cluster import Cluster
+from paxsim.scenario import parse_scenario
+
+SCENARIO = """
+name: killed-while-answering
+nodes: 3
+duration: 1s
+proposers: [{node: n1, value: a}]
+network: {latency: {dist: constant, value: 1ms}}
+"""
+
+
+def test_a_reply_written_before_the_crash_is_sent_before_it(tmp_path):
+    cluster = Cluster(parse_scenario(SCENARIO), 1, tmp_path, node_cmd="their-node {name}")
+    relay, rec = cluster.relay, cluster.rec
+
+    async def handle_prepare(request):
+        body = await request.json()
+        # The cluster kills n2 now: what n2 answers was written before it died.
+        relay.ports["n2"] = None
+        relay.crashed("n2")
+        rec.emit("crash", node="n2")
+        await asyncio.sleep(0.01)  # the relay reads the answer a little later
+        return web.json_response({"replies": [{"type": "promise", "ballot": body["ballot"], "accepted": None}]})
+
+    async def main():
+        app = web.Application()
+        app.router.add_post("/handle-prepare", handle_prepare)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        async with ClientSession() as session:
+            relay.session = session
+            await relay.start()
+            try:
+                relay.ports.update({"n1": 9, "n2": runner.addresses[0][1], "n3": 9})
+                async with session.post(f"http://127.0.0.1:{relay.port}/n1/n2/handle-prepare",
+                                        json={"from": "n1", "ballot": [1, "n1"]}) as resp:
+                    assert resp.status == 200
+                    assert (await resp.json())["replies"][0]["type"] == "promise"
+                cluster.end_t = rec.now()
+            finally:
+                await relay.stop()
+                await runner.cleanup()
+
+    asyncio.run(main())
+    trace = cluster._merge({}, ["n1", "n3"])
+    kinds = [(ev["kind"], ev.get("node") or ev.get("src")) for ev in trace[1:]]
+    assert kinds.index(("promise", "n2")) < kinds.index(("crash", "n2")), kinds
+    assert kinds.index(("send", "n2")) < kinds.index(("crash", "n2")), kinds
+    verdict = check(trace)
+    assert not [v for v in verdict.violations if v.kind == "fail-stop"], verdict.violations
