@@ -64,3 +64,26 @@ def test_a_reply_written_before_the_crash_is_sent_before_it(tmp_path):
     assert kinds.index(("send", "n2")) < kinds.index(("crash", "n2")), kinds
     verdict = check(trace)
     assert not [v for v in verdict.violations if v.kind == "fail-stop"], verdict.violations
+
+
+def test_the_relay_refuses_a_body_whose_type_is_not_the_endpoints(tmp_path):
+    """An accept posted to handle-prepare is a malformed message (paxsim node
+    answers it with a 400): the relay must not carry it on as a prepare."""
+    cluster = Cluster(parse_scenario(SCENARIO), 1, tmp_path, node_cmd="their-node {name}")
+    relay, rec = cluster.relay, cluster.rec
+
+    async def main():
+        async with ClientSession() as session:
+            relay.session = session
+            await relay.start()
+            try:
+                async with session.post(f"http://127.0.0.1:{relay.port}/n1/n2/handle-prepare",
+                                        json={"from": "n1", "type": "accept", "ballot": [1, "n1"],
+                                              "value": "a"}) as resp:
+                    return resp.status, await resp.json()
+            finally:
+                await relay.stop()
+
+    status, body = asyncio.run(main())
+    assert status == 400 and "type" in body["error"], body
+    assert [ev for ev in rec.events if ev["kind"] == "send"] == []

@@ -110,8 +110,8 @@ class Relay:
             if not isinstance(data, dict):
                 raise WireError("expected a JSON object")
             msg = {k: v for k, v in data.items() if k not in ("from", "id")}
+            parse_message(msg, kind)  # a "type" in the body must be the endpoint's, as a node checks it
             msg["type"] = kind
-            parse_message(msg, kind)
         except (ValueError, WireError) as exc:
             return web.json_response({"error": str(exc)}, status=400)
         replies = await self.send(src, dst, msg, respond=True)
