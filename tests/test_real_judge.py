@@ -171,3 +171,46 @@ def test_a_node_deciding_on_too_few_votes_is_caught_from_the_wire(procs, write, 
     else:
         assert code == 1 and any(m.startswith("n1 decided 'a'") and "no quorum of acceptors" in m
                                  for m in messages), messages
+
+
+# A user's node that dies by itself (here: n2, when asked to propose) is a
+# crash nobody scheduled: the trace and the summary must say so, with the
+# node's last words, rather than count it up and its messages "crashed".
+DYING_NODE = r'''
+import asyncio, os, sys
+from aiohttp import web
+
+async def status(request):
+    return web.json_response({"decided": None, "proposing": None})
+
+async def prepare(request):
+    sys.stderr.write("Traceback (most recent call last):\nValueError: my node fell over\n")
+    sys.stderr.flush()
+    os._exit(3)
+
+async def main():
+    app = web.Application()
+    app.router.add_get("/status", status)
+    app.router.add_post("/prepare", prepare)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    print("READY", runner.addresses[0][1], flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+'''
+
+
+def test_a_node_that_dies_by_itself_is_reported(procs, write, tmp_path):  # noqa: F811
+    sc = write("name: dies\nnodes: 3\nduration: 2s\nproposers: [{node: n2, value: a, at: 50ms}]\n")
+    node = tmp_path / "dying_node.py"
+    node.write_text(DYING_NODE)
+    code, out, events = run(procs, sc, tmp_path, "--node-cmd", f"{sys.executable} {node}")
+    crashes = [ev for ev in events if ev["kind"] == "crash"]
+    assert [ev["node"] for ev in crashes] == ["n2"] and crashes[0]["t"] >= 50
+    assert events[-1]["up"] == ["n1", "n3"]
+    notes = [n for n in out["notes"] if n.startswith("exited:")]
+    assert len(notes) == 1 and "n2 exited by itself" in notes[0] and "status 3" in notes[0], out["notes"]
+    assert "ValueError: my node fell over" in notes[0]
+    assert code == 0

@@ -186,6 +186,8 @@ class NodeProcess:
         self.drain: asyncio.Task | None = None
         self.lives = 0
         self.standby: asyncio.subprocess.Process | None = None  # started, waiting to be woken on restart
+        self.watch: asyncio.Task | None = None  # notices the process exiting when nobody killed it
+        self.killing = False
 
 
 class Cluster:
@@ -206,6 +208,7 @@ class Cluster:
         self.pids: set[int] = set()  # every process group started and not yet reaped
         self.end_t: float | None = None
         self.t0_abs: float | None = None
+        self.exited: list[tuple[str, float, int, str, Path]] = []  # (node, t, status, last log line, log)
 
     # -- processes ----------------------------------------------------------------
     async def _spawn(self, node: NodeProcess, standby: bool = False):
@@ -287,6 +290,24 @@ class Cluster:
         node.drain = asyncio.get_running_loop().create_task(_drain(proc.stdout))
         await self._wait_status(node, port)
         node.port = port
+        node.watch = asyncio.get_running_loop().create_task(self._watch(node, proc))
+
+    async def _watch(self, node: NodeProcess, proc) -> None:
+        """A node process that exits while nobody is killing it crashed by
+        itself: recorded as a crash (the relay treats it as down from then
+        on) and reported with the last line of its log."""
+        code = await proc.wait()
+        if node.killing or node.proc is not proc or node.port is None or self.rec.closed:
+            return
+        self.relay.ports[node.name] = None
+        self.relay.crashed(node.name)
+        self.rec.emit("crash", node=node.name)
+        self.exited.append((node.name, self.rec.now(), code, _last_line(node.log), node.log))
+        self.pids.discard(proc.pid)
+        if node.drain is not None:
+            node.drain.cancel()
+        node.proc = None
+        node.port = None
 
     async def _read_port(self, proc) -> int | None:
         while True:
@@ -314,6 +335,7 @@ class Cluster:
         proc = node.proc
         if proc is None:
             return
+        node.killing = True
         if proc.returncode is None:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -325,6 +347,7 @@ class Cluster:
             node.drain.cancel()
         node.proc = None
         node.port = None
+        node.killing = False
 
     async def _kill_standby(self, node: NodeProcess) -> None:
         proc, node.standby = node.standby, None
