@@ -1462,6 +1462,11 @@ def cluster(scenario: Path, seed: int | None, trace_path: Path | None, as_json: 
     notes = [f"runtime:   http, {len(sc.nodes)} node processes on 127.0.0.1"
              + (f" ({node_cmd.split()[0]} ...)" if node_cmd else " (paxsim node)")
              + f"; not reproducible event for event (the network draws, faults and timers are seeded by {seed})"]
+    for fault in ran.unfinished:
+        what = f"{fault.kind} {fault.arg}" if isinstance(fault.arg, str) else fault.kind
+        notes.append(f"not done:  {what} (due at {fault.at:g} ms) had not happened when the run stopped at "
+                     f"{events[-1]['t']:g} ms" + (": a restarted node counts from when it is ready, and "
+                     "this one was not yet" if fault.kind == "restart" else ""))
     for name, t, code, last, log in ran.exited:
         notes.append(f"exited:    {name} exited by itself at t={t:.3f} ms with status {code}, recorded as a crash"
                      + (f"; its last words: {last}" if last else "")

@@ -214,3 +214,39 @@ def test_a_node_that_dies_by_itself_is_reported(procs, write, tmp_path):  # noqa
     assert len(notes) == 1 and "n2 exited by itself" in notes[0] and "status 3" in notes[0], out["notes"]
     assert "ValueError: my node fell over" in notes[0]
     assert code == 0
+
+
+# A stand-in node that takes a second to start (as a JVM or a big
+# interpreter can), so a restart cannot land before the run's end.
+SLOW_NODE = r'''
+import asyncio, time
+from aiohttp import web
+
+time.sleep(1.0)
+
+async def status(request):
+    return web.json_response({"decided": None, "proposing": None})
+
+async def main():
+    app = web.Application()
+    app.router.add_get("/status", status)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    print("READY", runner.addresses[0][1], flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+'''
+
+
+def test_a_restart_that_did_not_land_before_the_end_is_said(procs, write, tmp_path):  # noqa: F811
+    sc = write("name: slow-restart\nnodes: 3\nduration: 600ms\nproposers: [{node: n1, value: a}]\n"
+               "faults: [{at: 50ms, crash: n2}, {at: 100ms, restart: n2}]\n")
+    node = tmp_path / "slow_node.py"
+    node.write_text(SLOW_NODE)
+    code, out, events = run(procs, sc, tmp_path, "--node-cmd", f"{sys.executable} {node}")
+    assert [ev["kind"] for ev in events if ev.get("node") == "n2"] == ["crash"]
+    assert events[-1]["up"] == ["n1", "n3"]
+    notes = [n for n in out["notes"] if n.startswith("not done:")]
+    assert len(notes) == 1 and "restart n2 (due at 100 ms)" in notes[0], out["notes"]

@@ -209,6 +209,7 @@ class Cluster:
         self.end_t: float | None = None
         self.t0_abs: float | None = None
         self.exited: list[tuple[str, float, int, str, Path]] = []  # (node, t, status, last log line, log)
+        self.unfinished: list = []  # faults due before the end but not carried out by then
 
     # -- processes ----------------------------------------------------------------
     async def _spawn(self, node: NodeProcess, standby: bool = False):
@@ -397,6 +398,9 @@ class Cluster:
             background += [faults, proposals]
             await self._until_done(faults, proposals)
             self.end_t = self.rec.now()
+            # Due, but not carried out when the run stopped (a restart still waiting for its node to start).
+            self.unfinished = [f for f, task in getattr(self, "fault_tasks", []) if f.at <= self.end_t
+                               and not task.done()]
             up = [n for n, node in self.nodes.items() if node.port is not None]
             decided = await self._statuses(up)
             self.rec.closed = True
@@ -420,6 +424,7 @@ class Cluster:
         locks = {n: asyncio.Lock() for n in self.scenario.nodes}
         order = sorted(range(len(self.plan.faults)), key=lambda i: (self.plan.faults[i].at, i))
         tasks = [asyncio.get_running_loop().create_task(self._fault(self.plan.faults[i], locks)) for i in order]
+        self.fault_tasks = [(self.plan.faults[i], task) for i, task in zip(order, tasks)]
         try:
             await asyncio.gather(*tasks)
         finally:
