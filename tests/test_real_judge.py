@@ -250,3 +250,40 @@ def test_a_restart_that_did_not_land_before_the_end_is_said(procs, write, tmp_pa
     assert events[-1]["up"] == ["n1", "n3"]
     notes = [n for n in out["notes"] if n.startswith("not done:")]
     assert len(notes) == 1 and "restart n2 (due at 100 ms)" in notes[0], out["notes"]
+
+
+# n1's messages to n2 take 500 ms: n1's accept for 'a' at (1, n1) reaches n2
+# at about 1000 ms, after n3 got n2's promise for (1, n3) at 600 ms and 'b'
+# chosen.  A correct n2 refuses the late accept; one that accepts below its
+# promise gets 'a' chosen too (with n1's own vote).  n1 and n3 never hear
+# each other.
+ACCEPT_BELOW = """
+name: accept-below-exposed
+seed: 1
+duration: 4s
+stop: when-decided
+nodes: 3
+protocol: {retry: {timeout: 3000ms, backoff: 1.5, jitter: 0.0, max: 3000ms}}
+proposers:
+  - {node: n1, value: a, at: 0ms}
+  - {node: n3, value: b, at: 600ms}
+network:
+  latency: {dist: constant, value: 2ms}
+  links: [{from: n1, to: n2, latency: {dist: constant, value: 500ms}}]
+faults:
+  - {at: 0ms, cut: {from: n1, to: n3}}
+  - {at: 0ms, cut: {from: n3, to: n1}}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bug", [None, "accept-skips-promise"], ids=["correct", "accepts-below"])
+def test_a_node_that_accepts_below_its_promise_is_caught_from_the_wire(procs, write, tmp_path, bug):  # noqa: F811
+    sc = write(ACCEPT_BELOW)
+    code, out, events = run(procs, sc, tmp_path, "--node-cmd", WIRE_NODE + (f" --bug {bug}" if bug else ""))
+    messages = [v["message"] for v in out["verdict"]["violations"]]
+    if bug is None:
+        assert code == 0 and messages == [] and out["value"] == "b"
+    else:
+        assert code == 1 and any(m.startswith("n2 voted at (1, n1)") and "below its promise (1, n3)" in m
+                                 for m in messages), messages
