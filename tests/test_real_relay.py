@@ -87,3 +87,42 @@ def test_the_relay_refuses_a_body_whose_type_is_not_the_endpoints(tmp_path):
     status, body = asyncio.run(main())
     assert status == 400 and "type" in body["error"], body
     assert [ev for ev in rec.events if ev["kind"] == "send"] == []
+
+
+def test_a_nodes_own_record_from_the_instant_of_its_kill_is_before_its_crash(tmp_path):
+    """The cluster records the crash, then sends SIGKILL: a node busy on
+    another core can still write a vote to its trace in between.  It was
+    alive when it did, so the merged trace puts that vote before the crash."""
+    import json
+
+    cluster = Cluster(parse_scenario(SCENARIO), 1, tmp_path)
+    rec = cluster.rec
+    rec.t0 = 1_000.0
+    rec.emit("crash", t=50.0, node="n2")
+    rec.emit("restart", t=80.0, node="n2", storage="durable")
+    cluster.end_t = 100.0
+    data = tmp_path / "data" / "n2"
+    data.mkdir(parents=True)
+    lines = [{"kind": "start", "t": 990.0, "node": "n2"},
+             {"kind": "vote", "t": 1_050.0004, "node": "n2", "ballot": [1, "n1"], "value": "a"},  # killed meanwhile
+             {"kind": "start", "t": 1_079.0, "node": "n2"},
+             {"kind": "promise", "t": 1_090.0, "node": "n2", "ballot": [2, "n3"]}]  # its next life
+    (data / "trace.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    trace = cluster._merge({}, ["n1", "n2", "n3"])
+    kinds = [(ev["kind"], ev.get("node")) for ev in trace[1:-1]]
+    assert kinds == [("vote", "n2"), ("crash", "n2"), ("restart", "n2"), ("promise", "n2")], kinds
+    assert not [v for v in check(trace).violations if v.kind == "fail-stop"]
+
+
+def test_a_nodes_past_lives_are_its_own_and_in_order(tmp_path):
+    """Volatile restarts keep each life's trace as traces/NAME.<life>.jsonl:
+    node n1 must not read those of a node named n1.x, and life 10 comes
+    after life 9."""
+    import json
+
+    cluster = Cluster(parse_scenario(SCENARIO.replace("nodes: 3", "nodes: [n1, n1.x, n2]")), 1, tmp_path)
+    (tmp_path / "traces").mkdir()
+    for node, life in [("n1", 9), ("n1", 10), ("n1.x", 1)]:
+        (tmp_path / "traces" / f"{node}.{life}.jsonl").write_text(
+            json.dumps({"kind": "promise", "t": float(life), "node": node, "ballot": [life, "n2"]}) + "\n")
+    assert [(ev["node"], ev["ballot"][0]) for ev in cluster._node_events("n1")] == [("n1", 9), ("n1", 10)]

@@ -603,7 +603,13 @@ class Cluster:
 
     # -- one trace ------------------------------------------------------------------
     def _node_events(self, name: str) -> list[dict]:
-        files = sorted((self.workdir / "traces").glob(f"{name}.*.jsonl")) if (self.workdir / "traces").exists() else []
+        lives = []  # NAME.<life>.jsonl, one per life that ended in a volatile restart (a node "n1.x" is not n1's)
+        if (self.workdir / "traces").exists():
+            for f in (self.workdir / "traces").iterdir():
+                life = f.name[len(name) + 1:-len(".jsonl")]
+                if f.name.startswith(name + ".") and f.name.endswith(".jsonl") and life.isdigit():
+                    lives.append((int(life), f))
+        files = [f for _life, f in sorted(lives)]
         files.append(self.nodes[name].data / TRACE_FILE)
         out = []
         for path in files:
@@ -659,6 +665,24 @@ class Cluster:
             out.append({"kind": "vote", "t": ev["t"], "node": name, "ballot": msg["ballot"], "value": value})
         return out
 
+    def _down_spans(self, name: str) -> list[tuple[float, float]]:
+        """(crash, restart or end) times of each stretch `name` was recorded
+        down.  The crash is recorded just before the SIGKILL, and nothing
+        reaches a restarted process before its restart is recorded, so what
+        the node wrote inside one of these was written by the dying process."""
+        spans, since = [], None
+        for ev in self.rec.events:
+            if ev.get("node") != name:
+                continue
+            if ev["kind"] == "crash" and since is None:
+                since = ev["t"]
+            elif ev["kind"] == "restart" and since is not None:
+                spans.append((since, ev["t"]))
+                since = None
+        if since is not None:
+            spans.append((since, float("inf")))
+        return spans
+
     def _merge(self, decided: dict, up: list[str]) -> list[dict]:
         end_t = self.end_t
         t0 = self.rec.t0
@@ -673,10 +697,18 @@ class Cluster:
                 merged.extend(dict(ev) for ev in self.relay.derived if ev["node"] == name and ev["t"] <= end_t)
                 merged.extend(self._own_votes(name))
                 continue
+            down = self._down_spans(name)
+            started = None  # when the process writing these events started (its "start" record), if it says
             for ev in events:
                 t = ev["t"] - t0
+                if ev["kind"] == "start":
+                    started = t
                 if t < 0 or t > end_t:
                     continue
+                for since, until in down:
+                    if since < t < until and (started is None or started < since):
+                        t = since - 0.001  # written by the process being killed, before SIGKILL landed
+                        break
                 kind = ev["kind"]
                 if kind == "promise":
                     merged.append({"kind": kind, "t": t, "node": name, "ballot": ev["ballot"]})
