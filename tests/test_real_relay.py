@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from aiohttp import ClientSession, web
 
 from paxsim.check import check
@@ -126,3 +128,31 @@ def test_a_nodes_past_lives_are_its_own_and_in_order(tmp_path):
         (tmp_path / "traces" / f"{node}.{life}.jsonl").write_text(
             json.dumps({"kind": "promise", "t": float(life), "node": node, "ballot": [life, "n2"]}) + "\n")
     assert [(ev["node"], ev["ballot"][0]) for ev in cluster._node_events("n1")] == [("n1", 9), ("n1", 10)]
+
+
+@pytest.mark.parametrize("line, field", [
+    ('{"kind": "promise", "t": 1010.0, "node": "n1"}', "ballot"),
+    ('{"kind": "vote", "t": 1010.0, "node": "n1", "ballot": [1, "n1"]}', "value"),
+    ('{"kind": "vote", "t": 1010.0, "node": "n1", "ballot": "1,n1", "value": "a"}', "ballot"),
+    ('{"kind": "decide", "t": 1010.0, "node": "n1", "value": [1]}', "value"),
+    ('{"kind": "propose", "t": 1010.0, "node": "n1", "ballot": [1, "n1"], "value": "a", "quorum": "n1"}', "quorum"),
+    ('{"kind": "send", "t": 1010.0, "node": "n1", "id": "x", "src": "n1", "dst": "n1", "msg": {"type": "nope"}}',
+     "msg"),
+])
+def test_a_users_trace_line_that_is_not_an_event_is_one_line_naming_it(tmp_path, line, field):
+    """docs/http-protocol.md invites a --node-cmd node to write its own
+    trace: a line of the documented kinds without their fields is bad input
+    (file, line, field; exit 2 from the command), not a traceback."""
+    from paxsim.real.cluster import ClusterError
+
+    cluster = Cluster(parse_scenario(SCENARIO), 1, tmp_path, node_cmd="their-node {name}")
+    cluster.rec.t0 = 1_000.0
+    cluster.end_t = 100.0
+    data = tmp_path / "data" / "n1"
+    data.mkdir(parents=True)
+    good = '{"kind": "promise", "t": 1005.0, "node": "n1", "ballot": [1, "n1"]}'
+    (data / "trace.jsonl").write_text(good + "\n" + line + "\n")
+    with pytest.raises(ClusterError) as info:
+        cluster._merge({}, ["n1", "n2", "n3"])
+    message = str(info.value)
+    assert message.startswith(f"{data / 'trace.jsonl'}:2: {field}") and "\n" not in message, message

@@ -44,7 +44,7 @@ from ..sim.streams import stream
 from ..trace import FORMAT
 from .node import STATE_FILE, TRACE_FILE
 from .relay import Recorder, Relay
-from .wire import WireError, check_value
+from .wire import WireError, check_ballot, check_value, parse_message
 
 READY_TIMEOUT = 60.0  # seconds for a node process to print READY and answer /status
 PLACEHOLDERS = ("name", "port", "peers", "data", "config", "seed", "nodes", "quorum", "learning",
@@ -615,12 +615,16 @@ class Cluster:
         for path in files:
             if not path.exists():
                 continue
-            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
                 try:
                     ev = json.loads(line)
                 except ValueError:
                     continue  # a line cut short by a SIGKILL
                 if isinstance(ev, dict) and isinstance(ev.get("t"), (int, float)) and isinstance(ev.get("kind"), str):
+                    try:
+                        _check_node_event(ev, name)
+                    except WireError as exc:
+                        raise ClusterError(f"{path}:{number}: {exc}") from None
                     out.append(ev)
         return out
 
@@ -758,6 +762,27 @@ class Cluster:
 
 
 _UNSEEN = object()  # a node's /status does not report "proposing"
+
+
+def _check_node_event(ev: dict, name: str) -> None:
+    """A node's own trace record of a kind the merge reads has the fields it
+    reads (docs/http-protocol.md); WireError (one line, naming the field) if not."""
+    kind = ev["kind"]
+    if kind in ("promise", "vote", "propose"):
+        check_ballot(ev.get("ballot"), "ballot")
+    if kind in ("vote", "propose", "decide"):
+        check_value(ev.get("value"), "value")
+    if kind == "propose" and "quorum" in ev and not (
+            isinstance(ev["quorum"], list) and all(isinstance(n, str) for n in ev["quorum"])):
+        raise WireError(f"quorum: a list of node names; got {ev['quorum']!r}")
+    if kind in ("send", "deliver") and ev.get("src") == name and ev.get("dst") == name:
+        if not isinstance(ev.get("id"), (str, int)):
+            raise WireError(f"id: a message id (a string or an integer); got {ev.get('id')!r}")
+        if kind == "send":
+            try:
+                parse_message(ev.get("msg"))
+            except WireError as exc:
+                raise WireError(f"msg: {exc}") from None
 
 
 def _is_value(data: Any) -> bool:

@@ -34,6 +34,11 @@ def _ballot(data: Any, where: str) -> None:
         raise WireError(f"{where}: a ballot is [round, node], a non-negative integer and a string; got {data!r}")
 
 
+def check_ballot(data: Any, where: str) -> None:
+    """WireError (one line) unless `data` is a ballot's JSON form."""
+    _ballot(data, where)
+
+
 def check_value(data: Any, where: str) -> None:
     if not (isinstance(data, str) or type(data) is int):
         raise WireError(f"{where}: a value is a string or an integer; got {data!r}")
