@@ -151,7 +151,7 @@ def test_a_decided_that_is_not_a_value_is_no_decision(procs, write, tmp_path):  
 SHORT_QUORUM = """
 name: decides-short
 seed: 1
-duration: 1500ms
+duration: 600ms
 nodes: 5
 protocol: {retry: {timeout: 2000ms, backoff: 1.5, jitter: 0.0, max: 2000ms}}
 proposers: [{node: n1, value: a, at: 0ms}]
@@ -160,17 +160,14 @@ faults: [{at: 0ms, partition: [[n1, n2], [n3, n4, n5]]}]
 """
 
 
-@pytest.mark.parametrize("bug", [None, "small-quorum"], ids=["correct", "decides-short"])
-def test_a_node_deciding_on_too_few_votes_is_caught_from_the_wire(procs, write, tmp_path, bug):  # noqa: F811
-    """The inferred own vote makes up exactly one missing vote, never more."""
+def test_a_node_deciding_on_too_few_votes_is_caught_from_the_wire(procs, write, tmp_path):  # noqa: F811
+    """The inferred own vote makes up exactly one missing vote, never more
+    (the correct node judged from the wire: test_the_correct_node_is_judged_ok_under_the_faults)."""
     sc = write(SHORT_QUORUM)
-    code, out, events = run(procs, sc, tmp_path, "--node-cmd", WIRE_NODE + (f" --bug {bug}" if bug else ""))
+    code, out, events = run(procs, sc, tmp_path, "--node-cmd", WIRE_NODE + " --bug small-quorum")
     messages = [v["message"] for v in out["verdict"]["violations"]]
-    if bug is None:
-        assert code == 0 and messages == [] and events[-1]["decided"] == {}
-    else:
-        assert code == 1 and any(m.startswith("n1 decided 'a'") and "no quorum of acceptors" in m
-                                 for m in messages), messages
+    assert code == 1 and any(m.startswith("n1 decided 'a'") and "no quorum of acceptors" in m
+                             for m in messages), messages
 
 
 # A user's node that dies by itself (here: n2, when asked to propose) is a
