@@ -1446,6 +1446,7 @@ def cluster(scenario: Path, seed: int | None, trace_path: Path | None, as_json: 
         _bad_input(f"{trace_path}: cannot write trace: directory {str(trace_path.parent)!r} does not exist")
     seed = sc.seed if seed is None else seed
     tmp = None
+    workdir_kept = workdir is not None
     if workdir is None:
         tmp = tempfile.TemporaryDirectory(prefix="paxsim-cluster-")
         workdir = Path(tmp.name)
@@ -1480,9 +1481,19 @@ def cluster(scenario: Path, seed: int | None, trace_path: Path | None, as_json: 
     notes = [f"runtime:   http, {len(sc.nodes)} node processes on 127.0.0.1"
              + (f" ({node_cmd.split()[0]} ...)" if node_cmd else " (paxsim node)")
              + f"; not reproducible event for event (the network draws, faults and timers are seeded by {seed})"]
+    for fault in ran.unfinished:
+        what = f"{fault.kind} {fault.arg}" if isinstance(fault.arg, str) else fault.kind
+        notes.append(f"not done:  {what} (due at {fault.at:g} ms) had not happened when the run stopped at "
+                     f"{events[-1]['t']:g} ms" + (": a restarted node counts from when it is ready, and "
+                     "this one was not yet" if fault.kind == "restart" else ""))
+    for name, t, code, last, log in ran.exited:
+        notes.append(f"exited:    {name} exited by itself at t={t:.3f} ms with status {code}, recorded as a crash"
+                     + (f"; its last words: {last}" if last else "")
+                     + (f" (log: {log})" if workdir_kept else " (--workdir DIR keeps its log)"))
     if ran.wire_only:
         notes.append(f"judged:    from the wire alone for {', '.join(ran.wire_only)}: promise replies as promises, "
-                     "accepted replies as votes, learned replies and /prepare answers as decisions; agreement "
+                     "accepted replies as votes, learned replies and /prepare answers as decisions, a node's vote "
+                     "for its own ballot inferred where its decision needs exactly that one; agreement "
                      "and validity are judged on these, integrity only as far as decisions show on the wire")
     if as_json:
         out = summary_json(header, verdict, reproduce)

@@ -217,6 +217,22 @@ def test_bad_node_cmd_template_is_exit_2(runner, write):
     assert res.exit_code == 2 and "--node-cmd: bad template" in res.output and "{port}" in res.output
 
 
+@pytest.mark.parametrize("template, shown", [
+    ("mynode {name.foo}", "{name.foo}"),  # was a traceback and exit 1, the status of a violation
+    ("mynode {name[x]}", "{name[x]}"),
+    ("mynode {name[0]}", "{name[0]}"),  # was run as 'mynode n', and so on
+    ("mynode {name!r}", "{name!r}"),
+    ("mynode --port {port:>5}", "{port:>5}"),
+])
+def test_a_placeholder_is_a_name_only_anything_else_is_exit_2(runner, write, template, shown):
+    from paxsim.cli import main
+
+    sc = write("name: x\nnodes: 3\nproposers: [{node: n1, value: a}]\n")
+    res = runner.invoke(main, ["cluster", str(sc), "--node-cmd", template])
+    assert res.exit_code == 2, res.output
+    assert f"unknown placeholder {shown}" in res.output and res.output.count("\n") == 1, res.output
+
+
 def test_the_tutorials_node_is_caught_from_the_wire(procs, write, tmp_path):
     """examples/blog_node.py (no paxsim inside) under --node-cmd: two
     proposers at once share ballot (1, ''), count refusals, and get two

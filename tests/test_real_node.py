@@ -87,6 +87,13 @@ def test_peer_message_gets_its_reply_in_the_response(peer_node):
     ("/prepare", b'{"valu": 1}', "value"),
     ("/prepare", b'{"value": [1]}', "value"),
     ("/prepare", b'{"value": "a", "timeout": -1}', "timeout"),
+    # Python's JSON reader takes these: a proposal that never times out, or times out at once
+    ("/prepare", b'{"value": "a", "timeout": NaN}', "timeout"),
+    ("/prepare", b'{"value": "a", "timeout": Infinity}', "timeout"),
+    ("/prepare", b'{"value": "a", "timeout": 1e400}', "timeout"),
+    ("/prepare", b'{"value": "a", "timeout": 1' + b'0' * 400 + b'}', "timeout"),
+    # a node's messages to itself never come over HTTP
+    ("/handle-prepare", b'{"from": "n2", "ballot": [7, "n2"]}', "from"),
 ])
 def test_bad_requests_get_a_400_and_the_node_lives_on(peer_node, path, raw, needle):
     url = peer_node
@@ -138,3 +145,24 @@ def test_port_in_use_bad_data_dir_and_bad_peers_exit_2(runner, tmp_path):
     (bad / "state.json").write_text("{nope")
     code, err = _node_fails(runner, "--data", str(bad))
     assert code == 2 and err.count("\n") == 1 and "state.json: not a node state file" in err
+
+
+@pytest.mark.parametrize("state", [
+    '{"learner": [1]}',  # a decision that is not a value
+    '{"acceptor": [[1, "n1"], [[1, "n1"], {"x": 1}]]}',  # a vote for a value that is not one
+    '{"acceptor": [[1, "n1"], [[1, "n1"], 1.5]]}',
+    '{"acceptor": [[-5, "n1"], null]}',  # a ballot below zero
+    '{"acceptor": [[true, "n1"], null]}',
+    '{"proposer": 1.9}',  # a round that is not an integer
+    '{"proposer": true}',
+])
+def test_a_state_file_with_nonsense_in_it_is_refused(procs, tmp_path, state):
+    """A node must not start from stored values it would then send, and its
+    peers refuse, in every promise."""
+    (tmp_path / "state.json").write_text(state)
+    proc = procs.start([sys.executable, "-m", "paxsim", "node", "--name", "n1", "--data", str(tmp_path)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = proc.stdout.readline()  # READY (a wrong start: the finalizer kills it) or nothing (it exited)
+    assert not first.startswith("READY"), f"the node started from {state}"
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 2 and err.count("\n") == 1 and "state.json: not a node state file" in err, err

@@ -28,6 +28,7 @@ import re
 import shlex
 import shutil
 import signal
+import string
 import sys
 import time
 from pathlib import Path
@@ -43,6 +44,7 @@ from ..sim.streams import stream
 from ..trace import FORMAT
 from .node import STATE_FILE, TRACE_FILE
 from .relay import Recorder, Relay
+from .wire import WireError, check_ballot, check_value, parse_message
 
 READY_TIMEOUT = 60.0  # seconds for a node process to print READY and answer /status
 PLACEHOLDERS = ("name", "port", "peers", "data", "config", "seed", "nodes", "quorum", "learning",
@@ -129,11 +131,28 @@ def _placeholders(config: dict, path: Path) -> dict[str, str]:
 def fill_template(template: str, values: dict[str, str]) -> list[str]:
     """The words of `template` with their placeholders filled in; ClusterError
     (one line, exit 2) for an unknown placeholder or a malformed template."""
+    def bad(why: str) -> ClusterError:
+        return ClusterError(f"--node-cmd: bad template {template!r} ({why}); placeholders are "
+                            + " ".join("{" + p + "}" for p in PLACEHOLDERS))
+
+    words = []
     try:
-        return [part.format(**values) for part in shlex.split(template)]
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ClusterError(f"--node-cmd: bad template {template!r} ({exc}); placeholders are "
-                           + " ".join("{" + p + "}" for p in PLACEHOLDERS)) from None
+        for word in shlex.split(template):
+            parts = []
+            # A placeholder is a bare name: str.format's {name.attr}, {name[i]}, !conversions and
+            # :specs would run (or crash) on a value the template's author never sees.
+            for literal, field, spec, conversion in string.Formatter().parse(word):
+                parts.append(literal)
+                if field is None:
+                    continue
+                if field not in values or spec or conversion:
+                    shown = "{" + field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+                    raise bad(f"unknown placeholder {shown}")
+                parts.append(values[field])
+            words.append("".join(parts))
+    except ValueError as exc:
+        raise bad(str(exc)) from None
+    return words
 
 
 def node_command(scenario: Scenario, seed: int, name: str, peers: str, data: Path) -> list[str]:
@@ -167,6 +186,8 @@ class NodeProcess:
         self.drain: asyncio.Task | None = None
         self.lives = 0
         self.standby: asyncio.subprocess.Process | None = None  # started, waiting to be woken on restart
+        self.watch: asyncio.Task | None = None  # notices the process exiting when nobody killed it
+        self.killing = False
 
 
 class Cluster:
@@ -187,6 +208,8 @@ class Cluster:
         self.pids: set[int] = set()  # every process group started and not yet reaped
         self.end_t: float | None = None
         self.t0_abs: float | None = None
+        self.exited: list[tuple[str, float, int, str, Path]] = []  # (node, t, status, last log line, log)
+        self.unfinished: list = []  # faults due before the end but not carried out by then
 
     # -- processes ----------------------------------------------------------------
     async def _spawn(self, node: NodeProcess, standby: bool = False):
@@ -268,6 +291,24 @@ class Cluster:
         node.drain = asyncio.get_running_loop().create_task(_drain(proc.stdout))
         await self._wait_status(node, port)
         node.port = port
+        node.watch = asyncio.get_running_loop().create_task(self._watch(node, proc))
+
+    async def _watch(self, node: NodeProcess, proc) -> None:
+        """A node process that exits while nobody is killing it crashed by
+        itself: recorded as a crash (the relay treats it as down from then
+        on) and reported with the last line of its log."""
+        code = await proc.wait()
+        if node.killing or node.proc is not proc or node.port is None or self.rec.closed:
+            return
+        self.relay.ports[node.name] = None
+        self.relay.crashed(node.name)
+        self.rec.emit("crash", node=node.name)
+        self.exited.append((node.name, self.rec.now(), code, _last_line(node.log), node.log))
+        self.pids.discard(proc.pid)
+        if node.drain is not None:
+            node.drain.cancel()
+        node.proc = None
+        node.port = None
 
     async def _read_port(self, proc) -> int | None:
         while True:
@@ -295,6 +336,7 @@ class Cluster:
         proc = node.proc
         if proc is None:
             return
+        node.killing = True
         if proc.returncode is None:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -306,6 +348,7 @@ class Cluster:
             node.drain.cancel()
         node.proc = None
         node.port = None
+        node.killing = False
 
     async def _kill_standby(self, node: NodeProcess) -> None:
         proc, node.standby = node.standby, None
@@ -355,6 +398,9 @@ class Cluster:
             background += [faults, proposals]
             await self._until_done(faults, proposals)
             self.end_t = self.rec.now()
+            # Due, but not carried out when the run stopped (a restart still waiting for its node to start).
+            self.unfinished = [f for f, task in getattr(self, "fault_tasks", []) if f.at <= self.end_t
+                               and not task.done()]
             up = [n for n, node in self.nodes.items() if node.port is not None]
             decided = await self._statuses(up)
             self.rec.closed = True
@@ -378,6 +424,7 @@ class Cluster:
         locks = {n: asyncio.Lock() for n in self.scenario.nodes}
         order = sorted(range(len(self.plan.faults)), key=lambda i: (self.plan.faults[i].at, i))
         tasks = [asyncio.get_running_loop().create_task(self._fault(self.plan.faults[i], locks)) for i in order]
+        self.fault_tasks = [(self.plan.faults[i], task) for i, task in zip(order, tasks)]
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -402,6 +449,7 @@ class Cluster:
                 node = self.nodes[arg]
                 if node.proc is not None:
                     return
+                self.relay.restarting(arg)
                 if self.scenario.storage == "volatile":
                     self._empty(node)
                     self.relay.forget(arg)
@@ -458,7 +506,7 @@ class Cluster:
                 data = await resp.json(content_type=None)
         except (ClientError, asyncio.TimeoutError, ValueError, OSError):
             return
-        if resp.status == 200 and isinstance(data, dict) and "decided" in data:
+        if resp.status == 200 and isinstance(data, dict) and _is_value(data.get("decided")):
             self.relay.note_decided(p.node, data["decided"])
 
     async def _states(self, names) -> dict[str, tuple[Any, Any]]:
@@ -474,6 +522,8 @@ class Cluster:
                         data = await resp.json(content_type=None)
                     if isinstance(data, dict):
                         value, proposing = data.get("decided"), data.get("proposing", _UNSEEN)
+                        if not _is_value(value):  # a malformed answer is no decision
+                            value = None
                 except (ClientError, asyncio.TimeoutError, ValueError, OSError):
                     pass
             if value is None:
@@ -553,20 +603,89 @@ class Cluster:
 
     # -- one trace ------------------------------------------------------------------
     def _node_events(self, name: str) -> list[dict]:
-        files = sorted((self.workdir / "traces").glob(f"{name}.*.jsonl")) if (self.workdir / "traces").exists() else []
+        lives = []  # NAME.<life>.jsonl, one per life that ended in a volatile restart (a node "n1.x" is not n1's)
+        if (self.workdir / "traces").exists():
+            for f in (self.workdir / "traces").iterdir():
+                life = f.name[len(name) + 1:-len(".jsonl")]
+                if f.name.startswith(name + ".") and f.name.endswith(".jsonl") and life.isdigit():
+                    lives.append((int(life), f))
+        files = [f for _life, f in sorted(lives)]
         files.append(self.nodes[name].data / TRACE_FILE)
         out = []
         for path in files:
             if not path.exists():
                 continue
-            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
                 try:
                     ev = json.loads(line)
                 except ValueError:
                     continue  # a line cut short by a SIGKILL
                 if isinstance(ev, dict) and isinstance(ev.get("t"), (int, float)) and isinstance(ev.get("kind"), str):
+                    try:
+                        _check_node_event(ev, name)
+                    except WireError as exc:
+                        raise ClusterError(f"{path}:{number}: {exc}") from None
                     out.append(ev)
         return out
+
+    def _own_votes(self, name: str) -> list[dict]:
+        """The votes a node judged from the wire cast at its own ballots, as
+        far as its decisions vouch for them.  A node's messages to itself
+        never reach the relay, so its own acceptor's vote for its own
+        `accept` is invisible: without it a value chosen by the proposer and
+        one other acceptor (a majority of three) shows one vote short, and
+        the checker would call a correct node's decision unsupported.  When
+        the node decided a value for which its accept at ballot B has
+        exactly one vote too few on the wire, the missing vote is its own:
+        it is added at the time of that accept, unless the node had promised
+        a higher ballot on the wire by then (it would have refused).  A node
+        that counts itself without voting is therefore not caught from the
+        wire alone (docs/http-protocol.md says so)."""
+        end_t = self.end_t
+        phase2 = self.scenario.phase2
+        decided = {ev["value"] for ev in self.relay.derived
+                   if ev["kind"] == "decide" and ev["node"] == name and ev["t"] <= end_t}
+        voters: dict[tuple, set] = {}
+        promised: list[tuple[float, tuple]] = []
+        for ev in self.relay.derived:
+            if ev["t"] > end_t:
+                continue
+            if ev["kind"] == "vote":
+                voters.setdefault((tuple(ev["ballot"]), ev["value"]), set()).add(ev["node"])
+            elif ev["kind"] == "promise" and ev["node"] == name:
+                promised.append((ev["t"], tuple(ev["ballot"])))
+        out, seen = [], set()
+        for ev in self.rec.events:
+            msg = ev.get("msg")
+            if ev["kind"] != "send" or ev["src"] != name or ev["t"] > end_t or msg["type"] != "accept":
+                continue
+            ballot, value = tuple(msg["ballot"]), msg["value"]
+            key = (ballot, value)
+            if (key in seen or ballot[1] != name or value not in decided
+                    or name in voters.get(key, ()) or len(voters.get(key, ())) != phase2 - 1
+                    or any(t <= ev["t"] and b > ballot for t, b in promised)):
+                continue
+            seen.add(key)
+            out.append({"kind": "vote", "t": ev["t"], "node": name, "ballot": msg["ballot"], "value": value})
+        return out
+
+    def _down_spans(self, name: str) -> list[tuple[float, float]]:
+        """(crash, restart or end) times of each stretch `name` was recorded
+        down.  The crash is recorded just before the SIGKILL, and nothing
+        reaches a restarted process before its restart is recorded, so what
+        the node wrote inside one of these was written by the dying process."""
+        spans, since = [], None
+        for ev in self.rec.events:
+            if ev.get("node") != name:
+                continue
+            if ev["kind"] == "crash" and since is None:
+                since = ev["t"]
+            elif ev["kind"] == "restart" and since is not None:
+                spans.append((since, ev["t"]))
+                since = None
+        if since is not None:
+            spans.append((since, float("inf")))
+        return spans
 
     def _merge(self, decided: dict, up: list[str]) -> list[dict]:
         end_t = self.end_t
@@ -580,11 +699,20 @@ class Cluster:
             if not observed and self.node_cmd is not None:
                 self.wire_only.append(name)
                 merged.extend(dict(ev) for ev in self.relay.derived if ev["node"] == name and ev["t"] <= end_t)
+                merged.extend(self._own_votes(name))
                 continue
+            down = self._down_spans(name)
+            started = None  # when the process writing these events started (its "start" record), if it says
             for ev in events:
                 t = ev["t"] - t0
+                if ev["kind"] == "start":
+                    started = t
                 if t < 0 or t > end_t:
                     continue
+                for since, until in down:
+                    if since < t < until and (started is None or started < since):
+                        t = since - 0.001  # written by the process being killed, before SIGKILL landed
+                        break
                 kind = ev["kind"]
                 if kind == "promise":
                     merged.append({"kind": kind, "t": t, "node": name, "ballot": ev["ballot"]})
@@ -634,6 +762,36 @@ class Cluster:
 
 
 _UNSEEN = object()  # a node's /status does not report "proposing"
+
+
+def _check_node_event(ev: dict, name: str) -> None:
+    """A node's own trace record of a kind the merge reads has the fields it
+    reads (docs/http-protocol.md); WireError (one line, naming the field) if not."""
+    kind = ev["kind"]
+    if kind in ("promise", "vote", "propose"):
+        check_ballot(ev.get("ballot"), "ballot")
+    if kind in ("vote", "propose", "decide"):
+        check_value(ev.get("value"), "value")
+    if kind == "propose" and "quorum" in ev and not (
+            isinstance(ev["quorum"], list) and all(isinstance(n, str) for n in ev["quorum"])):
+        raise WireError(f"quorum: a list of node names; got {ev['quorum']!r}")
+    if kind in ("send", "deliver") and ev.get("src") == name and ev.get("dst") == name:
+        if not isinstance(ev.get("id"), (str, int)):
+            raise WireError(f"id: a message id (a string or an integer); got {ev.get('id')!r}")
+        if kind == "send":
+            try:
+                parse_message(ev.get("msg"))
+            except WireError as exc:
+                raise WireError(f"msg: {exc}") from None
+
+
+def _is_value(data: Any) -> bool:
+    """Whether a node's "decided" is a value (a string or an integer), not null or nonsense."""
+    try:
+        check_value(data, "decided")
+    except WireError:
+        return False
+    return True
 
 
 def _die_with_parent() -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import random
 import re
@@ -260,6 +261,8 @@ class NodeRuntime:
         src = data.get("from")
         if src not in self.cfg.nodes:
             return _error(400, f"from: {src!r} is not a node of this cluster ({', '.join(self.cfg.nodes)})")
+        if src == self.name:
+            return _error(400, f"from: {src!r} is this node: its messages to itself never come over HTTP")
         try:
             msg = parse_message({k: v for k, v in data.items() if k not in ("from", "id")}, kind)
         except WireError as exc:
@@ -281,8 +284,13 @@ class NodeRuntime:
         except WireError as exc:
             return _error(400, str(exc))
         timeout = data.get("timeout", 10_000)
-        if type(timeout) not in (int, float) or timeout <= 0:
-            return _error(400, f"timeout: a positive number of ms; got {timeout!r}")
+        try:  # NaN, Infinity and 1e400 parse as floats; a huge integer overflows one
+            finite = type(timeout) in (int, float) and math.isfinite(timeout / 1000.0)
+        except OverflowError:
+            finite = False
+        if not finite or timeout <= 0:
+            shown = repr(timeout) if len(repr(timeout)) <= 40 else repr(timeout)[:37] + "..."
+            return _error(400, f"timeout: a positive, finite number of ms; got {shown}")
         fut = asyncio.get_running_loop().create_future()
         self.waiters.append(fut)
         self.apply(self.node.propose(data["value"]))

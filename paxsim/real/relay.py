@@ -75,6 +75,7 @@ class Relay:
         self.learn_from: set[str] = set()  # nodes that sent a learn in their current life
         self.acked: dict[str, set[str]] = {}  # node -> the nodes whose learned it has been delivered
         self.last_send = 0.0  # when the relay last carried a new message (ms)
+        self.crash_t: dict[str, float] = {}  # node -> when it was killed, while it is down
         self.sends = 0  # how many it has carried
 
     # -- server -----------------------------------------------------------------
@@ -109,8 +110,8 @@ class Relay:
             if not isinstance(data, dict):
                 raise WireError("expected a JSON object")
             msg = {k: v for k, v in data.items() if k not in ("from", "id")}
+            parse_message(msg, kind)  # a "type" in the body must be the endpoint's, as a node checks it
             msg["type"] = kind
-            parse_message(msg, kind)
         except (ValueError, WireError) as exc:
             return web.json_response({"error": str(exc)}, status=400)
         replies = await self.send(src, dst, msg, respond=True)
@@ -134,6 +135,10 @@ class Relay:
     def _sent(self, src: str, dst: str, msg: dict, answering: dict | None) -> int:
         mid = self.rec.new_id()
         t = self.rec.now()
+        if src in self.crash_t:
+            # From a node killed since: it wrote the message before it died (an answer the relay
+            # reads only now, a request still on its way), so it was sent before the crash.
+            t = min(t, self.crash_t[src] - 0.001)
         self.rec.emit("send", t=t, id=mid, src=src, dst=dst, msg=msg)
         self._observe(src, msg, t, answering)
         self._hold(msg)
@@ -167,9 +172,14 @@ class Relay:
         return all(self.acked.get(n, set()) >= set(self.nodes) - {n} for n in up if n in self.learn_from)
 
     def crashed(self, node: str) -> None:
-        """`node` was killed: its learns in progress died with it."""
+        """`node` is being killed: its learns in progress die with it."""
         self.learn_from.discard(node)
         self.acked.pop(node, None)
+        self.crash_t[node] = self.rec.now()
+
+    def restarting(self, node: str) -> None:
+        """`node` is starting again: what it sends now is its new life's."""
+        self.crash_t.pop(node, None)
 
     async def send(self, src: str, dst: str, msg: dict, respond: bool, answering: dict | None = None) -> list | None:
         """Carry one message (`answering`: the request it replies to, if any);

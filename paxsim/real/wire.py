@@ -34,6 +34,11 @@ def _ballot(data: Any, where: str) -> None:
         raise WireError(f"{where}: a ballot is [round, node], a non-negative integer and a string; got {data!r}")
 
 
+def check_ballot(data: Any, where: str) -> None:
+    """WireError (one line) unless `data` is a ballot's JSON form."""
+    _ballot(data, where)
+
+
 def check_value(data: Any, where: str) -> None:
     if not (isinstance(data, str) or type(data) is int):
         raise WireError(f"{where}: a value is a string or an integer; got {data!r}")
@@ -87,12 +92,21 @@ def storage_from_json(data: dict) -> dict:
     if not isinstance(data, dict):
         raise ValueError("expected a JSON object")
     out: dict[str, Any] = {}
+    # Every stored ballot and value is checked as on the wire: the node would send them in its promises.
     if data.get("acceptor") is not None:
         promised, accepted = data["acceptor"]
+        if promised is not None:
+            _ballot(promised, "acceptor: promised")
+        if accepted is not None:
+            _ballot(accepted[0], "acceptor: accepted ballot")
+            check_value(accepted[1], "acceptor: accepted value")
         out["acceptor"] = (None if promised is None else Ballot.from_json(promised),
                            None if accepted is None else (Ballot.from_json(accepted[0]), accepted[1]))
     if data.get("proposer") is not None:
-        out["proposer"] = int(data["proposer"])
+        if type(data["proposer"]) is not int or data["proposer"] < 0:
+            raise ValueError(f"proposer: a round is a non-negative integer; got {data['proposer']!r}")
+        out["proposer"] = data["proposer"]
     if data.get("learner") is not None:
+        check_value(data["learner"], "learner")
         out["learner"] = data["learner"]
     return out
