@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html as _html
 import json
+import re
 from importlib import resources
 from typing import Iterable
 
@@ -84,9 +85,9 @@ def _render(data: dict, heading: str, sources: list[str]) -> str:
         "__DATA__": _script_json(data),
         "__JS__": _asset("viewer.js"),
     }
-    for key in ("__TITLE__", "__HEADING__", "__VERSION__", "__SOURCES__", "__CSS__", "__JS__", "__DATA__"):
-        html = html.replace(key, parts[key], 1)
-    return html
+    # one pass over the template: a part's text (a scenario or file name) that contains a
+    # placeholder is never itself filled in, and each placeholder is filled where it stands
+    return re.sub("|".join(parts), lambda m: parts[m.group(0)], html)
 
 
 def page(traces: Iterable[tuple[str, list[dict]]]) -> str:

@@ -1,0 +1,42 @@
+"""What paxsim shows people, attacked: pages whose data carries the page's own
+placeholders, tampered traces given to replay, edge-case traces given to the
+viewer, the plots and the export."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from paxsim.cli import main
+
+from .conftest import ROOT
+
+VOLATILE = ROOT / "scenarios" / "volatile.yaml"
+
+
+def _page_data(html: str) -> dict:
+    found = re.search(r'<script type="application/json" id="paxsim-data">(.*?)</script>', html, re.S)
+    assert found, "no data block in the page"
+    return json.loads(found.group(1))
+
+
+def test_a_scenario_named_like_a_placeholder_still_gets_its_data_in_the_page(runner, tmp_path):
+    # the page is filled in by replacing __TITLE__, __CSS__, __JS__, __DATA__...: a user's
+    # scenario name or file name that contains one must be shown as text, not take the data
+    text = VOLATILE.read_text().replace("name: volatile", 'name: "run __DATA__ __JS__ __CSS__"', 1)
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(text)
+    trace = tmp_path / "__SOURCES__ __DATA__.jsonl"
+    result = runner.invoke(main, ["run", str(scenario), "--trace", str(trace), "--html", str(tmp_path / "r.html")])
+    assert result.exit_code == 1, result.output
+    for out in (tmp_path / "r.html", tmp_path / "v.html"):
+        if out.name == "v.html":
+            assert runner.invoke(main, ["view", str(trace), "-o", str(out)]).exit_code == 0
+        html = out.read_text()
+        data = _page_data(html)
+        assert data["runs"][0]["title"] == "run __DATA__ __JS__ __CSS__ (seed 3)"
+        title = re.search(r"<title>(.*?)</title>", html, re.S).group(1)
+        assert title == "paxsim view: run __DATA__ __JS__ __CSS__ (seed 3)"
+        assert "function" in html.split("<script>", 1)[1]  # the script is where it belongs
+        assert "__JS__" not in html.split("<script>", 1)[1].split("</script>", 1)[0]
+
