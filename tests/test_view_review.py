@@ -40,3 +40,16 @@ def test_a_scenario_named_like_a_placeholder_still_gets_its_data_in_the_page(run
         assert "function" in html.split("<script>", 1)[1]  # the script is where it belongs
         assert "__JS__" not in html.split("<script>", 1)[1].split("</script>", 1)[0]
 
+
+def test_replay_of_a_trace_with_a_line_that_is_json_but_not_an_object(runner, tmp_path):
+    good = tmp_path / "v.jsonl"
+    assert runner.invoke(main, ["run", str(VOLATILE), "--trace", str(good)]).exit_code == 1
+    lines = good.read_text().splitlines(keepends=True)
+    for bad_line in ('[1, 2]\n', '0\n', '"x"\n', 'null\n'):
+        t = tmp_path / "edited.jsonl"
+        t.write_text("".join(lines[:2] + [bad_line] + lines[3:]))
+        result = runner.invoke(main, ["replay", str(t)])
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output  # no traceback
+        head = result.stdout.splitlines()[0]
+        assert head == "DIFFERENT at line 3: the trace's line is not a JSON object", (bad_line, result.stdout)
+        assert "ends after" not in result.stdout

@@ -302,6 +302,9 @@ def replay_difference(old_lines: list[str], new_lines: list[str]) -> tuple[int, 
         except json.JSONDecodeError:
             return i + 1, [f"DIFFERENT at line {i + 1}: the trace's line is not JSON",
                            f"  trace:  {old}", f"  replay: {new}"]
+        if old is not None and not isinstance(a, dict):  # e.g. `null`, `[1, 2]`: not an event, nor the end
+            return i + 1, [f"DIFFERENT at line {i + 1}: the trace's line is not a JSON object",
+                           f"  trace:  {old}", f"  replay: {new}"]
         olds = [json.loads(x) for x in old_lines[:i] if x.strip()]
         news = [json.loads(x) for x in new_lines[:i]]
         if a is None or b is None:
