@@ -357,7 +357,12 @@ def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool
         _paxsim_bug(exc, reproduce_command(str(scenario), sc.seed if seed is None else seed, sets, bugs))
     written = _write_run_plots(result.events, plots_dir) if plots_dir is not None else []
     if html_path is not None:
-        _write_html(html_path, lambda: _view_page(scenario.name, result.lines_as_events()))
+        too_big = _too_big_for_a_page(result.end["seq"] + 1, f"{html_path}: no page")
+        if too_big:  # the run's verdict and summary still follow, as with a plot that cannot be drawn
+            click.echo(f"note: {too_big}", err=True)
+            html_path = None
+        else:
+            _write_html(html_path, lambda: _view_page(scenario.name, result.lines_as_events()))
     verdict = result.verdict
     header = result.header
     reproduce = reproduce_command(str(scenario), result.seed, sets, bugs)
@@ -1119,6 +1124,30 @@ def _view_page(name: str, events: list[dict]) -> str:
     return view.page([(name, events)])
 
 
+def _trace_events(path: Path) -> int | None:
+    """The number of events in a trace file (its lines but the header),
+    counted without parsing; None if it cannot be read (its reader says why)."""
+    try:
+        with open(path, "rb") as fh:
+            lines = last = 0
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                lines += chunk.count(b"\n")
+                last = chunk[-1]
+            return max(0, lines + (last != 0x0A and last != 0) - 1)
+    except OSError:
+        return None
+
+
+def _too_big_for_a_page(events: int | None, what: str) -> str | None:
+    from .view import MAX_PAGE_EVENTS
+
+    if events is None or events <= MAX_PAGE_EVENTS:
+        return None
+    return (f"{what}: {events:,} events, too many for one page (at most {MAX_PAGE_EVENTS:,}: a bigger page takes "
+            f"minutes to open, if a browser opens it at all); draw a window of it with "
+            f"paxsim plot timeline --from/--to")
+
+
 def _write_html(path: Path, make) -> Path:
     if not path.parent.exists():
         _bad_input(f"{path}: cannot write page: directory {str(path.parent)!r} does not exist")
@@ -1154,11 +1183,16 @@ def view(trace: Path, output: Path | None) -> None:
       paxsim view run.jsonl -o run.html
       paxsim run scenarios/volatile.yaml --seed 3 --html run.html
 
-    Open run.html#seq=49 to start at the event with seq 49.
+    Open run.html#seq=49 to start at the event with seq 49. A trace of more
+    than 100,000 events is refused (exit 2): draw a window of it with
+    'paxsim plot timeline --from/--to'.
     """
-    (name, events), = _load_traces([trace])
     output = output or Path(trace.with_suffix(".html").name)
     _not_an_input(output, "-o", trace)
+    too_big = _too_big_for_a_page(_trace_events(trace), str(trace))
+    if too_big:  # before reading it: the page would need gigabytes here and be unopenable there
+        _bad_input(too_big)
+    (name, events), = _load_traces([trace])
     _write_html(output, lambda: _view_page(trace.name, events))
     click.echo(f"wrote {output}")
 
@@ -1190,6 +1224,11 @@ def diff(a: Path, b: Path, output: Path | None) -> None:
     from . import view as view_mod
 
     _not_an_input(output, "-o", a, b)
+    if output is not None:
+        for path in (a, b):
+            too_big = _too_big_for_a_page(_trace_events(path), str(path))
+            if too_big:
+                _bad_input(too_big)
     (_, ea), (_, eb) = _load_traces([a, b])
     labels = (f"A {a}", f"B {b}")
     result = view_mod.diff(ea, eb, labels)

@@ -53,3 +53,31 @@ def test_replay_of_a_trace_with_a_line_that_is_json_but_not_an_object(runner, tm
         head = result.stdout.splitlines()[0]
         assert head == "DIFFERENT at line 3: the trace's line is not a JSON object", (bad_line, result.stdout)
         assert "ends after" not in result.stdout
+
+
+def test_a_trace_too_big_for_a_page_is_refused_in_one_line(runner, tmp_path, monkeypatch):
+    # benchmarks/million.yaml's trace (2.2 million events) made a 310 MB page, no browser opens
+    # that, taking 4 GB and 2 minutes: the limit is lowered here to keep the test small
+    import paxsim.view
+
+    trace = tmp_path / "v.jsonl"
+    assert runner.invoke(main, ["run", str(VOLATILE), "--trace", str(trace)]).exit_code == 1
+    events = len(trace.read_text().splitlines()) - 1
+    monkeypatch.setattr(paxsim.view, "MAX_PAGE_EVENTS", events)  # at the limit: drawn
+    assert runner.invoke(main, ["view", str(trace), "-o", str(tmp_path / "ok.html")]).exit_code == 0
+    monkeypatch.setattr(paxsim.view, "MAX_PAGE_EVENTS", events - 1)
+    for args in (["view", str(trace), "-o", str(tmp_path / "p.html")],
+                 ["diff", str(trace), str(trace), "-o", str(tmp_path / "p.html")]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 2 and result.stdout == "", result.output
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+        assert result.stderr.startswith(f"{trace}: {events:,} events, too many for one page (at most {events - 1:,}")
+        assert not (tmp_path / "p.html").exists()
+    # without a page, diff still compares
+    assert runner.invoke(main, ["diff", str(trace), str(trace)]).exit_code == 0
+    # run --html: no page, a note, and the run's summary and exit status as without --html
+    result = runner.invoke(main, ["run", str(VOLATILE), "--html", str(tmp_path / "p.html")])
+    plain = runner.invoke(main, ["run", str(VOLATILE)])
+    assert result.exit_code == plain.exit_code == 1 and result.stdout == plain.stdout
+    assert result.stderr.startswith(f"note: {tmp_path / 'p.html'}: no page: {events:,} events, too many")
+    assert not (tmp_path / "p.html").exists()

@@ -24,7 +24,15 @@ from .diff import DiffResult, diff, replay_difference
 from .model import build
 from .shiviz import export as shiviz
 
-__all__ = ["DiffResult", "build", "diff", "diff_page", "page", "replay_difference", "shiviz", "verdict_model"]
+__all__ = ["DiffResult", "MAX_PAGE_EVENTS", "build", "diff", "diff_page", "page", "replay_difference", "shiviz",
+           "verdict_model"]
+
+# A page holds every event of its trace (about 150 bytes each in the page, and some
+# kilobytes each in the browser while it draws): past this many, the file runs to tens of
+# megabytes that a browser takes minutes to open, if it opens it at all, and writing it
+# takes gigabytes here.  Bigger traces are refused; a window of one can be drawn with
+# `paxsim plot timeline --from/--to`.
+MAX_PAGE_EVENTS = 100_000
 
 
 def verdict_model(events: list[dict]) -> dict:
