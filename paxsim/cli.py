@@ -1008,9 +1008,24 @@ def plot_latency(traces, output: Path, by: str, log: bool) -> None:
       paxsim plot latency run.jsonl --by link
     """
     from . import plot as plot_mod
+    from .trace import NotStreamable, iter_trace
 
-    loaded = _load_traces(traces)
-    _save_figure(lambda: plot_mod.latency_figure(loaded, by=by, log=log), output, ", ".join(map(str, traces)))
+    stems = [p.stem for p in traces]
+    labels, grouped = [], []
+    for p in traces:
+        labels.append(p.stem if stems.count(p.stem) == 1 else str(p))
+        try:  # a file in seq order (every file paxsim writes) is read a line at a time, holding little
+            grouped.append(plot_mod.stream_latency_groups(iter_trace(p), by))
+            continue
+        except (NotStreamable, plot_mod.NotStreamed):
+            pass
+        try:  # anything else whole: read_trace words what is wrong with it
+            events = read_trace(p)
+        except TraceError as exc:
+            _bad_input(str(exc))
+        grouped.append(plot_mod.latency_groups(events, by))
+    _save_figure(lambda: plot_mod.latency_figure([(label, []) for label in labels], by=by, log=log, grouped=grouped),
+                 output, ", ".join(map(str, traces)))
 
 
 @plot.command("timeline")

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from paxsim.cli import main
 
 from .conftest import ROOT
@@ -81,3 +83,37 @@ def test_a_trace_too_big_for_a_page_is_refused_in_one_line(runner, tmp_path, mon
     assert result.exit_code == plain.exit_code == 1 and result.stdout == plain.stdout
     assert result.stderr.startswith(f"note: {tmp_path / 'p.html'}: no page: {events:,} events, too many")
     assert not (tmp_path / "p.html").exists()
+
+
+@pytest.mark.slow  # five figures drawn: about 15 s on a loaded 2-core machine
+def test_plot_latency_streams_a_trace_and_draws_the_same_figure(runner, tmp_path, monkeypatch):
+    # benchmarks/million.yaml's trace took 2.9 GB to plot, read whole; streamed it takes 145 MB
+    import paxsim.cli
+    from paxsim import plot
+    from paxsim.trace import read_trace
+
+    trace = tmp_path / "dup.jsonl"
+    assert runner.invoke(main, ["run", str(ROOT / "scenarios" / "partition.yaml"), "--set", "network.loss=0.1",
+                                "--set", "network.duplicate=0.3", "--trace", str(trace)]).exit_code == 0
+    events = read_trace(trace)
+    assert any(ev["kind"] == "duplicate" for ev in events) and any(ev["kind"] == "drop" for ev in events)
+    (tmp_path / "w").mkdir()
+    swapped = tmp_path / "w" / "dup.jsonl"  # lines out of seq order: not streamable, so read whole
+    lines = trace.read_text().splitlines(keepends=True)
+    swapped.write_text("".join(lines[:3] + [lines[4], lines[3]] + lines[5:]))
+    for by in ("type", "link"):
+        plot.save(plot.latency_figure([("dup", events)], by=by), tmp_path / "whole.svg")
+        with monkeypatch.context() as m:  # a file paxsim wrote is never read whole
+            m.setattr(paxsim.cli, "read_trace", None)
+            result = runner.invoke(main, ["plot", "latency", str(trace), "--by", by, "-o", str(tmp_path / "s.svg")])
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / "s.svg").read_bytes() == (tmp_path / "whole.svg").read_bytes()
+        if by == "type":
+            result = runner.invoke(main, ["plot", "latency", str(swapped), "-o", str(tmp_path / "w.svg")])
+            assert result.exit_code == 0, result.output
+            assert (tmp_path / "w.svg").read_bytes() == (tmp_path / "whole.svg").read_bytes()
+    # and a malformed file is still one line naming the file, line and field
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("".join(lines[:5] + [lines[5].replace('"t":', '"t":"soon","x":')] + lines[6:]))
+    result = runner.invoke(main, ["plot", "latency", str(bad), "-o", str(tmp_path / "b.svg")])
+    assert result.exit_code == 2 and result.stderr.startswith(f"{bad}:6: ") and result.stderr.count("\n") == 1
