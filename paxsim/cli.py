@@ -525,7 +525,7 @@ def _replays_identically(trace: Path, sc, seed: int) -> int | None:
     from .trace import TraceWriter
 
     try:
-        with open(trace, encoding="utf-8") as old:
+        with open(trace, encoding="utf-8", newline="") as old:  # byte for byte: a CR LF is not a LF
             target = _SameText(old)
             with TraceWriter(target) as writer:
                 simulate(sc, seed, sink=writer)
@@ -571,7 +571,10 @@ def replay(trace: Path) -> None:
         click.echo(f"identical: {lines} lines, seed {header['seed']} (paxsim {__version__})")
         sys.exit(EXIT_OK)
     new = simulate(sc, header["seed"])
-    old_lines = trace.read_text(encoding="utf-8").splitlines()
+    with open(trace, encoding="utf-8", newline="") as fh:  # lines split at LF only, CRs kept
+        old_lines = fh.read().split("\n")
+    if old_lines[-1] == "":
+        old_lines.pop()
     from .view import replay_difference
 
     different = replay_difference(old_lines, [event_json(ev) for ev in new.events])

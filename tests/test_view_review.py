@@ -117,3 +117,16 @@ def test_plot_latency_streams_a_trace_and_draws_the_same_figure(runner, tmp_path
     bad.write_text("".join(lines[:5] + [lines[5].replace('"t":', '"t":"soon","x":')] + lines[6:]))
     result = runner.invoke(main, ["plot", "latency", str(bad), "-o", str(tmp_path / "b.svg")])
     assert result.exit_code == 2 and result.stderr.startswith(f"{bad}:6: ") and result.stderr.count("\n") == 1
+
+
+def test_replay_compares_byte_for_byte_so_crlf_line_ends_differ(runner, tmp_path):
+    # --help: "compare byte for byte"; a trace whose lines end in CR LF (an editor, a
+    # checkout with autocrlf) was called identical, though a space more was not
+    good = tmp_path / "v.jsonl"
+    assert runner.invoke(main, ["run", str(VOLATILE), "--trace", str(good)]).exit_code == 1
+    crlf = tmp_path / "crlf.jsonl"
+    crlf.write_bytes(good.read_bytes().replace(b"\n", b"\r\n"))
+    result = runner.invoke(main, ["replay", str(crlf)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert result.stdout.splitlines()[0] == "DIFFERENT at line 1: (formatting)"
+    assert runner.invoke(main, ["replay", str(good)]).exit_code == 0
