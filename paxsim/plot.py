@@ -330,6 +330,8 @@ def timeline_figure(events: list[dict], t_from: float | None = None, t_to: float
     if end_t is None:
         end_t = max((ev.get("t", 0.0) for ev in events), default=0.0)
     lo = 0.0 if t_from is None else float(t_from)
+    if t_from is None and end_t <= 0.0:  # no --from was given: do not blame one
+        raise PlotError(f"the trace ends at {end_t:g} ms: no time to draw")
     if lo >= end_t:
         raise PlotError(f"--from: {lo:g} ms is at or after the end of the trace ({end_t:g} ms)")
     if t_to is not None and t_to <= lo:

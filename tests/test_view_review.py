@@ -130,3 +130,21 @@ def test_replay_compares_byte_for_byte_so_crlf_line_ends_differ(runner, tmp_path
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
     assert result.stdout.splitlines()[0] == "DIFFERENT at line 1: (formatting)"
     assert runner.invoke(main, ["replay", str(good)]).exit_code == 0
+
+
+def test_timeline_of_a_trace_with_no_time_blames_no_option(runner, tmp_path):
+    # a trace ending at 0 ms (its header and its end) was refused as "--from: 0 ms is at or
+    # after the end of the trace", though no --from was given
+    src = tmp_path / "v.jsonl"
+    assert runner.invoke(main, ["run", str(VOLATILE), "--trace", str(src)]).exit_code == 1
+    lines = src.read_text().splitlines()
+    end = dict(json.loads(lines[-1]), seq=0, t=0.0, decided={},
+               messages={"delivered": 0, "dropped": {}, "duplicated": 0, "sent": 0})
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text(lines[0] + "\n" + json.dumps(end, sort_keys=True, separators=(",", ":")) + "\n")
+    assert runner.invoke(main, ["check", str(empty)]).exit_code == 0  # a well-formed trace
+    result = runner.invoke(main, ["plot", "timeline", str(empty), "-o", str(tmp_path / "t.svg")])
+    assert result.exit_code == 2 and result.stderr == f"{empty}: the trace ends at 0 ms: no time to draw\n"
+    result = runner.invoke(main, ["plot", "timeline", str(empty), "--from", "0ms", "-o", str(tmp_path / "t.svg")])
+    assert result.exit_code == 2 and "--from: 0 ms is at or after the end of the trace (0 ms)" in result.stderr
+
