@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import os
 import sys
 from contextlib import contextmanager
@@ -936,6 +937,12 @@ class Duration(click.ParamType):
 
         if isinstance(value, (int, float)):
             return float(value)
+        try:  # a bare number is milliseconds, as the message below offers
+            ms = float(value)
+        except ValueError:
+            ms = None
+        if ms is not None and math.isfinite(ms) and ms >= 0:
+            return ms
         try:
             return duration_ms(value.strip())
         except ValueError:

@@ -148,3 +148,16 @@ def test_timeline_of_a_trace_with_no_time_blames_no_option(runner, tmp_path):
     result = runner.invoke(main, ["plot", "timeline", str(empty), "--from", "0ms", "-o", str(tmp_path / "t.svg")])
     assert result.exit_code == 2 and "--from: 0 ms is at or after the end of the trace (0 ms)" in result.stderr
 
+
+def test_a_bare_number_is_a_time_in_milliseconds(runner, tmp_path):
+    # --help: "a number of milliseconds"; the refusal itself offered "use e.g. 250", and refused 250
+    trace = tmp_path / "v.jsonl"
+    assert runner.invoke(main, ["run", str(VOLATILE), "--trace", str(trace)]).exit_code == 1
+    for a, b in (("0", "40"), ("10.5", "40"), ("10ms", "40")):
+        result = runner.invoke(main, ["plot", "timeline", str(trace), "--from", a, "--to", b, "-o",
+                                      str(tmp_path / f"t{a}.svg")])
+        assert result.exit_code == 0, result.output
+    assert (tmp_path / "t10ms.svg").read_bytes() != (tmp_path / "t0.svg").read_bytes()  # a window 10 to 40 ms
+    for bad in ("-5", "nan", "soon"):
+        result = runner.invoke(main, ["plot", "timeline", str(trace), "--from", bad, "-o", str(tmp_path / "x.svg")])
+        assert result.exit_code == 2 and f"--from: {bad!r} is not a time" in result.stderr
