@@ -161,3 +161,28 @@ def test_a_bare_number_is_a_time_in_milliseconds(runner, tmp_path):
     for bad in ("-5", "nan", "soon"):
         result = runner.invoke(main, ["plot", "timeline", str(trace), "--from", bad, "-o", str(tmp_path / "x.svg")])
         assert result.exit_code == 2 and f"--from: {bad!r} is not a time" in result.stderr
+
+
+def test_a_cluster_trace_is_drawn_on_the_scenario_clock_its_checker_uses(runner, tmp_path):
+    # paxsim cluster writes times on the scenario's clock (0 when every node is ready, a
+    # partition at its `at`); the page subtracted the first event's time again, so every
+    # time it showed was off by that much from the trace and from its own verdict's "t="
+    src = tmp_path / "v.jsonl"
+    assert runner.invoke(main, ["run", str(VOLATILE), "--trace", str(src)]).exit_code == 1
+    events = [json.loads(line) for line in src.read_text().splitlines()]
+    events[0].update(runtime="http", clock="wall")
+    late = [events[0]] + [dict(ev, t=ev["t"] + 7.25) for ev in events[1:]]  # first event at 7.25 ms
+    epoch = [events[0]] + [dict(ev, t=ev["t"] + 1.7e12) for ev in events[1:]]  # another tool's clock
+    for name, evs in (("late", late), ("epoch", epoch)):
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(ev) + "\n" for ev in evs))
+        assert runner.invoke(main, ["view", str(tmp_path / f"{name}.jsonl"), "-o",
+                                    str(tmp_path / f"{name}.html")]).exit_code == 0
+    for name, evs, shift in (("late", late, 0.0), ("epoch", epoch, 1.7e12 + events[1]["t"])):
+        run = _page_data((tmp_path / f"{name}.html").read_text())["runs"][0]
+        want = {ev["seq"]: ev["t"] - shift for ev in evs[1:] if ev["kind"] in ("vote", "crash", "restart", "cut")}
+        got = {e["seq"]: e["t"] for e in run["events"] + run["faults"] if e["seq"] in want}
+        assert got.keys() == want.keys() and all(abs(got[s] - want[s]) < 1e-6 for s in want), (name, got, want)
+    page = (tmp_path / "late.html").read_text()
+    chosen = _page_data(page)["runs"][0]["verdict"]["chosen"][0]
+    vote = next(e for e in _page_data(page)["runs"][0]["events"] if e["seq"] == chosen["seq"])
+    assert vote["t"] == chosen["t"]  # the diagram and the verdict above it agree
