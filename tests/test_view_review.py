@@ -186,3 +186,28 @@ def test_a_cluster_trace_is_drawn_on_the_scenario_clock_its_checker_uses(runner,
     chosen = _page_data(page)["runs"][0]["verdict"]["chosen"][0]
     vote = next(e for e in _page_data(page)["runs"][0]["events"] if e["seq"] == chosen["seq"])
     assert vote["t"] == chosen["t"]  # the diagram and the verdict above it agree
+
+
+def test_diff_page_opens_at_the_divergence_of_wall_clock_runs_on_other_clocks(runner, tmp_path):
+    # when A had ended before the point where B goes on, the page opened A's window (which
+    # stops at A's end, and B's was synced to it) at B's time measured from A's first event:
+    # B's divergence was out of view
+    from .browser import Chromium, find_chromium
+    from .test_view import _wall_clock_trace, load
+
+    exe = find_chromium()
+    if exe is None:
+        pytest.skip("no Chromium: install Debian's 'chromium' package to test the page")
+    events = _wall_clock_trace()
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_text("".join(json.dumps(ev) + "\n" for ev in events[:6]))  # cut short: no event at line 7
+    b.write_text("".join(json.dumps(dict(ev, t=ev["t"] + 60_000) if "t" in ev else ev) + "\n" for ev in events))
+    out = tmp_path / "d.html"
+    result = runner.invoke(main, ["diff", str(a), str(b), "-o", str(out)])
+    assert result.exit_code == 1 and "first difference at line 7" in result.stdout, result.output
+    with Chromium(exe) as browser:
+        browser.open_page()
+        load(browser, out)
+        marks = browser.evaluate("Array.from(document.querySelectorAll('svg.diagram'))"
+                                 ".map(s => s.querySelectorAll('.divline').length)")
+    assert marks == [0, 1]  # B's divergence in view (A has no event there)
