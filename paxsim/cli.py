@@ -1127,7 +1127,8 @@ def plot_decisions(traces, output: Path) -> None:
     A grey cross marks a trace where some learner never learned. Runs of one
     scenario with different --set values get separate curves, named by the
     settings that differ (read from each trace's header). Past 40 traces, the
-    ones without a row are named under the figure.
+    ones without a row are named under the figure. Single-decree traces
+    only: a Multi-Paxos run decides a log of slots (see 'plot throughput').
 
     \b
     Examples:

@@ -523,6 +523,12 @@ def decisions_figure(traces: list[tuple[str, list[dict]]], max_rows: int = 40) -
     (a curve below 1 at the end means some learners never learned).
     Traces of one scenario run with different settings (--set) are named
     apart by the settings that differ, read from each trace's header."""
+    for label, events in traces:  # their `decided` events are per slot: none is a learner's one decision
+        protocol = (analysis.header(events).get("scenario") or {}).get("protocol")
+        kind = protocol.get("kind", "single-decree") if isinstance(protocol, dict) else "single-decree"
+        if kind != "single-decree":
+            raise PlotError(f"{label}: a {kind} run decides a log of slots, not one value per learner: "
+                            f"'paxsim plot throughput' and 'paxsim plot operations' draw its progress")
     names = _setting_names(traces)
     shown = traces[:max_rows]
     left_out = [label for label, _ in traces[max_rows:]]

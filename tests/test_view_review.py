@@ -211,3 +211,17 @@ def test_diff_page_opens_at_the_divergence_of_wall_clock_runs_on_other_clocks(ru
         marks = browser.evaluate("Array.from(document.querySelectorAll('svg.diagram'))"
                                  ".map(s => s.querySelectorAll('.divline').length)")
     assert marks == [0, 1]  # B's divergence in view (A has no event there)
+
+
+def test_plot_decisions_refuses_a_multi_paxos_trace_rather_than_say_nobody_learned(runner, tmp_path):
+    # a Multi-Paxos run that decided thousands of slots was drawn as "kv: 0/3 learned",
+    # "not all learned by the end of the run"
+    kv = tmp_path / "kv.jsonl"
+    result = runner.invoke(main, ["run", str(ROOT / "scenarios" / "kv.yaml"), "--set", "duration=400ms",
+                                  "--trace", str(kv)])
+    assert result.exit_code in (0, 1), result.output  # 1: its expect (ops completed) is for a longer run
+    assert any(json.loads(line)["kind"] == "decided" for line in kv.read_text().splitlines()[1:])
+    result = runner.invoke(main, ["plot", "decisions", str(kv), "-o", str(tmp_path / "d.svg")])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert result.stderr.startswith(f"{kv}: kv: a multi-paxos run decides a log of slots")
+    assert not (tmp_path / "d.svg").exists()
