@@ -225,3 +225,37 @@ def test_plot_decisions_refuses_a_multi_paxos_trace_rather_than_say_nobody_learn
     assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
     assert result.stderr.startswith(f"{kv}: kv: a multi-paxos run decides a log of slots")
     assert not (tmp_path / "d.svg").exists()
+
+
+def test_diff_of_two_multi_paxos_runs_compares_their_logs(runner, tmp_path):
+    # two kv runs that decided different commands were reported "same: decisions, chosen"
+    # (only single-decree `decide` events were compared: a Multi-Paxos run has none)
+    paths = []
+    for seed in (1, 2):
+        path = tmp_path / f"kv{seed}.jsonl"
+        result = runner.invoke(main, ["run", str(ROOT / "scenarios" / "kv.yaml"), "--seed", str(seed),
+                                      "--set", "duration=150ms", "--trace", str(path)])
+        assert result.exit_code in (0, 1), result.output
+        paths.append(path)
+    logs = []
+    for path in paths:
+        log: dict = {}
+        for line in path.read_text().splitlines()[1:]:
+            ev = json.loads(line)
+            if ev["kind"] == "decided":
+                log.setdefault(ev["node"], {}).setdefault(ev["slot"], ev["command"])
+        logs.append(log)
+    result = runner.invoke(main, ["diff", str(paths[0]), str(paths[1])])
+    assert result.exit_code == 1
+    out = result.stdout.splitlines()
+    assert "decisions" not in out[-1] and "chosen" not in out[-1]  # the "same: ..." line
+    i = out.index("  slots decided:")
+    for k, log in enumerate(logs):
+        assert out[i + 1 + k].endswith("  " + ", ".join(f"{n} {len(log[n])}" for n in sorted(log)))
+    head = next(line for line in out if line.startswith("  first slot decided differently"))
+    slot, node = re.search(r"\(slot (\d+) at (\S+)\)", head).groups()
+    assert logs[0][node][int(slot)] != logs[1][node][int(slot)]
+    for n in logs[0]:  # no slot before it differs, at any node
+        assert all(logs[0][n][s] == logs[1][n].get(s, logs[0][n][s]) for s in logs[0][n] if s < int(slot))
+    same = runner.invoke(main, ["diff", str(paths[0]), str(paths[0])])
+    assert same.exit_code == 0
