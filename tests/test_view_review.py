@@ -259,3 +259,37 @@ def test_diff_of_two_multi_paxos_runs_compares_their_logs(runner, tmp_path):
         assert all(logs[0][n][s] == logs[1][n].get(s, logs[0][n][s]) for s in logs[0][n] if s < int(slot))
     same = runner.invoke(main, ["diff", str(paths[0]), str(paths[0])])
     assert same.exit_code == 0
+
+
+EVIL = '</script><script>window.__owned=1</script><img src=x onerror="window.__owned=2"> \'q" & é ☃ 𝄞'
+
+
+def test_user_values_in_the_page_are_text_never_markup(runner, tmp_path):
+    # scenario name, description, proposed values and file names as a browser shows them
+    from .browser import Chromium, find_chromium
+    from .test_view import load
+
+    exe = find_chromium()
+    if exe is None:
+        pytest.skip("no Chromium: install Debian's 'chromium' package to test the page")
+    text = VOLATILE.read_text().replace("name: volatile", f"name: {json.dumps(EVIL)}", 1)
+    text = text.replace("value: apple", f"value: {json.dumps(EVIL + ' apple')}", 1)
+    text = re.sub(r"(?m)^description: .*$", lambda _: f"description: {json.dumps(EVIL * 40)}", text)
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(text)
+    trace = tmp_path / "x<script>alert(1)<b> é.jsonl"
+    assert runner.invoke(main, ["run", str(scenario), "--trace", str(trace)]).exit_code == 1
+    page, diff = tmp_path / "v.html", tmp_path / "d.html"
+    assert runner.invoke(main, ["view", str(trace), "-o", str(page)]).exit_code == 0
+    assert runner.invoke(main, ["diff", str(trace), str(tmp_path / "x<script>alert(1)<b> é.jsonl"),
+                                "-o", str(diff)]).exit_code == 0
+    with Chromium(exe) as browser:
+        browser.open_page()
+        for out in (page, diff):
+            load(browser, out)  # drawn, no script error, nothing fetched
+            got = browser.evaluate("""({owned: window.__owned || null, imgs: document.querySelectorAll('img').length,
+                h1: document.querySelector('h1').textContent, body: document.body.textContent})""")
+            assert got["owned"] is None and got["imgs"] == 0
+            if out is page:
+                assert got["h1"] == f"paxsim view: {EVIL} (seed 3)"
+                assert EVIL + " apple" in got["body"]  # the chosen value, shown as written
