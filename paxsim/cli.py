@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import os
 import sys
 from contextlib import contextmanager
@@ -355,7 +356,12 @@ def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool
         _paxsim_bug(exc, reproduce_command(str(scenario), sc.seed if seed is None else seed, sets, bugs))
     written = _write_run_plots(result.events, plots_dir) if plots_dir is not None else []
     if html_path is not None:
-        _write_html(html_path, lambda: _view_page(scenario.name, result.lines_as_events()))
+        too_big = _too_big_for_a_page(result.end["seq"] + 1, f"{html_path}: no page")
+        if too_big:  # the run's verdict and summary still follow, as with a plot that cannot be drawn
+            click.echo(f"note: {too_big}", err=True)
+            html_path = None
+        else:
+            _write_html(html_path, lambda: _view_page(scenario.name, result.lines_as_events()))
     verdict = result.verdict
     header = result.header
     reproduce = reproduce_command(str(scenario), result.seed, sets, bugs)
@@ -518,7 +524,7 @@ def _replays_identically(trace: Path, sc, seed: int) -> int | None:
     from .trace import TraceWriter
 
     try:
-        with open(trace, encoding="utf-8") as old:
+        with open(trace, encoding="utf-8", newline="") as old:  # byte for byte: a CR LF is not a LF
             target = _SameText(old)
             with TraceWriter(target) as writer:
                 simulate(sc, seed, sink=writer)
@@ -564,7 +570,10 @@ def replay(trace: Path) -> None:
         click.echo(f"identical: {lines} lines, seed {header['seed']} (paxsim {__version__})")
         sys.exit(EXIT_OK)
     new = simulate(sc, header["seed"])
-    old_lines = trace.read_text(encoding="utf-8").splitlines()
+    with open(trace, encoding="utf-8", newline="") as fh:  # lines split at LF only, CRs kept
+        old_lines = fh.read().split("\n")
+    if old_lines[-1] == "":
+        old_lines.pop()
     from .view import replay_difference
 
     different = replay_difference(old_lines, [event_json(ev) for ev in new.events])
@@ -947,6 +956,12 @@ class Duration(click.ParamType):
 
         if isinstance(value, (int, float)):
             return float(value)
+        try:  # a bare number is milliseconds, as the message below offers
+            ms = float(value)
+        except ValueError:
+            ms = None
+        if ms is not None and math.isfinite(ms) and ms >= 0:
+            return ms
         try:
             return duration_ms(value.strip())
         except ValueError:
@@ -1022,9 +1037,24 @@ def plot_latency(traces, output: Path, by: str, log: bool) -> None:
       paxsim plot latency run.jsonl --by link
     """
     from . import plot as plot_mod
+    from .trace import NotStreamable, iter_trace
 
-    loaded = _load_traces(traces)
-    _save_figure(lambda: plot_mod.latency_figure(loaded, by=by, log=log), output, ", ".join(map(str, traces)))
+    stems = [p.stem for p in traces]
+    labels, grouped = [], []
+    for p in traces:
+        labels.append(p.stem if stems.count(p.stem) == 1 else str(p))
+        try:  # a file in seq order (every file paxsim writes) is read a line at a time, holding little
+            grouped.append(plot_mod.stream_latency_groups(iter_trace(p), by))
+            continue
+        except (NotStreamable, plot_mod.NotStreamed):
+            pass
+        try:  # anything else whole: read_trace words what is wrong with it
+            events = read_trace(p)
+        except TraceError as exc:
+            _bad_input(str(exc))
+        grouped.append(plot_mod.latency_groups(events, by))
+    _save_figure(lambda: plot_mod.latency_figure([(label, []) for label in labels], by=by, log=log, grouped=grouped),
+                 output, ", ".join(map(str, traces)))
 
 
 @plot.command("timeline")
@@ -1116,7 +1146,8 @@ def plot_decisions(traces, output: Path) -> None:
     A grey cross marks a trace where some learner never learned. Runs of one
     scenario with different --set values get separate curves, named by the
     settings that differ (read from each trace's header). Past 40 traces, the
-    ones without a row are named under the figure.
+    ones without a row are named under the figure. Single-decree traces
+    only: a Multi-Paxos run decides a log of slots (see 'plot throughput').
 
     \b
     Examples:
@@ -1136,6 +1167,30 @@ def _view_page(name: str, events: list[dict]) -> str:
     from . import view
 
     return view.page([(name, events)])
+
+
+def _trace_events(path: Path) -> int | None:
+    """The number of events in a trace file (its lines but the header),
+    counted without parsing; None if it cannot be read (its reader says why)."""
+    try:
+        with open(path, "rb") as fh:
+            lines = last = 0
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                lines += chunk.count(b"\n")
+                last = chunk[-1]
+            return max(0, lines + (last != 0x0A and last != 0) - 1)
+    except OSError:
+        return None
+
+
+def _too_big_for_a_page(events: int | None, what: str) -> str | None:
+    from .view import MAX_PAGE_EVENTS
+
+    if events is None or events <= MAX_PAGE_EVENTS:
+        return None
+    return (f"{what}: {events:,} events, too many for one page (at most {MAX_PAGE_EVENTS:,}: a bigger page takes "
+            f"minutes to open, if a browser opens it at all); draw a window of it with "
+            f"paxsim plot timeline --from/--to")
 
 
 def _write_html(path: Path, make) -> Path:
@@ -1173,11 +1228,16 @@ def view(trace: Path, output: Path | None) -> None:
       paxsim view run.jsonl -o run.html
       paxsim run scenarios/volatile.yaml --seed 3 --html run.html
 
-    Open run.html#seq=49 to start at the event with seq 49.
+    Open run.html#seq=49 to start at the event with seq 49. A trace of more
+    than 100,000 events is refused (exit 2): draw a window of it with
+    'paxsim plot timeline --from/--to'.
     """
-    (name, events), = _load_traces([trace])
     output = output or Path(trace.with_suffix(".html").name)
     _not_an_input(output, "-o", trace)
+    too_big = _too_big_for_a_page(_trace_events(trace), str(trace))
+    if too_big:  # before reading it: the page would need gigabytes here and be unopenable there
+        _bad_input(too_big)
+    (name, events), = _load_traces([trace])
     _write_html(output, lambda: _view_page(trace.name, events))
     click.echo(f"wrote {output}")
 
@@ -1192,7 +1252,8 @@ def diff(a: Path, b: Path, output: Path | None) -> None:
 
     Prints the first event where A and B differ, one line each side naming
     the field that differs, then what differs after it: decisions, the
-    chosen value, message counts by type, violations. Use it on the same
+    chosen value, message counts by type, violations (Multi-Paxos: slots
+    decided per node and the first slot decided differently). Use it on the same
     scenario with and without a bug, two seeds, or a simulated and a real
     run (wall-clock traces are compared without times, seqs and ids).
 
@@ -1209,6 +1270,11 @@ def diff(a: Path, b: Path, output: Path | None) -> None:
     from . import view as view_mod
 
     _not_an_input(output, "-o", a, b)
+    if output is not None:
+        for path in (a, b):
+            too_big = _too_big_for_a_page(_trace_events(path), str(path))
+            if too_big:
+                _bad_input(too_big)
     (_, ea), (_, eb) = _load_traces([a, b])
     labels = (f"A {a}", f"B {b}")
     result = view_mod.diff(ea, eb, labels)

@@ -63,20 +63,105 @@ def _ms(v: float) -> str:
 # --------------------------------------------------------------------------
 # Latency histograms
 # --------------------------------------------------------------------------
+class LatencyGroup:
+    """The delivered messages between nodes of one panel of one trace: their
+    latencies (in message-id order) and how many went over each link."""
+
+    __slots__ = ("latencies", "per_link")
+
+    def __init__(self, latencies: np.ndarray, per_link: dict[tuple[str, str], int]) -> None:
+        self.latencies, self.per_link = latencies, per_link
+
+    def __len__(self) -> int:
+        return int(self.latencies.size)
+
+
+def latency_groups(events: list[dict], by: str = "type") -> tuple[dict, dict[str, LatencyGroup]]:
+    """A trace's header and its `latency_figure` panels, from its events in memory."""
+    lists: dict[str, list[analysis.MessageRecord]] = {}
+    for m in analysis.messages(events):
+        if m.delivered is not None and not m.local:
+            lists.setdefault(m.type if by == "type" else f"{m.src}->{m.dst}", []).append(m)
+    groups = {}
+    for key, ms in lists.items():
+        per_link: dict[tuple[str, str], int] = {}
+        for m in ms:
+            per_link[m.src, m.dst] = per_link.get((m.src, m.dst), 0) + 1
+        groups[key] = LatencyGroup(np.asarray([m.latency for m in ms], dtype=float), per_link)
+    return analysis.header(events), groups
+
+
+class NotStreamed(Exception):
+    """`stream_latency_groups` met what only the whole trace can settle (a
+    delivery, drop or copy of a message it does not have in flight)."""
+
+
+def stream_latency_groups(events, by: str = "type") -> tuple[dict, dict[str, LatencyGroup]]:
+    """`latency_groups` from events read one at a time (a trace file in `seq`
+    order, `paxsim.trace.iter_trace`), holding only the messages in flight
+    and a number per delivered message: a million-message trace in tens of
+    megabytes rather than gigabytes.  The same groups, in the same order."""
+    from array import array
+
+    from .trace import msg_dict
+
+    header: dict = {}
+    flying: dict = {}  # id -> (sent t, panel key, src, dst)
+    # messages delivered or dropped at the latest time: a copy is recorded right after its
+    # original's send, which may already have been lost (or delivered, to the sender itself)
+    done: dict = {}
+    done_t = None
+    ids: dict[str, list] = {}
+    lats: dict[str, array] = {}
+    links: dict[str, dict[tuple[str, str], int]] = {}
+    for ev in events:
+        kind = ev.get("kind")
+        if kind == "send":
+            src, dst = ev["src"], ev["dst"]
+            key = msg_dict(ev).get("type", "?") if by == "type" else f"{src}->{dst}"
+            flying[ev["id"]] = (ev["t"], key, src, dst)
+        elif kind == "duplicate":
+            orig = flying.get(ev["id"]) or (done.get(ev["id"]) if ev["t"] == done_t else None)
+            if orig is None or ev["copy"] in flying:
+                raise NotStreamed
+            flying[ev["copy"]] = (ev["t"],) + orig[1:]
+        elif kind in ("deliver", "drop"):
+            got = flying.pop(ev["id"], None)
+            if got is None:
+                raise NotStreamed
+            if ev["t"] != done_t:
+                done.clear()
+                done_t = ev["t"]
+            done[ev["id"]] = got
+            if kind == "deliver" and got[2] != got[3]:
+                key, link = got[1], (got[2], got[3])
+                if key not in ids:
+                    ids[key], lats[key], links[key] = [], array("d"), {}
+                ids[key].append(ev["id"])
+                lats[key].append(ev["t"] - got[0])
+                links[key][link] = links[key].get(link, 0) + 1
+        elif kind == "header" and not header:
+            header = ev
+    groups = {}
+    # in message-id order, the panels in the order of their first message, as latency_groups has them
+    for key in sorted(ids, key=lambda k: min(ids[k])):
+        order = sorted(range(len(ids[key])), key=ids[key].__getitem__)
+        groups[key] = LatencyGroup(np.frombuffer(lats[key], dtype=float)[order], links[key])
+    return header, groups
+
+
 def latency_figure(traces: list[tuple[str, list[dict]]], by: str = "type", log: bool = False,
-                   max_panels: int = 16) -> Figure:
+                   max_panels: int = 16, grouped: list[tuple[dict, dict[str, LatencyGroup]]] | None = None
+                   ) -> Figure:
     """One panel per message type (or link), a histogram per trace, p50/p95/p99
     marked, and the configured latency distribution drawn over each as the
-    expected count per bin."""
+    expected count per bin.  `grouped`: each trace's `latency_groups` (or
+    `stream_latency_groups`) already made, the events then unused."""
     if by not in ("type", "link"):
         raise PlotError(f"--by must be 'type' or 'link', not {by!r}")
-    per_trace = []
-    for label, events in traces:
-        groups: dict[str, list[analysis.MessageRecord]] = {}
-        for m in analysis.messages(events):
-            if m.delivered is not None and not m.local:
-                groups.setdefault(m.type if by == "type" else f"{m.src}->{m.dst}", []).append(m)
-        per_trace.append((label, events, groups))
+    if grouped is None:
+        grouped = [latency_groups(events, by) for _, events in traces]
+    per_trace = [(label, [header], groups) for (label, _), (header, groups) in zip(traces, grouped)]
     totals: dict[str, int] = {}
     for _, _, groups in per_trace:
         for key, ms in groups.items():
@@ -99,19 +184,18 @@ def latency_figure(traces: list[tuple[str, list[dict]]], by: str = "type", log: 
     scenarios = list(dict.fromkeys(scenario_of))
     handles: dict[str, object] = {}
     for ax, key in zip(axes.flat, keys):
-        values = np.concatenate([np.asarray([m.latency for m in g.get(key, [])], dtype=float)
-                                 for _, _, g in per_trace])
+        values = np.concatenate([g[key].latencies for _, _, g in per_trace if key in g])
         edges = _bins(values, log)
-        few = max(len(g.get(key, [])) for _, _, g in per_trace) <= FEW_MESSAGES
+        few = max(len(g[key]) if key in g else 0 for _, _, g in per_trace) <= FEW_MESSAGES
         stats = []
         expected_by_scenario: dict[str, list[np.ndarray]] = {}
         for i, (label, events, groups) in enumerate(per_trace):
-            ms = groups.get(key, [])
+            ms = groups.get(key)
             if not ms:
                 continue
             color = TRACE_COLORS[i % len(TRACE_COLORS)]
             name = label if several else "observed"
-            lat = np.asarray([m.latency for m in ms], dtype=float)
+            lat = ms.latencies
             counts, _ = np.histogram(lat, bins=edges)
             p = {q: float(np.percentile(lat, q)) for q, _ in PERCENTILES}
             stats.append((f"{label}: " if several else "")
@@ -201,11 +285,9 @@ def _bins(values: np.ndarray, log: bool) -> np.ndarray:
     return np.linspace(lo, hi * 1.001, n + 1)
 
 
-def _expected_counts(events, ms, edges) -> np.ndarray | None:
+def _expected_counts(events, group: LatencyGroup, edges) -> np.ndarray | None:
     """Sum over links of (messages on the link) x (configured probability of each bin)."""
-    per_link: dict[tuple[str, str], int] = {}
-    for m in ms:
-        per_link[m.src, m.dst] = per_link.get((m.src, m.dst), 0) + 1
+    per_link = group.per_link
     total = np.zeros(len(edges) - 1)
     for (src, dst), n in sorted(per_link.items()):
         spec = analysis.configured_latency(events, src, dst)
@@ -248,6 +330,8 @@ def timeline_figure(events: list[dict], t_from: float | None = None, t_to: float
     if end_t is None:
         end_t = max((ev.get("t", 0.0) for ev in events), default=0.0)
     lo = 0.0 if t_from is None else float(t_from)
+    if t_from is None and end_t <= 0.0:  # no --from was given: do not blame one
+        raise PlotError(f"the trace ends at {end_t:g} ms: no time to draw")
     if lo >= end_t:
         raise PlotError(f"--from: {lo:g} ms is at or after the end of the trace ({end_t:g} ms)")
     if t_to is not None and t_to <= lo:
@@ -439,6 +523,12 @@ def decisions_figure(traces: list[tuple[str, list[dict]]], max_rows: int = 40) -
     (a curve below 1 at the end means some learners never learned).
     Traces of one scenario run with different settings (--set) are named
     apart by the settings that differ, read from each trace's header."""
+    for label, events in traces:  # their `decided` events are per slot: none is a learner's one decision
+        protocol = (analysis.header(events).get("scenario") or {}).get("protocol")
+        kind = protocol.get("kind", "single-decree") if isinstance(protocol, dict) else "single-decree"
+        if kind != "single-decree":
+            raise PlotError(f"{label}: a {kind} run decides a log of slots, not one value per learner: "
+                            f"'paxsim plot throughput' and 'paxsim plot operations' draw its progress")
     names = _setting_names(traces)
     shown = traces[:max_rows]
     left_out = [label for label, _ in traces[max_rows:]]

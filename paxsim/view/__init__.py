@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html as _html
 import json
+import re
 from importlib import resources
 from typing import Iterable
 
@@ -23,7 +24,15 @@ from .diff import DiffResult, diff, replay_difference
 from .model import build
 from .shiviz import export as shiviz
 
-__all__ = ["DiffResult", "build", "diff", "diff_page", "page", "replay_difference", "shiviz", "verdict_model"]
+__all__ = ["DiffResult", "MAX_PAGE_EVENTS", "build", "diff", "diff_page", "page", "replay_difference", "shiviz",
+           "verdict_model"]
+
+# A page holds every event of its trace (about 150 bytes each in the page, and some
+# kilobytes each in the browser while it draws): past this many, the file runs to tens of
+# megabytes that a browser takes minutes to open, if it opens it at all, and writing it
+# takes gigabytes here.  Bigger traces are refused; a window of one can be drawn with
+# `paxsim plot timeline --from/--to`.
+MAX_PAGE_EVENTS = 100_000
 
 
 def verdict_model(events: list[dict]) -> dict:
@@ -84,9 +93,9 @@ def _render(data: dict, heading: str, sources: list[str]) -> str:
         "__DATA__": _script_json(data),
         "__JS__": _asset("viewer.js"),
     }
-    for key in ("__TITLE__", "__HEADING__", "__VERSION__", "__SOURCES__", "__CSS__", "__JS__", "__DATA__"):
-        html = html.replace(key, parts[key], 1)
-    return html
+    # one pass over the template: a part's text (a scenario or file name) that contains a
+    # placeholder is never itself filled in, and each placeholder is filled where it stands
+    return re.sub("|".join(parts), lambda m: parts[m.group(0)], html)
 
 
 def page(traces: Iterable[tuple[str, list[dict]]]) -> str:

@@ -173,6 +173,7 @@ def outcome(events: list[dict]) -> dict:
     counts: dict[str, int] = {}
     delivered = lost = 0
     decisions: dict[str, Any] = {}
+    slots: dict[str, dict] = {}  # Multi-Paxos: node -> slot -> the command it decided there
     last_decide = None
     for ev in events:
         kind = ev.get("kind")
@@ -188,10 +189,14 @@ def outcome(events: list[dict]) -> dict:
             decisions.setdefault(str(ev["node"]), ev.get("value"))
             if isinstance(ev.get("t"), (int, float)):
                 last_decide = ev["t"] if last_decide is None else max(last_decide, ev["t"])
+        elif kind == "decided" and ev.get("node") is not None and "slot" in ev:
+            slots.setdefault(str(ev["node"]), {}).setdefault(json.dumps(ev["slot"]), ev.get("command"))
+            if isinstance(ev.get("t"), (int, float)):
+                last_decide = ev["t"] if last_decide is None else max(last_decide, ev["t"])
     verdict, error = _verdict(events)
     chosen = [(fmt(c.value), fmt(list(c.ballot))) for c in getattr(verdict, "chosen", [])] if verdict else None
     violations = [v.kind for v in getattr(verdict, "violations", [])] if verdict else None
-    return {"counts": counts, "delivered": delivered, "lost": lost, "decisions": decisions,
+    return {"counts": counts, "delivered": delivered, "lost": lost, "decisions": decisions, "slots": slots,
             "last_decide": last_decide, "chosen": chosen, "violations": violations, "check_error": error}
 
 
@@ -223,9 +228,29 @@ def summary_lines(a: list[dict], b: list[dict], labels: tuple[str, str], wall: b
             by_value.setdefault(fmt(v), []).append(n)
         return "; ".join(f"{', '.join(ns)} {v}" for v, ns in by_value.items())
 
-    row("decisions", decisions(A["decisions"]), decisions(B["decisions"]))
-    chosen = lambda c: "not judged" if c is None else ("; ".join(f"{v} at {bal}" for v, bal in c) or "nothing")  # noqa: E731
-    row("chosen", chosen(A["chosen"]), chosen(B["chosen"]))
+    if A["slots"] or B["slots"]:  # Multi-Paxos: a log of slots per node, not one decision
+        def counts(sl):
+            return ", ".join(f"{n} {len(sl[n])}" for n in sorted(sl)) or "none"
+
+        row("slots decided", counts(A["slots"]), counts(B["slots"]))
+        first = None
+        for n in sorted(set(A["slots"]) | set(B["slots"])):
+            a_log, b_log = A["slots"].get(n, {}), B["slots"].get(n, {})
+            for slot in sorted(set(a_log) | set(b_log), key=lambda k: (not k.isdigit(), int(k) if k.isdigit() else 0, k)):
+                if slot in a_log and slot in b_log and a_log[slot] != b_log[slot]:
+                    key = (int(slot) if slot.isdigit() else float("inf"), slot, n)
+                    if first is None or key < first[0]:
+                        first = (key, fmt(a_log[slot]), fmt(b_log[slot]))
+                    break
+        if first is not None:
+            (_, slot, n), x, y = first
+            rows.append((f"first slot decided differently (slot {slot} at {n})", x, y))
+        else:
+            same.append("commands in the slots both decided")
+    if not (A["slots"] or B["slots"]) or A["decisions"] or B["decisions"]:
+        row("decisions", decisions(A["decisions"]), decisions(B["decisions"]))
+        chosen = lambda c: "not judged" if c is None else ("; ".join(f"{v} at {bal}" for v, bal in c) or "nothing")  # noqa: E731
+        row("chosen", chosen(A["chosen"]), chosen(B["chosen"]))
     types = list(dict.fromkeys(list(A["counts"]) + list(B["counts"])))
     diff_types = [t for t in types if A["counts"].get(t, 0) != B["counts"].get(t, 0)]
     if diff_types:
@@ -301,6 +326,9 @@ def replay_difference(old_lines: list[str], new_lines: list[str]) -> tuple[int, 
             b = json.loads(new) if new is not None else None
         except json.JSONDecodeError:
             return i + 1, [f"DIFFERENT at line {i + 1}: the trace's line is not JSON",
+                           f"  trace:  {old}", f"  replay: {new}"]
+        if old is not None and not isinstance(a, dict):  # e.g. `null`, `[1, 2]`: not an event, nor the end
+            return i + 1, [f"DIFFERENT at line {i + 1}: the trace's line is not a JSON object",
                            f"  trace:  {old}", f"  replay: {new}"]
         olds = [json.loads(x) for x in old_lines[:i] if x.strip()]
         news = [json.loads(x) for x in new_lines[:i]]

@@ -19,8 +19,9 @@ after the write, in a later step, and get no cause.
 Wall-clock traces (a header `"runtime"` other than the simulator's) merge
 per-node logs, so steps are not consecutive: there a send by X is caused by
 X's latest delivery if no other delivery, crash or restart at X came between
-and it follows within `WALL_TOLERANCE_MS`.  Their times are shown relative to
-the trace's first event.
+and it follows within `WALL_TOLERANCE_MS`.  Their times are shown as they are
+when they are on the scenario's clock (as `paxsim cluster` writes them: none
+past the scenario's duration), else relative to the trace's first event.
 """
 
 from __future__ import annotations
@@ -85,7 +86,11 @@ def build(events: list[dict], name: str = "trace") -> dict:
             lane(n)
 
     times = [t for t in (_num(ev.get("t")) for ev in events[1:]) if t is not None]
-    t0 = min(times) if (wall and times) else 0.0
+    # paxsim cluster writes wall-clock times on the scenario's clock (0 once every node is
+    # ready, faults at their `at`), as its checker quotes them: those stay; other tools'
+    # (epoch milliseconds, past the scenario's duration) count from the first event
+    duration = _num(scenario.get("duration"))
+    t0 = min(times) if (wall and times and (duration is None or min(times) > duration)) else 0.0
     last_t = 0.0
 
     msgs: dict[str, dict] = {}
@@ -181,7 +186,7 @@ def build(events: list[dict], name: str = "trace") -> dict:
             last_deliver.pop(node, None)
         item = {"seq": seq, "t": t, "kind": str(kind), "node": node, "line": line,
                 "fields": {k: v for k, v in ev.items() if k not in ("kind", "t", "seq")}}
-        if t_raw is not None and wall:
+        if t_raw is not None and wall and t0:
             item["traw"] = t_raw
         if cause is not None:
             item["cause"] = cause

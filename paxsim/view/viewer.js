@@ -915,11 +915,17 @@
           v.linkify(links[k], text);
         }
       }
-      var ts = at.sides.filter(function (sd) { return sd && num(sd.t); }).map(function (sd, i) { return sd.t - viewers[i].M.t0; });
-      if (ts.length) {
-        var t = Math.min.apply(null, ts), v0 = viewers[0];
-        var len = Math.max((v0.tlast - v0.tmin) * 0.25, 1);
-        v0.setWindow(t - len * 0.3, t + len * 0.7);
+      // open at the earlier side's divergence, on that side's own axis and by that side's
+      // extent (a run that had already ended there has no time, and its window stops short)
+      var best = null;
+      at.sides.forEach(function (sd, i) {
+        if (!sd || !num(sd.t)) return;
+        var t = sd.t - viewers[i].M.t0;
+        if (best === null || t < best.t) best = { t: t, v: viewers[i] };
+      });
+      if (best) {
+        var v0 = best.v, len = Math.max((v0.tlast - v0.tmin) * 0.25, 1);
+        v0.setWindow(best.t - len * 0.3, best.t + len * 0.7);
       }
       viewers.forEach(function (v, i) {
         var side = at.sides[i], it = side && side.seq !== null && side.seq !== undefined ? v.bySeq[side.seq] : null;
