@@ -24,3 +24,100 @@ def test_a_set_value_given_twice_is_refused_not_counted_twice(runner, tmp_path):
         assert "network.loss" in result.stderr and "twice" in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
         assert not out.exists()
+
+
+def _recompute_sweep(path):
+    """The summary's numbers, from the results file alone, with numpy."""
+    runs = [json.loads(line) for line in open(path, encoding="utf-8")][1:]
+    rows = {}
+    for r in runs:
+        rows.setdefault(json.dumps(r["params"], sort_keys=True), []).append(r)
+    out = {}
+    for key, rs in rows.items():
+        dec = [r for r in rs if r["outcome"] == "decided"]
+        t = np.array([r["decision_t"] for r in dec], dtype=float)
+        kinds = {}
+        for r in rs:
+            for k in r["violations"]:
+                kinds[k] = kinds.get(k, 0) + 1
+        out[key] = {
+            "runs": len(rs),
+            "decided": len(dec) / len(rs),
+            "undecided": sum(r["outcome"] == "undecided" for r in rs) / len(rs),
+            "p50": float(np.percentile(t, 50)) if t.size else None,
+            "p95": float(np.percentile(t, 95)) if t.size else None,
+            "p99": float(np.percentile(t, 99)) if t.size else None,
+            "messages_per_decision": float(np.mean([r["sent"] for r in dec])) if dec else None,
+            "violating_runs": sum(bool(r["violations"]) for r in rs),
+            "violations": kinds,
+            "first": {k: min(r["seed"] for r in rs if k in r["violations"]) for k in kinds},
+            "undecided_expected": sum(r.get("liveness") == "expected" for r in rs),
+            "undecided_suspicious": sum(r.get("liveness") == "suspicious" for r in rs),
+        }
+    return out
+
+
+def _printed_rows(summary):
+    out = {}
+    for row in summary["combinations"]:
+        out[json.dumps(row["params"], sort_keys=True)] = {
+            **{k: row[k] for k in ("runs", "decided", "undecided", "p50", "p95", "p99", "messages_per_decision",
+                                   "violating_runs", "undecided_expected", "undecided_suspicious")},
+            "violations": {v["kind"]: v["count"] for v in row["violations"]},
+            "first": {v["kind"]: v["first_seed"] for v in row["violations"]},
+        }
+    return out
+
+
+def _close(a, b):
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) <= 1e-9 * max(1.0, abs(b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    return a == b
+
+
+def test_sweep_summary_matches_a_recomputation_for_every_executor_and_a_resume(runner, tmp_path):
+    # a clean row, a buggy row with violations, and two rows where nothing is ever decided (loss 1)
+    grid = ["--set", "network.loss=0,1", "--set", "protocol.bugs=[],[small-quorum]"]
+    printed = {}
+    for name, jobs in (("j1", "1"), ("j2", "2")):
+        out = tmp_path / f"{name}.jsonl"
+        result = runner.invoke(main, ["sweep", LOSSY, "--seeds", "0:30", *grid, "-j", jobs, "-o", str(out),
+                                      "--json"])
+        assert result.exit_code == 1, result.output  # small-quorum violates agreement on some seeds
+        printed[name] = json.loads(result.stdout)
+        expected = _recompute_sweep(out)
+        assert _close(_printed_rows(printed[name]), expected)
+        assert expected['{"network.loss": 1, "protocol.bugs": []}']["decided"] == 0.0
+        assert expected['{"network.loss": 0, "protocol.bugs": ["small-quorum"]}']["violating_runs"] > 0
+    # a sweep killed part way (half a line at the end), then resumed: the same summary
+    lines = (tmp_path / "j1.jsonl").read_text().splitlines(keepends=True)
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text("".join(lines[:50]) + lines[50][:17])
+    result = runner.invoke(main, ["sweep", LOSSY, "--seeds", "0:30", *grid, "-j", "2", "-o", str(cut),
+                                  "--resume", "--json"])
+    assert result.exit_code == 1, result.output
+    def rows(summary):  # the trace paths name the results file
+        return json.loads(json.dumps(summary["combinations"]).replace(str(tmp_path / "j1.jsonl"), "R")
+                          .replace(str(tmp_path / "j2.jsonl"), "R").replace(str(cut), "R"))
+
+    assert rows(json.loads(result.stdout)) == rows(printed["j1"]) == rows(printed["j2"])
+    assert _close(_printed_rows(json.loads(result.stdout)), _recompute_sweep(cut))
+
+
+def test_sweep_of_one_seed_and_of_nothing_decided(runner, tmp_path):
+    out = tmp_path / "one.jsonl"
+    result = runner.invoke(main, ["sweep", LOSSY, "--seeds", "7", "-j", "1", "-o", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert _close(_printed_rows(summary), _recompute_sweep(out))
+    row = summary["combinations"][0]
+    assert row["runs"] == 1 and row["p50"] == row["p99"]
+    out = tmp_path / "none.jsonl"
+    result = runner.invoke(main, ["sweep", LOSSY, "--seeds", "0:5", "--set", "network.loss=1", "-j", "1",
+                                  "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    table = result.stdout.splitlines()
+    assert table[3].split()[1:] == ["5", "0.0%", "100.0%", "-", "-", "-", "-", "0"]
+    assert "undecided in [network.loss=1]: 5 expected" in result.stdout
