@@ -1534,7 +1534,8 @@ def compare(scenario: Path, seeds: str, variants: tuple[str, ...], jobs: int | N
     fates stayed the same. Per variant: decision-time percentiles, messages
     per decision, undecided share and safety violations. Per variant against
     the first (the baseline): paired differences with bootstrap 95%
-    intervals (JSON fields ending in _diff and _diff_ci), and how many
+    intervals (JSON fields ending in _diff and _diff_ci; withheld below
+    30 seeds, and for p95/p99 below 100/500 decided seeds), and how many
     seeds an unpaired comparison would need for the same interval, measured
     by bootstrapping the same runs as if unpaired.
 

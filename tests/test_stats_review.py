@@ -6,6 +6,7 @@ would be false."""
 import json
 
 import numpy as np
+import pytest
 
 from paxsim.cli import main
 
@@ -121,3 +122,54 @@ def test_sweep_of_one_seed_and_of_nothing_decided(runner, tmp_path):
     table = result.stdout.splitlines()
     assert table[3].split()[1:] == ["5", "0.0%", "100.0%", "-", "-", "-", "-", "0"]
     assert "undecided in [network.loss=1]: 5 expected" in result.stdout
+
+
+def _aa_records(n_groups, size):
+    """A/A comparisons with real luck: the baseline's runs on seeds s and
+    s + n_groups * size paired as if they were two variants on one seed.
+    Both sides come from the same distribution, so any interval that
+    excludes 0 is a false alarm."""
+    from paxsim import compare as cmp
+
+    plan = cmp.plan_variants(LOSSY, ["a:", "b:"])
+    spec = [(plan[0].name, plan[0].key, plan[0].scenario)]
+    total = n_groups * size
+    runs = {r["seed"]: r["variants"]["a"] for r in cmp.compare_chunk(spec, list(range(2 * total)))}
+    groups = []
+    for g in range(n_groups):
+        seeds = range(g * size, g * size + size)
+        groups.append([{"kind": "compare", "seed": s, "same_fates": {"a": 1.0, "b": 0.0},
+                        "variants": {"a": runs[s], "b": runs[s + total]}} for s in seeds])
+    return plan, groups
+
+
+@pytest.mark.slow
+def test_a_a_comparisons_do_not_exclude_zero_more_often_than_the_stated_rate():
+    from paxsim import compare as cmp
+
+    plan, groups = _aa_records(30, 30)
+    stats = ("mean_t", "p50", "p95", "p99", "messages_per_decision", "undecided")
+    alarms = {k: 0 for k in stats}
+    for records in groups:
+        pair = cmp.summarize_compare(LOSSY, plan, records)["pairs"][0]
+        for k in stats:
+            lo, hi = pair[f"{k}_diff_ci"]
+            alarms[k] += lo is not None and (lo > 0 or hi < 0)
+    # 95% intervals: about 1.5 false alarms in 30 comparisons; 4 or more has probability 6% at the
+    # stated rate (binomial), and the percentile bootstrap of a p99 from 20 seeds makes far more
+    assert all(v <= 3 for v in alarms.values()), alarms
+    # 30 seeds are too few for a p95 or p99 interval (5 decided runs above it in each variant): withheld, and said
+    pair = cmp.summarize_compare(LOSSY, plan, groups[0])["pairs"][0]
+    assert pair["p95_diff_ci"] == pair["p99_diff_ci"] == [None, None]
+    assert pair["intervals_withheld"]["p99"] == {"seeds": 30, "needed": 500}
+    assert pair["mean_t_diff_ci"][0] is not None
+
+
+def test_intervals_from_too_few_seeds_are_withheld_and_said(runner):
+    result = runner.invoke(main, ["compare", LOSSY, "--seeds", "0:12", "-j", "1", "--variant", "base:",
+                                  "--variant", "disk:protocol.write_latency=1ms"])
+    assert result.exit_code == 0, result.output
+    assert "mean difference +" in result.stdout
+    assert "95% CI [no interval: 12 seeds, 30 needed]" in result.stdout
+    assert "  p99: " in result.stdout and "[no interval: 12 seeds, 500 needed]" in result.stdout
+    assert "unpaired" not in result.stdout and "width 0" not in result.stdout
