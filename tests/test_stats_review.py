@@ -173,3 +173,57 @@ def test_intervals_from_too_few_seeds_are_withheld_and_said(runner):
     assert "95% CI [no interval: 12 seeds, 30 needed]" in result.stdout
     assert "  p99: " in result.stdout and "[no interval: 12 seeds, 500 needed]" in result.stdout
     assert "unpaired" not in result.stdout and "width 0" not in result.stdout
+
+
+def _slow_bootstrap(pairs, stat, resamples=2000, seed=99):
+    """Textbook paired percentile bootstrap, plain Python: resample seeds (pairs stay together)."""
+    import random
+
+    rng = random.Random(seed)
+    values = []
+    for _ in range(resamples):
+        sample = [pairs[rng.randrange(len(pairs))] for _ in pairs]
+        value = stat(sample)
+        if value is not None:
+            values.append(value)
+    values.sort()
+    return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
+
+
+def test_compare_numbers_match_an_independent_computation_on_its_results_file(runner, tmp_path):
+    out = tmp_path / "c.jsonl"
+    result = runner.invoke(main, ["compare", LOSSY, "--seeds", "0:60", "-j", "2", "--variant", "base:",
+                                  "--variant", "disk:protocol.write_latency=1ms", "-o", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert lines[0]["kind"] == "compare-header" and [r["seed"] for r in lines[1:]] == list(range(60))
+    by_seed = {r["seed"]: r for r in lines[1:]}
+    for v in data["variants"]:
+        rs = [by_seed[s]["variants"][v["name"]] for s in range(60)]
+        t = [r["decision_t"] for r in rs if r["outcome"] == "decided"]
+        assert v["decided"] == len(t) / 60
+        assert v["undecided"] == sum(r["outcome"] == "undecided" for r in rs) / 60
+        for q in (50, 95, 99):
+            assert v[f"p{q}"] == pytest.approx(float(np.percentile(t, q)), rel=1e-12)
+        sent = [r["sent"] for r in rs if r["outcome"] == "decided"]
+        assert v["messages_per_decision"] == pytest.approx(sum(sent) / len(sent), rel=1e-12)
+    (pair,) = data["pairs"]
+    # paired by seed: the same seed's two runs
+    pairs = [(by_seed[s]["variants"]["base"]["decision_t"], by_seed[s]["variants"]["disk"]["decision_t"])
+             for s in range(60) if by_seed[s]["variants"]["base"]["outcome"] == "decided"
+             and by_seed[s]["variants"]["disk"]["outcome"] == "decided"]
+    diffs = [b - a for a, b in pairs]
+    assert pair["decided_in_both"] == len(pairs)
+    assert pair["mean_t_diff"] == pytest.approx(sum(diffs) / len(diffs), rel=1e-12)
+    assert pair["p50_diff"] == pytest.approx(float(np.percentile([b for _, b in pairs], 50)
+                                                   - np.percentile([a for a, _ in pairs], 50)), rel=1e-12)
+    assert pair["same_fates"] == pytest.approx(sum(r["same_fates"]["disk"] for r in lines[1:]) / 60, rel=1e-12)
+    # the intervals agree with a slow bootstrap of our own (other resamples: within a fifth of the width)
+    for key, stat in (("mean_t", lambda s: sum(b - a for a, b in s) / len(s)),
+                      ("p50", lambda s: float(np.percentile([b for _, b in s], 50)
+                                              - np.percentile([a for a, _ in s], 50)))):
+        lo, hi = _slow_bootstrap(pairs, stat)
+        got = pair[f"{key}_diff_ci"]
+        width = hi - lo
+        assert abs(got[0] - lo) <= width / 5 and abs(got[1] - hi) <= width / 5, (key, got, (lo, hi))
