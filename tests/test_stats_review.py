@@ -227,3 +227,33 @@ def test_compare_numbers_match_an_independent_computation_on_its_results_file(ru
         got = pair[f"{key}_diff_ci"]
         width = hi - lo
         assert abs(got[0] - lo) <= width / 5 and abs(got[1] - hi) <= width / 5, (key, got, (lo, hi))
+
+
+def test_hunt_counts_and_their_median_are_what_runs_by_hand_give(runner, tmp_path):
+    from paxsim.scenario import load_variant
+    from paxsim.sim import simulate
+
+    crashes = str(ROOT / "scenarios" / "hunt" / "crashes.yaml")
+    table = tmp_path / "hunt.md"
+    result = runner.invoke(main, ["hunt", "--bug", "amnesia", "--profile", crashes, "--ranges", "4",
+                                  "--range-size", "100", "--correct-seeds", "40", "-j", "2", "--no-progress",
+                                  "-o", str(table)])
+    assert result.exit_code == 0, result.output
+    # by hand: each range's seeds in order, up to the first violation
+    sc = load_variant(crashes, [], ["amnesia"])
+    counts, firsts = [], []
+    for r in range(4):
+        for k in range(100):
+            if simulate(sc, r * 100 + k).verdict.violations:
+                counts.append(k + 1)
+                firsts.append(r * 100 + k)
+                break
+    assert len(counts) == 4  # amnesia is caught in every range of this profile
+    cell = f"{float(np.percentile(counts, 50)):g} / {round(float(np.percentile(counts, 95)), 2):g} (4/4)"
+    assert f"| amnesia | {cell} |" in table.read_text(), (counts, table.read_text())
+    # the first violating seed of a range violates from the command line too, the seed before it does not
+    assert runner.invoke(main, ["run", crashes, "--bug", "amnesia", "--seed", str(firsts[1])]).exit_code == 1
+    assert runner.invoke(main, ["run", crashes, "--bug", "amnesia", "--seed", str(firsts[1] - 1)]).exit_code == 0
+    # "0 violations in 40 seeds": the correct protocol, run by hand on the same seeds
+    assert "| correct protocol | 0 violations in 40 seeds |" in table.read_text()
+    assert not any(simulate(load_variant(crashes, [], []), s).verdict.violations for s in range(40))
