@@ -257,3 +257,20 @@ def test_hunt_counts_and_their_median_are_what_runs_by_hand_give(runner, tmp_pat
     # "0 violations in 40 seeds": the correct protocol, run by hand on the same seeds
     assert "| correct protocol | 0 violations in 40 seeds |" in table.read_text()
     assert not any(simulate(load_variant(crashes, [], []), s).verdict.violations for s in range(40))
+
+
+def test_a_workload_sweeps_row_matches_a_recomputation(runner, tmp_path):
+    out = tmp_path / "kv.jsonl"
+    result = runner.invoke(main, ["sweep", str(ROOT / "scenarios" / "kv-lossy.yaml"), "--seeds", "0:6", "-j", "1",
+                                  "-o", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.stdout)["combinations"]
+    ops = [json.loads(line)["ops"] for line in out.read_text().splitlines()[1:]]
+    assert len(ops) == 6
+    w = row["workload"]
+    assert w["ops_per_s"] == pytest.approx(float(np.mean([o["ops_per_s"] for o in ops])), rel=1e-12)
+    assert w["ops_ok"] == sum(o["ok"] for o in ops) and w["unknown_outcome"] == sum(o["info"] for o in ops)
+    # README: op p50 the median of the runs' median latencies, op p99 the 99th percentile of their p99s
+    assert w["latency_p50"] == pytest.approx(float(np.percentile([o["p50"] for o in ops], 50)), rel=1e-12)
+    assert w["latency_p99"] == pytest.approx(float(np.percentile([o["p99"] for o in ops], 99)), rel=1e-12)
+    assert w["lin_unknown"] == sum(o["linearizability"] not in ("linearizable", "not linearizable") for o in ops)
