@@ -218,7 +218,8 @@ def result_record(run, params: dict, within: float | None) -> dict:
                       "p50": w["latency"]["p50"], "p99": w["latency"]["p99"],
                       "linearizability": w["linearizability"]}
     if within is not None:
-        rec["within"] = bool(decided and decision_t is not None and decision_t <= within)
+        # decided as the "decided" column counts it: a run that broke safety decided nothing within anything
+        rec["within"] = bool(outcome == "decided" and decision_t is not None and decision_t <= within)
     live = v.liveness if outcome == "undecided" else None  # computed only for undecided runs
     if live is not None:
         rec["liveness"] = live.cls

@@ -274,3 +274,18 @@ def test_a_workload_sweeps_row_matches_a_recomputation(runner, tmp_path):
     assert w["latency_p50"] == pytest.approx(float(np.percentile([o["p50"] for o in ops], 50)), rel=1e-12)
     assert w["latency_p99"] == pytest.approx(float(np.percentile([o["p99"] for o in ops], 99)), rel=1e-12)
     assert w["lin_unknown"] == sum(o["linearizability"] not in ("linearizable", "not linearizable") for o in ops)
+
+
+def test_a_run_that_violated_safety_is_not_decided_within_the_bound(runner, tmp_path):
+    # partition.yaml has expect.within 1s; small-quorum breaks integrity on some seeds, which then
+    # counted as "decided within 1000ms" although the decided column leaves them out (93.3% against 100%)
+    out = tmp_path / "w.jsonl"
+    result = runner.invoke(main, ["sweep", str(ROOT / "scenarios" / "partition.yaml"), "--seeds", "0:30",
+                                  "--bug", "small-quorum", "-j", "1", "-o", str(out), "--json"])
+    assert result.exit_code == 1, result.output
+    (row,) = json.loads(result.stdout)["combinations"]
+    assert row["violating_runs"] > 0
+    runs = [json.loads(line) for line in out.read_text().splitlines()[1:]]
+    assert not any(r["within"] for r in runs if r["outcome"] != "decided")
+    expected = sum(r["outcome"] == "decided" and r["decision_t"] <= 1000 for r in runs) / len(runs)
+    assert row["decided_within"] == expected <= row["decided"]
