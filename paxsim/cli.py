@@ -1521,7 +1521,7 @@ def compare(scenario: Path, seeds: str, variants: tuple[str, ...], jobs: int | N
 
     \b
     Examples:
-      paxsim compare scenarios/duel.yaml --seeds 0:1000 --variant base: --variant fast:protocol.retry.timeout=20ms
+      paxsim compare scenarios/duel.yaml --seeds 0:1000 --variant base: --variant fast:protocol.retry.timeout=10ms
       paxsim compare scenarios/lossy.yaml --seeds 0:500 --variant base: \\
           --variant slow-disk:protocol.write_latency=2ms --plot diff.png
       paxsim compare scenarios/partition.yaml --seeds 0:200 --variant base: \\
@@ -1559,6 +1559,11 @@ def compare(scenario: Path, seeds: str, variants: tuple[str, ...], jobs: int | N
     if plot_path is not None and plot_path.suffix.lower() not in (".png", ".svg", ".pdf"):
         _bad_input(f"--plot {plot_path}: expected a .png, .svg or .pdf file name")
     _warn_if_large(max(len(v.scenario["nodes"]) for v in plan))
+    for i, v in enumerate(plan):  # allowed (an A/A comparison), but never by accident
+        same = next((w for w in plan[:i] if w.key == v.key), None)
+        if same is not None and v.sets:
+            click.echo(f"note: variant {v.name} is the same scenario as {same.name} (its settings change nothing): "
+                       "their differences will be exactly 0", err=True)
     show = sys.stderr.isatty() if progress is None else progress
     bar = None
     if show:

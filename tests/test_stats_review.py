@@ -289,3 +289,60 @@ def test_a_run_that_violated_safety_is_not_decided_within_the_bound(runner, tmp_
     assert not any(r["within"] for r in runs if r["outcome"] != "decided")
     expected = sum(r["outcome"] == "decided" and r["decision_t"] <= 1000 for r in runs) / len(runs)
     assert row["decided_within"] == expected <= row["decided"]
+
+
+def _fates_from_trace(events):
+    """(src, dst, type, ballot, n) -> what became of that message, read from the trace alone."""
+    sends, out, counts = {}, {}, {}
+    for e in events:
+        if e["kind"] == "send" and e["src"] != e["dst"]:
+            ballot = getattr(e["msg"], "ballot", None)
+            base = (e["src"], e["dst"], e["msg"].type, tuple(ballot) if ballot is not None else None)
+            counts[base] = counts.get(base, 0) + 1
+            sends[e["id"]] = (base + (counts[base],), e["t"])
+        elif e["kind"] in ("deliver", "drop") and e["id"] in sends:
+            key, sent = sends.pop(e["id"])
+            out[key] = (e["kind"], e.get("reason"), round(e["t"] - sent, 6))
+    return out
+
+
+def test_messages_both_variants_send_meet_the_same_fate_in_their_traces():
+    from paxsim.scenario import load_scenario, load_variant
+    from paxsim.sim.crn import simulate_crn
+
+    for path, change in (("lossy.yaml", "protocol.write_latency=1ms"), ("duel.yaml", "protocol.retry.timeout=10ms")):
+        path = str(ROOT / "scenarios" / path)
+        a, b = load_scenario(path), load_variant(path, [change], [])
+        both = other = 0
+        for seed in range(8):
+            fa, fb = _fates_from_trace(simulate_crn(a, seed).events), _fates_from_trace(simulate_crn(b, seed).events)
+            common = fa.keys() & fb.keys()
+            other += fa.keys() != fb.keys()
+            assert [k for k in common if fa[k] != fb[k]] == [], (path, seed)
+            both += len(common)
+        assert both > 300
+        if "retry" in change:  # a schedule reshaped: messages one variant sends and the other does not
+            assert other > 0
+
+
+def test_compare_help_examples_compare_something_and_a_no_op_variant_is_noted(runner):
+    # duel.yaml's retry timeout is 20ms already: --help's first example compared duel with itself
+    import shlex
+
+    from paxsim import compare as cmp
+
+    text = runner.invoke(main, ["compare", "--help"]).output.replace("\\\n", " ")
+    examples = [line.split() for line in text.splitlines() if line.strip().startswith("paxsim compare ")]
+    assert len(examples) == 3
+    for words in examples:
+        words = shlex.split(" ".join(words))
+        variants = [words[i + 1] for i, w in enumerate(words) if w == "--variant"]
+        plan = cmp.plan_variants(str(ROOT / words[2]), variants)
+        assert len({v.key for v in plan}) == len(plan), words
+    result = runner.invoke(main, ["compare", str(ROOT / "scenarios" / "duel.yaml"), "--seeds", "0:2", "-j", "1",
+                                  "--variant", "base:", "--variant", "fast:protocol.retry.timeout=20ms"])
+    assert result.exit_code == 0, result.output
+    assert "note: variant fast is the same scenario as base" in result.stderr
+    result = runner.invoke(main, ["compare", str(ROOT / "scenarios" / "duel.yaml"), "--seeds", "0:2", "-j", "1",
+                                  "--variant", "base:", "--variant", "fast:protocol.retry.timeout=10ms"])
+    assert result.exit_code == 0 and "note:" not in result.stderr
