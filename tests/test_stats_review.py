@@ -346,3 +346,28 @@ def test_compare_help_examples_compare_something_and_a_no_op_variant_is_noted(ru
     result = runner.invoke(main, ["compare", str(ROOT / "scenarios" / "duel.yaml"), "--seeds", "0:2", "-j", "1",
                                   "--variant", "base:", "--variant", "fast:protocol.retry.timeout=10ms"])
     assert result.exit_code == 0 and "note:" not in result.stderr
+
+
+NO_BACKOFF = """\
+name: no-retry-no-backoff
+seed: 1
+duration: 2s
+nodes: 3
+protocol:
+  retry: {{timeout: 20ms, backoff: 1, max: 100ms}}
+  bugs: [no-retry]
+proposers:
+  - {{node: n1, value: apple, at: 10ms}}
+faults:
+  - {{at: 0ms, partition: [[n1], [n2, n3]]}}
+  - {{at: {heal}ms, heal: all}}
+"""
+
+
+def test_without_backoff_the_longest_retry_wait_is_the_timeouts(runner, write):
+    # backoff 1: every wait is timeout * (1 +- jitter), at most 30 ms, so the threshold is 90 ms (the README
+    # said max * (1 + jitter), 450 ms here, which the proposer never waits)
+    for heal, cls in ((1900, "suspicious"), (1920, "expected")):  # good windows of 100 and 80 ms
+        result = runner.invoke(main, ["run", str(write(NO_BACKOFF.format(heal=heal), f"nb{heal}.yaml")), "--json"])
+        live = json.loads(result.stdout)["liveness"]
+        assert (live["class"], live["threshold_ms"]) == (cls, 90.0), heal
