@@ -43,6 +43,7 @@ CONFIDENCE = 0.95
 # and a percentile's also TAIL decided runs above it in each variant (p95: 100, p99: 500); below that it is
 # withheld (null, and said), not printed as if it held 95%.
 MIN_SEEDS = 30
+RESAMPLE_CELLS = 1_000_000  # seeds x resamples drawn at a time (8 MB an array)
 TAIL = 5
 
 
@@ -253,6 +254,19 @@ def _row_percentile(ordered, counts, q):
     return np.where(counts > 0, value, np.nan)
 
 
+def _resample_blocks(rng, n: int, fn: Callable, axis: int = 0):
+    """fn(idx) over the BOOTSTRAP resamples of n seeds that rng.integers(0,
+    n, size=(BOOTSTRAP, n)) gives, drawn a block of rows at a time (the same
+    numbers: the generator draws them in sequence) and concatenated: memory
+    stays a few MB a block, where the whole (BOOTSTRAP, n) matrices took 3 GB
+    at 20,000 seeds and would not fit at 200,000."""
+    import numpy as np
+
+    rows = max(1, min(BOOTSTRAP, RESAMPLE_CELLS // max(n, 1)))
+    parts = [fn(rng.integers(0, n, size=(min(rows, BOOTSTRAP - i), n))) for i in range(0, BOOTSTRAP, rows)]
+    return None if parts[0] is None else np.concatenate(parts, axis=axis)
+
+
 def _ci(values) -> list[float | None]:
     import numpy as np
 
@@ -303,7 +317,9 @@ def summarize_compare(scenario_path: str, variants: list[Variant], records: list
                            for k, seeds in sorted(kinds.items())],
         })
     rng = np.random.default_rng(0)
-    paired_idx = rng.integers(0, n, size=(BOOTSTRAP, n)) if n else None
+    paired_state = rng.bit_generator.state  # the paired resamples: drawn again, block by block, for each pair
+    if n:
+        _resample_blocks(rng, n, lambda idx: None)  # past them, as one (BOOTSTRAP, n) draw would go
     base = variants[0]
     pairs = []
     for v in variants[1:]:
@@ -318,11 +334,11 @@ def summarize_compare(scenario_path: str, variants: list[Variant], records: list
         pair["mean_t_diff"] = float(d.mean()) if d.size else None
         if d.size:
             m = d.size
-            pi = rng.integers(0, m, size=(BOOTSTRAP, m))
-            pair["mean_t_diff_ci"] = _ci(d[pi].mean(axis=1))
+            pair["mean_t_diff_ci"] = _ci(_resample_blocks(rng, m, lambda idx: d[idx].mean(axis=1)))
             a, b = bt[both], vt[both]
-            ia, ib = rng.integers(0, m, size=(BOOTSTRAP, m)), rng.integers(0, m, size=(BOOTSTRAP, m))
-            unpaired = _ci(b[ib].mean(axis=1) - a[ia].mean(axis=1))
+            a_means = _resample_blocks(rng, m, lambda idx: a[idx].mean(axis=1))
+            b_means = _resample_blocks(rng, m, lambda idx: b[idx].mean(axis=1))
+            unpaired = _ci(b_means - a_means)
             pair["mean_t_diff_ci_unpaired"] = unpaired
             wp = pair["mean_t_diff_ci"][1] - pair["mean_t_diff_ci"][0]
             wu = unpaired[1] - unpaired[0]
@@ -341,12 +357,19 @@ def summarize_compare(scenario_path: str, variants: list[Variant], records: list
         point_b = _stats_matrix(bt[None, :], bs[None, :], bu[None, :], bv[None, :])
         point_v = _stats_matrix(vt[None, :], vs[None, :], vu[None, :], vv[None, :])
         if n:
-            boot_b = _stats_matrix(bt[paired_idx], bs[paired_idx], bu[paired_idx], bv[paired_idx])
-            boot_v = _stats_matrix(vt[paired_idx], vs[paired_idx], vu[paired_idx], vv[paired_idx])
+            again = np.random.Generator(np.random.PCG64())
+            again.bit_generator.state = paired_state
+
+            def diffs(idx):
+                sb = _stats_matrix(bt[idx], bs[idx], bu[idx], bv[idx])
+                sv = _stats_matrix(vt[idx], vs[idx], vu[idx], vv[idx])
+                return np.stack([sv[k] - sb[k] for k in point_b])
+
+            boot = dict(zip(point_b, _resample_blocks(again, n, diffs, axis=1)))
         for k in point_b:
             name = "violating_runs" if k == "violating" else k
             pair[f"{name}_diff"] = _num(point_v[k][0] - point_b[k][0])
-            pair[f"{name}_diff_ci"] = _ci(boot_v[k] - boot_b[k]) if n else [None, None]
+            pair[f"{name}_diff_ci"] = _ci(boot[k]) if n else [None, None]
             have = n if k in ("undecided", "violating") else int(min((~np.isnan(bt)).sum(), (~np.isnan(vt)).sum()))
             if have and have < seeds_needed(k):
                 withheld[name] = {"seeds": have, "needed": seeds_needed(k)}
