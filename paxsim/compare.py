@@ -43,8 +43,8 @@ CONFIDENCE = 0.95
 # and a percentile's also TAIL decided runs above it in each variant (p95: 100, p99: 500); below that it is
 # withheld (null, and said), not printed as if it held 95%.
 MIN_SEEDS = 30
-RESAMPLE_CELLS = 1_000_000  # seeds x resamples drawn at a time (8 MB an array)
 TAIL = 5
+RESAMPLE_CELLS = 1_000_000  # seeds x resamples drawn at a time (8 MB an array)
 
 
 def seeds_needed(stat: str) -> int:
@@ -52,6 +52,8 @@ def seeds_needed(stat: str) -> int:
     if stat.startswith("p") and stat[1:].isdigit():
         return max(MIN_SEEDS, math.ceil(TAIL / (1 - int(stat[1:]) / 100) - 1e-9))
     return MIN_SEEDS
+
+
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
