@@ -100,11 +100,17 @@ class Row:
     def stat(self, q: float) -> str:
         if not self.caught:
             return "-"
-        # ranges without a violation count as beyond the range: a lower bound
+        # ranges without a violation count as beyond the range: a lower bound.  The q-quantile with
+        # linear interpolation (numpy's default): the median of 4 ranges is the mean of the middle two.
         values = sorted(c if c is not None else float("inf") for c in self.counts)
-        idx = min(len(values) - 1, int(round(q * (len(values) - 1))))
-        v = values[idx]
-        return "> range" if v == float("inf") else f"{v:g}"
+        virtual = q * (len(values) - 1)
+        lo = int(virtual)
+        hi = min(lo + 1, len(values) - 1)
+        t = virtual - lo
+        if values[hi if t > 0 else lo] == float("inf"):
+            return "> range"
+        v = values[lo] + (values[hi] - values[lo]) * t if t > 0 else values[lo]
+        return f"{round(v, 2):g}"
 
 
 def default_profiles() -> list[Path]:

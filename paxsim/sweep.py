@@ -137,6 +137,10 @@ def build_grid(scenario_path: str | Path, sets: Iterable[str], bugs=()) -> tuple
         name, path, values = parse_set(text)
         if any(name == a[0] for a in axes):
             raise SweepError(f"--set {name} is given twice; list every value in one --set {name}=V1,V2")
+        shown = [json.dumps(v, sort_keys=True) for v in values]
+        twice = next((v for i, v in enumerate(shown) if v in shown[:i]), None)
+        if twice is not None:  # one combination: its runs would be counted, and summarized, twice
+            raise SweepError(f"--set {name}: the value {twice} is given twice (as YAML reads it)")
         axes.append((name, path, values))
     count = math.prod(len(a[2]) for a in axes)
     if count > MAX_COMBINATIONS:  # each is validated and kept before the first run: refuse before that
@@ -214,7 +218,8 @@ def result_record(run, params: dict, within: float | None) -> dict:
                       "p50": w["latency"]["p50"], "p99": w["latency"]["p99"],
                       "linearizability": w["linearizability"]}
     if within is not None:
-        rec["within"] = bool(decided and decision_t is not None and decision_t <= within)
+        # decided as the "decided" column counts it: a run that broke safety decided nothing within anything
+        rec["within"] = bool(outcome == "decided" and decision_t is not None and decision_t <= within)
     live = v.liveness if outcome == "undecided" else None  # computed only for undecided runs
     if live is not None:
         rec["liveness"] = live.cls

@@ -28,13 +28,15 @@ def _diff_fields(obj, prefix=""):
 
 
 def test_identical_variants_differ_by_exactly_zero(runner):
-    data = compare_json(runner, LOSSY, "--seeds", "0:15", "--variant", "a:", "--variant", "b:network.loss=0.2")
+    data = compare_json(runner, LOSSY, "--seeds", "0:30", "--variant", "a:", "--variant", "b:network.loss=0.2")
     (pair,) = data["pairs"]
     fields = dict(_diff_fields(pair))
     assert {"p50_diff", "p95_diff", "p99_diff", "messages_per_decision_diff", "undecided_diff",
             "mean_t_diff", "violating_runs_diff"} <= set(fields)
     for name, value in fields.items():
-        if name.endswith("_ci"):
+        if name in ("p95_diff_ci", "p99_diff_ci"):  # 30 seeds: too few for these intervals (withheld)
+            assert value == [None, None], name
+        elif name.endswith("_ci"):
             assert value == [0.0, 0.0], name
         else:
             assert value == 0, name
