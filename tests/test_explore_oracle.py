@@ -56,3 +56,28 @@ def test_a_decision_on_a_quorum_the_bug_shrank_is_an_integrity_violation(runner,
 @pytest.mark.parametrize("bug", [None, *BUGS])
 def test_two_nodes_no_faults_same_verdicts_as_the_oracle(bug):
     check_against_oracle(config(2, 2, [bug] if bug else []))
+
+
+# -- a finding: the last timer firing retried with a forgotten round ---------------------------------------
+def test_the_last_timer_firing_retries_with_a_higher_ballot(runner, write):
+    # Spending the last timer firing forgot every proposer's rounds (only a retry reads them)
+    # *before* running that very retry, so it reused ballot (1, n1): with counts-refusals the
+    # acceptor's nack of its own promised ballot then counted as a vote, and the explorer reported
+    # an integrity violation that no run has (its replay did not show it; "an explorer bug").
+    path = write("nodes: 2\nproposers: [{node: n1, value: a}]\nexplore: {timers: 1}\n")
+    result = runner.invoke(main, ["explore", str(path), "--bug", "counts-refusals"])
+    assert result.exit_code == 0, result.output
+    assert "exhausted: no schedule violates" in result.stdout and "explorer bug" not in result.stdout
+    # the retry's ballot is a new one: the second prepare n2 sees is (2, n1)
+    sc = config(2, 1)
+    model = model_for(sc, Explore(timers=1))
+    state = model.initial()
+    for label in [("propose", 0), ("timer", 0, "retry")]:
+        state, violation = model.apply(state, label)
+    sent = sorted(entry[4].ballot for entry in state[1] if type(entry[4]).__name__ == "Prepare")
+    assert sent == [(1, "n1"), (2, "n1")]
+
+
+@pytest.mark.parametrize("bug", [None, *BUGS])
+def test_one_proposer_with_a_timer_firing_same_verdicts_as_the_oracle(bug):
+    check_against_oracle(config(2, 1, [bug] if bug else []), timers=1)
