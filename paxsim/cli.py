@@ -1705,7 +1705,8 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
     replay = None
     if result.violation is not None:
         flags = "".join(f" --bug {b}" for b in bugs) + "".join(f" --set {s}" for s in sets)
-        data = ex.counterexample(model, result.path, result.violation, f"{scenario}{flags} --strategy {strategy}")
+        data = ex.counterexample(model, result.path, result.violation, f"{scenario}{flags} --strategy {strategy}",
+                                 result.shortest)
         cex = scenario_from_dict(data, str(output or "<counterexample>"))
         verdict = simulate(cex, 0).verdict
         replay = next((v for v in verdict.violations if v.kind == result.violation[0]), None)
@@ -1732,7 +1733,7 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
         if result.violation is not None:
             kind, message = result.violation
             click.echo(f"violation:   {kind}: {message} after {len(result.path)} transitions"
-                       + (" (a shortest schedule)" if strategy == "bfs" else ""))
+                       + (" (a shortest schedule)" if result.shortest else ""))
             for k, line in enumerate(summary["schedule"], start=1):
                 click.echo(f"  {k:>3}. {line}")
             if replay is not None:

@@ -41,6 +41,7 @@ class Result:
     bound: str | None = None  # which bound stopped the search first
     violation: tuple | None = None  # (kind, message) found by the explorer
     path: list[tuple] = field(default_factory=list)  # labels from the initial state, concrete
+    shortest: bool = False  # the path is a shortest one (BFS that was not stopped by a bound first)
     symmetry: bool = False
     peak_rss_mib: float = 0.0
 
@@ -58,6 +59,7 @@ class Result:
             "violation": None if self.violation is None else {"kind": self.violation[0],
                                                               "message": self.violation[1]},
             "counterexample_length": len(self.path) if self.violation else None,
+            "shortest": self.shortest if self.violation else None,
         }
 
 
@@ -260,6 +262,9 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
                 else:
                     res.exhausted = True
             if best is not None:
+                # shortest only if BFS saw every level below it: a bound can stop it after a reboot
+                # found a violation two levels down and before the next level was searched
+                res.shortest = bfs and res.bound is None
                 res.bound = None  # a violation is a verdict, whatever bound was near
                 _cost, h, label, violation = best
                 path = [label]
