@@ -73,6 +73,7 @@ class Oracle:
         self.quorum = scenario.phase2
         self.volatile = scenario.storage == "volatile"
         self.budget0 = (loss, duplicate, crash, crash if restart is None else restart, timers)
+        self._frozen: dict = {}
 
     # state: (nodes, net, budget, history)
     #   nodes[i] = [up, Node or None, storage dict, armed timer names (set), started]
@@ -84,9 +85,17 @@ class Oracle:
 
     def key(self, state):
         nodes, net, budget, hist = state
-        return (tuple((up, _freeze(node), tuple(sorted(storage.items(), key=repr)), tuple(sorted(timers)),
-                       started) for up, node, storage, timers, started in nodes),
-                tuple(sorted(net.items(), key=repr)), tuple(budget), hist)
+        return (tuple((up, self._node_key(node), frozenset(storage.items()), frozenset(timers), started)
+                      for up, node, storage, timers, started in nodes),
+                frozenset(net.items()), tuple(budget), hist)
+
+    def _node_key(self, node):
+        # a node object is never changed once in a state (a step changes a copy), so its key is kept;
+        # the memo holds the object too, so its id() cannot be reused by another
+        memo = self._frozen.get(id(node))
+        if memo is None:
+            memo = self._frozen[id(node)] = (node, _freeze(node))
+        return memo[1]
 
     def enabled(self, state):
         nodes, net, budget, _hist = state
@@ -94,7 +103,7 @@ class Oracle:
         for i, (up, _node, _storage, timers, started) in enumerate(nodes):
             if up and not started and self.names[i] in self.proposal:
                 out.append(("propose", i))
-        for m in sorted(net, key=repr):
+        for m in list(net):
             out.append(("deliver", m))
             if budget[0]:
                 out.append(("lose", m))
