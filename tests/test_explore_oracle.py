@@ -81,3 +81,26 @@ def test_the_last_timer_firing_retries_with_a_higher_ballot(runner, write):
 @pytest.mark.parametrize("bug", [None, *BUGS])
 def test_one_proposer_with_a_timer_firing_same_verdicts_as_the_oracle(bug):
     check_against_oracle(config(2, 1, [bug] if bug else []), timers=1)
+
+
+# -- crashes and restarts, duplicates, several timer firings, volatile storage, symmetry ----------------
+# (configurations the oracle exhausts in about a second each; the sweep behind the README's numbers
+# ran every mutant on these and more, by hand)
+STRESS = [
+    ((2, 1), {"crash": 2, "restart": 2}, [None, "amnesia", "reset-after-learn", "counts-refusals"]),
+    ((2, 1, (), "volatile"), {"crash": 1, "restart": 1}, [None, "counts-refusals"]),
+    ((2, 1), {"duplicate": 1, "timers": 1}, [None, "counts-duplicates", "counts-refusals"]),
+    ((2, 1), {"timers": 2}, [None, "no-retry", "counts-refusals", "reused-ballot"]),
+    ((2, 2), {"crash": 1, "restart": 0}, [None, "amnesia", "ignore-accepted"]),
+    ((2, 2), {"loss": 1}, [None, "hides-accepted"]),
+    ((3, 1), {}, [None, "counts-duplicates", "counts-self-twice"]),  # symmetry: n2 and n3 interchangeable
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shape,budgets,bug", [(shape, budgets, bug) for shape, budgets, bugs in STRESS
+                                               for bug in bugs])
+def test_faults_same_verdicts_as_the_oracle(shape, budgets, bug):
+    nodes, proposers, *rest = shape
+    storage = rest[1] if len(rest) > 1 else "durable"
+    check_against_oracle(config(nodes, proposers, [bug] if bug else [], storage), **budgets)
