@@ -766,11 +766,12 @@ def shrink(scenario: Path, seed: int, bugs, sets, output: Path, budget: int) -> 
         _bad_input(f"{output} exists: choose another -o, or remove it first")
     except OSError as exc:
         _bad_input(f"{output}: cannot write: {exc.strerror or exc}")
-    click.echo(f"violates:  {result.property} ({result.runs} candidate runs)")
+    click.echo(f"violates:  {result.property} ({result.runs} candidate runs"
+               + ("; --budget ran out before every removal was tried: not minimal)" if result.cut else ")"))
     click.echo(f"before:    {result.before}")
     click.echo(f"after:     {result.after}")
     click.echo("removed:   " + summarize_removed(result.removed))
-    click.echo("explanation of the minimal run:")
+    click.echo(f"explanation of the {'shrunk' if result.cut else 'minimal'} run:")
     click.echo("\n".join("  " + line for line in result.explanation.splitlines()))
     click.echo(f"wrote:     {output}  (reproduce: paxsim run {output})")
 

@@ -86,6 +86,7 @@ class ShrinkResult:
     removed: list[str] = field(default_factory=list)
     explanation: str = ""
     runs: int = 0
+    cut: bool = False  # the candidate-run budget ran out before every removal was tried
 
 
 def _typical(latency) -> float:
@@ -104,9 +105,11 @@ class _Shrinker:
         self.log = log
         self.budget = budget
         self.runs = 0
+        self.cut = False  # a candidate went untried: the budget ran out, so the result may not be minimal
 
     def violates(self, data: dict) -> tuple[Scenario, Verdict] | None:
         if self.runs >= self.budget:
+            self.cut = True
             return None
         try:
             sc = scenario_from_dict(data, "<shrink candidate>", structure_checked=True)
@@ -279,7 +282,7 @@ def shrink(scenario: Scenario, seed: int, *, budget: int = 20000,
                                   for k in ("messages", "timers")
                                   if len(data["script"][k]) != len(pruned["script"][k])))
     explanation = next(v.explain() for v in cur_verdict.violations if v.kind == prop)
-    return ShrinkResult(current, prop, before, Size.of(current, cur_verdict), removed, explanation, sh.runs)
+    return ShrinkResult(current, prop, before, Size.of(current, cur_verdict), removed, explanation, sh.runs, sh.cut)
 
 
 def _shrink_list(get_data, kind: str, attempt) -> bool:

@@ -25,3 +25,18 @@ def test_only_a_breadth_first_counterexample_is_called_shortest(runner, tmp_path
     result = runner.invoke(main, ["explore", THREE, "--bug", "ignore-accepted", "--strategy", "dfs", "--json"])
     data = json.loads(result.stdout)
     assert data["shortest"] is False and data["counterexample_length"] > 8
+
+
+def test_shrink_says_when_its_budget_stopped_it(runner, tmp_path):
+    # With --budget 3 nothing could be tried, yet it printed "removed: nothing" and "explanation of
+    # the minimal run", as if the run could not be made smaller.
+    volatile = str(ROOT / "scenarios" / "volatile.yaml")
+    out = tmp_path / "small.yaml"
+    result = runner.invoke(main, ["shrink", volatile, "--seed", "3", "--budget", "3", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "--budget ran out before every removal was tried: not minimal" in result.stdout
+    assert "explanation of the minimal run" not in result.stdout and out.exists()
+    out2 = tmp_path / "minimal.yaml"
+    result = runner.invoke(main, ["shrink", volatile, "--seed", "3", "-o", str(out2)])
+    assert result.exit_code == 0, result.output
+    assert "not minimal" not in result.stdout and "explanation of the minimal run:" in result.stdout
