@@ -40,3 +40,24 @@ def test_shrink_says_when_its_budget_stopped_it(runner, tmp_path):
     result = runner.invoke(main, ["shrink", volatile, "--seed", "3", "-o", str(out2)])
     assert result.exit_code == 0, result.output
     assert "not minimal" not in result.stdout and "explanation of the minimal run:" in result.stdout
+
+
+def test_a_random_walk_of_a_space_smaller_than_max_states_ends(tmp_path):
+    # two-nodes.yaml has 8 states: with --max-states 1000 (and so no default time limit) the
+    # random walk never reached its bound and ran until killed.
+    import subprocess
+    import sys
+
+    two = str(ROOT / "scenarios" / "explore" / "two-nodes.yaml")
+    proc = subprocess.Popen([sys.executable, "-m", "paxsim", "explore", two, "--strategy", "random",
+                             "--max-states", "1000", "--json"], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 3, err
+    data = json.loads(out)
+    assert data["bound"] == "no-new-states" and not data["exhausted"] and data["unique_states"] == 8

@@ -64,6 +64,7 @@ class Result:
 
 
 _MISSING = object()
+STALE_WALKS = 1000  # a random walk stops after this many walks in a row without a new state
 
 
 def _peak_rss_mib() -> float:
@@ -278,11 +279,17 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
         elif strategy == "random":
             rng = random.Random(seed)
             limit = 200 if max_depth is None else max_depth
+            stale = 0  # walks in a row that met no new state
             while found is None:
                 if progress is not None:
                     progress(res.unique)
                 if out_of_bounds():
                     break
+                if stale >= STALE_WALKS:
+                    # a space smaller than --max-states (and no --time-limit) would be walked forever
+                    res.bound = "no-new-states"
+                    break
+                unique_before = res.unique
                 state, path = model.initial(), []
                 for _ in range(limit):
                     labels = enabled(state)
@@ -302,6 +309,7 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
                         res.violation, res.path = violation, expand(path)
                         break
                 res.max_depth = max(res.max_depth, len(path))
+                stale = stale + 1 if res.unique == unique_before else 0
             # a random walk never proves anything: without a violation, a bound stopped it
     except KeyboardInterrupt:  # Ctrl-C: a bound like the others, so what was searched is reported
         res.bound, res.exhausted = "interrupted", False
