@@ -790,11 +790,12 @@ def shrink(scenario: Path, seed: int, bugs, sets, output: Path, budget: int, pro
         _bad_input(f"{output} exists: choose another -o, or remove it first")
     except OSError as exc:
         _bad_input(f"{output}: cannot write: {exc.strerror or exc}")
-    click.echo(f"violates:  {result.property} ({result.runs} candidate runs)")
+    click.echo(f"violates:  {result.property} ({result.runs} candidate runs"
+               + ("; --budget ran out before every removal was tried: not minimal)" if result.cut else ")"))
     click.echo(f"before:    {result.before}")
     click.echo(f"after:     {result.after}")
     click.echo("removed:   " + summarize_removed(result.removed))
-    click.echo("explanation of the minimal run:")
+    click.echo(f"explanation of the {'shrunk' if result.cut or result.interrupted else 'minimal'} run:")
     click.echo("\n".join("  " + line for line in result.explanation.splitlines()))
     click.echo(f"wrote:     {output}  (reproduce: paxsim run {output})")
     if result.interrupted:
@@ -1807,7 +1808,8 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
     replay = None
     if result.violation is not None:
         flags = "".join(f" --bug {b}" for b in bugs) + "".join(f" --set {s}" for s in sets)
-        data = ex.counterexample(model, result.path, result.violation, f"{scenario}{flags} --strategy {strategy}")
+        data = ex.counterexample(model, result.path, result.violation, f"{scenario}{flags} --strategy {strategy}",
+                                 result.shortest)
         cex = scenario_from_dict(data, str(output or "<counterexample>"))
         verdict = simulate(cex, 0).verdict
         replay = next((v for v in verdict.violations if v.kind == result.violation[0]), None)
@@ -1834,7 +1836,7 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
         if result.violation is not None:
             kind, message = result.violation
             click.echo(f"violation:   {kind}: {message} after {len(result.path)} transitions"
-                       + (" (a shortest schedule)" if strategy == "bfs" else ""))
+                       + (" (a shortest schedule)" if result.shortest else ""))
             for k, line in enumerate(summary["schedule"], start=1):
                 click.echo(f"  {k:>3}. {line}")
             if replay is not None:

@@ -87,6 +87,7 @@ class ShrinkResult:
     explanation: str = ""
     runs: int = 0
     interrupted: bool = False  # Ctrl-C stopped the shrinking: `scenario` is the smallest found by then
+    cut: bool = False  # the candidate-run budget ran out before every removal was tried
 
 
 def _typical(latency) -> float:
@@ -107,9 +108,11 @@ class _Shrinker:
         self.budget = budget
         self.runs = 0
         self.on_run = on_run
+        self.cut = False  # a candidate went untried: the budget ran out, so the result may not be minimal
 
     def violates(self, data: dict) -> tuple[Scenario, Verdict] | None:
         if self.runs >= self.budget:
+            self.cut = True
             return None
         try:
             sc = scenario_from_dict(data, "<shrink candidate>", structure_checked=True)
@@ -294,7 +297,7 @@ def shrink(scenario: Scenario, seed: int, *, budget: int = 20000,
         cur_verdict = simulate(current, 0).verdict  # its own, whatever the interrupt cut short
     explanation = next(v.explain() for v in cur_verdict.violations if v.kind == prop)
     return ShrinkResult(current, prop, before, Size.of(current, cur_verdict), removed, explanation, sh.runs,
-                        interrupted)
+                        interrupted, sh.cut)
 
 
 def _shrink_list(get_data, kind: str, attempt) -> bool:

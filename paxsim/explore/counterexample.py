@@ -76,8 +76,9 @@ class _Script(Recorder):
                 del self.armed[key]
 
 
-def counterexample(model: Model, path: list[tuple], violation: tuple, origin: str) -> dict:
-    """The scenario (plain data, as a scenario file holds it) replaying `path`."""
+def counterexample(model: Model, path: list[tuple], violation: tuple, origin: str, shortest: bool = True) -> dict:
+    """The scenario (plain data, as a scenario file holds it) replaying `path`
+    (`shortest`: the search proved no schedule is shorter, as BFS does)."""
     sc: Scenario = model.scenario
     rec = _Script(model)
     state = model.initial()
@@ -102,7 +103,7 @@ def counterexample(model: Model, path: list[tuple], violation: tuple, origin: st
     d = sc.to_dict()
     d.pop("explore", None)
     d["name"] = f"{sc.name}-explored"
-    d["description"] = (f"Found by paxsim explore {origin}: a shortest schedule of {len(path)} transitions "
+    d["description"] = (f"Found by paxsim explore {origin}: {'a shortest' if shortest else 'a'} schedule of {len(path)} transitions "
                         f"(one per ms) that violates {violation[0]}. Every message's fate and every timer's "
                         "delay is scripted, so it replays on any seed.")
     d["seed"] = 0

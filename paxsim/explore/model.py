@@ -218,13 +218,17 @@ class Model:
         elif kind == "timer":
             _, i, name = label
             budget_l[TIMERS] -= 1
-            if not budget_l[TIMERS]:
+            last = not budget_l[TIMERS]
+            if last:
                 self._timers_left = False
-                self._forget_timers(nodes_l)
             up, snap, storage, timers, started = nodes_l[i]
             nodes_l[i] = disarmed = (up, snap, storage, tuple(t for t in timers if t != name), started)
             before = hist
             hist, violation = self._run(nodes_l, netd, hist, i, lambda node: self.p.on_timer(node, name), rec)
+            if last:
+                # forgotten only now: this very firing still reads the rounds (a retry's next ballot)
+                self._forget_timers(nodes_l)
+                disarmed = (up, self.p.snapshot(self.p.restore(i, snap), False), storage, (), started)
             subsumed = self._sends == 0 and nodes_l[i] == disarmed and hist == before
         elif kind == "propose":
             i = label[1]

@@ -41,6 +41,7 @@ class Result:
     bound: str | None = None  # which bound stopped the search first
     violation: tuple | None = None  # (kind, message) found by the explorer
     path: list[tuple] = field(default_factory=list)  # labels from the initial state, concrete
+    shortest: bool = False  # the path is a shortest one (BFS that was not stopped by a bound first)
     symmetry: bool = False
     peak_rss_mib: float = 0.0
 
@@ -58,10 +59,12 @@ class Result:
             "violation": None if self.violation is None else {"kind": self.violation[0],
                                                               "message": self.violation[1]},
             "counterexample_length": len(self.path) if self.violation else None,
+            "shortest": self.shortest if self.violation else None,
         }
 
 
 _MISSING = object()
+STALE_WALKS = 1000  # a random walk stops after this many walks in a row without a new state
 
 
 def _peak_rss_mib() -> float:
@@ -260,6 +263,9 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
                 else:
                     res.exhausted = True
             if best is not None:
+                # shortest only if BFS saw every level below it: a bound can stop it after a reboot
+                # found a violation two levels down and before the next level was searched
+                res.shortest = bfs and res.bound is None
                 res.bound = None  # a violation is a verdict, whatever bound was near
                 _cost, h, label, violation = best
                 path = [label]
@@ -273,11 +279,17 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
         elif strategy == "random":
             rng = random.Random(seed)
             limit = 200 if max_depth is None else max_depth
+            stale = 0  # walks in a row that met no new state
             while found is None:
                 if progress is not None:
                     progress(res.unique)
                 if out_of_bounds():
                     break
+                if stale >= STALE_WALKS:
+                    # a space smaller than --max-states (and no --time-limit) would be walked forever
+                    res.bound = "no-new-states"
+                    break
+                unique_before = res.unique
                 state, path = model.initial(), []
                 for _ in range(limit):
                     labels = enabled(state)
@@ -297,6 +309,7 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
                         res.violation, res.path = violation, expand(path)
                         break
                 res.max_depth = max(res.max_depth, len(path))
+                stale = stale + 1 if res.unique == unique_before else 0
             # a random walk never proves anything: without a violation, a bound stopped it
     except KeyboardInterrupt:  # Ctrl-C: a bound like the others, so what was searched is reported
         res.bound, res.exhausted = "interrupted", False

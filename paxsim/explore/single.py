@@ -66,7 +66,9 @@ class SingleDecree:
         self.proposals = {p.node: p.value for p in scenario.proposers}
         self.values = tuple(p.value for p in scenario.proposers)
         self.fixed = frozenset(self.proposals)
-        self.phase2 = self.cfgs[0].quorums[1] if self.cfgs else 0
+        self.phase2 = self.cfgs[0].quorums[1] if self.cfgs else 0  # the learners' quorum (a bug may shrink it)
+        # "chosen" is paxsim/check.py's: a quorum of the configured size, whatever a bug makes the roles count
+        self.chosen_quorum = scenario.phase2
         self._votes_are_lists = "counts-duplicates" in scenario.bugs
         # The order promises arrived in matters only to these bugs (the first
         # report wins, or two values share a ballot); otherwise it is sorted away.
@@ -290,7 +292,7 @@ class SingleDecree:
         count: dict = {}
         for b, v, _a in votes:
             count[(b, v)] = count.get((b, v), 0) + 1
-        return {key: c for key, c in count.items() if c >= self.phase2}
+        return {key: c for key, c in count.items() if c >= self.chosen_quorum}
 
     def observe(self, hist: tuple, i: int, effect) -> tuple[tuple, tuple | None]:
         """(new history, violation (kind, message) or None)."""
