@@ -328,15 +328,18 @@ def _op(client, kind, f, value, t):
     return {"client": client, "node": client, "f": f, "key": "k0", "kind": kind, "req": 1, "t": t, "value": value}
 
 
-def test_check_says_unknown_and_exits_3_when_the_linearizability_search_runs_out(runner, tmp_path, monkeypatch):
-    # Twenty concurrent puts, then a read of a value nobody wrote: a violation, but one the
-    # search can only show by trying the orders of the puts; with a short limit it cannot.
-    import paxsim.check_multi
-
+def _hard_history():
+    """Twenty concurrent puts, then a read of a value nobody wrote: a violation, but one the
+    search can only show by trying the orders of the puts; with a short limit it cannot."""
     events = [_op(f"c{i}", "invoke", "put", f"v{i}", 1.0) for i in range(20)]
     events += [_op(f"c{i}", "ok", "put", None, 100.0) for i in range(20)]
-    events += [_op("c99", "invoke", "get", None, 200.0), _op("c99", "ok", "get", "nobody", 201.0)]
-    path = _kv_trace(tmp_path, runner, events)
+    return events + [_op("c99", "invoke", "get", None, 200.0), _op("c99", "ok", "get", "nobody", 201.0)]
+
+
+def test_check_says_unknown_and_exits_3_when_the_linearizability_search_runs_out(runner, tmp_path, monkeypatch):
+    import paxsim.check_multi
+
+    path = _kv_trace(tmp_path, runner, _hard_history())
     monkeypatch.setattr(paxsim.check_multi, "LIN_TIME_LIMIT", 0.2)
     result = runner.invoke(main, ["check", str(path)])
     assert result.exit_code == 3, result.output
@@ -357,10 +360,7 @@ def test_check_refuses_a_malformed_client_event_in_one_line(runner, tmp_path):
 def test_check_json_status_says_unknown_where_ok_only_says_no_violation(runner, tmp_path, monkeypatch):
     import paxsim.check_multi
 
-    events = [_op(f"c{i}", "invoke", "put", f"v{i}", 1.0) for i in range(20)]
-    events += [_op(f"c{i}", "ok", "put", None, 100.0) for i in range(20)]
-    events += [_op("c99", "invoke", "get", None, 200.0), _op("c99", "ok", "get", "nobody", 201.0)]
-    path = _kv_trace(tmp_path, runner, events)
+    path = _kv_trace(tmp_path, runner, _hard_history())
     monkeypatch.setattr(paxsim.check_multi, "LIN_TIME_LIMIT", 0.2)
     result = runner.invoke(main, ["check", str(path), "--json"])
     assert result.exit_code == 3, result.output
