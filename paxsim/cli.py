@@ -1593,8 +1593,11 @@ def cluster(scenario: Path, seed: int | None, trace_path: Path | None, as_json: 
 @click.option("--progress/--no-progress", default=None,
               help="Show a progress bar [default: when stderr is a terminal].")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as one JSON object.")
+@click.option("--resume", is_flag=True,
+              help="Continue an interrupted comparison: read the seeds already in -o FILE, run the rest.")
 def compare(scenario: Path, seeds: str, variants: tuple[str, ...], jobs: int | None, scheduler: str | None,
-            output: Path | None, plot_path: Path | None, progress: bool | None, as_json: bool) -> None:
+            output: Path | None, plot_path: Path | None, progress: bool | None, as_json: bool,
+            resume: bool) -> None:
     """Compare variants of SCENARIO seed by seed, on common random numbers.
 
     \b
@@ -1620,6 +1623,10 @@ def compare(scenario: Path, seeds: str, variants: tuple[str, ...], jobs: int | N
     Runs in this mode draw other numbers than `paxsim run` and `sweep`:
     reproduce a seed with `paxsim compare ... --seeds N:N+1`.
 
+    With -o FILE, an interrupted comparison goes on with the same command
+    and --resume: the seeds in FILE are read back, not run again, and the
+    report is the one an uninterrupted run gives.
+
     Exit status 1 if any run of any variant violated safety.
     """
     from . import compare as cmp
@@ -1632,8 +1639,10 @@ def compare(scenario: Path, seeds: str, variants: tuple[str, ...], jobs: int | N
         _bad_input(str(exc))
     if output is not None and not output.parent.exists():
         _bad_input(f"{output}: directory {str(output.parent)!r} does not exist")
-    if output is not None and output.exists():
-        _bad_input(f"{output} exists: choose another -o, or remove it first")
+    if resume and output is None:
+        _bad_input("--resume: give the -o FILE of the comparison to continue")
+    if output is not None and output.exists() and not resume:
+        _bad_input(f"{output} exists: pass --resume to continue it, or choose another -o")
     if plot_path is not None and plot_path.suffix.lower() not in (".png", ".svg", ".pdf"):
         _bad_input(f"--plot {plot_path}: expected a .png, .svg or .pdf file name")
     _warn_if_large(max(len(v.scenario["nodes"]) for v in plan))
@@ -1656,7 +1665,7 @@ def compare(scenario: Path, seeds: str, variants: tuple[str, ...], jobs: int | N
 
     try:
         records = cmp.run_compare(str(scenario), plan, seed_list, jobs=jobs or os.cpu_count() or 1,
-                                  scheduler=scheduler, output=output, on_result=tick)
+                                  scheduler=scheduler, output=output, on_result=tick, resume=resume)
     except cmp.SweepError as exc:
         if bar is not None:
             bar.close()
@@ -1664,8 +1673,8 @@ def compare(scenario: Path, seeds: str, variants: tuple[str, ...], jobs: int | N
     except KeyboardInterrupt:
         if bar is not None:
             bar.close()
-        click.echo(f"interrupted: every seed finished is in {output} (compare has no --resume: to go on, run the "
-                   "seeds not in it)" if output is not None else
+        click.echo(f"interrupted: every seed finished is in {output}; continue with the same command and --resume"
+                   if output is not None else
                    "interrupted: nothing kept (-o FILE keeps every seed as it finishes)", err=True)
         sys.exit(130)
     if bar is not None:

@@ -33,7 +33,7 @@ from .scenario import (
     read_scenario_data,
     scenario_from_dict,
 )
-from .sweep import InOrder, SweepError, chunk_size, make_executor, parse_seeds, _scenarios
+from .sweep import InOrder, SweepError, chunk_size, make_executor, parse_seeds, sha256, _scenarios
 
 BOOTSTRAP = 2000  # resamples
 CONFIDENCE = 0.95
@@ -157,27 +157,89 @@ def compare_chunk_at(index: int, variants: list[tuple[str, str, dict]], seeds: l
     return index, compare_chunk(variants, seeds)
 
 
+def compare_header(scenario_path: str, variants: list[Variant]) -> dict:
+    """The first line of a compare results file: what `--resume` checks a file against."""
+    digest = sha256(json.dumps([[v.name, v.scenario] for v in variants], sort_keys=True).encode()).hexdigest()[:16]
+    return {"kind": "compare-header", "scenario": scenario_path,
+            "variants": {v.name: list(v.sets) for v in variants}, "variants_sha256": digest}
+
+
+def read_compare(path: Path, header: dict) -> tuple[list[dict], int]:
+    """(the records of a compare results file written with `header`, byte
+    length of its complete lines).  A last line cut short by a kill is left
+    out; a file written for other variants or another scenario is refused
+    (SweepError, one line naming the file and line)."""
+    data = path.read_bytes()
+    records: list[dict] = []
+    good = 0
+    for number, raw in enumerate(data.splitlines(keepends=True), 1):
+        if not raw.endswith(b"\n"):
+            break  # an unfinished last line: run again
+        try:
+            rec = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise SweepError(f"{path}:{number}: not a JSON line; is this a paxsim compare results file?") from None
+        if number == 1:
+            if type(rec) is not dict or rec.get("kind") != "compare-header":
+                raise SweepError(f"{path}:1: not a paxsim compare header; --resume continues a file "
+                                 "written by paxsim compare -o")
+            for key in ("variants", "variants_sha256"):  # the scenario's contents, not its path
+                if rec.get(key) != header[key]:
+                    raise SweepError(f"{path}:1: {key}: the file was written for "
+                                     f"{json.dumps(rec.get(key))}, not {json.dumps(header[key])}; "
+                                     "--resume continues the same comparison only")
+        elif type(rec) is not dict or rec.get("kind") != "compare" or type(rec.get("seed")) is not int \
+                or set(rec.get("variants") or ()) != set(header["variants"]):
+            raise SweepError(f"{path}:{number}: not a record of this comparison")
+        else:
+            records.append(rec)
+        good += len(raw)
+    if good == 0:
+        raise SweepError(f"{path}: no header line; --resume continues a file written by paxsim compare -o")
+    return records, good
+
+
 def run_compare(scenario_path: str, variants: list[Variant], seeds: list[int], *, jobs: int = 1,
                 scheduler: str | None = None, output: Path | None = None,
-                on_result: Callable[[dict], None] | None = None) -> list[dict]:
+                on_result: Callable[[dict], None] | None = None, resume: bool = False) -> list[dict]:
     """Run every variant on every seed; the records in seed order (also
-    appended to `output` as JSON lines, if given)."""
-    try:  # "x": never overwrite a file, even one made meanwhile
-        out = open(output, "x", encoding="utf-8") if output is not None else None
+    appended to `output` as JSON lines, if given).  `resume`: `output`
+    exists, written by an interrupted comparison of the same variants; its
+    seeds are read back (not run again) and the rest appended."""
+    header = compare_header(scenario_path, variants)
+    done: dict[int, dict] = {}
+    try:
+        if resume and output is not None and output.exists():
+            found, good = read_compare(output, header)
+            wanted = set(seeds)
+            for rec in found:
+                if rec["seed"] in wanted:
+                    done.setdefault(rec["seed"], rec)
+            with open(output, "r+b") as fh:  # drop a line cut short by the kill, then append
+                fh.truncate(good)
+            out = open(output, "a", encoding="utf-8")
+        else:  # "x": never overwrite a file, even one made meanwhile
+            out = open(output, "x", encoding="utf-8") if output is not None else None
+            if out is not None:
+                out.write(json.dumps(header, sort_keys=True, separators=(",", ":")) + "\n")
     except FileExistsError:
-        raise SweepError(f"{output} exists: choose another -o, or remove it first") from None
+        raise SweepError(f"{output} exists: pass --resume to continue it, or choose another -o") from None
     except OSError as exc:
         raise SweepError(f"{output}: cannot write results: {exc.strerror or exc}") from None
+    todo = [seed for seed in seeds if seed not in done]
+    records: list[dict] = list(done.values())
+    if on_result is not None:
+        for r in records:
+            on_result(r)
     try:
         executor = make_executor(jobs, scheduler)
     except BaseException:
         if out is not None:
             out.close()
         raise
-    size = chunk_size(len(seeds), getattr(executor, "jobs", 1))
+    size = chunk_size(len(todo), getattr(executor, "jobs", 1))
     spec = [(v.name, v.key, v.scenario) for v in variants]
-    tasks = ((n, spec, seeds[i:i + size]) for n, i in enumerate(range(0, len(seeds), size)))
-    records: list[dict] = []
+    tasks = ((n, spec, todo[i:i + size]) for n, i in enumerate(range(0, len(todo), size)))
     order = InOrder()  # the output file gets chunks in seed order, whichever worker finished first
 
     def write(chunk: list[dict]) -> None:
@@ -185,10 +247,6 @@ def run_compare(scenario_path: str, variants: list[Variant], seeds: list[int], *
         out.flush()
 
     try:
-        if out is not None:
-            out.write(json.dumps({"kind": "compare-header", "scenario": scenario_path,
-                                  "variants": {v.name: list(v.sets) for v in variants}},
-                                 sort_keys=True, separators=(",", ":")) + "\n")
         for index, chunk in executor.run(tasks, fn=compare_chunk_at):
             records.extend(chunk)
             if out is not None:
@@ -206,7 +264,7 @@ def run_compare(scenario_path: str, variants: list[Variant], seeds: list[int], *
             executor.close()
             if out is not None:
                 out.close()
-    records.sort(key=lambda r: r["seed"])
+    records.sort(key=lambda r: r["seed"])  # resumed or not, the same order for the summary
     return records
 
 

@@ -159,3 +159,60 @@ def test_a_multi_paxos_scenario_is_refused_in_one_line(runner):
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
     assert result.stderr.startswith(f"{kv}:7: protocol.kind: paxsim compare runs single-decree scenarios")
     assert result.stdout == ""
+
+
+DUEL = str(ROOT / "scenarios" / "duel.yaml")
+RESUMABLE = ["compare", DUEL, "--seeds", "0:40", "--variant", "base:", "--variant", "fast:protocol.retry.timeout=10ms",
+             "-j", "1", "--json"]
+
+
+def test_compare_resume_reads_back_the_seeds_it_has_and_reports_as_an_uninterrupted_run(runner, tmp_path):
+    whole = tmp_path / "whole.jsonl"
+    full = runner.invoke(main, [*RESUMABLE, "-o", str(whole)])
+    assert full.exit_code == 0, full.output
+    lines = whole.read_text().splitlines(keepends=True)
+    assert len(lines) == 41  # a header and a line a seed
+    cut = tmp_path / "cut.jsonl"  # as a kill leaves it: 15 seeds and half a line
+    cut.write_text("".join(lines[:16]) + lines[16][:30])
+    resumed = runner.invoke(main, [*RESUMABLE, "-o", str(cut), "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    assert json.loads(resumed.stdout) == json.loads(full.stdout)
+    assert cut.read_text() == whole.read_text()  # the half line dropped, the other 25 seeds appended in order
+
+
+def test_compare_resume_runs_no_seed_twice(runner, tmp_path, monkeypatch):
+    import paxsim.compare
+
+    out = tmp_path / "c.jsonl"
+    assert runner.invoke(main, [*RESUMABLE, "-o", str(out)]).exit_code == 0
+    lines = out.read_text().splitlines(keepends=True)
+    out.write_text("".join(lines[:11]))  # 10 seeds kept
+    ran = []
+    real = paxsim.compare.compare_chunk
+
+    def counted(variants, seeds):
+        ran.extend(seeds)
+        return real(variants, seeds)
+
+    monkeypatch.setattr(paxsim.compare, "compare_chunk", counted)
+    assert runner.invoke(main, [*RESUMABLE, "-o", str(out), "--resume"]).exit_code == 0
+    assert ran == list(range(10, 40))
+
+
+def test_compare_resume_refuses_another_comparison_in_one_line(runner, tmp_path):
+    out = tmp_path / "c.jsonl"
+    assert runner.invoke(main, [*RESUMABLE, "-o", str(out)]).exit_code == 0
+    before = out.read_text()
+    other = [*RESUMABLE[:-5], "--variant", "fast:protocol.retry.timeout=11ms", "-j", "1", "--json"]
+    wrong = runner.invoke(main, [*other, "-o", str(out), "--resume"])
+    assert wrong.exit_code == 2 and wrong.stderr.count("\n") == 1, wrong.output
+    assert wrong.stderr.startswith(f"{out}:1: variants: the file was written for ")
+    again = runner.invoke(main, [*RESUMABLE, "-o", str(out)])
+    assert again.exit_code == 2 and again.stderr == f"{out} exists: pass --resume to continue it, or choose another -o\n"
+    assert out.read_text() == before  # neither touched the file
+    sweep_file = tmp_path / "sweep.jsonl"
+    assert runner.invoke(main, ["sweep", DUEL, "--seeds", "0:3", "-j", "1", "-o", str(sweep_file)]).exit_code == 0
+    not_compare = runner.invoke(main, [*RESUMABLE, "-o", str(sweep_file), "--resume"])
+    assert not_compare.exit_code == 2 and not_compare.stderr.startswith(f"{sweep_file}:1: not a paxsim compare header")
+    no_file = runner.invoke(main, [*RESUMABLE, "--resume"])
+    assert no_file.exit_code == 2 and no_file.stderr == "--resume: give the -o FILE of the comparison to continue\n"
