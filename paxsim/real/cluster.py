@@ -210,6 +210,7 @@ class Cluster:
         self.t0_abs: float | None = None
         self.exited: list[tuple[str, float, int, str, Path]] = []  # (node, t, status, last log line, log)
         self.unfinished: list = []  # faults due before the end but not carried out by then
+        self.fault_tasks: list = []  # (fault, its task), once the fault schedule has started
 
     # -- processes ----------------------------------------------------------------
     async def _spawn(self, node: NodeProcess, standby: bool = False):
@@ -399,7 +400,7 @@ class Cluster:
             await self._until_done(faults, proposals)
             self.end_t = self.rec.now()
             # Due, but not carried out when the run stopped (a restart still waiting for its node to start).
-            self.unfinished = [f for f, task in getattr(self, "fault_tasks", []) if f.at <= self.end_t
+            self.unfinished = [f for f, task in self.fault_tasks if f.at <= self.end_t
                                and not task.done()]
             up = [n for n, node in self.nodes.items() if node.port is not None]
             decided = await self._statuses(up)
