@@ -56,9 +56,12 @@ class Size:
         return dict(self.__dict__)
 
     def __str__(self) -> str:
-        return (f"{self.nodes} nodes, {self.proposers} proposers, {self.faults} faults, "
-                f"{self.scripted_messages} scripted message fates, {self.scripted_timers} scripted timers, "
-                f"{self.messages} messages sent, {self.duration:g} ms")
+        def n(count: int, what: str) -> str:
+            return f"{count} {what}" if count == 1 else f"{count} {what}s"
+
+        return (f"{n(self.nodes, 'node')}, {n(self.proposers, 'proposer')}, {n(self.faults, 'fault')}, "
+                f"{n(self.scripted_messages, 'scripted message fate')}, {n(self.scripted_timers, 'scripted timer')}, "
+                f"{n(self.messages, 'message')} sent, {self.duration:g} ms")
 
 
 def summarize_removed(removed: list[str]) -> str:
@@ -224,6 +227,9 @@ def shrink(scenario: Scenario, seed: int, *, budget: int = 20000,
         got = sh.violates(candidate)
         if got is None:
             return False
+        if "scripted" not in what:  # fates that left with a node or client count as removed too
+            what = "; ".join([what] + [f"{n} scripted {k[:-1]} fate(s)" for k in ("messages", "timers")
+                                       if (n := len(data["script"][k]) - len(candidate["script"][k])) > 0])
         data, (current, cur_verdict) = candidate, got
         removed.append(what)
         log(f"removed {what}")

@@ -3,6 +3,7 @@ shipped counterexamples violate with the bug and not without it; random
 fault profiles, scripts and the shrinker behave as documented."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -325,3 +326,26 @@ def test_ctrl_c_during_shrink_writes_the_smallest_violating_scenario_so_far(tmp_
     before = next(line for line in stdout.splitlines() if line.startswith("before:"))
     after = next(line for line in stdout.splitlines() if line.startswith("after:"))
     assert before != after  # what was removed before Ctrl-C is kept
+
+
+def test_shrink_counts_the_scripted_fates_that_leave_with_a_node(runner, tmp_path):
+    # partition.yaml seed 3 with small-quorum shrinks from 5 nodes to 2: the
+    # removed nodes' scripted message fates must be counted in `removed:`
+    # (it said 17 of the 70 removed), and one proposer is not "1 proposers".
+    out = tmp_path / "min.yaml"
+    result = runner.invoke(main, ["shrink", str(ROOT / "scenarios/partition.yaml"), "--seed", "3",
+                                  "--bug", "small-quorum", "-o", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    lines = {line.split(":", 1)[0]: line.split(":", 1)[1].strip() for line in result.stdout.splitlines()
+             if line[:1].isalpha() and ":" in line}
+
+    def count(line: str, what: str) -> int:
+        return sum(int(n) for n in re.findall(rf"(\d+) {what}", line))
+
+    assert "node n" in lines["removed"]  # the case this test is about
+    for what in ("scripted message fate", "scripted timer"):
+        assert count(lines["removed"], what) == count(lines["before"], what) - count(lines["after"], what)
+    assert count(lines["removed"], r"node") == 0  # nodes are named, not counted
+    assert len(re.findall(r"node n\d", lines["removed"])) == (
+        count(lines["before"], "node") - count(lines["after"], "node"))
+    assert re.search(r"\b1 proposers\b", result.stdout) is None and "1 proposer," in lines["after"]
