@@ -117,6 +117,34 @@ def test_unreachable_peers_are_lost_messages_and_prepare_times_out(procs, tmp_pa
     assert status == 200 and st["proposing"]["value"] == "apple" and st["decided"] is None
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
+def test_stopping_answers_an_open_prepare_with_503(procs, tmp_path, sig):
+    # A client waiting on /prepare when the node is told to stop gets an
+    # answer that says so, not a connection closed without one.
+    import threading
+    import time
+
+    with socket.socket() as s:  # a port nobody listens on: no decision can come
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    proc, url = start_node(procs, "n1", tmp_path / "n1", "--peers", f"n2=http://127.0.0.1:{dead}")
+    got: list = []
+    client = threading.Thread(target=lambda: got.append(http("POST", url + "/prepare",
+                                                                 {"value": "apple", "timeout": 20_000})))
+    client.start()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:  # wait until the proposal is under way
+        if http("GET", url + "/status")[1]["proposing"] is not None:
+            break
+        time.sleep(0.02)
+    proc.send_signal(sig)
+    client.join(30)
+    assert not client.is_alive()
+    assert proc.wait(30) in (0, 130)
+    status, body = got[0]
+    assert status == 503 and "stopping before a decision" in body["error"], (status, body)
+
+
 def _node_fails(runner, *args) -> tuple[int, str]:
     from paxsim.cli import main
 

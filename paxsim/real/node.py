@@ -300,10 +300,20 @@ class NodeRuntime:
             value = await asyncio.wait_for(asyncio.shield(fut), timeout / 1000.0)
         except asyncio.TimeoutError:
             return _error(504, f"no decision within {timeout:g} ms (the proposal goes on)")
+        except _Stopping:
+            return _error(503, "node stopping before a decision (the value may still be chosen by the others)")
         proposer = self.node.proposer
         ballot = proposer.ballot if proposer is not None else None
         return web.json_response({"decided": value, "ballot": None if ballot is None else list(ballot),
                                   "ms": round(now_ms() - start, 3)})
+
+    def stopping(self) -> None:
+        """The node is about to stop: every open /prepare answers 503 now,
+        rather than having its connection closed with no answer."""
+        for fut in self.waiters:
+            if not fut.done():
+                fut.set_exception(_Stopping())
+        self.waiters = []
 
     async def handle_status(self, request: web.Request) -> web.Response:
         acc = self.node.acceptor
@@ -345,6 +355,10 @@ class NodeRuntime:
         self.trace.close()
 
 
+class _Stopping(Exception):
+    """Set on the futures of open /prepare requests when the node stops."""
+
+
 def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
@@ -381,6 +395,8 @@ async def serve(runtime: NodeRuntime, host: str, port: int, ready=None) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
+        runtime.stopping()
+        await asyncio.sleep(0)  # the open /prepare handlers write their 503 before the server shuts
     finally:
         await runner.cleanup()
 
