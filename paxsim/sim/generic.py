@@ -18,7 +18,7 @@ from typing import Any
 
 from .._version import __version__
 from ..protocols import protocol as protocol_for
-from ..protocols.effects import CancelTimer, SetTimer
+from ..protocols.effects import CancelTimer, Persist, SetTimer
 from ..scenario import Scenario
 from ..trace import FORMAT
 from .runtime import Simulation, _normalized
@@ -97,6 +97,36 @@ class ProtocolSimulation(Simulation):
         self.observed.append(ev)
         if host.client and effect.KIND in COMPLETIONS:
             self.workload.completed(host)
+
+    # -- a slow disk ------------------------------------------------------------
+    def _apply_with_disk(self, host: ProtoHost, effects: list) -> None:
+        """Writes take `write_latency`, one at a time per node, in the order the
+        node issued them: every write of `effects` takes its place in the disk
+        queue now, and what follows a write waits for it.  (Queueing a write only
+        when the one before it completes, as single-decree does, let a later
+        message's write overtake the rest of a catch-up's: the slot it decided
+        was recorded as executed before the slots it follows.)"""
+        now = self.env.now
+        queued = None  # the last write queued: (when it completes, the write, where what waits for it begins)
+        for i, effect in enumerate(effects):
+            if type(effect) is Persist:
+                if queued is not None:
+                    self._queue_write(host, now, queued, effects[queued[2]:i])
+                host.disk_free = max(now, host.disk_free) + self.write_latency
+                queued = (host.disk_free, effect, i + 1)
+            elif queued is None:
+                self._apply_now(host, [effect])
+        if queued is not None:
+            self._queue_write(host, now, queued, effects[queued[2]:])
+
+    def _queue_write(self, host: ProtoHost, now: float, queued: tuple, after: list) -> None:
+        done, write, _ = queued
+        self._later(done - now, partial(self._written_then, host, host.life, write, after))
+
+    def _written_then(self, host: ProtoHost, life: int, write: Persist, after: list, _event) -> None:
+        if host.up and host.life == life:  # a crash loses the writes in progress and queued
+            host.storage[write.key] = write.data
+            self._apply_now(host, after)
 
     def _invoke(self, host: ProtoHost, op: dict) -> None:
         self._apply(host, host.node.invoke(op))
