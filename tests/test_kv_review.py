@@ -37,3 +37,33 @@ def test_a_slow_disk_keeps_a_replicas_writes_and_executions_in_order(runner, wri
             executed[ev["node"]].append(ev["slot"])
     assert executed and all(slots == list(range(len(slots))) for slots in executed.values())
     assert sum(len(s) for s in executed.values()) > 30
+
+
+CLOCKS = """
+name: kv-clocks
+duration: 300ms
+nodes: 3
+protocol: {kind: multi-paxos}
+workload: {clients: 2, keys: 2}
+clocks:
+  nodes:
+    n1: {offset: 3ms, drift: 200ppm}
+  random: {offset: 1ms, drift: 100ppm}
+"""
+
+
+def test_per_node_clocks_run_a_kv_scenario_and_the_trace_records_them(runner, write, tmp_path):
+    # Clients have no clock of their own: their first timeout was a KeyError traceback.
+    path = write(CLOCKS)
+    trace = tmp_path / "t.jsonl"
+    result = runner.invoke(main, ["run", str(path), "--trace", str(trace)])
+    assert result.exit_code == 0, result.output
+    events = read_trace(trace)
+    clocks = [ev for ev in events if ev.get("kind") == "clocks"]
+    assert len(clocks) == 1 and sorted(clocks[0]["nodes"]) == ["n1", "n2", "n3"]
+    assert clocks[0]["nodes"]["n1"]["offset"] != 3.0  # the random part was drawn and added
+    timers = [ev for ev in events if ev.get("kind") == "timer"]
+    n1 = [ev for ev in timers if ev["node"] == "n1"]
+    assert n1 and all(abs(ev["local"] - (ev["t"] * (1 + clocks[0]["nodes"]["n1"]["drift"] / 1e6)
+                                          + clocks[0]["nodes"]["n1"]["offset"])) < 1e-3 for ev in n1)
+    assert any(ev.get("kind") == "ok" for ev in events)

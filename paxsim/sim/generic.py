@@ -21,6 +21,7 @@ from ..protocols import protocol as protocol_for
 from ..protocols.effects import CancelTimer, Persist, SetTimer
 from ..scenario import Scenario
 from ..trace import FORMAT
+from .clocks import Clock
 from .runtime import Simulation, _normalized
 from .streams import stream
 from .workload import WorkloadDriver
@@ -66,6 +67,9 @@ class ProtocolSimulation(Simulation):
                                    self._observe)
         self.client_hosts = [h for h in self.hosts.values() if h.client]
         self.client_names = frozenset(h.name for h in self.client_hosts)  # membership only
+        self.node_clocks = self.clocks
+        if self.clocks is not None:  # clients keep exact time: a scenario's clocks name nodes
+            self.clocks = {**self.clocks, **{name: Clock() for name in sorted(self.client_names)}}
         # A scripted scenario (paxsim shrink's output) reproduces its run on any seed: its
         # operations and unscripted timers come from the scenario's own seed.
         workload_seed = seed
@@ -140,6 +144,8 @@ class ProtocolSimulation(Simulation):
         self.observed.append(header)
         if self.drawn is not None:
             self.emit("random-faults", **self.drawn.to_json())
+        if self.node_clocks is not None:
+            self.emit("clocks", nodes={name: clock.to_json() for name, clock in self.node_clocks.items()})
         for fault in self.plan.faults:
             self.at(fault.at, self._fault, fault)
         for host in self.hosts.values():  # nodes first, then clients, in name order
