@@ -576,6 +576,8 @@ class Scenario:
         }
         if self.script is not None:
             out["script"] = self.script.to_dict()
+        if self.clocks is not None:
+            out["clocks"] = self.clocks.to_dict()
         return out
 
     def with_changes(self, **changes: Any) -> "Scenario":

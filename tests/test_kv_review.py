@@ -67,3 +67,6 @@ def test_per_node_clocks_run_a_kv_scenario_and_the_trace_records_them(runner, wr
     assert n1 and all(abs(ev["local"] - (ev["t"] * (1 + clocks[0]["nodes"]["n1"]["drift"] / 1e6)
                                           + clocks[0]["nodes"]["n1"]["offset"])) < 1e-3 for ev in n1)
     assert any(ev.get("kind") == "ok" for ev in events)
+    # the header keeps the clocks, so the trace replays
+    replay = runner.invoke(main, ["replay", str(trace)])
+    assert replay.exit_code == 0 and "identical" in replay.output, replay.output
