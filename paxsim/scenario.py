@@ -868,6 +868,10 @@ class _Builder:
         if expect.violates is not None and expect.violates not in VIOLATES[kind]:
             raise self.fail(("expect", "violates"), f"{expect.violates} is not a property of {kind} "
                             f"(its properties: {', '.join(VIOLATES[kind])})")
+        if kind != "single-decree" and (expect.decided or expect.within is not None):
+            key = "decided" if expect.decided else "within"
+            raise self.fail(("expect", key), f"{key} is about single-decree learners; a {kind} run decides a log "
+                            "(expect ops: N, operations completed ok, is its liveness check)")
         if expect.ops is not None and kind == "single-decree":
             raise self.fail(("expect", "ops"), "ops counts client operations: for protocol kind multi-paxos")
         if expect.violates is not None and expect.safety == "holds":

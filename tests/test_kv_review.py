@@ -4,6 +4,8 @@ and the commands on KV scenarios."""
 
 import json
 
+import pytest
+
 from paxsim.cli import main
 from paxsim.trace import read_trace
 
@@ -70,3 +72,25 @@ def test_per_node_clocks_run_a_kv_scenario_and_the_trace_records_them(runner, wr
     # the header keeps the clocks, so the trace replays
     replay = runner.invoke(main, ["replay", str(trace)])
     assert replay.exit_code == 0 and "identical" in replay.output, replay.output
+
+
+@pytest.mark.parametrize("expect, message", [
+    ("{decided: true}", "s.yaml:6: expect.decided: decided is about single-decree learners; a multi-paxos run "
+                        "decides a log"),
+    ("{within: 1ms}", "s.yaml:6: expect.within: within is about single-decree learners; a multi-paxos run "
+                      "decides a log"),
+])
+def test_single_decree_expectations_are_refused_on_a_kv_scenario(runner, write, expect, message):
+    # decided: true always failed ("nobody decided") and within was silently ignored.
+    path = write(f"name: s\nduration: 100ms\nnodes: 3\nprotocol: {{kind: multi-paxos}}\nworkload: {{clients: 1}}\n"
+                 f"expect: {expect}\n")
+    result = runner.invoke(main, ["run", str(path)])
+    assert result.exit_code == 2
+    assert result.output.strip() == f"{path.parent}/{message} (expect ops: N, operations completed ok, is its " \
+        "liveness check)"
+
+
+def test_a_shrunk_kv_scenario_says_decided_false_and_still_loads(runner):
+    from .conftest import ROOT
+    result = runner.invoke(main, ["run", str(ROOT / "scenarios" / "bugs" / "no-dedup.yaml")])
+    assert result.exit_code == 1 and "expect:    met" in result.output
