@@ -94,3 +94,15 @@ def test_a_shrunk_kv_scenario_says_decided_false_and_still_loads(runner):
     from .conftest import ROOT
     result = runner.invoke(main, ["run", str(ROOT / "scenarios" / "bugs" / "no-dedup.yaml")])
     assert result.exit_code == 1 and "expect:    met" in result.output
+
+
+def test_the_log_line_names_only_the_properties_that_broke(runner):
+    # skip-recovery breaks agreement alone here; the line said "VIOLATED (agreement,
+    # divergence, order, exactly-once)", as if all four had broken.
+    from .conftest import ROOT
+    result = runner.invoke(main, ["run", str(ROOT / "scenarios" / "bugs" / "skip-recovery.yaml")])
+    assert result.exit_code == 1
+    kinds = {line.split(":")[0].strip() for line in result.output.split("verdict:")[1].splitlines()[1:]
+             if line.startswith("  ") and not line.startswith("    ")}
+    assert kinds == {"agreement"}
+    assert "log:       VIOLATED (agreement); holds: divergence, order, exactly-once\n" in result.output
