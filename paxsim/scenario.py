@@ -43,6 +43,7 @@ DIMENSIONLESS = {"sigma", "shape"}
 PROTOCOL_KINDS = ("single-decree", "multi-paxos")
 OPERATIONS = ("get", "put", "append", "cas")
 DEFAULT_MIX = (("get", 2.0), ("put", 1.0), ("append", 1.0), ("cas", 1.0))
+MAX_KEYS = 1_000_000  # workload.keys
 SINGLE_ONLY = ("quorum", "retry", "learning")  # protocol keys multi-paxos does not use
 MULTI_ONLY = ("window", "heartbeat", "election", "catchup_batch")
 VIOLATES = {
@@ -1035,9 +1036,12 @@ class _Builder:
         stop = self._time(raw.get("stop", self.duration), ("workload", "stop"))
         if stop < start:
             raise self.fail(("workload", "stop"), f"stop {stop:g}ms is before start {start:g}ms")
+        keys = raw.get("keys", default.keys)
+        if keys > MAX_KEYS:  # the driver keeps every key's name and weight: 30 million took 3 GB
+            raise self.fail(("workload", "keys"), f"{keys} keys is more than {MAX_KEYS:,}")
         # rate (open loop), think (closed loop) and zipf_exponent (zipf) are ignored where they do not apply
         return Workload(
-            clients=raw.get("clients", default.clients), mix=mix, keys=raw.get("keys", default.keys),
+            clients=raw.get("clients", default.clients), mix=mix, keys=keys,
             distribution=raw.get("distribution", default.distribution),
             zipf_exponent=float(raw.get("zipf_exponent", default.zipf_exponent)),
             loop=raw.get("loop", default.loop), rate=float(raw.get("rate", default.rate)),
