@@ -117,3 +117,106 @@ def test_a_huge_number_of_keys_is_refused_in_one_line(runner, write):
     ok = write("name: s\nduration: 50ms\nnodes: 3\nprotocol: {kind: multi-paxos}\nworkload:\n  keys: 1000000\n",
                "ok.yaml")
     assert runner.invoke(main, ["run", str(ok)]).exit_code == 0
+
+
+def _random_kv_scenario(r, i: int) -> dict:
+    """A small KV scenario with a random mix of every fault the format allows."""
+    n = r.choice([3, 3, 5])
+    nodes = [f"n{k}" for k in range(1, n + 1)]
+    hb = r.choice([5, 10, 20])
+    lo = hb * r.choice([2, 3, 5]) + r.choice([0, 1, 7])
+    d = {"name": f"r{i}", "duration": 400, "nodes": n,
+         "protocol": {"kind": "multi-paxos", "heartbeat": hb, "election": [lo, lo + r.choice([0, 20, 60])],
+                      "window": r.choice([1, 2, 8]), "catchup_batch": r.choice([1, 64]),
+                      "write_latency": r.choice([0, 0, 1, 3])},
+         "workload": {"clients": r.choice([1, 2, 3]), "keys": r.choice([1, 2]), "attempts": r.choice([3, 6]),
+                      "timeout": [20, r.choice([20, 60])], "loop": r.choice(["closed", "open"]), "rate": 300},
+         "network": {"latency": r.choice([{"dist": "uniform", "low": 1, "high": 4},
+                                          {"dist": "pareto", "scale": 1, "shape": 1.5}]),
+                     "loss": r.choice([0, 0.1]), "duplicate": r.choice([0, 0.2])}}
+    if r.random() < 0.5:
+        d["faults"] = {"random": {"until": 200, "events": 6, "max_down": n // 2, "crash": {"down": [5, 80]},
+                                  "partition": {"length": [10, 100]}, "cut": {"length": [10, 100]},
+                                  "loss": 0.2, "duplicate": 0.3, "delay": {"share": 0.1, "max": 30}}}
+    else:
+        a, b = r.sample(nodes, 2)
+        d["faults"] = [{"at": 40, "crash": a}, {"at": 60, "partition": [[a, b], [x for x in nodes if x not in (a, b)]]},
+                       {"at": 120, "restart": a}, {"at": 130, "heal": "all"}, {"at": 150, "cut": {"from": b, "to": a}},
+                       {"at": 220, "uncut": {"from": b, "to": a}}]
+    if r.random() < 0.4:
+        d["clocks"] = {"random": {"offset": 5, "drift": r.choice([200, 50000])}}
+    return d
+
+
+def _history_against_the_log(events: list[dict]) -> list[str]:
+    """What the clients recorded, against the commands a quorum chose: every ok
+    was chosen and returns what the log's state machine returned at its slot,
+    nothing is voted before its invoke, and the log order respects real time."""
+    from paxsim.protocols.multi.kv import KV
+    from paxsim.protocols.multi.messages import Command
+
+    quorum = len(events[0]["scenario"]["nodes"]) // 2 + 1
+    log, votes = {}, {}
+    for ev in events:
+        if ev.get("kind") == "decided":
+            log.setdefault(ev["slot"], ev["command"])
+        elif ev.get("kind") == "voted":
+            who = votes.setdefault((ev["slot"], tuple(ev["ballot"]), json.dumps(ev["command"])), set())
+            who.add(ev["node"])
+            if len(who) >= quorum:
+                log.setdefault(ev["slot"], ev["command"])
+    kv, slot_of, result_of, slot = KV(), {}, {}, 0
+    while slot in log:
+        c = log[slot]
+        cmd = None if c is None else Command(c["client"], c["req"], c["f"], c["key"],
+                                             tuple(c["value"]) if isinstance(c["value"], list) else c["value"])
+        applied, result = kv.apply(cmd)
+        if applied:
+            slot_of[cmd.id], result_of[cmd.id] = slot, result
+        slot += 1
+    problems, invoked, done, first_vote = [], {}, {}, {}
+    for ev in events:
+        kind = ev.get("kind")
+        if kind == "invoke":
+            assert (ev["client"], ev["req"]) not in invoked, "a retried request is one operation"
+            invoked[(ev["client"], ev["req"])] = ev
+        elif kind in ("ok", "fail", "info"):
+            assert (ev["client"], ev["req"]) not in done
+            done[(ev["client"], ev["req"])] = ev
+        elif kind == "voted" and ev["command"] is not None:
+            first_vote.setdefault((ev["command"]["client"], ev["command"]["req"]), ev)
+    for op, ev in done.items():
+        assert ev["kind"] != "fail", "a client that timed out cannot know its request was not applied"
+        if ev["kind"] == "ok":
+            want = result_of.get(op, "never chosen")
+            if op not in slot_of or ev["value"] != (list(want) if isinstance(want, tuple) else want):
+                problems.append(f"{op} ok {ev['value']!r} (seq {ev['seq']}) but the log gave {want!r}")
+    for op, ev in first_vote.items():
+        if op in invoked and ev["seq"] < invoked[op]["seq"]:
+            problems.append(f"{op} voted for at seq {ev['seq']} before its invoke")
+    for a, ev in done.items():  # an ok before B's invoke is at a lower slot than B
+        for b, inv in invoked.items():
+            if ev["kind"] == "ok" and a in slot_of and b in slot_of and ev["seq"] < inv["seq"] \
+                    and slot_of[a] > slot_of[b]:
+                problems.append(f"{a} completed before {b} was invoked, yet runs after it")
+    return problems
+
+
+@pytest.mark.slow
+def test_the_correct_store_under_random_faults_is_safe_and_its_histories_honest():
+    import random
+
+    from paxsim.scenario import scenario_from_dict
+    from paxsim.sim.runtime import simulate
+
+    ops = 0
+    for i in range(80):
+        sc = scenario_from_dict(_random_kv_scenario(random.Random(f"kvreview:{i}"), i), f"r{i}.yaml")
+        run = simulate(sc, i)
+        verdict = run.verdict
+        assert not verdict.violations, (i, [v.explain() for v in verdict.violations])
+        assert verdict.workload["linearizability"] in ("linearizable", "unknown")
+        events = [ev for ev in run.events if ev.get("kind") not in ("send", "deliver")]
+        assert _history_against_the_log(events) == [], i
+        ops += verdict.workload["ok"]
+    assert ops > 1500
