@@ -624,7 +624,7 @@ def _type_name(value: Any) -> str:
 
 
 def _found(value: Any) -> str:
-    if isinstance(value, (dict, list)):
+    if value is None or isinstance(value, (dict, list)):  # not "null null"
         return _type_name(value)
     return f"{_type_name(value)} {json.dumps(value)}" if not isinstance(value, str) else f"{value!r}"
 
@@ -1032,6 +1032,10 @@ class _Builder:
         if not any(w > 0 for _, w in mix):
             raise self.fail(("workload", "mix"), "every weight is 0: no operation would be invoked")
         nodes = tuple(self._node(n, ("workload", "nodes", i)) for i, n in enumerate(raw.get("nodes", self.nodes)))
+        if len(set(nodes)) < len(nodes):
+            i = next(i for i, n in enumerate(nodes) if n in nodes[:i])
+            raise self.fail(("workload", "nodes", i), f"{nodes[i]!r} is listed twice "
+                            f"(also workload.nodes[{nodes.index(nodes[i])}])")
         start = self._time(raw.get("start", 0), ("workload", "start"))
         stop = self._time(raw.get("stop", self.duration), ("workload", "stop"))
         if stop < start:

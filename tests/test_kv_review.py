@@ -220,3 +220,15 @@ def test_the_correct_store_under_random_faults_is_safe_and_its_histories_honest(
         assert _history_against_the_log(events) == [], i
         ops += verdict.workload["ok"]
     assert ops > 1500
+
+
+@pytest.mark.parametrize("workload, message", [
+    ("{nodes: [n1, n2, n1]}", "s.yaml:5: workload.nodes[2]: 'n1' is listed twice (also workload.nodes[0])"),
+    ("null", "s.yaml:5: workload: expected a mapping, found null"),
+])
+def test_bad_workload_fields_get_one_clear_line(runner, write, workload, message):
+    # A node listed twice was silently accepted; null was "found null null".
+    path = write(f"name: s\nduration: 100ms\nnodes: 3\nprotocol: {{kind: multi-paxos}}\nworkload: {workload}\n")
+    result = runner.invoke(main, ["run", str(path)])
+    assert result.exit_code == 2
+    assert result.output == f"{path.parent}/{message}\n"
