@@ -232,3 +232,34 @@ def test_bad_workload_fields_get_one_clear_line(runner, write, workload, message
     result = runner.invoke(main, ["run", str(path)])
     assert result.exit_code == 2
     assert result.output == f"{path.parent}/{message}\n"
+
+
+CLOCKS_LOSSY = """
+name: kv-clocks-lossy
+duration: 300ms
+nodes: 3
+protocol: {kind: multi-paxos, heartbeat: 10ms, election: [30ms, 60ms], bugs: [no-dedup]}
+workload: {clients: 2, keys: 2, timeout: [15ms, 30ms], attempts: 6}
+network:
+  latency: {dist: uniform, low: 1ms, high: 4ms}
+  loss: 0.1
+clocks:
+  random: {offset: 2ms, drift: 20000ppm}
+"""
+
+
+def test_a_shrunk_kv_scenario_keeps_its_clocks_and_runs_the_same_on_any_seed(runner, write, tmp_path):
+    # The shrunk file lost its clocks section, and a scripted KV scenario drew its
+    # random clocks from the run's seed while its operations come from its own.
+    path = write(CLOCKS_LOSSY)
+    minimal = tmp_path / "min.yaml"
+    shrunk = runner.invoke(main, ["shrink", str(path), "--seed", "0", "-o", str(minimal)])
+    assert shrunk.exit_code == 0, shrunk.output
+    assert "clocks:" in minimal.read_text() and "drift: 20000.0" in minimal.read_text()
+    runs = []
+    for seed in ("0", "5"):
+        trace = tmp_path / f"t{seed}.jsonl"
+        result = runner.invoke(main, ["run", str(minimal), "--seed", seed, "--trace", str(trace)])
+        assert result.exit_code == 1 and "exactly-once:" in result.output, result.output
+        runs.append(read_trace(trace)[1:])
+    assert runs[0] == runs[1] and runs[0][0]["kind"] == "clocks"

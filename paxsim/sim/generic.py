@@ -21,7 +21,7 @@ from ..protocols import protocol as protocol_for
 from ..protocols.effects import CancelTimer, Persist, SetTimer
 from ..scenario import Scenario
 from ..trace import FORMAT
-from .clocks import Clock
+from .clocks import Clock, node_clocks
 from .runtime import Simulation, _normalized
 from .streams import stream
 from .workload import WorkloadDriver
@@ -67,15 +67,17 @@ class ProtocolSimulation(Simulation):
                                    self._observe)
         self.client_hosts = [h for h in self.hosts.values() if h.client]
         self.client_names = frozenset(h.name for h in self.client_hosts)  # membership only
-        self.node_clocks = self.clocks
-        if self.clocks is not None:  # clients keep exact time: a scenario's clocks name nodes
-            self.clocks = {**self.clocks, **{name: Clock() for name in sorted(self.client_names)}}
         # A scripted scenario (paxsim shrink's output) reproduces its run on any seed: its
-        # operations and unscripted timers come from the scenario's own seed.
+        # operations, unscripted timers and random clocks come from the scenario's own seed.
         workload_seed = seed
         if scenario.script is not None:
             workload_seed = scenario.seed
             self.timer_rng = stream(scenario.seed, "timers")
+            if self.clocks is not None:
+                self.clocks = node_clocks(scenario, scenario.seed)
+        self.node_clocks = self.clocks
+        if self.clocks is not None:  # clients keep exact time: a scenario's clocks name nodes
+            self.clocks = {**self.clocks, **{name: Clock() for name in sorted(self.client_names)}}
         self.workload = WorkloadDriver(scenario.workload, stream(workload_seed, "workload"), self.client_hosts,
                                        lambda: self.env.now, self.at, self._invoke)
 
