@@ -98,8 +98,14 @@ def workload_text(header: dict, verdict: Verdict, reproduce: str) -> str:
     else:
         lines.append(f"messages:  {m.get('sent', 0)} sent, {m.get('delivered', 0)} delivered, {lost} lost, "
                      f"{m.get('duplicated', 0)} duplicated")
-    lines.append(f"log:       {'safe' if w['log_safety'] == 'holds' else 'VIOLATED'} "
-                 "(agreement, divergence, order, exactly-once)")
+    properties = ("agreement", "divergence", "order", "exactly-once")
+    if w["log_safety"] == "holds":
+        lines.append(f"log:       safe ({', '.join(properties)})")
+    else:  # name what broke: the four together read as if all four had
+        broken = {v.kind for v in verdict.violations}
+        held = [p for p in properties if p not in broken]
+        lines.append(f"log:       VIOLATED ({', '.join(p for p in properties if p in broken)})"
+                     + (f"; holds: {', '.join(held)}" if held else ""))
     lines.append(f"history:   {'linearizable' if w['linearizability'] == 'linearizable' else w['linearizability'].upper()}"
                  " (model kv)")
     if verdict.violations:

@@ -43,6 +43,7 @@ DIMENSIONLESS = {"sigma", "shape"}
 PROTOCOL_KINDS = ("single-decree", "multi-paxos")
 OPERATIONS = ("get", "put", "append", "cas")
 DEFAULT_MIX = (("get", 2.0), ("put", 1.0), ("append", 1.0), ("cas", 1.0))
+MAX_KEYS = 1_000_000  # workload.keys
 SINGLE_ONLY = ("quorum", "retry", "learning")  # protocol keys multi-paxos does not use
 MULTI_ONLY = ("window", "heartbeat", "election", "catchup_batch")
 VIOLATES = {
@@ -576,6 +577,8 @@ class Scenario:
         }
         if self.script is not None:
             out["script"] = self.script.to_dict()
+        if self.clocks is not None:
+            out["clocks"] = self.clocks.to_dict()
         return out
 
     def with_changes(self, **changes: Any) -> "Scenario":
@@ -621,7 +624,7 @@ def _type_name(value: Any) -> str:
 
 
 def _found(value: Any) -> str:
-    if isinstance(value, (dict, list)):
+    if value is None or isinstance(value, (dict, list)):  # not "null null"
         return _type_name(value)
     return f"{_type_name(value)} {json.dumps(value)}" if not isinstance(value, str) else f"{value!r}"
 
@@ -866,6 +869,10 @@ class _Builder:
         if expect.violates is not None and expect.violates not in VIOLATES[kind]:
             raise self.fail(("expect", "violates"), f"{expect.violates} is not a property of {kind} "
                             f"(its properties: {', '.join(VIOLATES[kind])})")
+        if kind != "single-decree" and (expect.decided or expect.within is not None):
+            key = "decided" if expect.decided else "within"
+            raise self.fail(("expect", key), f"{key} is about single-decree learners; a {kind} run decides a log "
+                            "(expect ops: N, operations completed ok, is its liveness check)")
         if expect.ops is not None and kind == "single-decree":
             raise self.fail(("expect", "ops"), "ops counts client operations: for protocol kind multi-paxos")
         if expect.violates is not None and expect.safety == "holds":
@@ -1025,13 +1032,20 @@ class _Builder:
         if not any(w > 0 for _, w in mix):
             raise self.fail(("workload", "mix"), "every weight is 0: no operation would be invoked")
         nodes = tuple(self._node(n, ("workload", "nodes", i)) for i, n in enumerate(raw.get("nodes", self.nodes)))
+        if len(set(nodes)) < len(nodes):
+            i = next(i for i, n in enumerate(nodes) if n in nodes[:i])
+            raise self.fail(("workload", "nodes", i), f"{nodes[i]!r} is listed twice "
+                            f"(also workload.nodes[{nodes.index(nodes[i])}])")
         start = self._time(raw.get("start", 0), ("workload", "start"))
         stop = self._time(raw.get("stop", self.duration), ("workload", "stop"))
         if stop < start:
             raise self.fail(("workload", "stop"), f"stop {stop:g}ms is before start {start:g}ms")
+        keys = raw.get("keys", default.keys)
+        if keys > MAX_KEYS:  # the driver keeps every key's name and weight: 30 million took 3 GB
+            raise self.fail(("workload", "keys"), f"{keys} keys is more than {MAX_KEYS:,}")
         # rate (open loop), think (closed loop) and zipf_exponent (zipf) are ignored where they do not apply
         return Workload(
-            clients=raw.get("clients", default.clients), mix=mix, keys=raw.get("keys", default.keys),
+            clients=raw.get("clients", default.clients), mix=mix, keys=keys,
             distribution=raw.get("distribution", default.distribution),
             zipf_exponent=float(raw.get("zipf_exponent", default.zipf_exponent)),
             loop=raw.get("loop", default.loop), rate=float(raw.get("rate", default.rate)),

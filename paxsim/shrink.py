@@ -378,6 +378,6 @@ def to_yaml(result: ShrinkResult, origin: str) -> str:
     if "workload" in d:
         d.pop("proposers", None)
     order = ["name", "description", "seed", "duration", "nodes", "protocol", "proposers", "workload", "network",
-             "faults", "script", "expect"]
+             "faults", "clocks", "script", "expect"]
     ordered = {k: d[k] for k in order if k in d}
     return yaml.safe_dump(ordered, sort_keys=False, default_flow_style=None, width=110)

@@ -18,9 +18,10 @@ from typing import Any
 
 from .._version import __version__
 from ..protocols import protocol as protocol_for
-from ..protocols.effects import CancelTimer, SetTimer
+from ..protocols.effects import CancelTimer, Persist, SetTimer
 from ..scenario import Scenario
 from ..trace import FORMAT
+from .clocks import Clock, node_clocks
 from .runtime import Simulation, _normalized
 from .streams import stream
 from .workload import WorkloadDriver
@@ -67,11 +68,16 @@ class ProtocolSimulation(Simulation):
         self.client_hosts = [h for h in self.hosts.values() if h.client]
         self.client_names = frozenset(h.name for h in self.client_hosts)  # membership only
         # A scripted scenario (paxsim shrink's output) reproduces its run on any seed: its
-        # operations and unscripted timers come from the scenario's own seed.
+        # operations, unscripted timers and random clocks come from the scenario's own seed.
         workload_seed = seed
         if scenario.script is not None:
             workload_seed = scenario.seed
             self.timer_rng = stream(scenario.seed, "timers")
+            if self.clocks is not None:
+                self.clocks = node_clocks(scenario, scenario.seed)
+        self.node_clocks = self.clocks
+        if self.clocks is not None:  # clients keep exact time: a scenario's clocks name nodes
+            self.clocks = {**self.clocks, **{name: Clock() for name in sorted(self.client_names)}}
         self.workload = WorkloadDriver(scenario.workload, stream(workload_seed, "workload"), self.client_hosts,
                                        lambda: self.env.now, self.at, self._invoke)
 
@@ -98,6 +104,36 @@ class ProtocolSimulation(Simulation):
         if host.client and effect.KIND in COMPLETIONS:
             self.workload.completed(host)
 
+    # -- a slow disk ------------------------------------------------------------
+    def _apply_with_disk(self, host: ProtoHost, effects: list) -> None:
+        """Writes take `write_latency`, one at a time per node, in the order the
+        node issued them: every write of `effects` takes its place in the disk
+        queue now, and what follows a write waits for it.  (Queueing a write only
+        when the one before it completes, as single-decree does, let a later
+        message's write overtake the rest of a catch-up's: the slot it decided
+        was recorded as executed before the slots it follows.)"""
+        now = self.env.now
+        queued = None  # the last write queued: (when it completes, the write, where what waits for it begins)
+        for i, effect in enumerate(effects):
+            if type(effect) is Persist:
+                if queued is not None:
+                    self._queue_write(host, now, queued, effects[queued[2]:i])
+                host.disk_free = max(now, host.disk_free) + self.write_latency
+                queued = (host.disk_free, effect, i + 1)
+            elif queued is None:
+                self._apply_now(host, [effect])
+        if queued is not None:
+            self._queue_write(host, now, queued, effects[queued[2]:])
+
+    def _queue_write(self, host: ProtoHost, now: float, queued: tuple, after: list) -> None:
+        done, write, _ = queued
+        self._later(done - now, partial(self._written_then, host, host.life, write, after))
+
+    def _written_then(self, host: ProtoHost, life: int, write: Persist, after: list, _event) -> None:
+        if host.up and host.life == life:  # a crash loses the writes in progress and queued
+            host.storage[write.key] = write.data
+            self._apply_now(host, after)
+
     def _invoke(self, host: ProtoHost, op: dict) -> None:
         self._apply(host, host.node.invoke(op))
 
@@ -110,6 +146,8 @@ class ProtocolSimulation(Simulation):
         self.observed.append(header)
         if self.drawn is not None:
             self.emit("random-faults", **self.drawn.to_json())
+        if self.node_clocks is not None:
+            self.emit("clocks", nodes={name: clock.to_json() for name, clock in self.node_clocks.items()})
         for fault in self.plan.faults:
             self.at(fault.at, self._fault, fault)
         for host in self.hosts.values():  # nodes first, then clients, in name order
