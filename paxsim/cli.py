@@ -1307,21 +1307,40 @@ def export(traces, fmt: str, output: Path | None) -> None:
       paxsim export run.jsonl --format shiviz -o run.log
       paxsim export seed-*.jsonl --format shiviz -o runs.log
     """
-    from . import view as view_mod
+    from functools import partial
+
+    from .trace import stream_trace, write_text_atomically
+    from .view.shiviz import export_lines
 
     _not_an_input(output, "-o", *traces)
-    loaded = _load_traces(list(traces))
-    text = view_mod.shiviz([(str(p), events) for p, (_, events) in zip(traces, loaded)])
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    if not output.parent.exists():
+    if output is not None and not output.parent.exists():
         _bad_input(f"{output}: cannot write: directory {str(output.parent)!r} does not exist")
+    # each trace is read a line at a time and its lines written as they come
+    lines = export_lines((str(p), stream_trace(p), partial(stream_trace, p)) for p in traces)
     try:
-        output.write_text(text, encoding="utf-8")
+        if output is None:
+            for chunk in _chunks(lines):
+                click.echo(chunk, nl=False)
+            return
+        write_text_atomically(output, _chunks(lines))
+    except TraceError as exc:
+        _bad_input(str(exc))
     except OSError as exc:
         _bad_input(f"{output}: cannot write: {exc.strerror or exc}")
-    click.echo(f"wrote {output} ({len(loaded)} execution(s))")
+    click.echo(f"wrote {output} ({len(traces)} execution(s))")
+
+
+def _chunks(lines, size: int = 1 << 16):
+    """Lines joined into chunks of about `size` characters, for fewer writes."""
+    batch, n = [], 0
+    for line in lines:
+        batch.append(line)
+        n += len(line)
+        if n >= size:
+            yield "".join(batch)
+            batch, n = [], 0
+    if batch:
+        yield "".join(batch)
 @main.command("linearizable")
 @click.argument("files", nargs=-1, required=True, type=PathParam(dir_okay=False, path_type=Path))
 @click.option("--model", required=True, type=click.Choice(["register", "kv"]),

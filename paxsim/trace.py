@@ -69,6 +69,13 @@ def lines(events: Iterable[dict]) -> Iterator[str]:
 def write_trace(path: str | Path, events: Iterable[dict]) -> None:
     """Write atomically: a reader never sees a half-written trace, and an
     interrupted write leaves any earlier file untouched."""
+    write_text_atomically(path, lines(events))
+
+
+def write_text_atomically(path: str | Path, chunks: Iterable[str]) -> None:
+    """Write text as it comes into a file beside `path`, which replaces it
+    once all is written: an error or an interruption while the text comes
+    (a bad line of the trace it is made from) leaves `path` as it was."""
     path = Path(path)
     import tempfile  # only here: the commands that write no trace start without it
 
@@ -76,7 +83,7 @@ def write_trace(path: str | Path, events: Iterable[dict]) -> None:
     try:
         os.fchmod(fd, _output_mode(path))  # mkstemp makes 0600; an output gets what open() would give it
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.writelines(lines(events))
+            fh.writelines(chunks)
         os.replace(tmp, path)
     except BaseException:
         try:
