@@ -981,6 +981,23 @@ def _load_traces(paths) -> list[tuple[str, list[dict]]]:
     return out
 
 
+def _stream_traces(paths, reduce) -> list:
+    """`_load_traces` for a command that needs only `reduce(events)` of each
+    trace: each file is read a line at a time (`stream_trace`), so memory
+    holds what `reduce` keeps, not the trace."""
+    from .trace import stream_trace
+
+    out = []
+    stems = [p.stem for p in paths]
+    for p in paths:
+        try:
+            kept = reduce(stream_trace(p))
+        except TraceError as exc:
+            _bad_input(str(exc))
+        out.append((p.stem if stems.count(p.stem) == 1 else str(p), kept))
+    return out
+
+
 def _save_figure(make, output: Path, about: str) -> None:
     from . import plot
 
@@ -1157,7 +1174,7 @@ def plot_decisions(traces, output: Path) -> None:
     """
     from . import plot as plot_mod
 
-    loaded = _load_traces(traces)
+    loaded = _stream_traces(traces, plot_mod.decision_events)  # a few events of each, however long
     _save_figure(lambda: plot_mod.decisions_figure(loaded), output, ", ".join(map(str, traces)))
 
 

@@ -605,6 +605,31 @@ def decisions_figure(traces: list[tuple[str, list[dict]]], max_rows: int = 40) -
     return fig
 
 
+def decision_events(events) -> list[dict]:
+    """What `decisions_figure` reads of a trace, from its events read one at
+    a time (`paxsim.trace.stream_trace`): the header, each learner's first
+    `decide`, and the `end` event (one at the time of the last event when
+    the trace has none).  A handful of events, whatever the trace's size."""
+    out: list[dict] = []
+    first: dict = {}
+    end = None
+    last_t = 0.0
+    for ev in events:
+        kind = ev.get("kind")
+        if not out:
+            out.append(ev)
+            continue
+        if kind == "decide" and ev["node"] not in first:
+            first[ev["node"]] = ev
+            out.append(ev)
+        elif kind == "end":
+            end = ev
+        t = ev.get("t", 0.0)
+        last_t = t if t > last_t else last_t
+    out.append(end if end is not None else {"kind": "end", "t": last_t})
+    return out
+
+
 def _learners(events: list[dict]) -> list[str]:
     return list((analysis.header(events).get("scenario") or {}).get("nodes") or [])
 
