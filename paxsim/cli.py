@@ -1098,12 +1098,22 @@ def plot_timeline(trace: Path, output: Path, t_from, t_to, nodes, max_messages: 
       paxsim plot timeline run.jsonl --from 20ms --to 120ms --nodes n1,n3,n4
     """
     from . import plot as plot_mod
+    from .trace import stream_trace
 
-    (_, events), = _load_traces([trace])
     node_list = [n.strip() for n in nodes.split(",") if n.strip()] if nodes is not None else None
     if node_list == []:
         _bad_input(f"--nodes {nodes!r}: no node names (give e.g. --nodes n1,n3, or leave it out for all)")
-    _save_figure(lambda: plot_mod.timeline_figure(events, t_from, t_to, node_list, max_messages), output, str(trace))
+
+    def window():
+        try:  # a line at a time, keeping what the window shows
+            return plot_mod.stream_timeline_window(stream_trace(trace), t_from, t_to, node_list, max_messages)
+        except TraceError as exc:
+            _bad_input(str(exc))
+        except plot_mod.NotStreamed:  # message ids out of order (not a paxsim simulation's trace): read it whole
+            (_, events), = _load_traces([trace])
+            return plot_mod._timeline_window(events, t_from, t_to, node_list, max_messages)
+
+    _save_figure(lambda: plot_mod.timeline_figure([], window=window()), output, str(trace))
 
 
 @plot.command("throughput")
