@@ -1303,9 +1303,18 @@ def diff(a: Path, b: Path, output: Path | None) -> None:
             too_big = _too_big_for_a_page(_trace_events(path), str(path))
             if too_big:
                 _bad_input(too_big)
-    (_, ea), (_, eb) = _load_traces([a, b])
     labels = (f"A {a}", f"B {b}")
-    result = view_mod.diff(ea, eb, labels)
+    result = None
+    if output is None:  # compared as they are read, holding neither
+        try:
+            result = view_mod.diff_files(a, b, labels)
+        except TraceError as exc:
+            _bad_input(str(exc))
+        except view_mod.NotStreamed:
+            pass
+    if result is None:
+        (_, ea), (_, eb) = _load_traces([a, b])
+        result = view_mod.diff(ea, eb, labels)
     for line in result.lines:
         click.echo(line)
     if output is not None:
