@@ -1092,6 +1092,11 @@ def plot_timeline(trace: Path, output: Path, t_from, t_to, nodes, max_messages: 
     crashes shaded on the lane, partitions and cuts as bands, decisions
     starred.
 
+    TRACE is read a line at a time, keeping only the messages the window
+    can show, so a trace of millions of events draws in little memory.
+    Without --to the window ends after --max-messages messages (from --from,
+    or the start), and the title says how many were left out.
+
     \b
     Examples:
       paxsim plot timeline run.jsonl
@@ -1176,6 +1181,8 @@ def plot_decisions(traces, output: Path) -> None:
     settings that differ (read from each trace's header). Past 40 traces, the
     ones without a row are named under the figure. Single-decree traces
     only: a Multi-Paxos run decides a log of slots (see 'plot throughput').
+    Each trace is read a line at a time, keeping its header, each learner's
+    first decision and its end, so traces of any size draw in little memory.
 
     \b
     Examples:
@@ -1292,6 +1299,11 @@ def diff(a: Path, b: Path, output: Path | None) -> None:
       paxsim diff good.jsonl bad.jsonl
       paxsim diff good.jsonl bad.jsonl -o diff.html
 
+    Without -o the traces are read a line at a time, side by side, holding
+    the counts and the messages in flight, not the traces (Multi-Paxos
+    traces are read whole). -o reads both whole and refuses traces of more
+    than 100,000 events.
+
     Exit status 0 when the traces are identical, 1 when they differ, 2 on
     bad input.
     """
@@ -1337,6 +1349,11 @@ def export(traces, fmt: str, output: Path | None) -> None:
     clock per host; several traces become several executions in one file.
     Load it at https://bestchai.bitbucket.io/shiviz/ (the parser regex and
     the execution delimiter are the file's first two lines).
+
+    Each trace is read a line at a time and the log written as it is read,
+    in memory for the messages in flight, whatever the trace's size. A bad
+    line stops it (one line naming file, line and field; exit 2): -o then
+    leaves no file, while standard output has the lines written before.
 
     \b
     Examples:
