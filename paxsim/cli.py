@@ -981,6 +981,23 @@ def _load_traces(paths) -> list[tuple[str, list[dict]]]:
     return out
 
 
+def _stream_traces(paths, reduce) -> list:
+    """`_load_traces` for a command that needs only `reduce(events)` of each
+    trace: each file is read a line at a time (`stream_trace`), so memory
+    holds what `reduce` keeps, not the trace."""
+    from .trace import stream_trace
+
+    out = []
+    stems = [p.stem for p in paths]
+    for p in paths:
+        try:
+            kept = reduce(stream_trace(p))
+        except TraceError as exc:
+            _bad_input(str(exc))
+        out.append((p.stem if stems.count(p.stem) == 1 else str(p), kept))
+    return out
+
+
 def _save_figure(make, output: Path, about: str) -> None:
     from . import plot
 
@@ -1075,18 +1092,33 @@ def plot_timeline(trace: Path, output: Path, t_from, t_to, nodes, max_messages: 
     crashes shaded on the lane, partitions and cuts as bands, decisions
     starred.
 
+    TRACE is read a line at a time, keeping only the messages the window
+    can show, so a trace of millions of events draws in little memory.
+    Without --to the window ends after --max-messages messages (from --from,
+    or the start), and the title says how many were left out.
+
     \b
     Examples:
       paxsim plot timeline run.jsonl
       paxsim plot timeline run.jsonl --from 20ms --to 120ms --nodes n1,n3,n4
     """
     from . import plot as plot_mod
+    from .trace import stream_trace
 
-    (_, events), = _load_traces([trace])
     node_list = [n.strip() for n in nodes.split(",") if n.strip()] if nodes is not None else None
     if node_list == []:
         _bad_input(f"--nodes {nodes!r}: no node names (give e.g. --nodes n1,n3, or leave it out for all)")
-    _save_figure(lambda: plot_mod.timeline_figure(events, t_from, t_to, node_list, max_messages), output, str(trace))
+
+    def window():
+        try:  # a line at a time, keeping what the window shows
+            return plot_mod.stream_timeline_window(stream_trace(trace), t_from, t_to, node_list, max_messages)
+        except TraceError as exc:
+            _bad_input(str(exc))
+        except plot_mod.NotStreamed:  # message ids out of order (not a paxsim simulation's trace): read it whole
+            (_, events), = _load_traces([trace])
+            return plot_mod._timeline_window(events, t_from, t_to, node_list, max_messages)
+
+    _save_figure(lambda: plot_mod.timeline_figure([], window=window()), output, str(trace))
 
 
 @plot.command("throughput")
@@ -1149,6 +1181,8 @@ def plot_decisions(traces, output: Path) -> None:
     settings that differ (read from each trace's header). Past 40 traces, the
     ones without a row are named under the figure. Single-decree traces
     only: a Multi-Paxos run decides a log of slots (see 'plot throughput').
+    Each trace is read a line at a time, keeping its header, each learner's
+    first decision and its end, so traces of any size draw in little memory.
 
     \b
     Examples:
@@ -1157,7 +1191,7 @@ def plot_decisions(traces, output: Path) -> None:
     """
     from . import plot as plot_mod
 
-    loaded = _load_traces(traces)
+    loaded = _stream_traces(traces, plot_mod.decision_events)  # a few events of each, however long
     _save_figure(lambda: plot_mod.decisions_figure(loaded), output, ", ".join(map(str, traces)))
 
 
@@ -1265,6 +1299,11 @@ def diff(a: Path, b: Path, output: Path | None) -> None:
       paxsim diff good.jsonl bad.jsonl
       paxsim diff good.jsonl bad.jsonl -o diff.html
 
+    Without -o the traces are read a line at a time, side by side, holding
+    the counts and the messages in flight, not the traces (Multi-Paxos
+    traces are read whole). -o reads both whole and refuses traces of more
+    than 100,000 events.
+
     Exit status 0 when the traces are identical, 1 when they differ, 2 on
     bad input.
     """
@@ -1276,9 +1315,18 @@ def diff(a: Path, b: Path, output: Path | None) -> None:
             too_big = _too_big_for_a_page(_trace_events(path), str(path))
             if too_big:
                 _bad_input(too_big)
-    (_, ea), (_, eb) = _load_traces([a, b])
     labels = (f"A {a}", f"B {b}")
-    result = view_mod.diff(ea, eb, labels)
+    result = None
+    if output is None:  # compared as they are read, holding neither
+        try:
+            result = view_mod.diff_files(a, b, labels)
+        except TraceError as exc:
+            _bad_input(str(exc))
+        except view_mod.NotStreamed:
+            pass
+    if result is None:
+        (_, ea), (_, eb) = _load_traces([a, b])
+        result = view_mod.diff(ea, eb, labels)
     for line in result.lines:
         click.echo(line)
     if output is not None:
@@ -1302,26 +1350,50 @@ def export(traces, fmt: str, output: Path | None) -> None:
     Load it at https://bestchai.bitbucket.io/shiviz/ (the parser regex and
     the execution delimiter are the file's first two lines).
 
+    Each trace is read a line at a time and the log written as it is read,
+    in memory for the messages in flight, whatever the trace's size. A bad
+    line stops it (one line naming file, line and field; exit 2): -o then
+    leaves no file, while standard output has the lines written before.
+
     \b
     Examples:
       paxsim export run.jsonl --format shiviz -o run.log
       paxsim export seed-*.jsonl --format shiviz -o runs.log
     """
-    from . import view as view_mod
+    from functools import partial
+
+    from .trace import stream_trace, write_text_atomically
+    from .view.shiviz import export_lines
 
     _not_an_input(output, "-o", *traces)
-    loaded = _load_traces(list(traces))
-    text = view_mod.shiviz([(str(p), events) for p, (_, events) in zip(traces, loaded)])
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    if not output.parent.exists():
+    if output is not None and not output.parent.exists():
         _bad_input(f"{output}: cannot write: directory {str(output.parent)!r} does not exist")
+    # each trace is read a line at a time and its lines written as they come
+    lines = export_lines((str(p), stream_trace(p), partial(stream_trace, p)) for p in traces)
     try:
-        output.write_text(text, encoding="utf-8")
+        if output is None:
+            for chunk in _chunks(lines):
+                click.echo(chunk, nl=False)
+            return
+        write_text_atomically(output, _chunks(lines))
+    except TraceError as exc:
+        _bad_input(str(exc))
     except OSError as exc:
         _bad_input(f"{output}: cannot write: {exc.strerror or exc}")
-    click.echo(f"wrote {output} ({len(loaded)} execution(s))")
+    click.echo(f"wrote {output} ({len(traces)} execution(s))")
+
+
+def _chunks(lines, size: int = 1 << 16):
+    """Lines joined into chunks of about `size` characters, for fewer writes."""
+    batch, n = [], 0
+    for line in lines:
+        batch.append(line)
+        n += len(line)
+        if n >= size:
+            yield "".join(batch)
+            batch, n = [], 0
+    if batch:
+        yield "".join(batch)
 @main.command("linearizable")
 @click.argument("files", nargs=-1, required=True, type=PathParam(dir_okay=False, path_type=Path))
 @click.option("--model", required=True, type=click.Choice(["register", "kv"]),

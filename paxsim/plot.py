@@ -302,13 +302,39 @@ def _expected_counts(events, group: LatencyGroup, edges) -> np.ndarray | None:
 # Timeline (sequence diagram)
 # --------------------------------------------------------------------------
 def timeline_figure(events: list[dict], t_from: float | None = None, t_to: float | None = None,
-                    nodes: list[str] | None = None, max_messages: int = 300) -> Figure:
+                    nodes: list[str] | None = None, max_messages: int = 300,
+                    window: "TimelineWindow | None" = None) -> Figure:
     """A sequence diagram: a lane per node, time flowing down, an arrow per
     delivered message (coloured by type, labelled with its ballot), a cross
     per lost message, crashes shaded on the lane, partitions and cuts as
     bands, decisions starred.  A long trace is windowed, never smeared: with
     no `t_to`, the window ends after `max_messages` messages, and the title
-    says what was left out."""
+    says what was left out.  `window`: what `stream_timeline_window` kept of
+    the trace for these arguments (the events are then unused)."""
+    if window is None:
+        window = _timeline_window(events, t_from, t_to, nodes, max_messages)
+    return _draw_timeline(window)
+
+
+class TimelineWindow:
+    """What a timeline draws: the lanes, the window [lo, hi] of a trace
+    ending at end_t, the messages in it, the faults and decisions to mark,
+    the notes for the title."""
+
+    __slots__ = ("header", "lanes", "all_nodes", "lo", "hi", "end_t", "candidates", "notes", "faults", "decides",
+                 "to_self")
+
+    def __init__(self, **fields) -> None:
+        for k, v in fields.items():
+            setattr(self, k, v)
+
+
+_FAULT_KINDS = frozenset({"crash", "restart", "partition", "heal", "cut", "uncut"})
+
+
+def _timeline_window(events: list[dict], t_from, t_to, nodes, max_messages: int) -> TimelineWindow:
+    """The window of a trace held whole (any trace: the reference that
+    `stream_timeline_window` matches)."""
     h = analysis.header(events)
     all_nodes = list((h.get("scenario") or {}).get("nodes") or [])
     if not all_nodes:
@@ -369,7 +395,179 @@ def timeline_figure(events: list[dict], t_from: float | None = None, t_to: float
         hi = lo + 1.0
     if len(lanes) < len(all_nodes):
         notes.append(f"nodes shown: {', '.join(lanes)} (messages to or from others left out)")
+    return TimelineWindow(
+        header=h, lanes=lanes, all_nodes=all_nodes, lo=lo, hi=hi, end_t=end_t, candidates=candidates, notes=notes,
+        faults=[ev for ev in events if ev.get("kind") in _FAULT_KINDS],
+        decides=[ev for ev in events if ev.get("kind") == "decide" and ev["node"] in x],
+        to_self=sum(1 for m in records if m.local and m.src in x and lo <= m.sent <= hi))
 
+
+def stream_timeline_window(events, t_from: float | None = None, t_to: float | None = None,
+                           nodes: list[str] | None = None, max_messages: int = 300) -> TimelineWindow:
+    """`_timeline_window` from events read one at a time (a trace file in
+    `seq` order, `paxsim.trace.stream_trace`), keeping what the figure shows:
+    the first `max_messages` + 1 messages of the window, the messages in
+    flight (to know the fate of each), the faults and decisions, and a time
+    per message a drawn node sends itself while the window's end is open.
+    The same window, for any trace whose message ids rise in the order
+    sent; `NotStreamed` for anything else (read it whole)."""
+    from array import array
+    from bisect import bisect_left, bisect_right
+
+    from .trace import msg_dict
+
+    stream = iter(events)
+    header = next(stream)
+    all_nodes = list((header.get("scenario") or {}).get("nodes") or [])
+    if not all_nodes:
+        raise NotStreamed  # the nodes are then named by the events
+    lanes = [n for n in all_nodes if n in nodes] if nodes else all_nodes
+    x = frozenset(lanes)
+    lo = 0.0 if t_from is None else float(t_from)
+    to = float("inf") if t_to is None else t_to
+    # a message: [id, type, src, dst, ballot, sent, delivered, dropped, reason, copy_of]
+    flying: dict = {}  # id -> message, while in flight
+    done: dict = {}  # the messages that ended at time done_t: a copy may follow its original's end
+    done_t = None
+    top = -1  # the largest id so far
+    early: dict = {}  # id -> message between lanes sent before lo, in flight: shown if it ends at or after lo
+    reached = lo <= 0.0  # an event at or after lo has come
+    first: list = []  # the first max_messages + 1 messages of the window, in id order
+    total = 0
+    local = array("d")  # send times, at or after lo, of the messages a drawn node sends itself
+    bound = float("inf")  # no later time than this can end the window
+    faults, decides = [], []
+    marked = None
+    end_t = None
+    last_t = 0.0
+
+    def arrive(m) -> None:
+        nonlocal total
+        total += 1
+        if len(first) <= max_messages:
+            first.append(m)
+
+    def new(m) -> None:
+        src, dst, sent = m[2], m[3], m[5]
+        if src == dst:
+            if src in x and lo <= sent <= bound:
+                local.append(sent)
+        elif src in x and dst in x and sent <= to:
+            if sent >= lo:
+                arrive(m)
+            else:
+                early[m[0]] = m
+
+    for ev in stream:
+        kind = ev.get("kind")
+        t = ev.get("t", 0.0)
+        if t > last_t:
+            last_t = t
+        if not reached and t >= lo:
+            reached = True
+            for m in early.values():  # still in flight at lo: they end in the window
+                arrive(m)
+            early.clear()
+        if kind == "send":
+            mid = ev["id"]
+            if type(mid) is not int or mid <= top:
+                raise NotStreamed
+            top = mid
+            msg = msg_dict(ev)
+            ballot = msg.get("ballot")
+            m = [mid, msg.get("type", "?"), ev["src"], ev["dst"], tuple(ballot) if ballot is not None else None,
+                 t, None, None, None, None]
+            flying[mid] = m
+            new(m)
+        elif kind == "duplicate":
+            mid, copy = ev["id"], ev["copy"]
+            orig = flying.get(mid) or (done.get(mid) if t == done_t else None)
+            if orig is None or orig[9] is not None or type(copy) is not int or copy <= top:
+                raise NotStreamed
+            top = copy
+            m = [copy, orig[1], orig[2], orig[3], orig[4], t, None, None, None, mid]
+            flying[copy] = m
+            new(m)
+        elif kind == "deliver" or kind == "drop":
+            m = flying.pop(ev["id"], None)
+            if m is None:
+                raise NotStreamed  # a message that never was, or ended before
+            if kind == "deliver":
+                m[6] = t
+            else:
+                m[7], m[8] = t, ev.get("reason")
+            if t != done_t:
+                done.clear()
+                done_t = t
+            done[m[0]] = m
+            if not reached:
+                early.pop(m[0], None)  # ended before the window
+        elif kind == "end":
+            end_t = t
+        elif kind == "decide" and ev["node"] in x and t >= lo:
+            decides.append(ev)
+        if kind in _FAULT_KINDS:
+            faults.append(ev)
+        if kind in _MARKED:
+            marked = t if marked is None or t > marked else marked
+        if len(first) > max_messages and bound == float("inf") and first[0][5] < first[max_messages][5]:
+            bound = max(first[max_messages][5], lo + 1e-9)  # the window's end (see below)
+        elif t > to and bound == float("inf") and len(first) <= max_messages:
+            bound = to
+    if not reached:
+        for m in early.values():
+            arrive(m)
+    if end_t is None:
+        end_t = last_t
+    if nodes:
+        unknown = [n for n in nodes if n not in all_nodes]
+        if unknown:
+            raise PlotError(f"--nodes: unknown node(s) {', '.join(unknown)} (the trace has {', '.join(all_nodes)})")
+    if t_from is None and end_t <= 0.0:
+        raise PlotError(f"the trace ends at {end_t:g} ms: no time to draw")
+    if lo >= end_t:
+        raise PlotError(f"--from: {lo:g} ms is at or after the end of the trace ({end_t:g} ms)")
+    if t_to is not None and t_to <= lo:
+        raise PlotError(f"--to: {t_to:g} ms must be after --from {lo:g} ms")
+
+    candidates = [analysis.MessageRecord(id=m[0], type=m[1], src=m[2], dst=m[3], ballot=m[4], sent=m[5],
+                                         delivered=m[6], dropped=m[7], reason=m[8], copy_of=m[9]) for m in first]
+
+    def finish(m):
+        return m.delivered if m.delivered is not None else (m.dropped if m.dropped is not None else end_t)
+
+    notes = []
+    if t_to is None:
+        marks = [finish(m) for m in candidates] + ([marked] if marked is not None else [])
+        hi = min(end_t, max(marks, default=end_t) * 1.04 + 1.0)
+    else:
+        hi = float(t_to)
+    if total > max_messages:
+        cut = candidates[max_messages].sent
+        kept = [m for m in candidates if m.sent < cut]
+        if kept:
+            hi = max(cut, lo + 1e-9)
+        else:
+            kept = candidates[:max_messages]
+            hi = max(max(finish(m) for m in kept), lo + 1.0)
+        candidates = kept
+        notes.append(f"window {_ms(lo)}-{_ms(hi)} ms of {_ms(end_t)} (--max-messages {max_messages}): "
+                     f"{len(candidates)} of {total} messages; use --from/--to or --nodes for the rest")
+    if hi <= lo:
+        hi = lo + 1.0
+    if len(lanes) < len(all_nodes):
+        notes.append(f"nodes shown: {', '.join(lanes)} (messages to or from others left out)")
+    if hi > bound:
+        raise AssertionError(f"the timeline's window ends at {hi} ms, after {bound} ms")  # a bug here, not the trace's
+    return TimelineWindow(header=header, lanes=lanes, all_nodes=all_nodes, lo=lo, hi=hi, end_t=end_t,
+                          candidates=candidates, notes=notes, faults=faults, decides=decides,
+                          to_self=bisect_right(local, hi) - bisect_left(local, lo))  # times in the order sent
+
+
+def _draw_timeline(w: TimelineWindow) -> Figure:
+    lanes, lo, hi, end_t = w.lanes, w.lo, w.hi, w.end_t
+    candidates, notes, events = w.candidates, list(w.notes), w.faults
+    x = {n: i for i, n in enumerate(lanes)}
     width = min(TIMELINE_MAX_WIDTH, max(6.0, 1.5 * len(lanes) + 3.0))
     fig = Figure(figsize=(width, 9.0), layout="constrained")
     ax = fig.add_subplot()
@@ -427,8 +625,8 @@ def timeline_figure(events: list[dict], t_from: float | None = None, t_to: float
 
     # decisions: stars, their labels placed first so ballot labels keep off them
     dx, dy, dv = [], [], []
-    for ev in events:
-        if ev.get("kind") == "decide" and ev["node"] in x and lo <= ev["t"] <= hi:
+    for ev in w.decides:
+        if lo <= ev["t"] <= hi:
             dx.append(x[ev["node"]])
             dy.append(ev["t"])
             dv.append(ev["value"])
@@ -503,8 +701,8 @@ def timeline_figure(events: list[dict], t_from: float | None = None, t_to: float
                 if present[name]]
     ax.legend(handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(1.01, 0.0))
     # the run summary counts a node's messages to itself too; say how many are not drawn
-    to_self = sum(1 for m in records if m.local and m.src in x and lo <= m.sent <= hi)
-    title = (f"{_title(events)}, {_ms(lo)}-{_ms(hi)} ms of {_ms(end_t)}: "
+    to_self = w.to_self
+    title = (f"{_title([w.header])}, {_ms(lo)}-{_ms(hi)} ms of {_ms(end_t)}: "
              f"messages between nodes ({len(segments)} delivered, "
              f"{len(lost_paths)} lost; {to_self} from a node to itself not drawn)")
     if notes:
@@ -603,6 +801,31 @@ def decisions_figure(traces: list[tuple[str, list[dict]]], max_rows: int = 40) -
     right.set_title(f"CDF of time to decision over {len(traces)} trace(s)", fontsize=10)
     right.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
+
+
+def decision_events(events) -> list[dict]:
+    """What `decisions_figure` reads of a trace, from its events read one at
+    a time (`paxsim.trace.stream_trace`): the header, each learner's first
+    `decide`, and the `end` event (one at the time of the last event when
+    the trace has none).  A handful of events, whatever the trace's size."""
+    out: list[dict] = []
+    first: dict = {}
+    end = None
+    last_t = 0.0
+    for ev in events:
+        kind = ev.get("kind")
+        if not out:
+            out.append(ev)
+            continue
+        if kind == "decide" and ev["node"] not in first:
+            first[ev["node"]] = ev
+            out.append(ev)
+        elif kind == "end":
+            end = ev
+        t = ev.get("t", 0.0)
+        last_t = t if t > last_t else last_t
+    out.append(end if end is not None else {"kind": "end", "t": last_t})
+    return out
 
 
 def _learners(events: list[dict]) -> list[str]:

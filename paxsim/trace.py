@@ -69,6 +69,13 @@ def lines(events: Iterable[dict]) -> Iterator[str]:
 def write_trace(path: str | Path, events: Iterable[dict]) -> None:
     """Write atomically: a reader never sees a half-written trace, and an
     interrupted write leaves any earlier file untouched."""
+    write_text_atomically(path, lines(events))
+
+
+def write_text_atomically(path: str | Path, chunks: Iterable[str]) -> None:
+    """Write text as it comes into a file beside `path`, which replaces it
+    once all is written: an error or an interruption while the text comes
+    (a bad line of the trace it is made from) leaves `path` as it was."""
     path = Path(path)
     import tempfile  # only here: the commands that write no trace start without it
 
@@ -76,7 +83,7 @@ def write_trace(path: str | Path, events: Iterable[dict]) -> None:
     try:
         os.fchmod(fd, _output_mode(path))  # mkstemp makes 0600; an output gets what open() would give it
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.writelines(lines(events))
+            fh.writelines(chunks)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -199,19 +206,9 @@ def read_trace(path: str | Path, header_only: bool = False) -> list[dict]:
             for number, line in enumerate(fh, 1):
                 if not line.strip():
                     continue
-                try:
-                    ev = json.loads(line, parse_constant=_no_constant)
-                except (json.JSONDecodeError, RecursionError) as exc:
-                    msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
-                    raise TraceError(source, number, f"not a JSON object: {msg}") from None
-                except ValueError as exc:
-                    raise TraceError(source, number, str(exc)) from None
-                if not isinstance(ev, dict) or "kind" not in ev:
-                    raise TraceError(source, number, "expected a JSON object with a 'kind'")
+                ev = _parse_line(source, number, line)
                 if not events:
-                    _check_first(source, number, ev)
-                    protocol = ev.get("scenario", {}).get("protocol") if isinstance(ev.get("scenario"), dict) else None
-                    other = isinstance(protocol, dict) and protocol.get("kind", "single-decree") != "single-decree"
+                    other = _check_first(source, number, ev)
                 if other and ev["kind"] == "send":
                     _validate_send_any(source, number, ev)
                 else:
@@ -299,11 +296,90 @@ def iter_trace(path: str | Path) -> Iterator[dict]:
         raise NotStreamable  # empty
 
 
+def stream_trace(path: str | Path) -> Iterator[dict]:
+    """A trace file's events one at a time, as `read_trace` returns them
+    (the header, then the events in `seq` order), each validated as
+    `read_trace` validates it, holding only the line being read: a file
+    whose lines are in `seq` order (every file paxsim writes) streams in
+    memory that does not grow with its size.
+
+    A file that `read_trace` rejects raises the same `TraceError` (file,
+    line, field), possibly after some events were yielded: a consumer that
+    writes as it reads has then written a prefix.  Lines out of `seq`
+    order, an unknown node, or anything after `end` are judged the way
+    `read_trace` judges them: the file is then read whole, and either that
+    raises its error or the events not yet yielded come from it (such a
+    file costs what `read_trace` costs)."""
+    source = str(path)
+    try:
+        fh = open(path, encoding="utf-8")
+    except OSError as exc:
+        raise TraceError(source, None, f"cannot read trace: {exc.strerror or exc}") from None
+    yielded = 0  # events given out, the header included
+    with fh:
+        try:
+            other = False
+            known: frozenset = frozenset()
+            expected, last_t, ended = 0, 0.0, False
+            for number, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                ev = _parse_line(source, number, line)
+                if not yielded:
+                    other = _check_first(source, number, ev)
+                if other and ev["kind"] == "send":
+                    _validate_send_any(source, number, ev)
+                else:
+                    _validate_line(source, number, ev)
+                if not yielded:
+                    known = frozenset(ev["scenario"]["nodes"])
+                    if any(p["node"] not in known for p in ev["scenario"]["proposers"]):
+                        break
+                else:
+                    kind = ev["kind"]
+                    if kind == "header" or ended or ev["seq"] != expected or ev["t"] < last_t:
+                        break
+                    if kind in _NODE_KINDS:
+                        if ev["node"] not in known or (kind == "propose" and not known.issuperset(ev["quorum"])):
+                            break
+                    elif kind == "end":
+                        if not known.issuperset(ev.get("decided") or {}) or not known.issuperset(ev.get("up") or []):
+                            break
+                        ended = True
+                    expected, last_t = expected + 1, ev["t"]
+                yielded += 1
+                yield ev
+            else:
+                if not yielded:
+                    raise TraceError(source, None, "the trace is empty")
+                return
+        except UnicodeDecodeError:
+            raise TraceError(source, None, "not a UTF-8 text file") from None
+    # Something only the whole file can settle: read_trace raises its error, or sorts the lines.
+    yield from read_trace(path)[yielded:]
+
+
+def _parse_line(source: str, number: int, line: str) -> dict:
+    """One line as an event dict with a `kind`, else the `TraceError` that says why not."""
+    try:
+        ev = json.loads(line, parse_constant=_no_constant)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+        raise TraceError(source, number, f"not a JSON object: {msg}") from None
+    except ValueError as exc:
+        raise TraceError(source, number, str(exc)) from None
+    if not isinstance(ev, dict) or "kind" not in ev:
+        raise TraceError(source, number, "expected a JSON object with a 'kind'")
+    return ev
+
+
 def _no_constant(name: str):
     raise ValueError(f"{name} is not a number JSON allows")
 
 
-def _check_first(source: str, number: int, ev: dict) -> None:
+def _check_first(source: str, number: int, ev: dict) -> bool:
+    """Check the first event is a header this paxsim reads; True if its
+    protocol is not single-decree (its messages then need only a type)."""
     kind = ev["kind"]
     if kind == "sweep":
         name = Path(source).name
@@ -315,6 +391,8 @@ def _check_first(source: str, number: int, ev: dict) -> None:
     if ev.get("format") != FORMAT:
         raise TraceError(source, number, f"trace format {ev.get('format')!r} is not supported "
                          f"(this paxsim reads format {FORMAT})")
+    protocol = ev.get("scenario", {}).get("protocol") if isinstance(ev.get("scenario"), dict) else None
+    return isinstance(protocol, dict) and protocol.get("kind", "single-decree") != "single-decree"
 
 
 # --------------------------------------------------------------------------

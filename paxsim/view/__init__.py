@@ -20,11 +20,12 @@ from importlib import resources
 from typing import Iterable
 
 from .._version import __version__
-from .diff import DiffResult, diff, replay_difference
+from .diff import DiffResult, NotStreamed, diff, diff_files, replay_difference
 from .model import build
 from .shiviz import export as shiviz
 
-__all__ = ["DiffResult", "MAX_PAGE_EVENTS", "build", "diff", "diff_page", "page", "replay_difference", "shiviz",
+__all__ = ["DiffResult", "MAX_PAGE_EVENTS", "NotStreamed", "build", "diff", "diff_files", "diff_page", "page",
+           "replay_difference", "shiviz",
            "verdict_model"]
 
 # A page holds every event of its trace (about 150 bytes each in the page, and some

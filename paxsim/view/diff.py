@@ -149,14 +149,18 @@ def side_line(label: str, ev: dict | None, fields: list[str], sends: Sends | Non
     return f"  {label.ljust(width)}  {values + '  in  ' if values else ''}{describe(ev, sends)}"
 
 
-def divergence_lines(div: Divergence, labels: tuple[str, str], a_events, b_events, what: str = "line") -> list[str]:
+def divergence_lines(div: Divergence, labels: tuple[str, str], a_events, b_events, what: str = "line",
+                     sends: tuple | None = None) -> list[str]:
+    """`sends`: each side's `Sends` of the events before the divergence, if
+    already made (then the event lists are unused)."""
     names = ", ".join(div.fields[:4]) + (f" and {len(div.fields) - 4} more" if len(div.fields) > 4 else "")
     width = max(len(labels[0]), len(labels[1]))
     seq = (div.a or div.b or {}).get("seq")
     at = f"{what} {div.line}" + (f" (seq {seq})" if seq is not None and what == "line" else "")
+    sa, sb = sends or (Sends(a_events[:div.index]), Sends(b_events[:div.index]))
     return [f"first difference at {at}: {names}",
-            side_line(labels[0], div.a, div.fields, Sends(a_events[:div.index]), width),
-            side_line(labels[1], div.b, div.fields, Sends(b_events[:div.index]), width)]
+            side_line(labels[0], div.a, div.fields, sa, width),
+            side_line(labels[1], div.b, div.fields, sb, width)]
 
 
 # --- the summary of what differs after -------------------------------------
@@ -169,35 +173,48 @@ def _verdict(events):
         return None, f"{type(exc).__name__}: {exc}"
 
 
-def outcome(events: list[dict]) -> dict:
-    counts: dict[str, int] = {}
-    delivered = lost = 0
-    decisions: dict[str, Any] = {}
-    slots: dict[str, dict] = {}  # Multi-Paxos: node -> slot -> the command it decided there
-    last_decide = None
-    for ev in events:
+class _Tally:
+    """What `outcome` counts, one event at a time."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.delivered = self.lost = 0
+        self.decisions: dict[str, Any] = {}
+        self.slots: dict[str, dict] = {}  # Multi-Paxos: node -> slot -> the command it decided there
+        self.last_decide = None
+
+    def add(self, ev: dict) -> None:
         kind = ev.get("kind")
         if kind == "send":
             msg = ev.get("msg") if isinstance(ev.get("msg"), dict) else {}
             t = str(msg.get("type", "?"))
-            counts[t] = counts.get(t, 0) + 1
+            self.counts[t] = self.counts.get(t, 0) + 1
         elif kind == "deliver":
-            delivered += 1
+            self.delivered += 1
         elif kind == "drop":
-            lost += 1
+            self.lost += 1
         elif kind == "decide" and ev.get("node") is not None:
-            decisions.setdefault(str(ev["node"]), ev.get("value"))
+            self.decisions.setdefault(str(ev["node"]), ev.get("value"))
             if isinstance(ev.get("t"), (int, float)):
-                last_decide = ev["t"] if last_decide is None else max(last_decide, ev["t"])
+                self.last_decide = ev["t"] if self.last_decide is None else max(self.last_decide, ev["t"])
         elif kind == "decided" and ev.get("node") is not None and "slot" in ev:
-            slots.setdefault(str(ev["node"]), {}).setdefault(json.dumps(ev["slot"]), ev.get("command"))
+            self.slots.setdefault(str(ev["node"]), {}).setdefault(json.dumps(ev["slot"]), ev.get("command"))
             if isinstance(ev.get("t"), (int, float)):
-                last_decide = ev["t"] if last_decide is None else max(last_decide, ev["t"])
-    verdict, error = _verdict(events)
-    chosen = [(fmt(c.value), fmt(list(c.ballot))) for c in getattr(verdict, "chosen", [])] if verdict else None
-    violations = [v.kind for v in getattr(verdict, "violations", [])] if verdict else None
-    return {"counts": counts, "delivered": delivered, "lost": lost, "decisions": decisions, "slots": slots,
-            "last_decide": last_decide, "chosen": chosen, "violations": violations, "check_error": error}
+                self.last_decide = ev["t"] if self.last_decide is None else max(self.last_decide, ev["t"])
+
+    def outcome(self, verdict, error) -> dict:
+        chosen = [(fmt(c.value), fmt(list(c.ballot))) for c in getattr(verdict, "chosen", [])] if verdict else None
+        violations = [v.kind for v in getattr(verdict, "violations", [])] if verdict else None
+        return {"counts": self.counts, "delivered": self.delivered, "lost": self.lost, "decisions": self.decisions,
+                "slots": self.slots, "last_decide": self.last_decide, "chosen": chosen, "violations": violations,
+                "check_error": error}
+
+
+def outcome(events: list[dict]) -> dict:
+    tally = _Tally()
+    for ev in events:
+        tally.add(ev)
+    return tally.outcome(*_verdict(events))
 
 
 def _kinds(violations):
@@ -211,8 +228,10 @@ def _kinds(violations):
     return ", ".join(f"{k} ({n})" for k, n in out.items())
 
 
-def summary_lines(a: list[dict], b: list[dict], labels: tuple[str, str], wall: bool) -> list[str]:
-    A, B = outcome(a), outcome(b)
+def summary_lines(a: list[dict], b: list[dict], labels: tuple[str, str], wall: bool,
+                  outcomes: tuple[dict, dict] | None = None) -> list[str]:
+    """`outcomes`: each side's `outcome`, if already made (then the event lists are unused)."""
+    A, B = outcomes or (outcome(a), outcome(b))
     la, lb = labels
     rows: list[tuple[str, str, str]] = []
     same: list[str] = []
@@ -310,6 +329,180 @@ def diff(a: list[dict], b: list[dict], labels: tuple[str, str] = ("A", "B")) -> 
         lines += divergence_lines(div, labels, a, b)
         lines.append(f"after it ({len(a) - div.index} events in {labels[0]}, {len(b) - div.index} in {labels[1]}):")
         lines += summary_lines(a, b, labels, wall)
+    return DiffResult(False, lines, div, header_fields, wall)
+
+
+class NotStreamed(Exception):
+    """`diff_files` met traces it cannot compare as they are read (a
+    protocol whose checker needs the whole trace): read them whole."""
+
+
+class _Side:
+    """One trace of `diff_files` as it is read: its count of events, the
+    tally of `outcome`, a lean checker, and what `Sends` would say of the
+    messages in flight (let go of once delivered or dropped)."""
+
+    def __init__(self, path, header: dict) -> None:
+        from ..check import Checker
+
+        self.path, self.header, self.count = path, header, 1
+        self.tally = _Tally()
+        try:
+            self.checker = Checker(header, explain=False)
+        except Exception:  # noqa: BLE001 - judged again with a full checker, which words it
+            self.checker = None
+        self.flying: dict[str, str] = {}  # message id -> what `Sends.about` says of it
+        self.done: dict[str, str] = {}  # those that ended at time done_t: a copy may follow its original's end
+        self.done_t = None
+        self.top = -1  # the largest message id so far; while ids rise, no two messages share one
+        self.exact = True
+
+    def add(self, ev: dict, follow: bool) -> None:
+        self.count += 1
+        self.tally.add(ev)
+        if self.checker is not None:
+            try:
+                self.checker.append(ev)
+            except Exception:  # noqa: BLE001 - judged again with a full checker, which words it
+                self.checker = None
+        if not follow:
+            return
+        kind = ev.get("kind")
+        if kind == "send" and "id" in ev:
+            mid = ev["id"]
+            if type(mid) is not int or mid <= self.top:
+                self.exact = False
+                return
+            self.top = mid
+            msg = ev.get("msg") if isinstance(ev.get("msg"), dict) else {}
+            self.flying[str(mid)] = f" ({msg.get('type', '?')} {ev.get('src')}->{ev.get('dst')})"
+        elif kind == "duplicate" and "copy" in ev:
+            copy, orig = ev["copy"], str(ev.get("id"))
+            if type(copy) is not int or copy <= self.top:
+                self.exact = False
+                return
+            self.top = copy
+            about = self.flying.get(orig) or (self.done.get(orig) if ev.get("t") == self.done_t else None)
+            if about is not None:  # else Sends says nothing of it, or what it let go of: `sends` asks again
+                self.flying[str(copy)] = about
+        elif kind in ("deliver", "drop") and "id" in ev:
+            about = self.flying.pop(str(ev["id"]), None)
+            if about is not None:
+                if ev.get("t") != self.done_t:
+                    self.done.clear()
+                    self.done_t = ev.get("t")
+                self.done[str(ev["id"])] = about
+
+    def sends(self, ev: dict | None, index: int):
+        """`Sends` of the first `index` events, as far as `describe(ev)` reads it."""
+        if ev is None or ev.get("kind") not in ("deliver", "drop", "duplicate") or "id" not in ev:
+            return None
+        key = str(ev["id"])
+        about = self.flying.get(key) or self.done.get(key)
+        if self.exact and about is not None:
+            return _About(key, about)
+        from ..trace import stream_trace
+
+        return Sends(ev for _, ev in zip(range(index), stream_trace(self.path)))  # read again: one let go of
+
+    def outcome(self) -> dict:
+        verdict, error = None, None
+        if self.checker is not None:
+            verdict = self.checker.finish()
+        if verdict is None or verdict.violations:  # the lean checker's violations are exact with a full one
+            verdict, error = self._full_verdict()
+        return self.tally.outcome(verdict, error)
+
+    def _full_verdict(self):
+        try:
+            from ..check import Checker
+            from ..trace import stream_trace
+
+            events = stream_trace(self.path)
+            checker = Checker(next(events))
+            for ev in events:
+                checker.append(ev)
+            return checker.finish(), None
+        except Exception as exc:  # noqa: BLE001 - an unjudgeable trace is still compared
+            return None, f"{type(exc).__name__}: {exc}"
+
+
+class _About:
+    def __init__(self, key: str, about: str) -> None:
+        self.key, self.text = key, about
+
+    def about(self, mid: Any) -> str:
+        return self.text if str(mid) == self.key else ""
+
+
+def diff_files(a, b, labels: tuple[str, str] = ("A", "B")) -> DiffResult:
+    """`diff` of two trace files, compared as they are read: memory holds
+    the messages in flight, the counts and the checker's state, not the
+    traces.  The same result as `diff` of the traces read whole, and the
+    same `TraceError` first (A's, then B's).  `NotStreamed` for a protocol
+    whose checker needs the whole trace (Multi-Paxos)."""
+    from ..check import PROTOCOL_KINDS
+    from ..trace import TraceError, stream_trace
+
+    A, B = stream_trace(a), stream_trace(b)
+
+    def next_b():
+        try:
+            return next(B, None)
+        except TraceError:
+            for _ in A:  # a bad A is reported first, as when both are read whole
+                pass
+            raise
+
+    ha, hb = next(A), next_b()
+    for h in (ha, hb):
+        try:  # as `check` finds the protocol: one it sends elsewhere reads the whole trace
+            kind = ((h.get("scenario") or {}).get("protocol") or {}).get("kind", "single-decree")
+        except AttributeError:
+            raise NotStreamed from None
+        if kind in PROTOCOL_KINDS:
+            raise NotStreamed
+    wall = is_wall_clock(ha) or is_wall_clock(hb)
+    ignore = WALL_IGNORED if wall else ()
+    lines: list[str] = []
+    header_fields = differing_fields(ha, hb)
+    if header_fields:
+        shown = ", ".join(f"{f} ({fmt(get_path(ha, f))} vs {fmt(get_path(hb, f))})" for f in header_fields[:4])
+        more = f" and {len(header_fields) - 4} more" if len(header_fields) > 4 else ""
+        lines.append(f"headers differ: {shown}{more}")
+    if wall:
+        lines.append("a wall-clock trace: events compared without their times, seqs and message ids")
+    sa, sb = _Side(a, ha), _Side(b, hb)
+    div, sends = None, None
+    index = 1
+    while True:
+        x, y = next(A, None), next_b()
+        if x is None and y is None:
+            break
+        if div is None:
+            if x is None or y is None:
+                div = Divergence(index, ["(end of trace)"], x, y)
+            else:
+                fields = differing_fields(x, y, ignore)
+                if fields:
+                    div = Divergence(index, fields, x, y)
+            if div is not None:
+                sends = (sa.sends(x, index), sb.sends(y, index))
+        if x is not None:
+            sa.add(x, div is None)
+        if y is not None:
+            sb.add(y, div is None)
+        index += 1
+    if div is None and not header_fields:
+        lines.append(f"identical: {sa.count} events")
+        return DiffResult(True, lines, None, [], wall)
+    if div is None:
+        lines.append(f"the events are the same ({sa.count - 1} after the header)")
+    else:
+        lines += divergence_lines(div, labels, None, None, sends=sends)
+        lines.append(f"after it ({sa.count - div.index} events in {labels[0]}, {sb.count - div.index} in "
+                     f"{labels[1]}):")
+        lines += summary_lines(None, None, labels, wall, outcomes=(sa.outcome(), sb.outcome()))
     return DiffResult(False, lines, div, header_fields, wall)
 
 
