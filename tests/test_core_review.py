@@ -28,3 +28,19 @@ faults:
     data = json.loads(result.stdout)
     assert data["status"] == "ok"
     assert data["verdict"]["undecided"] == ["n1"] and data["verdict"]["down"] == ["n2", "n3"]
+
+
+def test_a_clock_that_stops_or_runs_backwards_is_refused(runner, write):
+    # A drift of -1,000,000 ppm stops the clock (rate 0), below that it runs
+    # backwards: accepted, then a ZeroDivisionError or OverflowError traceback
+    # (exit 1) once a timer was set. Drawn drifts count too: random drift
+    # 1,500,000 ppm stopped some seeds' clocks.
+    for clocks, field in [("{default: {drift: -1000000ppm}}", "clocks.default.drift"),
+                          ("{nodes: {n2: {drift: -2000000}}}", "clocks.nodes.n2.drift"),
+                          ("{default: {drift: 100ppm}, random: {drift: 1000100ppm}}", "clocks.random.drift")]:
+        path = write(f"name: stopped\nnodes: 3\nproposers: [{{node: n1, value: a}}]\nclocks: {clocks}\n")
+        result = runner.invoke(main, ["run", str(path)])
+        assert result.exit_code == 2, (clocks, result.output)
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"{path}:4: {field}: "), lines
+        assert "-1000000ppm" in lines[0]
