@@ -44,3 +44,20 @@ def test_a_clock_that_stops_or_runs_backwards_is_refused(runner, write):
         lines = result.stderr.splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"{path}:4: {field}: "), lines
         assert "-1000000ppm" in lines[0]
+
+
+def test_a_latency_past_the_largest_float_is_a_message_that_never_arrives(runner, write):
+    # lognormal's exp() and pareto's u ** (-1 / shape) raised OverflowError on
+    # draws past the largest float (sigma 1000: most draws; shape 0.01: about
+    # one in a thousand): a traceback and exit 1 on a valid scenario. Such a
+    # message is in flight for ever, as one whose delay overflows to inf.
+    for latency in ("{dist: lognormal, median: 1ms, sigma: 1000}", "{dist: pareto, scale: 1ms, shape: 0.01}"):
+        path = write(f"name: tail\nnodes: 9\nduration: 300ms\nprotocol: {{retry: {{timeout: 1ms, max: 1ms}}}}\n"
+                     f"proposers: [{{node: n1, value: a}}]\nnetwork: {{latency: {latency}}}\n")
+        for seed in range(3):
+            result = runner.invoke(main, ["run", str(path), "--seed", str(seed), "--json"])
+            assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+            assert result.exit_code == 0, result.output
+            data = json.loads(result.stdout)
+            m = data["messages"]
+            assert m["sent"] > m["delivered"] and sum(m["dropped"].values()) == 0  # the rest still in flight
