@@ -109,3 +109,55 @@ faults:
     assert {"random-faults", "clocks", "timer", "crash", "restart", "partition", "cut", "duplicate", "decide"} <= kinds
     assert traces[0] == traces[1]
     assert "".join(simulate(load_scenario(path), 7).lines()).encode() == traces[0]
+
+
+def test_fault_semantics_on_a_purpose_built_run(runner, write, tmp_path):
+    # Read from the trace alone: a one-way cut drops one direction only; a
+    # crashed node receives nothing (its messages dropped as 'crashed'); a
+    # write still in progress at a crash is lost (no promise event, and the
+    # next promise reports and keeps nothing of it); every duplicate has a
+    # fresh id and its own fate; end.decided is what the decide events say.
+    path = write("""\
+name: purpose-built
+nodes: 3
+duration: 200ms
+protocol: {write_latency: 5ms, retry: {timeout: 30ms, backoff: 1.0, jitter: 0, max: 30ms}}
+proposers: [{node: n1, value: a}]
+network: {latency: {dist: constant, value: 1ms}, duplicate: 1.0}
+faults:
+  - {at: 0ms, cut: {from: n3, to: n1}}
+  - {at: 5.5ms, crash: n2}
+  - {at: 7ms, restart: n2}
+  - {at: 8ms, crash: n3}
+  - {at: 9ms, restart: n3}
+""")
+    trace = tmp_path / "t.jsonl"
+    assert runner.invoke(main, ["run", str(path), "--trace", str(trace)]).exit_code == 0
+    events = [json.loads(line) for line in trace.read_text().splitlines()][1:]
+    sends, copies, fate = {}, {}, {}
+    for e in events:
+        if e["kind"] == "send":
+            sends[e["id"]] = e
+        elif e["kind"] == "duplicate":
+            assert e["copy"] not in sends and e["copy"] not in copies
+            copies[e["copy"]] = e["id"]
+        elif e["kind"] in ("deliver", "drop"):
+            assert e["id"] not in fate
+            fate[e["id"]] = (e["kind"], e.get("reason"), e["t"])
+    link = {i: (s["src"], s["dst"]) for i, s in sends.items()}
+    link.update({c: link[i] for c, i in copies.items()})
+    between = [i for i, s in sends.items() if s["src"] != s["dst"]]
+    assert len(copies) == len(between)  # duplicate: 1.0, and never a node's message to itself
+    cut = [i for i in link if link[i] == ("n3", "n1")]
+    assert cut and all(fate[i][:2] == ("drop", "cut") for i in cut)
+    back = [i for i in link if link[i] == ("n1", "n3") and i in fate]
+    assert back and all(fate[i][0] == "deliver" for i in back)
+    to_n2 = [fate[i] for i in link if link[i][1] == "n2" and i in fate]
+    assert [f for f in to_n2 if 5.5 <= f[2] < 7] == [("drop", "crashed", 6.0)] * 2
+    assert all(f[0] == "deliver" for f in to_n2 if not 5.5 <= f[2] < 7)
+    # n3 got prepare (1, n1) at 6 ms; its 5 ms write was lost in the crash at 8 ms
+    assert [f[0] for i, f in fate.items() if link[i] == ("n1", "n3") and f[2] == 6.0] == ["deliver", "deliver"]
+    n3_promises = [tuple(e["ballot"]) for e in events if e["kind"] == "promise" and e["node"] == "n3"]
+    assert n3_promises == [(2, "n1")]
+    decided = {e["node"]: e["value"] for e in events if e["kind"] == "decide"}
+    assert decided == events[-1]["decided"] == {"n1": "a", "n2": "a", "n3": "a"}
