@@ -161,3 +161,23 @@ faults:
     assert n3_promises == [(2, "n1")]
     decided = {e["node"]: e["value"] for e in events if e["kind"] == "decide"}
     assert decided == events[-1]["decided"] == {"n1": "a", "n2": "a", "n3": "a"}
+
+
+def test_reused_ballot_alone_breaks_agreement_when_phase1_quorums_need_not_intersect(runner, write):
+    # The README said unique ballots and the strict promise are redundant
+    # defences in single-decree Paxos, so reused-ballot alone could never be
+    # caught. That holds only while phase-1 quorums intersect: with a safe
+    # flexible quorum of phase 1 = 1 on 2 nodes, each proposer promises
+    # itself (1, '') and the two values are chosen at that one ballot.
+    path = write("name: reused-flexible\nnodes: 2\nduration: 100ms\n"
+                 "protocol: {quorum: {phase1: 1, phase2: 2}, bugs: [reused-ballot]}\n"
+                 "proposers: [{node: n1, value: a}, {node: n2, value: b}]\n"
+                 "network: {latency: {dist: constant, value: 1ms}}\n")
+    for seed in range(3):
+        result = runner.invoke(main, ["run", str(path), "--seed", str(seed), "--json"])
+        assert result.exit_code == 1, result.output
+        agreement = [v for v in json.loads(result.stdout)["verdict"]["violations"] if v["kind"] == "agreement"]
+        assert agreement[0]["message"].startswith("two values chosen: 'a' at (1, ) ")
+        assert any("one ballot for two values" in d for d in agreement[0]["details"])
+        result = runner.invoke(main, ["run", str(path), "--seed", str(seed), "--set", "protocol.bugs=[]"])
+        assert result.exit_code == 0, result.output
