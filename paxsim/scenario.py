@@ -937,7 +937,25 @@ class _Builder:
         nodes.sort(key=lambda ns: self.nodes.index(ns[0]))
         rnd = raw.get("random")
         random = None if rnd is None else (abs(signed_ms(rnd.get("offset", 0))), abs(ppm(rnd.get("drift", 0))))
+        self._check_drifts(raw, default, nodes, random)
         return Clocks(default, tuple(nodes), random)
+
+    def _check_drifts(self, raw: dict, default: ClockSpec, nodes: list, random) -> None:
+        """A drift of -1,000,000 ppm stops a clock (local time would never
+        reach a timer), and below that it runs backwards: refuse both, drawn
+        drifts included."""
+        specs = [(("clocks", "default", "drift"), default)] + \
+            [(("clocks", "nodes", name, "drift"), spec) for name, spec in nodes]  # a node without one has default's
+        for path, spec in specs:
+            if spec.drift <= -1e6:
+                raise self.fail(path, f"a drift of {spec.drift:.12g}ppm stops the clock or runs it backwards: "
+                                      f"a drift must be above -1000000ppm")
+        if random is not None and random[1]:
+            slowest = min([default.drift] + [spec.drift for _, spec in nodes])
+            if slowest - random[1] <= -1e6:
+                raise self.fail(("clocks", "random", "drift"),
+                                f"drawn drifts of up to -{random[1]:.12g}ppm added to {slowest:.12g}ppm could stop a clock "
+                                f"or run it backwards: a node's drift must stay above -1000000ppm")
 
     def _nodes(self) -> tuple[str, ...]:
         raw = self.data["nodes"]

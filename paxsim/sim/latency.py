@@ -41,13 +41,30 @@ def sampler(latency: Latency, rng: random.Random) -> Sampler:
         if p["median"] <= 0:
             return lambda: 0.0
         if not _inlined_lognormal_matches():
-            return partial(rng.lognormvariate, math.log(p["median"]), p["sigma"])
+            return _no_overflow(partial(rng.lognormvariate, math.log(p["median"]), p["sigma"]))
         return _lognormal(rng, math.log(p["median"]), p["sigma"])
     if dist == "pareto":
         scale, shape = p["scale"], p["shape"]
-        pareto = rng.paretovariate
-        return lambda: scale * pareto(shape)
+        return _no_overflow(partial(rng.paretovariate, shape), scale)
     raise ValueError(f"unknown latency distribution {dist!r}")
+
+
+INF = math.inf
+
+
+def _no_overflow(draw: Sampler, scale: float = 1.0) -> Sampler:
+    """`scale * draw()`, or inf when the draw is past the largest float
+    (lognormal with a large sigma, pareto with a small shape raise
+    OverflowError there): a message that never arrives, as one whose delay
+    overflows to inf in the product does.  The same draws from the stream."""
+
+    def sample() -> float:
+        try:
+            return scale * draw()
+        except OverflowError:
+            return INF
+
+    return sample
 
 
 def _lognormal(rng: random.Random, mu: float, sigma: float) -> Sampler:
@@ -64,7 +81,10 @@ def _lognormal(rng: random.Random, mu: float, sigma: float) -> Sampler:
             u2 = 1.0 - draw()
             z = magic * (u1 - 0.5) / u2
             if z * z / 4.0 <= -log(u2):
-                return exp(mu + z * sigma)
+                try:
+                    return exp(mu + z * sigma)
+                except OverflowError:  # past the largest float: never arrives (as an inf from a product does)
+                    return INF
 
     return lognormal
 

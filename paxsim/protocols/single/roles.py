@@ -46,7 +46,10 @@ class RetryPolicy:
     max: float = 1000.0
 
     def window(self, attempt: int) -> tuple[float, float]:
-        base = min(self.timeout * self.backoff**attempt, self.max)
+        try:
+            base = min(self.timeout * self.backoff**attempt, self.max)
+        except OverflowError:  # backoff**attempt past the largest float (1,024 retries at 2.0): long past max
+            base = self.max
         return base * (1.0 - self.jitter), base * (1.0 + self.jitter)
 
 
