@@ -79,3 +79,29 @@ def test_checker_verdict_is_the_same_on_memory_filtered_and_file_forms(path):
         fast = run.verdict.to_json()
         assert check(run.events).to_json() == fast
         assert check(run.lines_as_events()).to_json() == fast
+
+
+def test_replay_of_a_trace_with_its_lines_reordered(runner, tmp_path):
+    # The trace format lets lines come in any order, and `paxsim check` of
+    # such a file offers `paxsim replay FILE`: replay said DIFFERENT (exit 1).
+    import random
+
+    t = tmp_path / "run.jsonl"
+    assert runner.invoke(main, ["run", str(ROOT / "scenarios/volatile.yaml"), "--seed", "3",
+                                "--trace", str(t)]).exit_code == 1
+    lines = t.read_text().splitlines(keepends=True)
+    body = lines[1:]  # the header comes first; the rest in any order
+    random.Random(4).shuffle(body)
+    lines = lines[:1] + body
+    shuffled = tmp_path / "shuffled.jsonl"
+    shuffled.write_text("".join(lines))
+    check = runner.invoke(main, ["check", str(shuffled)])
+    assert check.exit_code == 1 and f"paxsim replay {shuffled}" in check.stdout
+    result = runner.invoke(main, ["replay", str(shuffled)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("identical events: ") and "another line order" in result.stdout
+    # but reordered and changed, or a line twice in place of another, still differs
+    for bad in ([ln.replace('"t":', '"t":1', 1) if i == 7 else ln for i, ln in enumerate(lines)],
+                lines[:-1] + [lines[0]]):
+        shuffled.write_text("".join(bad))
+        assert runner.invoke(main, ["replay", str(shuffled)]).exit_code == 1
