@@ -81,7 +81,8 @@ def workload_text(header: dict, verdict: Verdict, reproduce: str) -> str:
     clock = "ms at most, wall clock" if header.get("clock") == "wall" else "ms simulated"
     wl = scenario.get("workload") or {}
     lines = [f"{scenario.get('name') or 'scenario'} (seed {header.get('seed')}): "
-             f"{(scenario.get('protocol') or {}).get('kind')}, {len(nodes)} nodes, {wl.get('clients', '?')} clients "
+             f"{(scenario.get('protocol') or {}).get('kind')}, {len(nodes)} node{'s' if len(nodes) != 1 else ''}, "
+             f"{wl.get('clients', '?')} client{'' if wl.get('clients') == 1 else 's'} "
              f"({wl.get('loop', '?')} loop), {scenario.get('duration', 0):g} {clock}"]
     if scenario.get("description"):
         lines.append(f"  {scenario['description']}")
@@ -131,8 +132,9 @@ def summary_text(header: dict, verdict: Verdict, reproduce: str) -> str:
     lines = []
     title = scenario.get("name") or "scenario"
     clock = "ms at most, wall clock" if header.get("clock") == "wall" else "ms simulated"
-    lines.append(f"{title} (seed {header.get('seed')}): {len(nodes)} nodes, "
-                 f"{len(scenario.get('proposers') or [])} proposers, {scenario.get('duration', 0):g} {clock}")
+    proposers = len(scenario.get("proposers") or [])
+    lines.append(f"{title} (seed {header.get('seed')}): {len(nodes)} node{'s' if len(nodes) != 1 else ''}, "
+                 f"{proposers} proposer{'s' if proposers != 1 else ''}, {scenario.get('duration', 0):g} {clock}")
     if scenario.get("description"):
         lines.append(f"  {scenario['description']}")
     if verdict.chosen:

@@ -1094,6 +1094,8 @@ class _Builder:
             if node in seen:
                 raise self.fail(("proposers", i, "node"), f"node {node!r} already proposes (proposers[{seen[node]}])")
             seen[node] = i
+            if type(p["value"]) is float:  # JSON Schema counts 1.0 as an integer; a trace would keep 1.0
+                raise self.fail(("proposers", i, "value"), f"expected a string or an integer, found a number {p['value']!r}")
             out.append(Proposal(node, p["value"], self._time(p.get("at", 0), ("proposers", i, "at"))))
         return tuple(out)
 

@@ -378,3 +378,15 @@ def test_hunt_profiles_ship_in_the_wheel(tmp_path):
     found = proc.stdout.split()
     assert [p.rsplit("/", 1)[1] for p in found] == profiles
     assert all(p.startswith(str(site / "paxsim" / "hunt_profiles")) for p in found), found
+
+
+def test_one_proposer_and_one_node_are_singular_and_a_float_value_is_refused(runner, write):
+    one = write("nodes: 1\nproposers:\n  - {node: n1, value: apple}\n", "one.yaml")
+    result = runner.invoke(main, ["run", str(one)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == "one (seed 0): 1 node, 1 proposer, 2000 ms simulated"
+    # JSON Schema counts 1.0 as an integer, and the trace kept the float
+    bad = write("nodes: 3\nproposers:\n  - {node: n1, value: 1.0}\n", "float.yaml")
+    result = runner.invoke(main, ["run", str(bad)])
+    assert result.exit_code == 2 and result.stderr == (
+        f"{bad}:3: proposers[0].value: expected a string or an integer, found a number 1.0\n")
