@@ -853,6 +853,11 @@ def hunt(profiles, bugs, ranges: int, range_size: int, correct_seeds: int, jobs,
 
     The correct-protocol pass is the longest part (--correct-seeds per
     profile); a progress bar shows how far the hunt is, in seeds.
+
+    Exit status 0 if no control bug was caught and the correct protocol
+    violated nothing; 1 if either happened; 3 if not, but some correct run's
+    client history is undecided (its linearizability search hit the time
+    limit), as paxsim run and sweep say of such a run.
     """
     from . import hunt as h
 
@@ -934,8 +939,9 @@ def hunt(profiles, bugs, ranges: int, range_size: int, correct_seeds: int, jobs,
         _bad_input(f"{exc.filename}: cannot write: {exc.strerror or exc}")
     bad_control = [row for (b, _), row in result["rows"].items()
                    if set(b.split("+")) <= set(h.CONTROL_BUGS) and row.caught]
-    dirty = sum(v for v, _ in result["correct"].values())
-    sys.exit(EXIT_FAIL if (bad_control or dirty) else EXIT_OK)
+    dirty = sum(counts[0] for counts in result["correct"].values())
+    undecided = sum(counts[2] for counts in result["correct"].values())
+    sys.exit(EXIT_FAIL if (bad_control or dirty) else EXIT_UNKNOWN if undecided else EXIT_OK)
 
 
 @main.command("bugs")

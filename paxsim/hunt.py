@@ -71,13 +71,23 @@ def _first_violation(args) -> tuple[int | None, list[str], int]:
     return None, [], size
 
 
-def _count_violations(args) -> tuple[int, int]:
+def _count_violations(args) -> tuple[int, int, int]:
+    """(runs that violated safety, runs, runs whose client history's
+    linearizability is undecided and that violated nothing)."""
     path, start, size = args
+    from .report import status
     from .scenario import load_scenario
     from .sim import simulate
 
     sc = load_scenario(path)
-    return sum(1 for s in range(start, start + size) if not simulate(sc, s).verdict.ok), size
+    violated = undecided = 0
+    for s in range(start, start + size):
+        verdict = simulate(sc, s).verdict
+        if not verdict.ok:
+            violated += 1
+        elif status(verdict) == "unknown":
+            undecided += 1
+    return violated, size, undecided
 
 
 @dataclass
@@ -244,9 +254,15 @@ def _hunt_in(pool, profiles, bugs, rows, correct, ranges, size, correct_seeds, j
         for got in pool.imap(_count_violations, tasks):
             results.append(got)
             advance(got[1])
-        correct[p.stem] = (sum(v for v, _ in results), sum(n for _, n in results))
+        correct[p.stem] = tuple(sum(r[i] for r in results) for i in range(3))  # violations, seeds, undecided
         if progress:
-            progress(f"correct protocol on {p.stem}: {correct[p.stem][0]} violations in {correct[p.stem][1]} seeds")
+            progress(f"correct protocol on {p.stem}: {_correct_cell(correct[p.stem])}")
+
+
+def _correct_cell(counts: tuple[int, int, int]) -> str:
+    violations, seeds, undecided = counts
+    return f"{violations} violations in {seeds:,} seeds" + (
+        f", {undecided:,} undecided (a linearizability search hit its time limit)" if undecided else "")
 
 
 def write_counterexamples(result: dict, directory: Path) -> list[Path]:
@@ -296,8 +312,7 @@ def format_table(result: dict) -> str:
         out.append(f"| {bug} | " + " | ".join(cells) + f" | {', '.join(sorted(kinds)) or '-'} | {size} | {hand_s} |")
     if result.get("correct_seeds", 1):
         missing = "not run (interrupted)" if result.get("interrupted") else ""
-        cells = [f"{correct[p][0]} violations in {correct[p][1]:,} seeds" if p in correct else missing
-                 for p in profiles]
+        cells = [_correct_cell(correct[p]) if p in correct else missing for p in profiles]
     else:
         cells = ["not run (--correct-seeds 0)" for _ in profiles]
     out.append("| correct protocol | " + " | ".join(cells) + " | - | - | - |")

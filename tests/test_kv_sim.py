@@ -401,3 +401,21 @@ def test_sweep_exits_3_when_a_runs_linearizability_is_undecided(runner, tmp_path
     assert undecided.exit_code == 3, undecided.output
     row = next(line for line in undecided.stdout.splitlines() if line.startswith("(scenario as written)"))
     assert row.split()[-2:] == ["2", "0"]  # lin unknown 2, violations 0
+
+
+def test_hunt_counts_undecided_correct_runs_and_exits_3(runner, monkeypatch):
+    # "0 violations in N seeds" said nothing of correct runs whose history was
+    # undecided, and the hunt exited 0 where `paxsim sweep` of them exits 3.
+    # The hunt's workers are forked, so they inherit the patched search.
+    from types import SimpleNamespace
+
+    import paxsim.check_multi
+    from paxsim import lin
+
+    monkeypatch.setattr(paxsim.check_multi.lin, "check", lambda history, time_limit=None: SimpleNamespace(
+        result=lin.UNKNOWN))
+    result = runner.invoke(main, ["hunt", "--profile", str(KV), "--bug", "no-dedup", "--ranges", "1",
+                                  "--range-size", "1", "--correct-seeds", "3", "-j", "1", "--no-progress"])
+    assert result.exit_code == 3, result.output
+    row = next(line for line in result.stdout.splitlines() if line.startswith("| correct protocol |"))
+    assert "0 violations in 3 seeds, 3 undecided" in row
