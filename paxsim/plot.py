@@ -955,10 +955,10 @@ def throughput_figure(events: list[dict], bucket: float = 50.0) -> Figure:
             p99.append(float(np.percentile(inside, 99)))
     bottom.plot(mids, p50, color="black", linestyle="-", label="p50", gid="p50")
     bottom.plot(mids, p99, color="black", linestyle=":", label="p99", gid="p99")
-    gave_up = [t1 for f, t0, t1, outcome in ops if outcome == "info"]
-    if gave_up:
-        bottom.scatter(gave_up, [0] * len(gave_up), marker="x", color="#d62728", s=20,
-                       label=f"gave up ({len(gave_up)})", gid="info")
+    gave_up = [(t1, t1 - t0) for f, t0, t1, outcome in ops if outcome == "info"]
+    if gave_up:  # at the time the client gave up, and how long it had waited (not at latency 0)
+        xs, ys = zip(*gave_up)
+        bottom.scatter(xs, ys, marker="x", color="#d62728", s=20, label=f"gave up ({len(gave_up)})", gid="info")
     bottom.set_ylabel("latency (ms)")
     bottom.set_xlabel("time of completion (ms)")
     for ax in (top, bottom):

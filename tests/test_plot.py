@@ -408,9 +408,14 @@ def test_throughput_counts_ok_operations_per_bucket():
         events.append({"seq": seq, "t": 10.0 * i, "kind": "invoke", "client": "c1", "req": i + 1, "f": "put"})
         events.append({"seq": seq + 1, "t": 10.0 * i + 5, "kind": "ok", "client": "c1", "req": i + 1, "f": "put"})
         seq += 2
+    # and one the client gave up on at 90 ms, after waiting 30 ms
+    events.append({"seq": seq, "t": 60.0, "kind": "invoke", "client": "c2", "req": 1, "f": "get"})
+    events.append({"seq": seq + 1, "t": 90.0, "kind": "info", "client": "c2", "req": 1, "f": "get"})
     fig = throughput_figure(events, bucket=50.0)
     line = next(l for l in fig.axes[0].get_lines() if l.get_gid() == "ops-per-s")
     assert list(line.get_ydata()[:2]) == [80.0, 0.0]  # 4 ops in 50 ms = 80 ops/s
+    gave_up = next(c for c in fig.axes[1].collections if c.get_gid() == "info")
+    assert gave_up.get_offsets().tolist() == [[90.0, 30.0]]  # drawn at its wait, not at latency 0
 
 
 def test_multi_paxos_messages_have_their_own_colours_in_the_timeline_and_the_viewer():
