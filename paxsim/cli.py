@@ -3,7 +3,7 @@
 Exit status: 0 all good; 1 a safety violation or an unmet `expect`;
 2 bad input or usage (one line on stderr, never a traceback); 3 no
 violation, but a client history's linearizability undecided (its search
-hit the time limit); 70 a bug in
+hit the time limit and the log's order is no witness); 70 a bug in
 paxsim itself (a fault the simulation cannot apply), one line naming the
 scenario and seed to report.
 """
@@ -71,7 +71,7 @@ EXIT_PAXSIM_BUG = 70  # sysexits' EX_SOFTWARE: paxsim itself is wrong, not the i
 def _verdict_exit(verdict, unmet: list[str]) -> int:
     """1 on a violation or an unmet expectation; 3 when no violation was
     found but a client history's linearizability is undecided (its search
-    hit the time limit); else 0."""
+    hit the time limit and the log's order is no witness); else 0."""
     if verdict.violations or unmet:
         return EXIT_FAIL
     return EXIT_UNKNOWN if verdict_status(verdict) == "unknown" else EXIT_OK
@@ -283,7 +283,8 @@ def main() -> None:
 
     Exit status: 0 all good, 1 a safety violation or an unmet expect,
     2 bad input or usage, 3 no violation but a client history's
-    linearizability undecided (its search hit the time limit), 70 a bug in
+    linearizability undecided (its search hit the time limit and the log's
+    order is no witness), 70 a bug in
     paxsim (a fault the simulation cannot apply: please report the scenario
     and seed the message names).
     """
@@ -444,7 +445,8 @@ def check(trace: Path, as_json: bool) -> None:
     its scenario's expect block; 2 if it is malformed (one line naming the
     line and field; client events too), or incomplete (no 'end' event)
     without a violation; 3 if it shows no violation but its client history's
-    linearizability is undecided (the search hit its time limit).
+    linearizability is undecided (the search hit its time limit and the
+    log's order, checked, is no linearization).
     """
     verdict = _check_streaming(trace)
     if verdict is None or verdict.violations or verdict.incomplete:
@@ -627,7 +629,7 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
 
     Exit status 1 if any run violated safety; 3 if none did but a run's
     client history's linearizability is undecided (its search hit the time
-    limit; the table's "lin unknown"); 70 if a run hit a bug in paxsim (a
+    limit and the log's order is no witness; the table's "lin unknown"); 70 if a run hit a bug in paxsim (a
     fault the simulation cannot apply; the line names the seed).
     """
     _jobs_or_scheduler(jobs, scheduler)
@@ -1425,6 +1427,7 @@ def linearizable(files, model: str, fmt: str | None, time_limit: float | None, w
       paxsim linearizable etcd_000.log --model register --format jepsen-log
       paxsim linearizable ../shared/porcupine/kv/*.txt --model kv --time-limit 10
       paxsim linearizable history.edn --model kv --json
+      paxsim linearizable run.jsonl --model kv --time-limit 10 --no-witness
 
     Exit status: 0 every history is linearizable, 1 one is not, 2 bad
     input, 3 the time limit left one undecided (and none is violated).

@@ -249,3 +249,10 @@ def test_a_mutants_log_order_is_no_witness_and_settles_nothing(runner, tmp_path,
     assert out["status"] == status  # no-dedup's log violation still found; the stale reads undecided, never ok
     assert out["workload"]["linearizability"] == "unknown"
     assert "linearizability_by" not in out["workload"]
+
+
+def test_an_executed_event_without_a_request_id_gives_no_witness_not_a_traceback():
+    events = _events([("invoke", "c1", 1, "put", "a"), ("exec", 0, "c1", 1, "put", "a"), ("ok", "c1", 1, "put", None)])
+    del events[1]["command"]["req"]
+    w = lin.witness_from_log(events, lin.history_from_events(events, "kv"))
+    assert not w.valid and w.reason == "an executed event (seq 1) has no command client and req"

@@ -101,16 +101,25 @@ def log_order(events: Iterable[dict]) -> list[tuple[str, int]] | None:
     """The client requests (client, req) a replicated log applied, in slot
     order: for each slot, the first `executed` event recorded for it (on any
     replica), if it `applied` a command.  None if the trace has no
-    `executed` events (not a replicated-log run)."""
+    `executed` events (not a replicated-log run).  Raises ValueError on an
+    `executed` event it cannot read."""
     by_slot: dict[int, tuple[str, int] | None] = {}
     for ev in events:
         if ev.get("kind") != "executed":
             continue
         slot = ev.get("slot")
-        if not isinstance(slot, int) or slot in by_slot:
+        if isinstance(slot, bool) or not isinstance(slot, int):
+            raise ValueError(f"an executed event (seq {ev.get('seq')}) has no integer slot")
+        if slot in by_slot:
             continue
         cmd = ev.get("command")
-        by_slot[slot] = (cmd["client"], cmd["req"]) if ev.get("applied") and isinstance(cmd, dict) else None
+        if not ev.get("applied") or cmd is None:
+            by_slot[slot] = None
+            continue
+        client, req = (cmd.get("client"), cmd.get("req")) if isinstance(cmd, dict) else (None, None)
+        if not isinstance(client, str) or isinstance(req, bool) or not isinstance(req, int):
+            raise ValueError(f"an executed event (seq {ev.get('seq')}) has no command client and req")
+        by_slot[slot] = (client, req)
     if not by_slot:
         return None
     return [rid for _, rid in sorted(by_slot.items()) if rid is not None]
@@ -119,7 +128,10 @@ def log_order(events: Iterable[dict]) -> list[tuple[str, int]] | None:
 def from_log(events: Sequence[dict], history: History) -> Witness | None:
     """The log's order as a witness for `history` (read from the same
     trace's client events), checked; None if the trace has no log."""
-    order_ids = log_order(events)
+    try:
+        order_ids = log_order(events)
+    except ValueError as err:
+        return Witness(LOG_ORDER, None, str(err))
     if order_ids is None:
         return None
     # the history's operations by (client, req), through their invoke events
