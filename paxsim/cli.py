@@ -3,7 +3,7 @@
 Exit status: 0 all good; 1 a safety violation or an unmet `expect`;
 2 bad input or usage (one line on stderr, never a traceback); 3 no
 violation, but a client history's linearizability undecided (its search
-hit the time limit); 70 a bug in
+hit the time limit and the log's order is no witness); 70 a bug in
 paxsim itself (a fault the simulation cannot apply), one line naming the
 scenario and seed to report.
 """
@@ -71,7 +71,7 @@ EXIT_PAXSIM_BUG = 70  # sysexits' EX_SOFTWARE: paxsim itself is wrong, not the i
 def _verdict_exit(verdict, unmet: list[str]) -> int:
     """1 on a violation or an unmet expectation; 3 when no violation was
     found but a client history's linearizability is undecided (its search
-    hit the time limit); else 0."""
+    hit the time limit and the log's order is no witness); else 0."""
     if verdict.violations or unmet:
         return EXIT_FAIL
     return EXIT_UNKNOWN if verdict_status(verdict) == "unknown" else EXIT_OK
@@ -283,7 +283,8 @@ def main() -> None:
 
     Exit status: 0 all good, 1 a safety violation or an unmet expect,
     2 bad input or usage, 3 no violation but a client history's
-    linearizability undecided (its search hit the time limit), 70 a bug in
+    linearizability undecided (its search hit the time limit and the log's
+    order is no witness), 70 a bug in
     paxsim (a fault the simulation cannot apply: please report the scenario
     and seed the message names).
     """
@@ -444,7 +445,8 @@ def check(trace: Path, as_json: bool) -> None:
     its scenario's expect block; 2 if it is malformed (one line naming the
     line and field; client events too), or incomplete (no 'end' event)
     without a violation; 3 if it shows no violation but its client history's
-    linearizability is undecided (the search hit its time limit).
+    linearizability is undecided (the search hit its time limit and the
+    log's order, checked, is no linearization).
     """
     verdict = _check_streaming(trace)
     if verdict is None or verdict.violations or verdict.incomplete:
@@ -641,7 +643,7 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
 
     Exit status 1 if any run violated safety; 3 if none did but a run's
     client history's linearizability is undecided (its search hit the time
-    limit; the table's "lin unknown"); 70 if a run hit a bug in paxsim (a
+    limit and the log's order is no witness; the table's "lin unknown"); 70 if a run hit a bug in paxsim (a
     fault the simulation cannot apply; the line names the seed).
     """
     _jobs_or_scheduler(jobs, scheduler)
@@ -1424,8 +1426,12 @@ def _chunks(lines, size: int = 1 << 16):
 @click.option("--time-limit", type=Number(min=0, min_open=True), metavar="S",
               help="Seconds per file; a key still undecided then is reported unknown (exit 3) "
                    "[default: no limit: a hard history can search for a long time].")
+@click.option("--no-witness", "witness", is_flag=True, flag_value=False, default=True,
+              help="Judge by the search alone: do not offer a replicated log's order (a paxsim trace's "
+                   "executed events) as a linearization to check.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (a list of per-file results).")
-def linearizable(files, model: str, fmt: str | None, time_limit: float | None, as_json: bool) -> None:
+def linearizable(files, model: str, fmt: str | None, time_limit: float | None, witness: bool,
+                 as_json: bool) -> None:
     """Check that client histories are linearizable (a register, or a key-value map).
 
     Reads the invoke / ok / fail / info events of a paxsim trace, a Jepsen
@@ -1441,11 +1447,20 @@ def linearizable(files, model: str, fmt: str | None, time_limit: float | None, a
       paxsim linearizable etcd_000.log --model register --format jepsen-log
       paxsim linearizable ../shared/porcupine/kv/*.txt --model kv --time-limit 10
       paxsim linearizable history.edn --model kv --json
+      paxsim linearizable run.jsonl --model kv --time-limit 10 --no-witness
 
     Exit status: 0 every history is linearizable, 1 one is not, 2 bad
     input, 3 the time limit left one undecided (and none is violated).
+
+    A paxsim trace of a replicated log (multi-paxos) also offers a witness:
+    the order in which the log applied the commands. If that order is a
+    linearization (every completed operation once, none that failed, real
+    time kept, every result as the model gives), the history is
+    linearizable, "by the log's order, checked", even where the search
+    would run out of time; if not, the search's answer stands.
     """
     from . import lin
+    from .lin.witness import log_events
     from .lin.report import verdict_json, verdict_text
 
     histories = []
@@ -1459,8 +1474,14 @@ def linearizable(files, model: str, fmt: str | None, time_limit: float | None, a
                        "(a paxsim trace has them only from a run with a workload)")
         histories.append(history)
     verdicts = []
-    for history in histories:
-        verdict = lin.check(history, time_limit=time_limit)
+    for path, history in zip(files, histories):
+        offered = None
+        if witness and history.format == "paxsim":
+            try:
+                offered = lin.witness_from_log(log_events(path), history)
+            except (OSError, ValueError, KeyError, TypeError):  # read once already: then no witness, the search decides
+                offered = None
+        verdict = lin.check(history, time_limit=time_limit, witness=offered)
         verdicts.append(verdict)
         if not as_json:
             click.echo(verdict_text(verdict, time_limit))

@@ -107,8 +107,9 @@ def workload_text(header: dict, verdict: Verdict, reproduce: str) -> str:
         held = [p for p in properties if p not in broken]
         lines.append(f"log:       VIOLATED ({', '.join(p for p in properties if p in broken)})"
                      + (f"; holds: {', '.join(held)}" if held else ""))
+    how = "by the log's order, checked; " if w.get("linearizability_by") == "log order" else ""
     lines.append(f"history:   {'linearizable' if w['linearizability'] == 'linearizable' else w['linearizability'].upper()}"
-                 " (model kv)")
+                 f" ({how}model kv)")
     if verdict.violations:
         lines.append(f"verdict:   VIOLATION ({len(verdict.violations)})")
         for v in verdict.violations:

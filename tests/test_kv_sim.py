@@ -383,21 +383,21 @@ def test_run_json_status_follows_the_verdict(runner):
 def test_sweep_exits_3_when_a_runs_linearizability_is_undecided(runner, tmp_path, monkeypatch):
     # The search's time limit is what leaves a history undecided (shown by the check test
     # above); here the search answers "unknown" for every run's history, as it does when
-    # it runs out, and the sweep must not exit 0 as if every history were judged.
-    from types import SimpleNamespace
+    # it runs out.  The correct store's log order is then checked as a witness and settles
+    # every history; with stale reads (answered outside the log) it is no witness, the
+    # histories stay undecided, and the sweep must not exit 0 as if every history were judged.
+    import importlib
 
-    import paxsim.check_multi
-    from paxsim import lin
-
-    def out_of_time(history, time_limit=None):
-        return SimpleNamespace(result=lin.UNKNOWN)
-
-    results = tmp_path / "kv.jsonl"
-    args = ["sweep", str(KV), "--seeds", "0:2", "-j", "1", "-o", str(results)]
-    judged = runner.invoke(main, args)
+    lin_check = importlib.import_module("paxsim.lin.check")  # the module (paxsim.lin.check is the function)
+    args = ["sweep", str(KV), "--seeds", "0:2", "-j", "1", "-o"]
+    judged = runner.invoke(main, [*args, str(tmp_path / "kv.jsonl")])
     assert judged.exit_code == 0, judged.output
-    monkeypatch.setattr(paxsim.check_multi.lin, "check", out_of_time)
-    undecided = runner.invoke(main, [*args[:-1], str(tmp_path / "kv2.jsonl")])
+    monkeypatch.setattr(lin_check, "linearizable", lambda ops, initial, deadline=None: None)
+    settled = runner.invoke(main, [*args, str(tmp_path / "kv2.jsonl")])
+    assert settled.exit_code == 0, settled.output
+    row = next(line for line in settled.stdout.splitlines() if line.startswith("(scenario as written)"))
+    assert row.split()[-2:] == ["0", "0"]  # lin unknown 0, violations 0
+    undecided = runner.invoke(main, [*args, str(tmp_path / "kv3.jsonl"), "--bug", "stale-read"])
     assert undecided.exit_code == 3, undecided.output
     row = next(line for line in undecided.stdout.splitlines() if line.startswith("(scenario as written)"))
     assert row.split()[-2:] == ["2", "0"]  # lin unknown 2, violations 0

@@ -8,13 +8,16 @@ that runs a simulation.
     verdict = lin.check(history, time_limit=10)
     verdict.result, verdict.explanation
     lin.check(lin.history_from_events(run.events, "kv"))  # a run still in memory
+    lin.check(h, witness=lin.witness_from_log(events, h))  # a replicated log's order as a witness
 """
 
 from .check import LINEARIZABLE, UNKNOWN, VIOLATION, Explanation, Verdict, check
 from .formats import FORMATS, HistoryError, guess_format, history_from_events, parse_history, read_history
 from .history import History, Op, Where
 from .models import MODELS
+from .witness import Witness, check_order
+from .witness import from_log as witness_from_log
 
 __all__ = ["LINEARIZABLE", "UNKNOWN", "VIOLATION", "Explanation", "Verdict", "check", "FORMATS",
            "HistoryError", "guess_format", "history_from_events", "parse_history", "read_history",
-           "History", "Op", "Where", "MODELS"]
+           "History", "Op", "Where", "MODELS", "Witness", "check_order", "witness_from_log"]

@@ -33,8 +33,14 @@ from typing import Any
 from .history import History, Op
 from .models import ANY, READ
 from .search import linearizable
+from .witness import Witness
 
 LINEARIZABLE, VIOLATION, UNKNOWN = "linearizable", "not linearizable", "unknown"
+
+# With a valid witness the history is known linearizable: the search only
+# gets this long (seconds) to decide on its own before the witness settles
+# the keys it leaves undecided.
+WITNESS_SEARCH_BUDGET = 1.0
 
 
 @dataclass
@@ -58,6 +64,13 @@ class Verdict:
     unknown: list[Any]                 # keys the time limit left undecided
     seconds: float
     explanation: Explanation | None = None
+    witness: Witness | None = None     # the order offered as a linearization, checked
+    settled: list[Any] = field(default_factory=list)  # keys the search left undecided, settled by the witness
+
+    @property
+    def decided_by(self) -> str:
+        """"search", or "witness" when a valid witness settled keys the search left undecided."""
+        return "witness" if self.settled else "search"
 
     @property
     def ok(self) -> bool:
@@ -65,25 +78,39 @@ class Verdict:
 
 
 def check(history: History, time_limit: float | None = None, explain: bool = True,
-          explain_limit: float | None = 30.0) -> Verdict:
+          explain_limit: float | None = 30.0, witness: Witness | None = None) -> Verdict:
     """Judge `history`.  `time_limit` (seconds) bounds the search; a key it
     leaves undecided makes the verdict UNKNOWN unless another key fails.
-    `explain_limit` bounds the explanation's minimisation separately."""
+    `explain_limit` bounds the explanation's minimisation separately.
+
+    `witness` (see `witness.py`, already checked against `history`): if it
+    is valid, the history is linearizable, so the search gets at most
+    WITNESS_SEARCH_BUDGET seconds and the keys it leaves undecided are
+    settled by the witness (`Verdict.settled`).  An invalid witness changes
+    nothing."""
     start = time.monotonic()
     deadline = None if time_limit is None else start + time_limit
+    search_deadline = deadline
+    if witness is not None and witness.valid:
+        cap = start + WITNESS_SEARCH_BUDGET
+        search_deadline = cap if deadline is None else min(deadline, cap)
     groups = history.by_key()
     failing, unknown = [], []
     failing_ops: dict[Any, list[Op]] = {}
     for key, ops in groups:
-        answer = linearizable(ops, history.initial, deadline)
+        answer = linearizable(ops, history.initial, search_deadline)
         if answer is False:
             failing.append(key)
             failing_ops[key] = ops
         elif answer is None:
             unknown.append(key)
+    settled: list[Any] = []
+    if unknown and not failing and witness is not None and witness.valid:
+        settled, unknown = unknown, []
     result = VIOLATION if failing else (UNKNOWN if unknown else LINEARIZABLE)
     now = time.monotonic()
-    verdict = Verdict(history, result, len(groups), failing, unknown, now - start)
+    verdict = Verdict(history, result, len(groups), failing, unknown, now - start, witness=witness,
+                      settled=settled)
     if failing and explain:
         key = failing[0]
         # the explanation shares the file's time limit (it does not get a second one)

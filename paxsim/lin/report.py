@@ -17,6 +17,8 @@ def verdict_text(v: Verdict, time_limit: float | None = None) -> str:
     unknown_ops = sum(1 for op in h.ops if not op.known)
     fmt = h.format + (" (guessed)" if any("guessed" in n for n in h.notes) else "")
     title = {LINEARIZABLE: "linearizable", VIOLATION: "NOT LINEARIZABLE", UNKNOWN: "UNKNOWN"}[v.result]
+    if v.settled:
+        title += f" (by {v.witness.source}, checked)"
     lines = [f"{h.source}: {title}",
              f"  history:   {fmt}, model {h.model.name}; {len(h.ops)} operations ({unknown_ops} of unknown outcome"
              f"{f', {h.left_out} without effect left out' if h.left_out else ''}), {v.keys} "
@@ -26,6 +28,12 @@ def verdict_text(v: Verdict, time_limit: float | None = None) -> str:
         names = ", ".join(_key_name(h.model.keyed, k) for k in v.unknown)
         lines.append(f"  undecided: the time limit{limit} ran out on {names}: no verdict for "
                      f"{'them' if len(v.unknown) > 1 else 'it'}")
+    if v.settled:
+        names = ", ".join(_key_name(h.model.keyed, k) for k in v.settled)
+        lines.append(f"  witness:   the search left {names} undecided; {v.witness.source} is a linearization "
+                     f"(every completed operation once, real-time order kept, each result as the model gives)")
+    elif v.result == UNKNOWN and v.witness is not None and not v.witness.valid:
+        lines.append(f"  witness:   {v.witness.source} is no linearization: {v.witness.reason}")
     e = v.explanation
     if e is not None:
         where = _key_name(h.model.keyed, e.key)
@@ -61,6 +69,8 @@ def verdict_json(v: Verdict) -> dict:
         "operations": len(h.ops), "unknown_outcome": sum(1 for op in h.ops if not op.known),
         "left_out": h.left_out, "keys": v.keys, "failing_keys": v.failing, "undecided_keys": v.unknown,
         "seconds": round(v.seconds, 4), "notes": h.notes,
+        "decided_by": v.decided_by if v.result != UNKNOWN else None, "settled_keys": v.settled,
+        "witness": None if v.witness is None else v.witness.to_json(),
         "violation": None if e is None else {
             "key": e.key, "operations": [op.to_json() for op in e.core],
             "first_unplaceable": e.core.index(next(op for op in e.core if op.id == e.first.id)),
