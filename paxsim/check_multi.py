@@ -99,7 +99,10 @@ def check_multi(events: list[dict], kind: str = "multi-paxos") -> Verdict:
     nodes = scenario.get("nodes") or []
     up = end.get("up") if end else None
     down = [n for n in nodes if up is not None and n not in up]
-    stats = workload_stats(events, scenario.get("duration") or (end or {}).get("t") or 0.0)
+    # ops/s over the time the trace covers: the run's duration, or up to its last event if it was cut short
+    covered = (scenario.get("duration") or end.get("t")) if end else max(
+        (ev["t"] for ev in events[1:] if isinstance(ev.get("t"), (int, float))), default=0.0)
+    stats = workload_stats(events, covered or 0.0)
     stats["linearizability"] = lin_result
     if lin_result == lin.LINEARIZABLE:  # what decided it: the search, or the log's order checked as a witness
         stats["linearizability_by"] = lin_by

@@ -406,16 +406,34 @@ def test_sweep_exits_3_when_a_runs_linearizability_is_undecided(runner, tmp_path
 def test_hunt_counts_undecided_correct_runs_and_exits_3(runner, monkeypatch):
     # "0 violations in N seeds" said nothing of correct runs whose history was
     # undecided, and the hunt exited 0 where `paxsim sweep` of them exits 3.
-    # The hunt's workers are forked, so they inherit the patched search.
-    from types import SimpleNamespace
+    # The hunt's workers are forked, so they inherit the patched search: out of
+    # time on every key, and no log order offered as a witness.
+    import importlib
 
     import paxsim.check_multi
-    from paxsim import lin
 
-    monkeypatch.setattr(paxsim.check_multi.lin, "check", lambda history, time_limit=None: SimpleNamespace(
-        result=lin.UNKNOWN))
+    lin_check = importlib.import_module("paxsim.lin.check")  # the module (paxsim.lin.check is the function)
+    monkeypatch.setattr(lin_check, "linearizable", lambda ops, initial, deadline=None: None)
+    monkeypatch.setattr(paxsim.check_multi.lin, "witness_from_log", lambda events, history: None)
     result = runner.invoke(main, ["hunt", "--profile", str(KV), "--bug", "no-dedup", "--ranges", "1",
                                   "--range-size", "1", "--correct-seeds", "3", "-j", "1", "--no-progress"])
     assert result.exit_code == 3, result.output
     row = next(line for line in result.stdout.splitlines() if line.startswith("| correct protocol |"))
     assert "0 violations in 3 seeds, 3 undecided" in row
+
+
+def test_ops_per_second_of_a_trace_cut_short_is_over_the_time_it_covers(runner, tmp_path):
+    # A trace cut short (no end event) divided its ok operations by the
+    # scenario's whole duration.
+    full = tmp_path / "kv.jsonl"
+    assert runner.invoke(main, ["run", str(KV), "--trace", str(full)]).exit_code == 0
+    lines = full.read_text().splitlines(keepends=True)
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text("".join(lines[:len(lines) // 2]))
+    events = read_trace(cut)
+    last_t = events[-1]["t"]
+    result = runner.invoke(main, ["check", str(cut), "--json"])
+    assert result.exit_code == 2  # incomplete, and no violation in what it has
+    workload = json.loads(result.stdout)["workload"]
+    assert last_t < events[0]["scenario"]["duration"]
+    assert workload["ops_per_s"] == pytest.approx(workload["ok"] / (last_t / 1000.0))
