@@ -209,10 +209,7 @@ def read_trace(path: str | Path, header_only: bool = False) -> list[dict]:
                 ev = _parse_line(source, number, line)
                 if not events:
                     other = _check_first(source, number, ev)
-                if other and ev["kind"] == "send":
-                    _validate_send_any(source, number, ev)
-                else:
-                    _validate_line(source, number, ev)
+                _validate(source, number, ev, other)
                 events.append(ev)
                 numbers.append(number)
                 if header_only:
@@ -259,14 +256,8 @@ def iter_trace(path: str | Path) -> Iterator[dict]:
                     raise NotStreamable
                 try:
                     if header is None:
-                        _check_first(source, number, ev)
-                        scenario = ev.get("scenario")
-                        protocol = scenario.get("protocol") if isinstance(scenario, dict) else None
-                        other = isinstance(protocol, dict) and protocol.get("kind", "single-decree") != "single-decree"
-                    if other and ev["kind"] == "send":
-                        _validate_send_any(source, number, ev)
-                    else:
-                        _validate_line(source, number, ev)
+                        other = _check_first(source, number, ev)
+                    _validate(source, number, ev, other)
                 except TraceError:
                     raise NotStreamable from None
                 if header is None:
@@ -327,10 +318,7 @@ def stream_trace(path: str | Path) -> Iterator[dict]:
                 ev = _parse_line(source, number, line)
                 if not yielded:
                     other = _check_first(source, number, ev)
-                if other and ev["kind"] == "send":
-                    _validate_send_any(source, number, ev)
-                else:
-                    _validate_line(source, number, ev)
+                _validate(source, number, ev, other)
                 if not yielded:
                     known = frozenset(ev["scenario"]["nodes"])
                     if any(p["node"] not in known for p in ev["scenario"]["proposers"]):
@@ -357,6 +345,15 @@ def stream_trace(path: str | Path) -> Iterator[dict]:
             raise TraceError(source, None, "not a UTF-8 text file") from None
     # Something only the whole file can settle: read_trace raises its error, or sorts the lines.
     yield from read_trace(path)[yielded:]
+
+
+def _validate(source: str, number: int, ev: dict, other: bool) -> None:
+    """Validate one event; `other`: the trace's protocol is not single-decree
+    (its messages then need only a type)."""
+    if other and ev["kind"] == "send":
+        _validate_send_any(source, number, ev)
+    else:
+        _validate_line(source, number, ev)
 
 
 def _parse_line(source: str, number: int, line: str) -> dict:

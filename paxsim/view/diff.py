@@ -305,12 +305,10 @@ class DiffResult:
     wall: bool = False
 
 
-def diff(a: list[dict], b: list[dict], labels: tuple[str, str] = ("A", "B")) -> DiffResult:
-    """Compare two traces (lists of events, header first)."""
-    ha = a[0] if a and a[0].get("kind") == "header" else {}
-    hb = b[0] if b and b[0].get("kind") == "header" else {}
+def _compare_headers(ha: dict, hb: dict) -> tuple[bool, tuple, list[str], list[str]]:
+    """(wall clock?, the fields events are compared without, the header
+    fields that differ, the first summary lines) of two traces' headers."""
     wall = is_wall_clock(ha) or is_wall_clock(hb)
-    ignore = WALL_IGNORED if wall else ()
     lines: list[str] = []
     header_fields = differing_fields(ha, hb)
     if header_fields:
@@ -319,6 +317,14 @@ def diff(a: list[dict], b: list[dict], labels: tuple[str, str] = ("A", "B")) -> 
         lines.append(f"headers differ: {shown}{more}")
     if wall:
         lines.append("a wall-clock trace: events compared without their times, seqs and message ids")
+    return wall, (WALL_IGNORED if wall else ()), header_fields, lines
+
+
+def diff(a: list[dict], b: list[dict], labels: tuple[str, str] = ("A", "B")) -> DiffResult:
+    """Compare two traces (lists of events, header first)."""
+    ha = a[0] if a and a[0].get("kind") == "header" else {}
+    hb = b[0] if b and b[0].get("kind") == "header" else {}
+    wall, ignore, header_fields, lines = _compare_headers(ha, hb)
     div = first_divergence(a, b, ignore, start=1)
     if div is None and not header_fields:
         lines.append(f"identical: {len(a)} events")
@@ -462,16 +468,7 @@ def diff_files(a, b, labels: tuple[str, str] = ("A", "B")) -> DiffResult:
             raise NotStreamed from None
         if kind in PROTOCOL_KINDS:
             raise NotStreamed
-    wall = is_wall_clock(ha) or is_wall_clock(hb)
-    ignore = WALL_IGNORED if wall else ()
-    lines: list[str] = []
-    header_fields = differing_fields(ha, hb)
-    if header_fields:
-        shown = ", ".join(f"{f} ({fmt(get_path(ha, f))} vs {fmt(get_path(hb, f))})" for f in header_fields[:4])
-        more = f" and {len(header_fields) - 4} more" if len(header_fields) > 4 else ""
-        lines.append(f"headers differ: {shown}{more}")
-    if wall:
-        lines.append("a wall-clock trace: events compared without their times, seqs and message ids")
+    wall, ignore, header_fields, lines = _compare_headers(ha, hb)
     sa, sb = _Side(a, ha), _Side(b, hb)
     div, sends = None, None
     index = 1
