@@ -332,6 +332,51 @@ class TimelineWindow:
 _FAULT_KINDS = frozenset({"crash", "restart", "partition", "heal", "cut", "uncut"})
 
 
+def _check_range(t_from, t_to, lo: float, end_t: float) -> None:
+    """--from/--to against the trace's end, in the words both readers use."""
+    if t_from is None and end_t <= 0.0:  # no --from was given: do not blame one
+        raise PlotError(f"the trace ends at {end_t:g} ms: no time to draw")
+    if lo >= end_t:
+        raise PlotError(f"--from: {lo:g} ms is at or after the end of the trace ({end_t:g} ms)")
+    if t_to is not None and t_to <= lo:
+        raise PlotError(f"--to: {t_to:g} ms must be after --from {lo:g} ms")
+
+
+def _cut_window(candidates: list, total: int, lo: float, t_to, end_t: float, marked: float | None,
+                max_messages: int, lanes: list, all_nodes: list) -> tuple[list, float, list[str]]:
+    """(the messages drawn, the window's end, notes) from the window's first
+    candidates (`total` in all; at least max_messages + 1 of them given when
+    there are more), the latest decision or fault `marked`, and the lanes."""
+    def finish(m):
+        return m.delivered if m.delivered is not None else (m.dropped if m.dropped is not None else end_t)
+
+    notes = []
+    if t_to is None:
+        # end at the last thing worth seeing (a message, a decision, a fault), not at the time limit
+        marks = [finish(m) for m in candidates] + ([marked] if marked is not None else [])
+        hi = min(end_t, max(marks, default=end_t) * 1.04 + 1.0)
+    else:
+        hi = float(t_to)
+    if total > max_messages:
+        # the window ends where the first message left out is sent, so every message sent in it is drawn
+        # (arrows that arrive later run off the bottom edge)
+        cut = candidates[max_messages].sent
+        kept = [m for m in candidates if m.sent < cut]
+        if kept:
+            hi = max(cut, lo + 1e-9)
+        else:  # more than max_messages sent at one instant: draw the first of them
+            kept = candidates[:max_messages]
+            hi = max(max(finish(m) for m in kept), lo + 1.0)
+        candidates = kept
+        notes.append(f"window {_ms(lo)}-{_ms(hi)} ms of {_ms(end_t)} (--max-messages {max_messages}): "
+                     f"{len(candidates)} of {total} messages; use --from/--to or --nodes for the rest")
+    if hi <= lo:
+        hi = lo + 1.0
+    if len(lanes) < len(all_nodes):
+        notes.append(f"nodes shown: {', '.join(lanes)} (messages to or from others left out)")
+    return candidates, hi, notes
+
+
 def _timeline_window(events: list[dict], t_from, t_to, nodes, max_messages: int) -> TimelineWindow:
     """The window of a trace held whole (any trace: the reference that
     `stream_timeline_window` matches)."""
@@ -356,12 +401,7 @@ def _timeline_window(events: list[dict], t_from, t_to, nodes, max_messages: int)
     if end_t is None:
         end_t = max((ev.get("t", 0.0) for ev in events), default=0.0)
     lo = 0.0 if t_from is None else float(t_from)
-    if t_from is None and end_t <= 0.0:  # no --from was given: do not blame one
-        raise PlotError(f"the trace ends at {end_t:g} ms: no time to draw")
-    if lo >= end_t:
-        raise PlotError(f"--from: {lo:g} ms is at or after the end of the trace ({end_t:g} ms)")
-    if t_to is not None and t_to <= lo:
-        raise PlotError(f"--to: {t_to:g} ms must be after --from {lo:g} ms")
+    _check_range(t_from, t_to, lo, end_t)
 
     def finish(m):
         return m.delivered if m.delivered is not None else (m.dropped if m.dropped is not None else end_t)
@@ -370,31 +410,9 @@ def _timeline_window(events: list[dict], t_from, t_to, nodes, max_messages: int)
     candidates = [m for m in records
                   if not m.local and m.src in x and m.dst in x and finish(m) >= lo
                   and (t_to is None or m.sent <= t_to)]
-    notes = []
-    total = len(candidates)
-    if t_to is None:
-        # end at the last thing worth seeing (a message, a decision, a fault), not at the time limit
-        marks = [finish(m) for m in candidates] + [ev["t"] for ev in events if ev.get("kind") in _MARKED]
-        hi = min(end_t, max(marks, default=end_t) * 1.04 + 1.0)
-    else:
-        hi = float(t_to)
-    if len(candidates) > max_messages:
-        # the window ends where the first message left out is sent, so every message sent in it is drawn
-        # (arrows that arrive later run off the bottom edge)
-        cut = candidates[max_messages].sent
-        kept = [m for m in candidates if m.sent < cut]
-        if kept:
-            hi = max(cut, lo + 1e-9)
-        else:  # more than max_messages sent at one instant: draw the first of them
-            kept = candidates[:max_messages]
-            hi = max(max(finish(m) for m in kept), lo + 1.0)
-        candidates = kept
-        notes.append(f"window {_ms(lo)}-{_ms(hi)} ms of {_ms(end_t)} (--max-messages {max_messages}): "
-                     f"{len(candidates)} of {total} messages; use --from/--to or --nodes for the rest")
-    if hi <= lo:
-        hi = lo + 1.0
-    if len(lanes) < len(all_nodes):
-        notes.append(f"nodes shown: {', '.join(lanes)} (messages to or from others left out)")
+    marked = max((ev["t"] for ev in events if ev.get("kind") in _MARKED), default=None)
+    candidates, hi, notes = _cut_window(candidates, len(candidates), lo, t_to, end_t, marked, max_messages,
+                                        lanes, all_nodes)
     return TimelineWindow(
         header=h, lanes=lanes, all_nodes=all_nodes, lo=lo, hi=hi, end_t=end_t, candidates=candidates, notes=notes,
         faults=[ev for ev in events if ev.get("kind") in _FAULT_KINDS],
@@ -523,40 +541,11 @@ def stream_timeline_window(events, t_from: float | None = None, t_to: float | No
         unknown = [n for n in nodes if n not in all_nodes]
         if unknown:
             raise PlotError(f"--nodes: unknown node(s) {', '.join(unknown)} (the trace has {', '.join(all_nodes)})")
-    if t_from is None and end_t <= 0.0:
-        raise PlotError(f"the trace ends at {end_t:g} ms: no time to draw")
-    if lo >= end_t:
-        raise PlotError(f"--from: {lo:g} ms is at or after the end of the trace ({end_t:g} ms)")
-    if t_to is not None and t_to <= lo:
-        raise PlotError(f"--to: {t_to:g} ms must be after --from {lo:g} ms")
+    _check_range(t_from, t_to, lo, end_t)
 
     candidates = [analysis.MessageRecord(id=m[0], type=m[1], src=m[2], dst=m[3], ballot=m[4], sent=m[5],
                                          delivered=m[6], dropped=m[7], reason=m[8], copy_of=m[9]) for m in first]
-
-    def finish(m):
-        return m.delivered if m.delivered is not None else (m.dropped if m.dropped is not None else end_t)
-
-    notes = []
-    if t_to is None:
-        marks = [finish(m) for m in candidates] + ([marked] if marked is not None else [])
-        hi = min(end_t, max(marks, default=end_t) * 1.04 + 1.0)
-    else:
-        hi = float(t_to)
-    if total > max_messages:
-        cut = candidates[max_messages].sent
-        kept = [m for m in candidates if m.sent < cut]
-        if kept:
-            hi = max(cut, lo + 1e-9)
-        else:
-            kept = candidates[:max_messages]
-            hi = max(max(finish(m) for m in kept), lo + 1.0)
-        candidates = kept
-        notes.append(f"window {_ms(lo)}-{_ms(hi)} ms of {_ms(end_t)} (--max-messages {max_messages}): "
-                     f"{len(candidates)} of {total} messages; use --from/--to or --nodes for the rest")
-    if hi <= lo:
-        hi = lo + 1.0
-    if len(lanes) < len(all_nodes):
-        notes.append(f"nodes shown: {', '.join(lanes)} (messages to or from others left out)")
+    candidates, hi, notes = _cut_window(candidates, total, lo, t_to, end_t, marked, max_messages, lanes, all_nodes)
     if hi > bound:
         raise AssertionError(f"the timeline's window ends at {hi} ms, after {bound} ms")  # a bug here, not the trace's
     return TimelineWindow(header=header, lanes=lanes, all_nodes=all_nodes, lo=lo, hi=hi, end_t=end_t,
