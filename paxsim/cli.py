@@ -643,8 +643,9 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
 
     Exit status 1 if any run violated safety; 3 if none did but a run's
     client history's linearizability is undecided (its search hit the time
-    limit and the log's order is no witness; the table's "lin unknown"); 70 if a run hit a bug in paxsim (a
-    fault the simulation cannot apply; the line names the seed).
+    limit and the log's order is no witness; the table's "lin unknown"); 70
+    if a run hit a bug in paxsim (a fault the simulation cannot apply; the
+    line names the seed).
     """
     _jobs_or_scheduler(jobs, scheduler)
     with _importing():
@@ -991,16 +992,21 @@ class Duration(click.ParamType):
             self.fail(f"{value!r} is not a time (use e.g. 250, 250ms, 1.5s)", param, ctx)
 
 
-def _load_traces(paths) -> list[tuple[str, list[dict]]]:
+def _read_traces(paths, read) -> list:
+    """(label, read(path)) for each trace: its stem, or its path where stems repeat."""
     out = []
     stems = [p.stem for p in paths]
     for p in paths:
         try:
-            events = read_trace(p)
+            got = read(p)
         except TraceError as exc:
             _bad_input(str(exc))
-        out.append((p.stem if stems.count(p.stem) == 1 else str(p), events))
+        out.append((p.stem if stems.count(p.stem) == 1 else str(p), got))
     return out
+
+
+def _load_traces(paths) -> list[tuple[str, list[dict]]]:
+    return _read_traces(paths, read_trace)
 
 
 def _stream_traces(paths, reduce) -> list:
@@ -1009,15 +1015,7 @@ def _stream_traces(paths, reduce) -> list:
     holds what `reduce` keeps, not the trace."""
     from .trace import stream_trace
 
-    out = []
-    stems = [p.stem for p in paths]
-    for p in paths:
-        try:
-            kept = reduce(stream_trace(p))
-        except TraceError as exc:
-            _bad_input(str(exc))
-        out.append((p.stem if stems.count(p.stem) == 1 else str(p), kept))
-    return out
+    return _read_traces(paths, lambda p: reduce(stream_trace(p)))
 
 
 def _save_figure(make, output: Path, about: str) -> None:
@@ -1131,16 +1129,17 @@ def plot_timeline(trace: Path, output: Path, t_from, t_to, nodes, max_messages: 
     if node_list == []:
         _bad_input(f"--nodes {nodes!r}: no node names (give e.g. --nodes n1,n3, or leave it out for all)")
 
-    def window():
+    def figure():
         try:  # a line at a time, keeping what the window shows
-            return plot_mod.stream_timeline_window(stream_trace(trace), t_from, t_to, node_list, max_messages)
+            window = plot_mod.stream_timeline_window(stream_trace(trace), t_from, t_to, node_list, max_messages)
         except TraceError as exc:
             _bad_input(str(exc))
         except plot_mod.NotStreamed:  # message ids out of order (not a paxsim simulation's trace): read it whole
             (_, events), = _load_traces([trace])
-            return plot_mod._timeline_window(events, t_from, t_to, node_list, max_messages)
+            return plot_mod.timeline_figure(events, t_from, t_to, node_list, max_messages)
+        return plot_mod.timeline_figure([], window=window)
 
-    _save_figure(lambda: plot_mod.timeline_figure([], window=window()), output, str(trace))
+    _save_figure(figure, output, str(trace))
 
 
 @plot.command("throughput")
@@ -1416,6 +1415,8 @@ def _chunks(lines, size: int = 1 << 16):
             batch, n = [], 0
     if batch:
         yield "".join(batch)
+
+
 @main.command("linearizable")
 @click.argument("files", nargs=-1, required=True, type=PathParam(dir_okay=False, path_type=Path))
 @click.option("--model", required=True, type=click.Choice(["register", "kv"]),
