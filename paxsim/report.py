@@ -30,6 +30,11 @@ def reproduce_command(scenario_path: str, seed: int, sets=(), bugs=()) -> str:
     return f"paxsim run {shlex.quote(str(scenario_path))} --seed {seed}{extra}"
 
 
+def plural(count: int, word: str) -> str:
+    """'1 node', '2 nodes'."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
 def status(verdict: Verdict) -> str:
     """What the verdict line says, in one word: "violation" (safety broken),
     "unknown" (no violation found, but a client history's linearizability
@@ -81,7 +86,7 @@ def workload_text(header: dict, verdict: Verdict, reproduce: str) -> str:
     clock = "ms at most, wall clock" if header.get("clock") == "wall" else "ms simulated"
     wl = scenario.get("workload") or {}
     lines = [f"{scenario.get('name') or 'scenario'} (seed {header.get('seed')}): "
-             f"{(scenario.get('protocol') or {}).get('kind')}, {len(nodes)} node{'s' if len(nodes) != 1 else ''}, "
+             f"{(scenario.get('protocol') or {}).get('kind')}, {plural(len(nodes), 'node')}, "
              f"{wl.get('clients', '?')} client{'' if wl.get('clients') == 1 else 's'} "
              f"({wl.get('loop', '?')} loop), {scenario.get('duration', 0):g} {clock}"]
     if scenario.get("description"):
@@ -133,9 +138,8 @@ def summary_text(header: dict, verdict: Verdict, reproduce: str) -> str:
     lines = []
     title = scenario.get("name") or "scenario"
     clock = "ms at most, wall clock" if header.get("clock") == "wall" else "ms simulated"
-    proposers = len(scenario.get("proposers") or [])
-    lines.append(f"{title} (seed {header.get('seed')}): {len(nodes)} node{'s' if len(nodes) != 1 else ''}, "
-                 f"{proposers} proposer{'s' if proposers != 1 else ''}, {scenario.get('duration', 0):g} {clock}")
+    lines.append(f"{title} (seed {header.get('seed')}): {plural(len(nodes), 'node')}, "
+                 f"{plural(len(scenario.get('proposers') or []), 'proposer')}, {scenario.get('duration', 0):g} {clock}")
     if scenario.get("description"):
         lines.append(f"  {scenario['description']}")
     if verdict.chosen:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from .check import Verdict
+from .report import plural
 from .scenario import Scenario, ScenarioError, Script, scenario_from_dict
 from .sim import simulate
 
@@ -56,9 +57,7 @@ class Size:
         return dict(self.__dict__)
 
     def __str__(self) -> str:
-        def n(count: int, what: str) -> str:
-            return f"{count} {what}" if count == 1 else f"{count} {what}s"
-
+        n = plural
         return (f"{n(self.nodes, 'node')}, {n(self.proposers, 'proposer')}, {n(self.faults, 'fault')}, "
                 f"{n(self.scripted_messages, 'scripted message fate')}, {n(self.scripted_timers, 'scripted timer')}, "
                 f"{n(self.messages, 'message')} sent, {self.duration:g} ms")
