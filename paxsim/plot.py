@@ -882,6 +882,32 @@ def _operations(events: list[dict]) -> list[tuple[str, float, float | None, str]
     return [tuple(op) for op in ops]
 
 
+_OPERATION_KINDS = frozenset({"invoke", "ok", "fail", "info", "crash", "restart", "partition", "heal", "cut", "uncut"})
+
+
+def operation_events(events) -> list[dict]:
+    """What `throughput_figure` and `operations_figure` read of a trace, from
+    its events read one at a time (`paxsim.trace.stream_trace`): the header,
+    the client events, the faults they shade, and the (first) event with the
+    latest time, which sets the figure's end.  The history, not the message
+    traffic: a long run's trace draws in memory that grows with its
+    operations."""
+    out: list[dict] = []
+    latest, kept = None, False
+    for ev in events:
+        if not out:
+            out.append(ev)
+            continue
+        keep = ev.get("kind") in _OPERATION_KINDS
+        if keep:
+            out.append(ev)
+        if "t" in ev and (latest is None or ev["t"] > latest["t"]):
+            latest, kept = ev, keep
+    if latest is not None and not kept:
+        out.append(latest)  # read for its time only: no figure draws its kind
+    return out
+
+
 def _fault_spans(events: list[dict], end: float) -> list[tuple[float, float, str]]:
     """(start, end, label): nodes down, partitions, cuts."""
     spans = []

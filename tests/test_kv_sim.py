@@ -414,7 +414,7 @@ def test_hunt_counts_undecided_correct_runs_and_exits_3(runner, monkeypatch):
 
     lin_check = importlib.import_module("paxsim.lin.check")  # the module (paxsim.lin.check is the function)
     monkeypatch.setattr(lin_check, "linearizable", lambda ops, initial, deadline=None: None)
-    monkeypatch.setattr(paxsim.check_multi.lin, "witness_from_log", lambda events, history: None)
+    monkeypatch.setattr(paxsim.check_multi.lin, "witness_from_order", lambda order, events, history: None)
     result = runner.invoke(main, ["hunt", "--profile", str(KV), "--bug", "no-dedup", "--ranges", "1",
                                   "--range-size", "1", "--correct-seeds", "3", "-j", "1", "--no-progress"])
     assert result.exit_code == 3, result.output

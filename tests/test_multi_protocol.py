@@ -868,3 +868,30 @@ class MultiPaxosSchedules(RuleBasedStateMachine):
 
 MultiPaxosSchedules.TestCase.settings = settings(max_examples=60, stateful_step_count=120, deadline=None)
 TestMultiPaxosSchedules = pytest.mark.slow(MultiPaxosSchedules.TestCase)
+
+
+def test_the_checker_finds_a_request_applied_twice_by_a_replica_that_first_applied_it_elsewhere():
+    # exactly-once keeps, per request, the slot most replicas applied it at and
+    # apart the replicas whose first application was at another slot: both count
+    trace = GOOD + [ex(10, "n3", 5, CMD, None, True), ex(11, "n3", 5, CMD, None, True)]
+    assert exactly_once(trace) == []  # n3's first application, at another slot than n1's; then the same slot
+    found = exactly_once(trace + [ex(12, "n3", 6, CMD, None, True)])
+    assert [(f.kind, f.seqs) for f in found] == [("exactly-once", (10, 12))]
+    assert "n3 applied c1#1 put 'x' 'a' twice: at slot 5 (seq 10) and at slot 6 (seq 12)" in found[0].message
+    assert [f.seqs for f in exactly_once(GOOD + [ex(10, "n2", 4, CMD, None, True)])] == [(3, 10)]
+
+
+def test_votes_after_a_quorum_change_nothing_and_a_later_choice_is_still_found():
+    # five nodes: three votes choose; the fourth and fifth for the same command
+    # and ballot are not kept, and a second command chosen later is still caught
+    header = {"kind": "header", "scenario": {"nodes": ["n1", "n2", "n3", "n4", "n5"]}}
+
+    def voted(seq, node, ballot, cmd):
+        return ev(seq, "voted", node, slot=0, ballot=list(ballot), command=cmd.to_json())
+
+    first = [voted(i, f"n{i + 1}", (1, "n1"), CMD) for i in range(5)]
+    assert log_safety([header] + first) == []
+    second = [voted(5 + i, f"n{i + 1}", (2, "n2"), CAS) for i in range(3)]
+    found = log_safety([header] + first + second)
+    assert [(f.kind, f.seqs) for f in found] == [("agreement", (0, 1, 2, 5, 6, 7))]
+    assert "(votes of n1 (seq 0), n2 (seq 1), n3 (seq 2))" in found[0].message

@@ -337,3 +337,67 @@ def test_commands_hold_a_few_events_of_a_long_trace(busy, runner, tmp_path, monk
     sides = (a, b if "{b}" in argv else a) if argv[0] == "diff" else ()
     proposals = sum(path.read_text().count('"kind":"propose"') for path in sides)
     assert _Counted.peak <= 10 + proposals < 200, (_Counted.peak, proposals)
+
+
+@pytest.fixture(scope="module")
+def kv_traces(tmp_path_factory):
+    """Multi-Paxos runs with faults to shade: a leader crash and restart, a partition healed."""
+    from paxsim.scenario import load_scenario
+    from paxsim.sim import simulate
+
+    folder = tmp_path_factory.mktemp("kv")
+    out = []
+    for name in ("kv-failover.yaml", "kv-partition.yaml"):
+        sc = load_scenario(ROOT / "scenarios" / name)
+        path = folder / name.replace(".yaml", ".jsonl")
+        simulate(sc, sc.seed).write_trace(path)
+        out.append(path)
+    return out
+
+
+def test_plot_throughput_and_operations_hold_the_history_not_the_trace(kv_traces, runner, tmp_path, monkeypatch):
+    # Both read a whole trace to draw its client operations; they now keep the
+    # client events, the faults and the latest event, and draw the same bytes.
+    import paxsim.cli
+    import paxsim.trace
+    from paxsim import plot
+
+    wholes = {p: read_trace(p) for p in kv_traces}
+    faults = ("crash", "restart", "partition", "heal", "cut", "uncut")
+    for p, events in wholes.items():
+        assert any(ev["kind"] in faults for ev in events), p.name  # something to shade
+    for p in kv_traces:
+        plot.save(plot.throughput_figure(wholes[p], 20.0), tmp_path / f"{p.stem}-whole.png")
+    plot.save(plot.operations_figure([(p.stem, wholes[p]) for p in kv_traces], True), tmp_path / "ops-whole.png")
+
+    def never(*args, **kwargs):
+        raise AssertionError("a trace in seq order was read whole")
+
+    streamed = paxsim.trace.stream_trace
+    monkeypatch.setattr(paxsim.trace, "stream_trace", lambda path: (_Counted(ev) for ev in streamed(path)))
+    monkeypatch.setattr(paxsim.trace, "read_trace", never)
+    monkeypatch.setattr(paxsim.cli, "read_trace", never)
+    for p, events in wholes.items():
+        kept = sum(ev["kind"] in ("invoke", "ok", "fail", "info") + faults for ev in events)
+        _Counted.alive = _Counted.peak = _Counted.made = 0
+        out = tmp_path / f"{p.stem}-streamed.png"
+        result = runner.invoke(main, ["plot", "throughput", str(p), "--bucket", "20ms", "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        assert out.read_bytes() == (tmp_path / f"{p.stem}-whole.png").read_bytes()
+        assert _Counted.made == len(events) > 3 * kept
+        assert _Counted.peak <= kept + 5, (_Counted.peak, kept)  # the header, the latest, a few in hand
+    out = tmp_path / "ops-streamed.png"
+    result = runner.invoke(main, ["plot", "operations", *map(str, kv_traces), "--log", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == (tmp_path / "ops-whole.png").read_bytes()
+
+
+def test_operation_events_keep_what_sets_the_figures_end():
+    from paxsim.plot import operation_events
+
+    header = {"kind": "header", "scenario": {"duration": 10.0}}
+    events = [header, {"kind": "invoke", "t": 1.0}, {"kind": "send", "t": 30.0}, {"kind": "ok", "t": 30.0},
+              {"kind": "deliver", "t": 29.0}]
+    assert operation_events(iter(events)) == [header, events[1], events[3], events[2]]
+    assert operation_events(iter(events[:2] + events[3:4])) == [header, events[1], events[3]]  # no copy of an ok
+    assert operation_events(iter([header])) == [header]

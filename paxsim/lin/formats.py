@@ -226,8 +226,15 @@ def history_from_events(events, model: str | Model, source: str = "trace") -> Hi
     """The client history in a trace already in memory (a list of event
     dicts, e.g. a run's events), as `read_history` would read it from the
     written trace; line numbers count events from 1."""
+    return history_from_numbered(enumerate(events, 1), model, source)
+
+
+def history_from_numbered(numbered, model: str | Model, source: str = "trace") -> History:
+    """`history_from_events` over (line number, event) pairs: a trace's
+    client events kept as it streamed (the other events may be left out;
+    the header, if given, must come first)."""
     model = MODELS[model] if isinstance(model, str) else model
-    return _paxsim_events(enumerate(events, 1), source, model)
+    return _paxsim_events(numbered, source, model)
 
 
 def _paxsim_events(numbered, source: str, model: Model) -> History:

@@ -97,47 +97,77 @@ def _state(op: Op, value: Any) -> str:
     return f"the {'value' if op.kind == READ else 'state'} there is {show_value(value)}"
 
 
+class LogOrder:
+    """`log_order` fed one event at a time (`feed`, then `result()`): it
+    keeps one entry per slot, whatever the trace's size."""
+
+    def __init__(self) -> None:
+        self.by_slot: dict[int, tuple[str, int] | None] = {}
+        self.error: str | None = None
+
+    def feed(self, ev: dict) -> None:
+        if self.error is not None or ev.get("kind") != "executed":
+            return
+        slot = ev.get("slot")
+        if isinstance(slot, bool) or not isinstance(slot, int):
+            self.error = f"an executed event (seq {ev.get('seq')}) has no integer slot"
+            return
+        if slot in self.by_slot:
+            return
+        cmd = ev.get("command")
+        if not ev.get("applied") or cmd is None:
+            self.by_slot[slot] = None
+            return
+        client, req = (cmd.get("client"), cmd.get("req")) if isinstance(cmd, dict) else (None, None)
+        if not isinstance(client, str) or isinstance(req, bool) or not isinstance(req, int):
+            self.error = f"an executed event (seq {ev.get('seq')}) has no command client and req"
+            return
+        self.by_slot[slot] = (client, req)
+
+    def result(self) -> list[tuple[str, int]] | None:
+        """What `log_order` returns; raises its ValueError."""
+        if self.error is not None:
+            raise ValueError(self.error)
+        if not self.by_slot:
+            return None
+        return [rid for _, rid in sorted(self.by_slot.items()) if rid is not None]
+
+
 def log_order(events: Iterable[dict]) -> list[tuple[str, int]] | None:
     """The client requests (client, req) a replicated log applied, in slot
     order: for each slot, the first `executed` event recorded for it (on any
     replica), if it `applied` a command.  None if the trace has no
     `executed` events (not a replicated-log run).  Raises ValueError on an
-    `executed` event it cannot read."""
-    by_slot: dict[int, tuple[str, int] | None] = {}
+    `executed` event it cannot read (the first such)."""
+    acc = LogOrder()
     for ev in events:
-        if ev.get("kind") != "executed":
-            continue
-        slot = ev.get("slot")
-        if isinstance(slot, bool) or not isinstance(slot, int):
-            raise ValueError(f"an executed event (seq {ev.get('seq')}) has no integer slot")
-        if slot in by_slot:
-            continue
-        cmd = ev.get("command")
-        if not ev.get("applied") or cmd is None:
-            by_slot[slot] = None
-            continue
-        client, req = (cmd.get("client"), cmd.get("req")) if isinstance(cmd, dict) else (None, None)
-        if not isinstance(client, str) or isinstance(req, bool) or not isinstance(req, int):
-            raise ValueError(f"an executed event (seq {ev.get('seq')}) has no command client and req")
-        by_slot[slot] = (client, req)
-    if not by_slot:
-        return None
-    return [rid for _, rid in sorted(by_slot.items()) if rid is not None]
+        acc.feed(ev)
+        if acc.error is not None:
+            break
+    return acc.result()
 
 
-def from_log(events: Sequence[dict], history: History) -> Witness | None:
+def from_log(events: Iterable[dict], history: History) -> Witness | None:
     """The log's order as a witness for `history` (read from the same
-    trace's client events), checked; None if the trace has no log."""
+    trace's client events), checked; None if the trace has no log.
+    `events` is read twice: give a list."""
     try:
         order_ids = log_order(events)
     except ValueError as err:
         return Witness(LOG_ORDER, None, str(err))
+    return from_order(order_ids, events, history)
+
+
+def from_order(order_ids: list[tuple[str, int]] | None, client_events: Iterable[dict],
+               history: History) -> Witness | None:
+    """`from_log`, given the log's order (`log_order`) and the trace's
+    client events (any other events are skipped)."""
     if order_ids is None:
         return None
     # the history's operations by (client, req), through their invoke events
     by_seq = {op.invoked.seq: op for op in history.ops}
     request: dict[tuple[str, int], Op | str] = {}
-    for ev in events:
+    for ev in client_events:
         kind = ev.get("kind")
         if kind == "invoke":
             rid = (ev["client"], ev["req"])

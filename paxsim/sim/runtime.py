@@ -759,11 +759,11 @@ class Run:
                 self._verdict = check(self._events)
             else:
                 observed = self._observed
-                if isinstance(observed, Checker):
-                    verdict = observed.finish()
-                else:
-                    verdict = check(observed, in_order=True, explain=False) if observed is not None else None
-                if verdict is None or verdict.violations:
+                if isinstance(observed, list):
+                    verdict = check(observed, in_order=True, explain=False)
+                else:  # a checker fed during the run
+                    verdict = observed.finish() if observed is not None else None
+                if verdict is None or (verdict.violations and not getattr(observed, "exact", False)):
                     verdict = check(self.checked_events())
                 self._verdict = verdict
         return self._verdict
@@ -829,8 +829,13 @@ def _simulate(scenario: Scenario, seed: int, record: bool, sink, lean: bool) -> 
                     tail = sim.events = sink
                 else:
                     tail = sim.events = _Tail(None if sink is DISCARD else sink)
-                if lean and cls is Simulation:
-                    sim.observed = Checker(None, explain=False)
+                if lean:  # judged as it goes: the run keeps no list of its events
+                    if cls is Simulation:
+                        sim.observed = Checker(None, explain=False)
+                    else:
+                        from ..check_multi import MultiChecker
+
+                        sim.observed = MultiChecker(scenario.kind)
             sim.run()
             if sink is None:
                 run = Run(scenario, seed, sim.events, sim.observed)

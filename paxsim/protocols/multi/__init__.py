@@ -30,7 +30,10 @@ How a runtime drives this package (through `PROTOCOL`, nothing else):
    linearizability checker reads (`effects.py` lists every field).
 4. Messages: `msg.to_json()` in traces, `PROTOCOL.message_from_json` back.
 5. Checking: `PROTOCOL.check(events)` runs every property of `properties.py`
-   over a trace's events and returns its findings (`kind`, `message`, `seqs`).
+   over a trace's events and returns its findings (`kind`, `message`, `seqs`);
+   `PROTOCOL.log_checker()` is the same judge fed one event at a time
+   (`feed(ev)`, then `findings()`), in memory that grows with the log, not
+   with the trace.
 6. Mutants: `PROTOCOL.BUGS` (name -> what it breaks) go into `bugs`;
    `PROTOCOL.CONTROL_BUGS` are harmless, to show a sweep does not cry wolf.
 """
@@ -79,7 +82,7 @@ from .messages import (
     Request,
     message_from_json,
 )
-from .properties import Finding, log_safety
+from .properties import Finding, LogSafety, log_safety
 from .roles import BUGS, CONTROL_BUGS, Node, NodeConfig
 
 
@@ -116,6 +119,7 @@ class Protocol:
     make_node: Callable[[NodeConfig, dict | None], Node]
     make_client: Callable[[ClientConfig], Client]
     check: Callable[[list[dict]], list[Finding]]
+    log_checker: Callable[[], LogSafety]  # the same judge fed one event at a time: .feed(ev), .findings()
 
 
 PROTOCOL = Protocol(
@@ -129,6 +133,7 @@ PROTOCOL = Protocol(
     make_node=make_node,
     make_client=make_client,
     check=log_safety,
+    log_checker=LogSafety,
 )
 
 __all__ = [

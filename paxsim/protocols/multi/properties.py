@@ -43,135 +43,233 @@ def fmt_command(cmd: Any) -> str:
     return f"{cmd['client']}#{cmd['req']} {cmd['f']} {cmd['key']!r}{value}"
 
 
+class _Property:
+    """One property judged incrementally: `feed` each event in `seq` order
+    (anything else is ignored), `found` holds the findings so far.  Its
+    state grows with the log's slots and the clients' requests, never with
+    the message traffic or the number of replicas' events per slot beyond
+    the first, so a trace of millions of events is judged in little memory."""
+
+    found: list[Finding]
+
+    def feed(self, ev: dict) -> None:  # pragma: no cover - every property defines it
+        raise NotImplementedError
+
+    @classmethod
+    def over(cls, events: Iterable[dict]) -> list[Finding]:
+        prop = cls()
+        feed = prop.feed
+        for ev in events:
+            feed(ev)
+        return prop.found
+
+
+class Agreement(_Property):
+    """No slot holds two different commands, in any replica's decided or executed log."""
+
+    def __init__(self) -> None:
+        self.first: dict[int, tuple] = {}  # slot -> (command, node, kind, seq) of its first decided or executed
+        self.reported: dict[int, bool] = {}
+        self.names: dict[str, str] = {}  # see _shared
+        self.found = []
+
+    def feed(self, ev: dict) -> None:
+        if ev.get("kind") not in ("decided", "executed"):
+            return
+        slot = ev["slot"]
+        seen = self.first.get(slot)
+        if seen is None:  # what the message quotes, not the whole event: one entry per slot
+            names = self.names
+            self.first[slot] = (_shared(ev["command"], names), names.setdefault(ev["node"], ev["node"]),
+                                names.setdefault(ev["kind"], ev["kind"]), ev["seq"])
+        elif seen[0] != ev["command"] and slot not in self.reported:
+            command, node, kind, seq = seen
+            self.reported[slot] = True
+            self.found.append(Finding(
+                "agreement",
+                f"slot {slot}: {node} {kind} {fmt_command(command)} (seq {seq}) "
+                f"but {ev['node']} {ev['kind']} {fmt_command(ev['command'])} (seq {ev['seq']})",
+                (seq, ev["seq"])))
+
+
 def agreement(events: Iterable[dict]) -> list[Finding]:
     """No slot holds two different commands, in any replica's decided or executed log."""
-    first: dict[int, dict] = {}
-    reported: dict[int, bool] = {}
-    found = []
-    for ev in events:
-        if ev.get("kind") not in ("decided", "executed"):
-            continue
-        slot = ev["slot"]
-        seen = first.setdefault(slot, ev)
-        if seen["command"] != ev["command"] and slot not in reported:
-            reported[slot] = True
-            found.append(Finding(
-                "agreement",
-                f"slot {slot}: {seen['node']} {seen['kind']} {fmt_command(seen['command'])} (seq {seen['seq']}) "
-                f"but {ev['node']} {ev['kind']} {fmt_command(ev['command'])} (seq {ev['seq']})",
-                (seen["seq"], ev["seq"])))
-    return found
+    return Agreement.over(events)
+
+
+def _shared(cmd: Any, names: dict) -> Any:
+    """`cmd` (a command's dict, or None) with one copy of each field name
+    and of each client, operation and key name among those seen by `names`:
+    a trace read line by line has its own copy of every string of every
+    line, and a property keeps a command per slot."""
+    if type(cmd) is not dict:
+        return cmd
+    return {names.setdefault(k, k): (names.setdefault(v, v) if type(v) is str and k != "value" else v)
+            for k, v in cmd.items()}
 
 
 def _command_id(cmd: Any) -> Any:
     return None if cmd is None else (cmd["client"], cmd["req"], cmd["f"], cmd["key"], repr(cmd.get("value")))
 
 
-def chosen(events: list[dict]) -> list[Finding]:
+_CHOSEN: dict = {}  # Chosen.voters' mark of a (slot, ballot, command) already judged chosen (never written to)
+
+
+def _votes(who: dict[str, int]) -> str:
+    return ", ".join(f"{n} (seq {q})" for n, q in who.items())
+
+
+class Chosen(_Property):
     """No slot has two commands chosen, or one chosen and another learned.
 
     A command is chosen at a slot when a quorum (a majority of the header's
     nodes) voted for it at one ballot, whether or not any replica learned it
     yet: agreement over `decided` and `executed` events alone misses a
     second command chosen where nobody learned the first.  Needs the header
-    (without one, nothing is judged here)."""
-    header = events[0] if events and events[0].get("kind") == "header" else None
-    nodes = ((header or {}).get("scenario") or {}).get("nodes")
-    if not nodes:
-        return []
-    quorum = len(nodes) // 2 + 1
-    voters: dict[tuple, dict[str, int]] = {}  # (slot, ballot, command id) -> node -> seq of its vote
-    picked: dict[int, tuple] = {}  # slot -> (command, ballot, voters) of the first command chosen there
-    learned: dict[int, dict] = {}  # slot -> first decided or executed event
-    reported: dict[int, bool] = {}
-    found = []
+    as the first event fed (without one, nothing is judged here)."""
 
-    def votes(who: dict[str, int]) -> str:
-        return ", ".join(f"{n} (seq {q})" for n, q in who.items())
+    def __init__(self) -> None:
+        self.quorum: int | None = None
+        self.started = False
+        self.voters: dict[tuple, dict[str, int]] = {}  # (slot, ballot, command id) -> node -> seq of its vote
+        self.picked: dict[int, tuple] = {}  # slot -> (command, ballot, voters) of the first command chosen there
+        self.learned: dict[int, tuple] = {}  # slot -> (command, node, kind, seq) of its first decided or executed
+        self.names: dict[str, str] = {}  # see _shared
+        self.reported: dict[int, bool] = {}
+        self.found = []
 
-    for ev in events:
+    def feed(self, ev: dict) -> None:
+        if not self.started:
+            self.started = True
+            if ev.get("kind") == "header":
+                nodes = (ev.get("scenario") or {}).get("nodes")
+                if nodes:
+                    self.quorum = len(nodes) // 2 + 1
+        if self.quorum is None:
+            return
         kind = ev.get("kind")
         if kind == "voted":
             slot, cmd = ev["slot"], ev["command"]
             ballot = tuple(ev["ballot"])
-            who = voters.setdefault((slot, ballot, _command_id(cmd)), {})
+            cid = _command_id(cmd)
+            if cid is not None:  # kept as a key per (slot, ballot): its names one copy each
+                names = self.names
+                cid = (names.setdefault(cid[0], cid[0]), cid[1], names.setdefault(cid[2], cid[2]),
+                       names.setdefault(cid[3], cid[3]) if type(cid[3]) is str else cid[3], cid[4])
+            key = (slot, ballot, cid)
+            who = self.voters.get(key)
+            if who is None:
+                who = self.voters[key] = {}
+            elif who is _CHOSEN:
+                return  # a later vote for a command already judged chosen at this ballot: nothing new
             who.setdefault(ev["node"], ev["seq"])
-            if len(who) != quorum or slot in reported:
-                continue
-            first = picked.setdefault(slot, (cmd, ballot, dict(who)))
+            if len(who) != self.quorum:
+                return
+            self.voters[key] = _CHOSEN  # judged now, and never again: its voters need not be kept
+            if slot in self.reported:
+                return
+            if slot not in self.picked:
+                self.picked[slot] = (_shared(cmd, self.names), ballot, who)
+            first = self.picked[slot]
             if _command_id(first[0]) != _command_id(cmd):
-                reported[slot] = True
-                found.append(Finding(
+                self.reported[slot] = True
+                self.found.append(Finding(
                     "agreement",
                     f"slot {slot}: two commands chosen: {fmt_command(first[0])} at ballot {list(first[1])} (votes "
-                    f"of {votes(first[2])}) and {fmt_command(cmd)} at ballot {list(ballot)} (votes of {votes(who)})",
+                    f"of {_votes(first[2])}) and {fmt_command(cmd)} at ballot {list(ballot)} (votes of {_votes(who)})",
                     tuple(sorted({*first[2].values(), *who.values()}))))
-            elif slot in learned and _command_id(learned[slot]["command"]) != _command_id(cmd):
-                seen = learned[slot]
-                reported[slot] = True
-                found.append(Finding(
+            elif slot in self.learned and _command_id(self.learned[slot][0]) != _command_id(cmd):
+                command, node, learned_kind, seq = self.learned[slot]
+                self.reported[slot] = True
+                self.found.append(Finding(
                     "agreement",
-                    f"slot {slot}: {seen['node']} {seen['kind']} {fmt_command(seen['command'])} (seq {seen['seq']}) "
-                    f"but {fmt_command(cmd)} was chosen at ballot {list(ballot)} (votes of {votes(who)})",
-                    tuple(sorted({seen["seq"], *who.values()}))))
+                    f"slot {slot}: {node} {learned_kind} {fmt_command(command)} (seq {seq}) "
+                    f"but {fmt_command(cmd)} was chosen at ballot {list(ballot)} (votes of {_votes(who)})",
+                    tuple(sorted({seq, *who.values()}))))
         elif kind in ("decided", "executed"):
             slot = ev["slot"]
-            seen = learned.setdefault(slot, ev)
-            first = picked.get(slot)
-            if seen is ev and first is not None and slot not in reported \
+            if slot in self.learned:
+                return
+            names = self.names
+            self.learned[slot] = (_shared(ev["command"], names), names.setdefault(ev["node"], ev["node"]),
+                                  names.setdefault(kind, kind), ev["seq"])
+            first = self.picked.get(slot)
+            if first is not None and slot not in self.reported \
                     and _command_id(first[0]) != _command_id(ev["command"]):
-                reported[slot] = True
-                found.append(Finding(
+                self.reported[slot] = True
+                self.found.append(Finding(
                     "agreement",
                     f"slot {slot}: {fmt_command(first[0])} was chosen at ballot {list(first[1])} (votes of "
-                    f"{votes(first[2])}) but {ev['node']} {kind} {fmt_command(ev['command'])} (seq {ev['seq']})",
+                    f"{_votes(first[2])}) but {ev['node']} {kind} {fmt_command(ev['command'])} (seq {ev['seq']})",
                     tuple(sorted({*first[2].values(), ev["seq"]}))))
-    return found
 
 
-def divergence(events: Iterable[dict]) -> list[Finding]:
+def chosen(events: Iterable[dict]) -> list[Finding]:
+    """No slot has two commands chosen, or one chosen and another learned (see `Chosen`)."""
+    return Chosen.over(events)
+
+
+class Divergence(_Property):
     """Replicas that run the same command at a slot get the same result, and
     all apply it or all answer it from the dedup table: one that applies a
     put the others skip has a different state though every result agrees."""
-    first: dict[int, dict] = {}
-    reported: dict[int, bool] = {}
-    found = []
-    for ev in events:
+
+    def __init__(self) -> None:
+        self.first: dict[int, tuple] = {}  # slot -> (command, result, applied, node, seq) of its first executed
+        self.names: dict[str, str] = {}  # see _shared
+        self.reported: dict[int, bool] = {}
+        self.found = []
+
+    def feed(self, ev: dict) -> None:
         if ev.get("kind") != "executed":
-            continue
+            return
         slot = ev["slot"]
-        seen = first.setdefault(slot, ev)
-        if seen["command"] != ev["command"] or slot in reported:
-            continue
-        if seen["result"] != ev["result"]:
-            reported[slot] = True
-            found.append(Finding(
+        seen = self.first.get(slot)
+        if seen is None:  # what the messages quote, not the whole event
+            names = self.names
+            self.first[slot] = (_shared(ev["command"], names), ev["result"], bool(ev.get("applied")),
+                                names.setdefault(ev["node"], ev["node"]), ev["seq"])
+            return
+        command, result, applied, node, seq = seen
+        if command != ev["command"] or slot in self.reported:
+            return
+        if result != ev["result"]:
+            self.reported[slot] = True
+            self.found.append(Finding(
                 "divergence",
-                f"slot {slot} ({fmt_command(ev['command'])}): {seen['node']} got {seen['result']!r} "
-                f"(seq {seen['seq']}) but {ev['node']} got {ev['result']!r} (seq {ev['seq']})",
-                (seen["seq"], ev["seq"])))
-        elif bool(seen.get("applied")) != bool(ev.get("applied")):
-            reported[slot] = True
-            found.append(Finding(
+                f"slot {slot} ({fmt_command(ev['command'])}): {node} got {result!r} "
+                f"(seq {seq}) but {ev['node']} got {ev['result']!r} (seq {ev['seq']})",
+                (seq, ev["seq"])))
+        elif applied != bool(ev.get("applied")):
+            self.reported[slot] = True
+            self.found.append(Finding(
                 "divergence",
-                f"slot {slot} ({fmt_command(ev['command'])}): {seen['node']} "
-                f"{'applied it' if seen.get('applied') else 'did not apply it'} (seq {seen['seq']}) but "
+                f"slot {slot} ({fmt_command(ev['command'])}): {node} "
+                f"{'applied it' if applied else 'did not apply it'} (seq {seq}) but "
                 f"{ev['node']} {'applied it' if ev.get('applied') else 'did not apply it'} (seq {ev['seq']})",
-                (seen["seq"], ev["seq"])))
-    return found
+                (seq, ev["seq"])))
 
 
-def order(events: Iterable[dict]) -> list[Finding]:
+def divergence(events: Iterable[dict]) -> list[Finding]:
+    """Replicas agree on each slot's result and on whether it was applied (see `Divergence`)."""
+    return Divergence.over(events)
+
+
+class Order(_Property):
     """Each replica executes its log in slot order, from where it was restored, with no hole."""
-    expected: dict[str, tuple[int, int | None]] = {}  # node -> (next slot, seq that set it)
-    found = []
-    for ev in events:
+
+    def __init__(self) -> None:
+        self.expected: dict[str, tuple[int, int | None]] = {}  # node -> (next slot, seq that set it)
+        self.found = []
+
+    def feed(self, ev: dict) -> None:
         kind = ev.get("kind")
+        expected = self.expected
         if kind == "restored":
             node = ev["node"]
             nxt, at = expected.get(node, (0, None))
             if ev["executed"] < nxt:
-                found.append(Finding(
+                self.found.append(Finding(
                     "order",
                     f"{node}'s log shrank: it had executed slots 0..{nxt - 1} (seq {at}) and was restored "
                     f"with only {ev['executed']} (seq {ev['seq']})",
@@ -181,46 +279,110 @@ def order(events: Iterable[dict]) -> list[Finding]:
             node, slot = ev["node"], ev["slot"]
             nxt, at = expected.get(node, (0, None))
             if slot > nxt:
-                found.append(Finding(
+                self.found.append(Finding(
                     "order", f"{node} executed slot {slot} (seq {ev['seq']}) before slot {nxt}: it applied past a hole",
                     (ev["seq"],)))
             elif slot < nxt:
-                found.append(Finding(
+                self.found.append(Finding(
                     "order", f"{node} executed slot {slot} (seq {ev['seq']}) after slot {nxt - 1} (seq {at}): "
                     f"out of order or twice", (at, ev["seq"]) if at is not None else (ev["seq"],)))
             if slot + 1 > nxt:
                 expected[node] = (slot + 1, ev["seq"])
-    return found
+
+
+def order(events: Iterable[dict]) -> list[Finding]:
+    """Each replica executes its log in slot order, from where it was restored, with no hole."""
+    return Order.over(events)
+
+
+class ExactlyOnce(_Property):
+    """No replica applies one client request (client, req) at two slots."""
+
+    def __init__(self) -> None:
+        # Where each replica first applied each request, stored for what is usual (every
+        # replica applies a request at one slot): (client, req) -> (that slot, {node: seq});
+        # a replica whose first application was at another slot: (node, client, req) -> (slot, seq).
+        self.applied: dict[tuple, tuple[int, dict[str, int]]] = {}
+        self.elsewhere: dict[tuple, tuple[int, int]] = {}
+        self.reported: dict[tuple, bool] = {}
+        self.names: dict[str, str] = {}  # see _shared
+        self.found = []
+
+    def feed(self, ev: dict) -> None:
+        if ev.get("kind") != "executed" or not ev.get("applied") or ev["command"] is None:
+            return
+        cmd = ev["command"]
+        names = self.names
+        cid = (names.setdefault(cmd["client"], cmd["client"]), cmd["req"])
+        node, slot, seq = names.setdefault(ev["node"], ev["node"]), ev["slot"], ev["seq"]
+        usual = self.applied.get(cid)
+        if usual is None:
+            self.applied[cid] = (slot, {node: seq})
+            return
+        usual_slot, seqs = usual
+        if node in seqs:
+            first_slot, first_seq = usual_slot, seqs[node]
+        elif (node,) + cid in self.elsewhere:
+            first_slot, first_seq = self.elsewhere[(node,) + cid]
+        else:  # this replica's first application of the request
+            if slot == usual_slot:
+                seqs[node] = seq
+            else:
+                self.elsewhere[(node,) + cid] = (slot, seq)
+            return
+        if first_slot != slot and cid not in self.reported:
+            self.reported[cid] = True
+            self.found.append(Finding(
+                "exactly-once",
+                f"{ev['node']} applied {fmt_command(cmd)} twice: at slot {first_slot} (seq {first_seq}) "
+                f"and at slot {slot} (seq {seq})",
+                (first_seq, seq)))
 
 
 def exactly_once(events: Iterable[dict]) -> list[Finding]:
     """No replica applies one client request (client, req) at two slots."""
-    applied: dict[tuple, dict] = {}  # (node, client, req) -> first executed event that applied it
-    reported: dict[tuple, bool] = {}
-    found = []
-    for ev in events:
-        if ev.get("kind") != "executed" or not ev.get("applied") or ev["command"] is None:
-            continue
-        cmd = ev["command"]
-        cid = (cmd["client"], cmd["req"])
-        seen = applied.setdefault((ev["node"],) + cid, ev)
-        if seen is not ev and seen["slot"] != ev["slot"] and cid not in reported:
-            reported[cid] = True
-            found.append(Finding(
-                "exactly-once",
-                f"{ev['node']} applied {fmt_command(cmd)} twice: at slot {seen['slot']} (seq {seen['seq']}) "
-                f"and at slot {ev['slot']} (seq {ev['seq']})",
-                (seen["seq"], ev["seq"])))
-    return found
+    return ExactlyOnce.over(events)
 
 
-PROPERTIES = (agreement, chosen, divergence, order, exactly_once)
+PROPERTIES = (Agreement, Chosen, Divergence, Order, ExactlyOnce)
 
 
-def log_safety(events: list[dict]) -> list[Finding]:
+class LogSafety:
+    """Every property at once, fed one event at a time in `seq` order
+    (`feed`), then `findings()`: property by property, as `log_safety`
+    gives them over the whole list."""
+
+    KINDS = {  # the events each property reads (Chosen also reads the first event: the header)
+        "voted": (Chosen,), "decided": (Agreement, Chosen), "restored": (Order,),
+        "executed": (Agreement, Chosen, Divergence, Order, ExactlyOnce),
+    }
+
+    def __init__(self) -> None:
+        self.props = [prop() for prop in PROPERTIES]
+        by_class = {type(p): p.feed for p in self.props}
+        table = {kind: tuple(by_class[c] for c in classes) for kind, classes in self.KINDS.items()}
+        get = table.get
+        everyone = tuple(by_class.values())
+
+        def feed(ev: dict) -> None:
+            for f in get(ev.get("kind"), ()):
+                f(ev)
+
+        def first(ev: dict) -> None:
+            self.feed = feed
+            for f in everyone:
+                f(ev)
+
+        self.feed = first
+
+    def findings(self) -> list[Finding]:
+        return [f for p in self.props for f in p.found]
+
+
+def log_safety(events: Iterable[dict]) -> list[Finding]:
     """Every finding of every property, property by property."""
-    found: list[Finding] = []
-    for prop in PROPERTIES:
-        found.extend(prop(events))
-    return found
-
+    judge = LogSafety()
+    feed = judge.feed
+    for ev in events:
+        feed(ev)
+    return judge.findings()
