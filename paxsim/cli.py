@@ -645,7 +645,8 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
     client history's linearizability is undecided (its search hit the time
     limit and the log's order is no witness; the table's "lin unknown"); 70
     if a run hit a bug in paxsim (a fault the simulation cannot apply; the
-    line names the seed).
+    line names the seed); 130 if interrupted (Ctrl-C, or a worker process
+    killed): finished runs are kept, continue with --resume.
     """
     _jobs_or_scheduler(jobs, scheduler)
     with _importing():
@@ -716,11 +717,12 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
         if bar is not None:
             bar.close()
         _bad_input(str(exc))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, sw.WorkerLost) as exc:
         _close(workers)
         if bar is not None:
             bar.close()
-        click.echo(f"interrupted: finished runs are in {output}; continue with the same command and --resume",
+        why = f" ({exc})" if isinstance(exc, sw.WorkerLost) else ""
+        click.echo(f"interrupted{why}: finished runs are in {output}; continue with the same command and --resume",
                    err=True)
         sys.exit(130)
     except Exception as exc:
@@ -1784,10 +1786,11 @@ def compare(scenario: Path, seeds: str, variants: tuple[str, ...], jobs: int | N
         if bar is not None:
             bar.close()
         _bad_input(str(exc))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, cmp.WorkerLost) as exc:
         if bar is not None:
             bar.close()
-        click.echo(f"interrupted: every seed finished is in {output}; continue with the same command and --resume"
+        why = f" ({exc})" if isinstance(exc, cmp.WorkerLost) else ""
+        click.echo(f"interrupted{why}: every seed finished is in {output}; continue with the same command and --resume"
                    if output is not None else
                    "interrupted: nothing kept (-o FILE keeps every seed as it finishes)", err=True)
         sys.exit(130)

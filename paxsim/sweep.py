@@ -55,6 +55,12 @@ class SweepError(ValueError):
     """Bad sweep input; `str()` is one line."""
 
 
+class WorkerLost(RuntimeError):
+    """A local worker process ended abruptly (killed, or out of memory):
+    what finished is kept, as on Ctrl-C, and `--resume` goes on; `str()` is
+    one line."""
+
+
 # --------------------------------------------------------------------------
 # The grid
 # --------------------------------------------------------------------------
@@ -409,7 +415,7 @@ class ProcessExecutor:
         before this process runs any (workers started ahead warm up
         themselves, so this process's own warming need not delay them)."""
         import gc
-        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
 
         fn = fn or run_chunk
         tasks = iter(tasks)
@@ -431,14 +437,29 @@ class ProcessExecutor:
         finally:
             if not frozen:
                 gc.unfreeze()
+        if before_own is not None:
+            before_own()
+        try:
+            yield from self._run(tasks, fn, pending, submit, ahead)
+        except BrokenProcessPool:
+            # A worker died (SIGKILL, the kernel's out-of-memory killer): the
+            # pool is unusable, and every chunk it held fails.  Hand on those
+            # it finished first, to be kept, then stop as Ctrl-C would.
+            for fut in list(pending):
+                del pending[fut]
+                if fut.done() and not fut.cancelled() and fut.exception() is None:
+                    yield fut.result()
+            raise WorkerLost("a worker process ended abruptly (killed, or out of memory?)") from None
+
+    def _run(self, tasks, fn, pending, submit, ahead) -> Iterator[list[dict]]:
+        from concurrent.futures import FIRST_COMPLETED, wait
+
         def finished() -> Iterator[list[dict]]:
             """The results of the chunks the workers have finished, taken off `pending`."""
             for fut in [f for f in pending if f.done()]:
                 del pending[fut]
                 yield fut.result()
 
-        if before_own is not None:
-            before_own()
         try:
             while True:
                 yield from finished()

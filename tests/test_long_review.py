@@ -1,0 +1,65 @@
+"""An adversarial user's checks of the long, many-run commands (sweep,
+resume, shrink, hunt): what they keep when interrupted or killed, and that
+what they print and save is true."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from .conftest import ROOT
+
+LARGE = str(ROOT / "scenarios" / "large.yaml")
+
+
+def _env():
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def _children(pid):
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def _complete_lines(path):
+    """Every line of a results file, each a complete JSON object (the file ends with a newline)."""
+    text = path.read_text()
+    assert text.endswith("\n")
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_a_killed_worker_is_one_line_exit_130_and_resume_completes(tmp_path):
+    # A worker killed outright (the out-of-memory killer, a stray kill -9) ended
+    # `paxsim sweep -j 2` with a BrokenProcessPool traceback and exit status 1,
+    # the status of a safety violation.
+    out = tmp_path / "r.jsonl"
+    args = [sys.executable, "-m", "paxsim", "sweep", LARGE, "--seeds", "0:400", "-j", "2", "-o", str(out),
+            "--no-progress"]
+    proc = subprocess.Popen(args, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (not out.exists() or out.read_text().count("\n") < 12):
+            time.sleep(0.02)
+        workers = _children(proc.pid)
+        assert workers, "no worker process to kill"
+        os.kill(workers[0], signal.SIGKILL)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    assert "worker process" in err and "--resume" in err
+    kept = [r["seed"] for r in _complete_lines(out)[1:]]
+    assert len(kept) == len(set(kept)) and len(kept) < 400
+    done = subprocess.run(args + ["--resume"], cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert sorted(r["seed"] for r in _complete_lines(out)[1:]) == list(range(400))  # each run once
