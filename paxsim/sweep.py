@@ -122,11 +122,28 @@ class Combo:
 
 
 def _show(value: Any) -> str:
-    return json.dumps(value) if not isinstance(value, str) else value
+    return json.dumps(value) if not isinstance(value, str) else _yaml_scalar(value)
 
 
 def _yaml_scalar(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":")) if not isinstance(value, str) else value
+    """`value` as a --set value that YAML reads back as `value`: a string
+    bare (10ms), or double-quoted when YAML would read it as something
+    else (the string '1' is "1", 'true' is "true"); any other value as JSON."""
+    if not isinstance(value, str):
+        return json.dumps(value, separators=(",", ":"))
+    return value if _reads_back(value) else json.dumps(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _reads_back(text: str) -> bool:
+    """Whether YAML reads `text`, written bare, as that same string."""
+    from .scenario import _yaml
+
+    yaml = _yaml()
+    try:
+        return yaml.safe_load(text) == text
+    except yaml.YAMLError:
+        return False
 
 
 def build_grid(scenario_path: str | Path, sets: Iterable[str], bugs=()) -> tuple[list[Combo], Scenario]:

@@ -63,3 +63,37 @@ def test_a_killed_worker_is_one_line_exit_130_and_resume_completes(tmp_path):
     done = subprocess.run(args + ["--resume"], cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert sorted(r["seed"] for r in _complete_lines(out)[1:]) == list(range(400))  # each run once
+
+
+VOLATILE = str(ROOT / "scenarios" / "volatile.yaml")
+
+
+def _sweep(tmp_path, *args, name="r.jsonl"):
+    out = tmp_path / name
+    proc = subprocess.run([sys.executable, "-m", "paxsim", "sweep", VOLATILE, "-j", "1", "-o", str(out),
+                           "--no-progress", *args], cwd=tmp_path, env=_env(), capture_output=True, text=True,
+                          timeout=120)
+    return proc, out
+
+
+def _paxsim(tmp_path, command):
+    import shlex
+
+    argv = shlex.split(command)
+    assert argv[0] == "paxsim"
+    return subprocess.run([sys.executable, "-m", "paxsim", *argv[1:]], cwd=tmp_path, env=_env(),
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_reproduce_commands_keep_string_values_that_read_as_other_yaml(tmp_path):
+    # A swept string value that YAML reads as something else was printed bare:
+    # 'proposers[1].value=true' reproduced as a boolean (refused, exit 2), and
+    # '=1' as the number 1, another run than the one that violated.
+    proc, _ = _sweep(tmp_path, "--seeds", "0:8", "--set", 'proposers[1].value="true","1"')
+    assert proc.returncode == 1, proc.stderr
+    commands = [line.split("reproduce: ", 1)[1] for line in proc.stdout.splitlines() if "reproduce: " in line]
+    assert len(commands) == 4  # agreement and integrity, in each of the two combinations
+    for command, value in zip(commands, ["'true'", "'true'", "'1'", "'1'"]):
+        again = _paxsim(tmp_path, command)
+        assert again.returncode == 1, (command, again.stderr)
+        assert f"and {value} at" in again.stdout or f"decided {value}" in again.stdout, (command, again.stdout)
