@@ -632,9 +632,18 @@ def traces_dir(results: Path) -> Path:
     return results.with_name(results.name + ".traces")
 
 
+MAX_SLUG = 120  # characters of --set values in a trace file's name (a name may have 255 bytes)
+
+
 def _trace_name(params: dict, seed: int) -> str:
+    """The trace file of a violating run: its --set values and seed.  Values
+    a file name cannot hold as they are (a space, a slash, a quote) or too
+    long for one are cut and followed by a digest of the values, so two
+    combinations never share a file."""
     slug = "-".join(f"{k}={_show(v)}" for k, v in params.items())
     slug = re.sub(r"[^A-Za-z0-9_.=-]+", "_", slug)
+    if len(slug) > MAX_SLUG or any(re.search(r"[^A-Za-z0-9_.]", _show(v)) for v in params.values()):
+        slug = f"{slug[:MAX_SLUG]}-{sha256(_record_json(params).encode()).hexdigest()[:12]}"
     return (f"{slug}-" if slug else "") + f"seed-{seed}.jsonl"
 
 

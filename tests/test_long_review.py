@@ -97,3 +97,24 @@ def test_reproduce_commands_keep_string_values_that_read_as_other_yaml(tmp_path)
         again = _paxsim(tmp_path, command)
         assert again.returncode == 1, (command, again.stderr)
         assert f"and {value} at" in again.stdout or f"decided {value}" in again.stdout, (command, again.stdout)
+
+
+def test_every_violating_run_keeps_its_own_trace_whatever_the_set_values(tmp_path):
+    # A long --set value (a list of faults) made a trace file name longer than
+    # the file system allows: the sweep died at its first violation with a
+    # traceback.  Values that differ only in characters a file name cannot
+    # hold ('x y' and 'x/y') shared one trace file, the second overwriting the first.
+    faults = ("[{at: 0ms, cut: {from: n1, to: n3}}, {at: 13ms, crash: n2}, {at: 15ms, restart: n2}, "
+              + ", ".join(f"{{at: {t}ms, cut: {{from: n2, to: n3}}}}, {{at: {t + 5}ms, uncut: {{from: n2, to: n3}}}}"
+                          for t in range(900, 960, 10)) + "]")
+    for args in (["--set", f"faults={faults}"], ["--set", "proposers[1].value=x y,x/y"]):
+        proc, out = _sweep(tmp_path, "--seeds", "0:6", *args, name=f"r{len(args[1])}.jsonl")
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+        bad = [r for r in _complete_lines(out)[1:] if r["outcome"] == "violation"]
+        traces = out.with_name(out.name + ".traces")
+        assert bad and sorted(p.name for p in traces.iterdir()) == sorted(r["trace"] for r in bad)
+        for r in bad:
+            header = json.loads((traces / r["trace"]).open().readline())
+            assert header["seed"] == r["seed"]
+            if "proposers[1].value" in r["params"]:
+                assert header["scenario"]["proposers"][1]["value"] == r["params"]["proposers[1].value"]
