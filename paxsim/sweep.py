@@ -709,6 +709,7 @@ def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, 
                on_result: Callable[[dict], None] | None, records: list[dict] | None,
                executor: ProcessExecutor | None) -> dict:
     done: set[tuple[str, int]] = set()
+    resumed = False
     if output.exists():
         if not resume:
             raise SweepError(f"{output} exists: pass --resume to continue it, or choose another -o")
@@ -723,6 +724,7 @@ def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, 
         with open(output, "r+b") as fh:
             fh.truncate(good)
         need_header = header is None
+        resumed = True
     else:
         if not output.parent.exists():
             raise SweepError(f"{output}: directory {str(output.parent)!r} does not exist")
@@ -809,7 +811,50 @@ def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, 
                 executor.close()
                 out.flush()
                 os.fsync(out.fileno())
+    if resumed:  # what an interruption wrote out of order, and what ran now after it, in the sweep's order
+        _put_in_sweep_order(plan, output)
     return counts
+
+
+def _put_in_sweep_order(plan: SweepPlan, output: Path) -> None:
+    """Rewrite a finished results file in the sweep's order (the header,
+    then combination by combination, seed by seed; runs of other seeds or
+    combinations, kept from other sweeps, after those in their own order),
+    so a resumed sweep's file is the uninterrupted one byte for byte.  A
+    file already in order is left alone; the rewrite goes to a file beside
+    it that replaces it whole, so an interruption leaves the old one."""
+    import stat
+    import tempfile
+
+    with open(output, "rb") as fh:
+        lines = fh.read().splitlines(keepends=True)
+    combo_at = {c.key: i for i, c in enumerate(plan.combos)}
+    seed_at = {s: i for i, s in enumerate(plan.seeds)}
+    rank = []
+    for n, raw in enumerate(lines):
+        rec = json.loads(raw)
+        if rec.get("kind") != "run":
+            rank.append((-1, 0, n))
+            continue
+        c = combo_at.get(json.dumps(rec["params"], sort_keys=True, separators=(",", ":")))
+        i = seed_at.get(rec["seed"])
+        rank.append((c, i, n) if c is not None and i is not None else (len(plan.combos), 0, n))
+    if all(a < b for a, b in zip(rank, rank[1:])):
+        return
+    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(b"".join(lines[n] for *_, n in sorted(rank)))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, stat.S_IMODE(os.stat(output).st_mode))
+        os.replace(tmp, output)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def _trace_name_of(line: str) -> str:
