@@ -716,7 +716,7 @@ def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, 
         header, runs, good = read_results(output)
         if header is not None and (header.get("scenario_sha256") != plan.header["scenario_sha256"]
                                    or header.get("sets") != plan.header["sets"]):
-            raise SweepError(f"{output} was written by a different sweep (another scenario or --set); "
+            raise SweepError(f"{output} was written by a different sweep (another scenario, --set or --bug); "
                              "choose another -o")
         done = {(json.dumps(r["params"], sort_keys=True, separators=(",", ":")), r["seed"]) for r in runs}
         if records is not None:

@@ -145,3 +145,69 @@ def test_a_resumed_sweep_writes_the_uninterrupted_file_line_for_line(tmp_path):
     assert sorted(os.listdir(tmp_path / "cut.jsonl.traces")) == sorted(os.listdir(tmp_path / "whole.jsonl.traces"))
     assert not [p for p in os.listdir(tmp_path) if p not in ("whole.jsonl", "cut.jsonl", "whole.jsonl.traces",
                                                              "cut.jsonl.traces")]
+
+
+LOSSY = str(ROOT / "scenarios" / "lossy.yaml")
+
+
+def test_the_summary_is_what_the_results_file_says(tmp_path):
+    """Every number of the --json summary, recomputed from the results file
+    with numpy; the undecided runs' classes are what `paxsim run` says of
+    each; a grid where one cell violates exits 1, with --json too."""
+    import numpy as np
+
+    runs_of = {}
+    summaries = []
+    for name, scenario, args in [
+        ("v.jsonl", VOLATILE, ["--set", "protocol.storage=durable,volatile"]),
+        ("u.jsonl", LOSSY, ["--set", "network.loss=0.15,0.3", "--bug", "no-retry"]),
+    ]:
+        out = tmp_path / name
+        proc = subprocess.run([sys.executable, "-m", "paxsim", "sweep", scenario, "--seeds", "0:80", *args, "-j", "1",
+                               "-o", str(out), "--no-progress", "--json"], cwd=tmp_path, env=_env(),
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == (1 if name == "v.jsonl" else 0), proc.stderr
+        summaries.append((json.loads(proc.stdout), args))
+        runs_of[name] = _complete_lines(out)[1:]
+    checked = {"expected": 0, "suspicious": 0}
+    for (summary, args), runs in zip(summaries, runs_of.values()):
+        assert summary["violating_runs"] == sum(r["outcome"] == "violation" for r in runs)
+        for row in summary["combinations"]:
+            rs = [r for r in runs if r["params"] == row["params"]]
+            decided = [r for r in rs if r["outcome"] == "decided"]
+            times = [r["decision_t"] for r in decided]
+            assert row["runs"] == len(rs) == 80
+            assert row["decided"] == len(decided) / 80
+            assert row["undecided"] == sum(r["outcome"] == "undecided" for r in rs) / 80
+            for q in (50, 95, 99):
+                assert row[f"p{q}"] == (float(np.percentile(times, q)) if times else None)
+            assert row["messages_per_decision"] == (np.mean([r["sent"] for r in decided]) if decided else None)
+            kinds = sorted({k for r in rs for k in r["violations"]})
+            assert [v["kind"] for v in row["violations"]] == kinds
+            for v in row["violations"]:
+                having = [r["seed"] for r in rs if v["kind"] in r["violations"]]
+                assert (v["count"], v["first_seed"]) == (len(having), min(having))
+            undecided = [r for r in rs if r["outcome"] == "undecided"]
+            assert row["undecided_expected"] == sum(r["liveness"] == "expected" for r in undecided)
+            assert row["undecided_suspicious"] == sum(r["liveness"] == "suspicious" for r in undecided)
+            for r in undecided[:1]:  # what paxsim run says of that seed
+                sets = [f"--set=network.loss={r['params']['network.loss']}", "--bug", "no-retry"]
+                one = subprocess.run([sys.executable, "-m", "paxsim", "run", LOSSY, "--seed", str(r["seed"]), *sets,
+                                      "--json"], cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=60)
+                assert json.loads(one.stdout)["liveness"]["class"] == r["liveness"]
+                checked[r["liveness"]] += 1
+    assert checked == {"expected": 1, "suspicious": 1}
+    (volatile, _), _ = summaries
+    assert [bool(row["violations"]) for row in volatile["combinations"]] == [False, True]
+
+
+def test_resume_with_more_seeds_gives_the_larger_sweeps_file_and_refuses_another_bug(tmp_path):
+    small, out = _sweep(tmp_path, "--seeds", "0:20", name="r.jsonl")
+    whole, ref = _sweep(tmp_path, "--seeds", "0:40", name="whole.jsonl")
+    more, _ = _sweep(tmp_path, "--seeds", "0:40", "--resume", name="r.jsonl")
+    assert (small.returncode, whole.returncode, more.returncode) == (1, 1, 1), more.stderr
+    assert "40 runs (20 now, 20 already in" in more.stdout
+    assert out.read_text() == ref.read_text()
+    bug, _ = _sweep(tmp_path, "--seeds", "0:40", "--resume", "--bug", "amnesia", name="r.jsonl")
+    assert bug.returncode == 2 and bug.stderr.count("\n") == 1 and "--bug" in bug.stderr, bug.stderr
+    assert out.read_text() == ref.read_text()
