@@ -539,7 +539,26 @@ class DaskExecutor:
             raise SweepError(f"--scheduler {address}: not a scheduler address like tcp://HOST:PORT ({exc})") from None
         except (OSError, TimeoutError) as exc:
             raise SweepError(f"--scheduler {address}: cannot connect ({exc})") from None
+        try:
+            self._same_paxsim(address)
+        except BaseException:
+            self.client.close()
+            raise
         self.jobs = max(1, sum(self.client.nthreads().values()))
+
+    def _same_paxsim(self, address: str) -> None:
+        """Refuse workers that run another paxsim than this one: their
+        results (and trace names) would differ from this command's, silently."""
+        here = code_fingerprint()
+        try:
+            theirs = self.client.run(code_fingerprint)
+        except Exception as exc:
+            raise SweepError(f"--scheduler {address}: its workers cannot run paxsim "
+                             f"({type(exc).__name__}: {' '.join(str(exc).split())}); install paxsim there") from None
+        other = next(((w, f) for w, f in sorted(theirs.items()) if f != here), None)
+        if other is not None:
+            raise SweepError(f"--scheduler {address}: worker {other[0]} runs paxsim {other[1]}, this command "
+                             f"{here}; its results would differ from this paxsim's: install the same paxsim there")
 
     def run(self, tasks: Iterable[Task], fn: Callable = None) -> Iterator[list[dict]]:
         from distributed import as_completed
@@ -557,6 +576,16 @@ class DaskExecutor:
 
     def close(self) -> None:
         self.client.close()
+
+
+def code_fingerprint() -> str:
+    """paxsim's version and a digest of its Python source: two processes
+    with the same fingerprint give the same results for the same runs."""
+    root = Path(__file__).resolve().parent
+    digest = sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return f"{__version__} (source {digest.hexdigest()[:12]})"
 
 
 def make_executor(jobs: int, scheduler: str | None):

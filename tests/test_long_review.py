@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from .conftest import ROOT
 
 LARGE = str(ROOT / "scenarios" / "large.yaml")
@@ -211,3 +213,45 @@ def test_resume_with_more_seeds_gives_the_larger_sweeps_file_and_refuses_another
     bug, _ = _sweep(tmp_path, "--seeds", "0:40", "--resume", "--bug", "amnesia", name="r.jsonl")
     assert bug.returncode == 2 and bug.stderr.count("\n") == 1 and "--bug" in bug.stderr, bug.stderr
     assert out.read_text() == ref.read_text()
+
+
+@pytest.mark.slow
+def test_a_dask_cluster_running_another_paxsim_is_refused(tmp_path):
+    # Workers whose paxsim differed from the command's (an older install on the
+    # cluster) ran the runs and the results file silently differed from what
+    # -j 1 writes for the same command (here: the trace file names).
+    import shutil
+
+    distributed = pytest.importorskip("distributed")
+    other = tmp_path / "other"
+    shutil.copytree(ROOT / "paxsim", other / "paxsim", ignore=shutil.ignore_patterns("__pycache__"))
+    with open(other / "paxsim" / "sweep.py", "a") as fh:
+        fh.write("\n# another paxsim\n")
+    env = _env()
+    env["PYTHONPATH"] = str(other)
+    dask = [sys.executable, "-m", "distributed.cli"]
+    started = []
+    try:
+        started.append(subprocess.Popen([*dask[:2], "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
+                                         "--no-dashboard", "--scheduler-file", str(tmp_path / "s.json")],
+                                        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (tmp_path / "s.json").exists():
+            time.sleep(0.1)
+        address = json.loads((tmp_path / "s.json").read_text())["address"]
+        started.append(subprocess.Popen([*dask[:2], "distributed.cli.dask_worker", address, "--nthreads", "1",
+                                         "--no-nanny", "--host", "127.0.0.1", "--no-dashboard"],
+                                        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        with distributed.Client(address, timeout="30s") as client:
+            client.wait_for_workers(1, timeout=60)
+        out = tmp_path / "r.jsonl"
+        proc = subprocess.run([sys.executable, "-m", "paxsim", "sweep", VOLATILE, "--seeds", "0:5",
+                               "--scheduler", address, "-o", str(out), "--no-progress"], cwd=tmp_path, env=_env(),
+                              capture_output=True, text=True, timeout=120)
+    finally:
+        for p in started:
+            p.kill()
+            p.wait(timeout=30)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert proc.stderr.count("\n") == 1 and "runs paxsim" in proc.stderr and "Traceback" not in proc.stderr
+    assert not out.exists()
