@@ -757,6 +757,10 @@ def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, 
     else:
         if not output.parent.exists():
             raise SweepError(f"{output}: directory {str(output.parent)!r} does not exist")
+        tdir = traces_dir(output)
+        if tdir.is_dir() and any(tdir.iterdir()):  # left by an earlier sweep whose results file is gone
+            raise SweepError(f"{tdir} holds the traces of an earlier sweep (its results file {output} is gone); "
+                             "move it, or choose another -o")
         need_header = True
     tasks = []
     todo = 0

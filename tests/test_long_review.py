@@ -255,3 +255,17 @@ def test_a_dask_cluster_running_another_paxsim_is_refused(tmp_path):
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     assert proc.stderr.count("\n") == 1 and "runs paxsim" in proc.stderr and "Traceback" not in proc.stderr
     assert not out.exists()
+
+
+def test_a_new_sweep_does_not_write_over_an_earlier_sweeps_traces(tmp_path):
+    # With the results file gone but its RESULTS.traces/ left, a new sweep
+    # (another scenario, another --set) wrote its traces among the old ones,
+    # overwriting those of the same name: the folder mixed two sweeps.
+    first, out = _sweep(tmp_path, "--seeds", "0:10")
+    assert first.returncode == 1
+    traces = tmp_path / "r.jsonl.traces"
+    before = {p.name: p.read_text() for p in traces.iterdir()}
+    out.unlink()
+    again, _ = _sweep(tmp_path, "--seeds", "0:10", "--bug", "amnesia")
+    assert again.returncode == 2 and again.stderr.count("\n") == 1 and "r.jsonl.traces" in again.stderr, again.stderr
+    assert {p.name: p.read_text() for p in traces.iterdir()} == before and not out.exists()
