@@ -739,19 +739,25 @@ def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, 
                executor: ProcessExecutor | None) -> dict:
     done: set[tuple[str, int]] = set()
     resumed = False
+    held = None  # the results file, open to append and locked against another sweep's writing it
     if output.exists():
         if not resume:
             raise SweepError(f"{output} exists: pass --resume to continue it, or choose another -o")
-        header, runs, good = read_results(output)
-        if header is not None and (header.get("scenario_sha256") != plan.header["scenario_sha256"]
-                                   or header.get("sets") != plan.header["sets"]):
-            raise SweepError(f"{output} was written by a different sweep (another scenario, --set or --bug); "
-                             "choose another -o")
-        done = {(json.dumps(r["params"], sort_keys=True, separators=(",", ":")), r["seed"]) for r in runs}
-        if records is not None:
-            records.extend(runs)
-        with open(output, "r+b") as fh:
-            fh.truncate(good)
+        held = _hold(output)
+        try:
+            header, runs, good = read_results(output)
+            if header is not None and (header.get("scenario_sha256") != plan.header["scenario_sha256"]
+                                       or header.get("sets") != plan.header["sets"]):
+                raise SweepError(f"{output} was written by a different sweep (another scenario, --set or --bug); "
+                                 "choose another -o")
+            done = {(json.dumps(r["params"], sort_keys=True, separators=(",", ":")), r["seed"]) for r in runs}
+            if records is not None:
+                records.extend(runs)
+            with open(output, "r+b") as fh:
+                fh.truncate(good)
+        except BaseException:
+            held.close()
+            raise
         need_header = header is None
         resumed = True
     else:
@@ -770,7 +776,12 @@ def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, 
         todo += len(seeds)
         tasks.append((combo, params, seeds))
     skipped = plan.total - todo
-    executor = executor or make_executor(jobs, scheduler)
+    try:
+        executor = executor or make_executor(jobs, scheduler)
+    except BaseException:
+        if held is not None:
+            held.close()
+        raise
     workers = getattr(executor, "jobs", 1)
     warm = None
     if isinstance(executor, ProcessExecutor):
@@ -786,13 +797,18 @@ def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, 
     tdir = traces_dir(output)
     if tdir.exists() and not tdir.is_dir():  # where violating runs' traces go: refused now, not at the first
         executor.close()
+        if held is not None:
+            held.close()
         raise SweepError(f"{tdir}: exists and is not a directory (the traces of violating runs go there); "
                          "move it, or choose another -o")
     try:
-        results_file = open(output, "a", encoding="utf-8")
+        results_file = held or _hold(output)
     except OSError as exc:
         executor.close()
         raise SweepError(f"{output}: cannot write results: {exc.strerror or exc}") from None
+    except SweepError:
+        executor.close()
+        raise
     with results_file as out:
         if need_header:
             out.write(json.dumps(plan.header, sort_keys=True, separators=(",", ":")) + "\n")
@@ -844,9 +860,30 @@ def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, 
                 executor.close()
                 out.flush()
                 os.fsync(out.fileno())
-    if resumed:  # what an interruption wrote out of order, and what ran now after it, in the sweep's order
-        _put_in_sweep_order(plan, output)
+        if resumed:  # what an interruption wrote out of order, and what ran now after it, in the sweep's order
+            _put_in_sweep_order(plan, output)  # (still holding the lock)
     return counts
+
+
+def _hold(output: Path):
+    """`output` open to append, with an exclusive lock (flock) held until it
+    is closed: a second sweep on the same file, started while this one runs,
+    would append the same runs again.  Where flock is missing, just open."""
+    try:
+        fh = open(output, "a", encoding="utf-8")
+    except OSError as exc:
+        raise SweepError(f"{output}: cannot write results: {exc.strerror or exc}") from None
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return fh
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.close()
+        raise SweepError(f"{output}: another paxsim sweep is writing it now; let it finish (or stop it) and "
+                         "continue with --resume, or choose another -o") from None
+    return fh
 
 
 def _put_in_sweep_order(plan: SweepPlan, output: Path) -> None:

@@ -269,3 +269,27 @@ def test_a_new_sweep_does_not_write_over_an_earlier_sweeps_traces(tmp_path):
     again, _ = _sweep(tmp_path, "--seeds", "0:10", "--bug", "amnesia")
     assert again.returncode == 2 and again.stderr.count("\n") == 1 and "r.jsonl.traces" in again.stderr, again.stderr
     assert {p.name: p.read_text() for p in traces.iterdir()} == before and not out.exists()
+
+
+def test_a_second_sweep_on_the_same_results_file_is_refused_while_the_first_runs(tmp_path):
+    # Two sweeps resuming one results file at once (a second terminal, a
+    # rerun while the first still ran) both appended: the file held runs
+    # twice (546 lines for 300 seeds), and a later summary counted them twice.
+    out = tmp_path / "r.jsonl"
+    args = [sys.executable, "-m", "paxsim", "sweep", LARGE, "--seeds", "0:400", "-j", "1", "-o", str(out),
+            "--no-progress", "--resume"]
+    first = subprocess.Popen(args, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (not out.exists() or out.read_text().count("\n") < 5):
+            time.sleep(0.02)
+        second = subprocess.run(args, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=120)
+        _, err = first.communicate(timeout=120)
+    finally:
+        first.kill()
+        first.wait(timeout=30)
+    assert first.returncode == 0, err
+    assert second.returncode == 2 and second.stderr.count("\n") == 1, second.stderr
+    assert "another paxsim sweep" in second.stderr
+    assert [r["seed"] for r in _complete_lines(out)[1:]] == list(range(400))
