@@ -229,6 +229,7 @@ def test_a_dask_cluster_running_another_paxsim_is_refused(tmp_path):
         fh.write("\n# another paxsim\n")
     env = _env()
     env["PYTHONPATH"] = str(other)
+    env["DASK_TEMPORARY_DIRECTORY"] = str(tmp_path)  # their scratch space, not /tmp's
     dask = [sys.executable, "-m", "distributed.cli"]
     started = []
     try:
@@ -250,8 +251,12 @@ def test_a_dask_cluster_running_another_paxsim_is_refused(tmp_path):
                               capture_output=True, text=True, timeout=120)
     finally:
         for p in started:
-            p.kill()
-            p.wait(timeout=30)
+            p.terminate()
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=30)
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     assert proc.stderr.count("\n") == 1 and "runs paxsim" in proc.stderr and "Traceback" not in proc.stderr
     assert not out.exists()
