@@ -298,3 +298,17 @@ def test_a_second_sweep_on_the_same_results_file_is_refused_while_the_first_runs
     assert second.returncode == 2 and second.stderr.count("\n") == 1, second.stderr
     assert "another paxsim sweep" in second.stderr
     assert [r["seed"] for r in _complete_lines(out)[1:]] == list(range(400))
+
+
+def test_the_progress_bar_of_a_resume_over_other_seeds_counts_only_this_sweeps_runs(runner, tmp_path):
+    # Resumed with other --seeds, the bar started from every run in the file
+    # (10 of 10 before running anything) and ended at '20run' of a total of 10.
+    from paxsim.cli import main
+
+    out = tmp_path / "r.jsonl"
+    args = ["sweep", LOSSY, "-j", "1", "-o", str(out)]
+    assert runner.invoke(main, [*args, "--seeds", "0:10", "--no-progress"]).exit_code == 0
+    result = runner.invoke(main, [*args, "--seeds", "5:20", "--resume", "--progress"])
+    assert result.exit_code == 0, result.output
+    shown = result.stderr.replace("\r", "\n")
+    assert "15/15" in shown and "20run" not in shown and "20/15" not in shown, shown
