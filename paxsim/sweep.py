@@ -671,7 +671,7 @@ def _trace_name(params: dict, seed: int) -> str:
     combinations never share a file."""
     slug = "-".join(f"{k}={_show(v)}" for k, v in params.items())
     slug = re.sub(r"[^A-Za-z0-9_.=-]+", "_", slug)
-    if len(slug) > MAX_SLUG or any(re.search(r"[^A-Za-z0-9_.]", _show(v)) for v in params.values()):
+    if len(slug) > MAX_SLUG or any(re.search(r"[^A-Za-z0-9_.-]", _show(v)) for v in params.values()):
         slug = f"{slug[:MAX_SLUG]}-{sha256(_record_json(params).encode()).hexdigest()[:12]}"
     return (f"{slug}-" if slug else "") + f"seed-{seed}.jsonl"
 
