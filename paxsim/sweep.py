@@ -879,10 +879,12 @@ def _hold(output: Path):
         return fh
     try:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    except BlockingIOError:
         fh.close()
         raise SweepError(f"{output}: another paxsim sweep is writing it now; let it finish (or stop it) and "
                          "continue with --resume, or choose another -o") from None
+    except OSError:  # a file system without locks (some network ones): go on unlocked
+        pass
     return fh
 
 
