@@ -661,7 +661,8 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
     client history's linearizability is undecided (its search hit the time
     limit and the log's order is no witness; the table's "lin unknown"); 70
     if a run hit a bug in paxsim (a fault the simulation cannot apply; the
-    line names the seed).
+    line names the seed); 130 if interrupted (Ctrl-C, or a worker process
+    killed): finished runs are kept, continue with --resume.
     """
     _jobs_or_scheduler(jobs, scheduler)
     with _importing():
@@ -719,9 +720,11 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
                 bar.set_postfix(violations=violations[0], refresh=False)
 
     try:
-        if show and resume and output.exists():
+        if show and resume and output.exists():  # the bar starts from this sweep's runs already in the file
             _, done_runs, _ = sw.read_results(output)
-            already = min(len(done_runs), plan.total)
+            keys, in_plan = {c.key for c in plan.combos}, set(plan.seeds)
+            already = len({(key, r["seed"]) for r in done_runs if r["seed"] in in_plan
+                           and (key := json.dumps(r["params"], sort_keys=True, separators=(",", ":"))) in keys})
         records: list[dict] = []  # what the results file holds, parsed as it is written (not all after the runs)
         counts = sw.run_sweep(plan, output, jobs=jobs, scheduler=scheduler, resume=resume, on_result=tick,
                               records=records, executor=workers)
@@ -732,11 +735,12 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
         if bar is not None:
             bar.close()
         _bad_input(str(exc))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, sw.WorkerLost) as exc:
         _close(workers)
         if bar is not None:
             bar.close()
-        click.echo(f"interrupted: finished runs are in {output}; continue with the same command and --resume",
+        why = f" ({exc})" if isinstance(exc, sw.WorkerLost) else ""
+        click.echo(f"interrupted{why}: finished runs are in {output}; continue with the same command and --resume",
                    err=True)
         sys.exit(130)
     except Exception as exc:
@@ -1803,10 +1807,11 @@ def compare(scenario: Path, seeds: str, variants: tuple[str, ...], jobs: int | N
         if bar is not None:
             bar.close()
         _bad_input(str(exc))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, cmp.WorkerLost) as exc:
         if bar is not None:
             bar.close()
-        click.echo(f"interrupted: every seed finished is in {output}; continue with the same command and --resume"
+        why = f" ({exc})" if isinstance(exc, cmp.WorkerLost) else ""
+        click.echo(f"interrupted{why}: every seed finished is in {output}; continue with the same command and --resume"
                    if output is not None else
                    "interrupted: nothing kept (-o FILE keeps every seed as it finishes)", err=True)
         sys.exit(130)

@@ -33,7 +33,7 @@ from .scenario import (
     read_scenario_data,
     scenario_from_dict,
 )
-from .sweep import InOrder, SweepError, chunk_size, make_executor, parse_seeds, sha256, _scenarios
+from .sweep import InOrder, SweepError, WorkerLost, chunk_size, make_executor, parse_seeds, sha256, _scenarios
 
 BOOTSTRAP = 2000  # resamples
 CONFIDENCE = 0.95

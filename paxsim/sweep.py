@@ -55,6 +55,12 @@ class SweepError(ValueError):
     """Bad sweep input; `str()` is one line."""
 
 
+class WorkerLost(RuntimeError):
+    """A local worker process ended abruptly (killed, or out of memory):
+    what finished is kept, as on Ctrl-C, and `--resume` goes on; `str()` is
+    one line."""
+
+
 # --------------------------------------------------------------------------
 # The grid
 # --------------------------------------------------------------------------
@@ -116,11 +122,28 @@ class Combo:
 
 
 def _show(value: Any) -> str:
-    return json.dumps(value) if not isinstance(value, str) else value
+    return json.dumps(value) if not isinstance(value, str) else _yaml_scalar(value)
 
 
 def _yaml_scalar(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":")) if not isinstance(value, str) else value
+    """`value` as a --set value that YAML reads back as `value`: a string
+    bare (10ms), or double-quoted when YAML would read it as something
+    else (the string '1' is "1", 'true' is "true"); any other value as JSON."""
+    if not isinstance(value, str):
+        return json.dumps(value, separators=(",", ":"))
+    return value if _reads_back(value) else json.dumps(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _reads_back(text: str) -> bool:
+    """Whether YAML reads `text`, written bare, as that same string."""
+    from .scenario import _yaml
+
+    yaml = _yaml()
+    try:
+        return yaml.safe_load(text) == text
+    except yaml.YAMLError:
+        return False
 
 
 def build_grid(scenario_path: str | Path, sets: Iterable[str], bugs=()) -> tuple[list[Combo], Scenario]:
@@ -409,7 +432,7 @@ class ProcessExecutor:
         before this process runs any (workers started ahead warm up
         themselves, so this process's own warming need not delay them)."""
         import gc
-        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
 
         fn = fn or run_chunk
         tasks = iter(tasks)
@@ -431,14 +454,29 @@ class ProcessExecutor:
         finally:
             if not frozen:
                 gc.unfreeze()
+        if before_own is not None:
+            before_own()
+        try:
+            yield from self._run(tasks, fn, pending, submit, ahead)
+        except BrokenProcessPool:
+            # A worker died (SIGKILL, the kernel's out-of-memory killer): the
+            # pool is unusable, and every chunk it held fails.  Hand on those
+            # it finished first, to be kept, then stop as Ctrl-C would.
+            for fut in list(pending):
+                del pending[fut]
+                if fut.done() and not fut.cancelled() and fut.exception() is None:
+                    yield fut.result()
+            raise WorkerLost("a worker process ended abruptly (killed, or out of memory?)") from None
+
+    def _run(self, tasks, fn, pending, submit, ahead) -> Iterator[list[dict]]:
+        from concurrent.futures import FIRST_COMPLETED, wait
+
         def finished() -> Iterator[list[dict]]:
             """The results of the chunks the workers have finished, taken off `pending`."""
             for fut in [f for f in pending if f.done()]:
                 del pending[fut]
                 yield fut.result()
 
-        if before_own is not None:
-            before_own()
         try:
             while True:
                 yield from finished()
@@ -501,7 +539,26 @@ class DaskExecutor:
             raise SweepError(f"--scheduler {address}: not a scheduler address like tcp://HOST:PORT ({exc})") from None
         except (OSError, TimeoutError) as exc:
             raise SweepError(f"--scheduler {address}: cannot connect ({exc})") from None
+        try:
+            self._same_paxsim(address)
+        except BaseException:
+            self.client.close()
+            raise
         self.jobs = max(1, sum(self.client.nthreads().values()))
+
+    def _same_paxsim(self, address: str) -> None:
+        """Refuse workers that run another paxsim than this one: their
+        results (and trace names) would differ from this command's, silently."""
+        here = code_fingerprint()
+        try:
+            theirs = self.client.run(code_fingerprint)
+        except Exception as exc:
+            raise SweepError(f"--scheduler {address}: its workers cannot run paxsim "
+                             f"({type(exc).__name__}: {' '.join(str(exc).split())}); install paxsim there") from None
+        other = next(((w, f) for w, f in sorted(theirs.items()) if f != here), None)
+        if other is not None:
+            raise SweepError(f"--scheduler {address}: worker {other[0]} runs paxsim {other[1]}, this command "
+                             f"{here}; its results would differ from this paxsim's: install the same paxsim there")
 
     def run(self, tasks: Iterable[Task], fn: Callable = None) -> Iterator[list[dict]]:
         from distributed import as_completed
@@ -519,6 +576,16 @@ class DaskExecutor:
 
     def close(self) -> None:
         self.client.close()
+
+
+def code_fingerprint() -> str:
+    """paxsim's version and a digest of its Python source: two processes
+    with the same fingerprint give the same results for the same runs."""
+    root = Path(__file__).resolve().parent
+    digest = sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return f"{__version__} (source {digest.hexdigest()[:12]})"
 
 
 def make_executor(jobs: int, scheduler: str | None):
@@ -594,9 +661,18 @@ def traces_dir(results: Path) -> Path:
     return results.with_name(results.name + ".traces")
 
 
+MAX_SLUG = 120  # characters of --set values in a trace file's name (a name may have 255 bytes)
+
+
 def _trace_name(params: dict, seed: int) -> str:
+    """The trace file of a violating run: its --set values and seed.  Values
+    a file name cannot hold as they are (a space, a slash, a quote) or too
+    long for one are cut and followed by a digest of the values, so two
+    combinations never share a file."""
     slug = "-".join(f"{k}={_show(v)}" for k, v in params.items())
     slug = re.sub(r"[^A-Za-z0-9_.=-]+", "_", slug)
+    if len(slug) > MAX_SLUG or any(re.search(r"[^A-Za-z0-9_.-]", _show(v)) for v in params.values()):
+        slug = f"{slug[:MAX_SLUG]}-{sha256(_record_json(params).encode()).hexdigest()[:12]}"
     return (f"{slug}-" if slug else "") + f"seed-{seed}.jsonl"
 
 
@@ -662,23 +738,35 @@ def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, 
                on_result: Callable[[dict], None] | None, records: list[dict] | None,
                executor: ProcessExecutor | None) -> dict:
     done: set[tuple[str, int]] = set()
+    resumed = False
+    held = None  # the results file, open to append and locked against another sweep's writing it
     if output.exists():
         if not resume:
             raise SweepError(f"{output} exists: pass --resume to continue it, or choose another -o")
-        header, runs, good = read_results(output)
-        if header is not None and (header.get("scenario_sha256") != plan.header["scenario_sha256"]
-                                   or header.get("sets") != plan.header["sets"]):
-            raise SweepError(f"{output} was written by a different sweep (another scenario or --set); "
-                             "choose another -o")
-        done = {(json.dumps(r["params"], sort_keys=True, separators=(",", ":")), r["seed"]) for r in runs}
-        if records is not None:
-            records.extend(runs)
-        with open(output, "r+b") as fh:
-            fh.truncate(good)
+        held = _hold(output)
+        try:
+            header, runs, good = read_results(output)
+            if header is not None and (header.get("scenario_sha256") != plan.header["scenario_sha256"]
+                                       or header.get("sets") != plan.header["sets"]):
+                raise SweepError(f"{output} was written by a different sweep (another scenario, --set or --bug); "
+                                 "choose another -o")
+            done = {(json.dumps(r["params"], sort_keys=True, separators=(",", ":")), r["seed"]) for r in runs}
+            if records is not None:
+                records.extend(runs)
+            with open(output, "r+b") as fh:
+                fh.truncate(good)
+        except BaseException:
+            held.close()
+            raise
         need_header = header is None
+        resumed = True
     else:
         if not output.parent.exists():
             raise SweepError(f"{output}: directory {str(output.parent)!r} does not exist")
+        tdir = traces_dir(output)
+        if tdir.is_dir() and any(tdir.iterdir()):  # left by an earlier sweep whose results file is gone
+            raise SweepError(f"{tdir} holds the traces of an earlier sweep (its results file {output} is gone); "
+                             "move it, or choose another -o")
         need_header = True
     tasks = []
     todo = 0
@@ -688,7 +776,12 @@ def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, 
         todo += len(seeds)
         tasks.append((combo, params, seeds))
     skipped = plan.total - todo
-    executor = executor or make_executor(jobs, scheduler)
+    try:
+        executor = executor or make_executor(jobs, scheduler)
+    except BaseException:
+        if held is not None:
+            held.close()
+        raise
     workers = getattr(executor, "jobs", 1)
     warm = None
     if isinstance(executor, ProcessExecutor):
@@ -704,13 +797,18 @@ def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, 
     tdir = traces_dir(output)
     if tdir.exists() and not tdir.is_dir():  # where violating runs' traces go: refused now, not at the first
         executor.close()
+        if held is not None:
+            held.close()
         raise SweepError(f"{tdir}: exists and is not a directory (the traces of violating runs go there); "
                          "move it, or choose another -o")
     try:
-        results_file = open(output, "a", encoding="utf-8")
+        results_file = held or _hold(output)
     except OSError as exc:
         executor.close()
         raise SweepError(f"{output}: cannot write results: {exc.strerror or exc}") from None
+    except SweepError:
+        executor.close()
+        raise
     with results_file as out:
         if need_header:
             out.write(json.dumps(plan.header, sort_keys=True, separators=(",", ":")) + "\n")
@@ -762,7 +860,73 @@ def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, 
                 executor.close()
                 out.flush()
                 os.fsync(out.fileno())
+        if resumed:  # what an interruption wrote out of order, and what ran now after it, in the sweep's order
+            _put_in_sweep_order(plan, output)  # (still holding the lock)
     return counts
+
+
+def _hold(output: Path):
+    """`output` open to append, with an exclusive lock (flock) held until it
+    is closed: a second sweep on the same file, started while this one runs,
+    would append the same runs again.  Where flock is missing, just open."""
+    try:
+        fh = open(output, "a", encoding="utf-8")
+    except OSError as exc:
+        raise SweepError(f"{output}: cannot write results: {exc.strerror or exc}") from None
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return fh
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise SweepError(f"{output}: another paxsim sweep is writing it now; let it finish (or stop it) and "
+                         "continue with --resume, or choose another -o") from None
+    except OSError:  # a file system without locks (some network ones): go on unlocked
+        pass
+    return fh
+
+
+def _put_in_sweep_order(plan: SweepPlan, output: Path) -> None:
+    """Rewrite a finished results file in the sweep's order (the header,
+    then combination by combination, seed by seed; runs of other seeds or
+    combinations, kept from other sweeps, after those in their own order),
+    so a resumed sweep's file is the uninterrupted one byte for byte.  A
+    file already in order is left alone; the rewrite goes to a file beside
+    it that replaces it whole, so an interruption leaves the old one."""
+    import stat
+    import tempfile
+
+    with open(output, "rb") as fh:
+        lines = fh.read().splitlines(keepends=True)
+    combo_at = {c.key: i for i, c in enumerate(plan.combos)}
+    seed_at = {s: i for i, s in enumerate(plan.seeds)}
+    rank = []
+    for n, raw in enumerate(lines):
+        rec = json.loads(raw)
+        if rec.get("kind") != "run":
+            rank.append((-1, 0, n))
+            continue
+        c = combo_at.get(json.dumps(rec["params"], sort_keys=True, separators=(",", ":")))
+        i = seed_at.get(rec["seed"])
+        rank.append((c, i, n) if c is not None and i is not None else (len(plan.combos), 0, n))
+    if all(a < b for a, b in zip(rank, rank[1:])):
+        return
+    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(b"".join(lines[n] for *_, n in sorted(rank)))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, stat.S_IMODE(os.stat(output).st_mode))
+        os.replace(tmp, output)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def _trace_name_of(line: str) -> str:

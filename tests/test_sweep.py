@@ -255,8 +255,12 @@ def test_dask_cluster_gives_the_same_results(tmp_path):
     local = tmp_path / "local.jsonl"
     plan = plan_sweep(VOLATILE, "0:200", ["network.loss=0,0.1"])
     run_sweep(plan, local, jobs=2)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
+    import dask
+
+    # the workers' scratch space in the test's folder: left in /tmp, dask-scratch-space outlived the test
+    with dask.config.set({"temporary-directory": str(tmp_path)}), \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                     dashboard_address=None) as cluster:
         remote = tmp_path / "dask.jsonl"
         proc = subprocess.run([sys.executable, "-m", "paxsim", "sweep", VOLATILE, "--seeds", "0:200",
                                "--set", "network.loss=0,0.1", "--scheduler", cluster.scheduler_address,
