@@ -349,12 +349,10 @@ class _Side:
     messages in flight (let go of once delivered or dropped)."""
 
     def __init__(self, path, header: dict) -> None:
-        from ..check import Checker
-
         self.path, self.header, self.count = path, header, 1
         self.tally = _Tally()
         try:
-            self.checker = Checker(header, explain=False)
+            self.checker = _checker_for(header, explain=False)
         except Exception:  # noqa: BLE001 - judged again with a full checker, which words it
             self.checker = None
         self.flying: dict[str, str] = {}  # message id -> what `Sends.about` says of it
@@ -415,22 +413,46 @@ class _Side:
         verdict, error = None, None
         if self.checker is not None:
             verdict = self.checker.finish()
-        if verdict is None or verdict.violations:  # the lean checker's violations are exact with a full one
-            verdict, error = self._full_verdict()
+        if verdict is None or (verdict.violations and not getattr(self.checker, "exact", False)):
+            verdict, error = self._full_verdict()  # a lean checker's violations, explained by a full one
         return self.tally.outcome(verdict, error)
 
     def _full_verdict(self):
         try:
-            from ..check import Checker
             from ..trace import stream_trace
 
             events = stream_trace(self.path)
-            checker = Checker(next(events))
+            checker = _checker_for(next(events))
             for ev in events:
                 checker.append(ev)
             return checker.finish(), None
         except Exception as exc:  # noqa: BLE001 - an unjudgeable trace is still compared
             return None, f"{type(exc).__name__}: {exc}"
+
+
+def _protocol_kind(header: dict) -> str:
+    """The protocol `header` names, as `check` finds it; NotStreamed if it cannot be read."""
+    try:
+        return ((header.get("scenario") or {}).get("protocol") or {}).get("kind", "single-decree")
+    except AttributeError:
+        raise NotStreamed from None
+
+
+def _checker_for(header: dict, explain: bool = True):
+    """A checker fed `header` (`append` the events after it, then
+    `finish()`), for the protocol it names, as `check` finds it: the
+    single-decree one, or a protocol package's (Multi-Paxos: complete with
+    or without `explain`).  NotStreamed for a header it cannot read."""
+    from ..check import PROTOCOL_KINDS, Checker
+
+    kind = _protocol_kind(header)
+    if kind in PROTOCOL_KINDS:
+        from ..check_multi import MultiChecker
+
+        checker = MultiChecker(kind)
+        checker.append(header)
+        return checker
+    return Checker(header, explain=explain)
 
 
 class _About:
@@ -445,9 +467,8 @@ def diff_files(a, b, labels: tuple[str, str] = ("A", "B")) -> DiffResult:
     """`diff` of two trace files, compared as they are read: memory holds
     the messages in flight, the counts and the checker's state, not the
     traces.  The same result as `diff` of the traces read whole, and the
-    same `TraceError` first (A's, then B's).  `NotStreamed` for a protocol
-    whose checker needs the whole trace (Multi-Paxos)."""
-    from ..check import PROTOCOL_KINDS
+    same `TraceError` first (A's, then B's).  `NotStreamed` for a header
+    whose protocol cannot be read."""
     from ..trace import TraceError, stream_trace
 
     A, B = stream_trace(a), stream_trace(b)
@@ -462,12 +483,7 @@ def diff_files(a, b, labels: tuple[str, str] = ("A", "B")) -> DiffResult:
 
     ha, hb = next(A), next_b()
     for h in (ha, hb):
-        try:  # as `check` finds the protocol: one it sends elsewhere reads the whole trace
-            kind = ((h.get("scenario") or {}).get("protocol") or {}).get("kind", "single-decree")
-        except AttributeError:
-            raise NotStreamed from None
-        if kind in PROTOCOL_KINDS:
-            raise NotStreamed
+        _protocol_kind(h)  # NotStreamed if it cannot be read: read whole, as `check` does
     wall, ignore, header_fields, lines = _compare_headers(ha, hb)
     sa, sb = _Side(a, ha), _Side(b, hb)
     div, sends = None, None
