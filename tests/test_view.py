@@ -432,7 +432,7 @@ def test_the_view_reads_only_traces():
     nothing that runs a simulation."""
     import ast
 
-    allowed = {"..trace", "..check", "..report", ".._version", "..colors", ".diff", ".model", ".shiviz",
+    allowed = {"..trace", "..check", "..check_multi", "..report", ".._version", "..colors", ".diff", ".model", ".shiviz",
                "__future__", "json", "re", "math", "html", "importlib", "typing", "dataclasses"}
     for path in sorted((ROOT / "paxsim" / "view").glob("*.py")):
         names = set()
@@ -442,3 +442,28 @@ def test_the_view_reads_only_traces():
             elif isinstance(node, ast.ImportFrom):
                 names.add("." * node.level + (node.module or ""))
         assert names <= allowed, f"{path.name} imports {names - allowed}"
+
+
+def test_diff_tells_a_value_chosen_at_many_ballots_short():
+    # Five duelling proposers choose one value at hundreds of ballots: the
+    # chosen: row ran to thousands of characters.  A value chosen at more than
+    # two ballots is now its count and first and last ballot; lists that differ
+    # only in between are shown whole, so the two lines never read the same.
+    from paxsim.view.diff import summary_lines
+
+    def outcome(chosen):
+        return {"counts": {}, "delivered": 0, "lost": 0, "decisions": {"n1": "v"}, "slots": {},
+                "last_decide": 1.0, "chosen": chosen, "violations": [], "check_error": None}
+
+    many = [("'v'", f"({r}, n{r % 5 + 1})") for r in range(1, 400)]
+    fewer = many[:200] + [("'v'", "(201, n1)")] + many[201:]  # the same count, first and last
+    out = summary_lines(None, None, ("A", "B"), False, outcomes=(outcome(many), outcome(many[:3])))
+    assert "    A  'v' at 399 ballots, (1, n2) to (399, n5)" in out
+    assert "    B  'v' at 3 ballots, (1, n2) to (3, n4)" in out
+    out = summary_lines(None, None, ("A", "B"), False, outcomes=(outcome(many), outcome(fewer)))
+    rows = [line for line in out if line.startswith("    A ") or line.startswith("    B ")]
+    assert len(rows) == 2 and "(201, n2)" in rows[0] and "(201, n1)" in rows[1] and "(201, n2)" not in rows[1]
+    out = summary_lines(None, None, ("A", "B"), False, outcomes=(outcome(many[:2]), outcome(many[:1])))
+    assert "    A  'v' at (1, n2); 'v' at (2, n3)" in out
+    same = summary_lines(None, None, ("A", "B"), False, outcomes=(outcome(many), outcome(list(many))))
+    assert any(line.startswith("  same:") and "chosen" in line for line in same)

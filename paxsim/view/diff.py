@@ -228,6 +228,22 @@ def _kinds(violations):
     return ", ".join(f"{k} ({n})" for k, n in out.items())
 
 
+def _chosen_text(chosen: list[tuple[str, str]] | None, short: bool) -> str:
+    """(value, ballot) pairs as `v at [r, n]; ...`; `short`: a value chosen at
+    more than two ballots as `v at K ballots, [first] to [last]`."""
+    if chosen is None:
+        return "not judged"
+    if not chosen:
+        return "nothing"
+    if not short:
+        return "; ".join(f"{v} at {bal}" for v, bal in chosen)
+    by_value: dict[str, list[str]] = {}
+    for v, bal in chosen:
+        by_value.setdefault(v, []).append(bal)
+    return "; ".join("; ".join(f"{v} at {bal}" for bal in bals) if len(bals) <= 2
+                     else f"{v} at {len(bals)} ballots, {bals[0]} to {bals[-1]}" for v, bals in by_value.items())
+
+
 def summary_lines(a: list[dict], b: list[dict], labels: tuple[str, str], wall: bool,
                   outcomes: tuple[dict, dict] | None = None) -> list[str]:
     """`outcomes`: each side's `outcome`, if already made (then the event lists are unused)."""
@@ -268,8 +284,13 @@ def summary_lines(a: list[dict], b: list[dict], labels: tuple[str, str], wall: b
             same.append("commands in the slots both decided")
     if not (A["slots"] or B["slots"]) or A["decisions"] or B["decisions"]:
         row("decisions", decisions(A["decisions"]), decisions(B["decisions"]))
-        chosen = lambda c: "not judged" if c is None else ("; ".join(f"{v} at {bal}" for v, bal in c) or "nothing")  # noqa: E731
-        row("chosen", chosen(A["chosen"]), chosen(B["chosen"]))
+        if A["chosen"] == B["chosen"]:
+            same.append("chosen")
+        else:  # told short where it is long (duelling proposers choose one value at hundreds of ballots)
+            x, y = _chosen_text(A["chosen"], True), _chosen_text(B["chosen"], True)
+            if x == y:
+                x, y = _chosen_text(A["chosen"], False), _chosen_text(B["chosen"], False)
+            rows.append(("chosen", x, y))
     types = list(dict.fromkeys(list(A["counts"]) + list(B["counts"])))
     diff_types = [t for t in types if A["counts"].get(t, 0) != B["counts"].get(t, 0)]
     if diff_types:
