@@ -27,7 +27,7 @@ try:
     from .check import check as check_trace
     from .check import evaluate_expect
     from .protocols.single import BUGS
-    from .report import reproduce_command, summary_json, summary_text
+    from .report import plural, reproduce_command, summary_json, summary_text
     from .report import status as verdict_status
     from .scenario import (
         OverrideError,
@@ -260,13 +260,24 @@ class InputFile(click.Path):
 
 
 LARGE_NODES = 5000  # from here a run takes seconds, and minutes with retries
+LARGE_CLIENTS = 10000  # each keeps an operation in flight: a run, and its history's check, take minutes
 
 
-def _warn_if_large(n: int) -> None:
-    """One line up front for a scenario of `n` nodes, which would otherwise run silently for a long time."""
+def _warn_if_large(*scenarios) -> None:
+    """One line up front for scenarios (`Scenario`s, or their dicts) of
+    many nodes or clients, which would otherwise run silently for a long time."""
+    n = clients = 0
+    for sc in scenarios:
+        if isinstance(sc, dict):
+            n, clients = max(n, len(sc["nodes"])), max(clients, (sc.get("workload") or {}).get("clients", 0))
+        else:
+            n, clients = max(n, len(sc.nodes)), max(clients, sc.workload.clients if sc.workload else 0)
     if n >= LARGE_NODES:
         click.echo(f"note: {n:,} nodes: every round sends several messages per node, so a run can take "
                    "minutes and gigabytes of memory (Ctrl-C stops it)", err=True)
+    if clients >= LARGE_CLIENTS:
+        click.echo(f"note: {clients:,} clients, each with an operation in flight: a run and the check of its "
+                   "history can take minutes and gigabytes of memory (Ctrl-C stops it)", err=True)
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
@@ -340,7 +351,7 @@ def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool
         _bad_input(str(exc))
     if trace_path is not None and not trace_path.parent.exists():
         _bad_input(f"{trace_path}: cannot write trace: directory {str(trace_path.parent)!r} does not exist")
-    _warn_if_large(len(sc.nodes))
+    _warn_if_large(sc)
     try:
         if plots_dir is not None or html_path is not None:  # figures and pages read every event: keep them
             result = simulate(sc, seed)
@@ -584,7 +595,7 @@ def replay(trace: Path) -> None:
         _bad_input(str(exc))
     if header.get("paxsim") != __version__:
         click.echo(f"note: trace written by paxsim {header.get('paxsim')}, replaying with {__version__}", err=True)
-    _warn_if_large(len(sc.nodes))
+    _warn_if_large(sc)
     lines = _replays_identically(trace, sc, header["seed"])
     if lines is not None:  # compared as the run went, holding neither trace
         click.echo(f"identical: {lines} lines, seed {header['seed']} (paxsim {__version__})")
@@ -692,7 +703,7 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
         _close(workers)
         raise
     output = output or Path(f"{scenario.stem}-sweep.jsonl")
-    _warn_if_large(max(len(c.scenario["nodes"]) for c in plan.combos))
+    _warn_if_large(*(c.scenario for c in plan.combos))
     show = sys.stderr.isatty() if progress is None else progress
     bar = None
     already = 0
@@ -760,8 +771,8 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
     if as_json:
         click.echo(json.dumps(summary, sort_keys=True))
     else:
-        click.echo(f"{plan.total} runs ({counts['ran']} now, {counts['skipped']} already in {output}), "
-                   f"{len(plan.combos)} combination(s) x {len(plan.seeds)} seeds")
+        click.echo(f"{plural(plan.total, 'run')} ({counts['ran']} now, {counts['skipped']} already in {output}), "
+                   f"{plural(len(plan.combos), 'combination')} x {plural(len(plan.seeds), 'seed')}")
         click.echo(sw.format_summary(summary))
         click.echo(f"results:   {output}")
     if summary["violating_runs"]:
@@ -811,7 +822,7 @@ def shrink(scenario: Path, seed: int, bugs, sets, output: Path, budget: int, pro
         bar = tqdm(unit="run", desc="shrinking", file=sys.stderr, dynamic_ncols=True)
     try:
         sc = load_variant(scenario, sets, bugs)
-        _warn_if_large(len(sc.nodes))
+        _warn_if_large(sc)
         result = do_shrink(sc, seed, budget=budget, on_run=None if bar is None else bar.update,
                            log=(lambda _s: None) if bar is None else bar.set_postfix_str)
     except (ScenarioError, OverrideError, ShrinkError) as exc:
@@ -1782,7 +1793,7 @@ def compare(scenario: Path, seeds: str, variants: tuple[str, ...], jobs: int | N
         _bad_input(f"{output} exists: pass --resume to continue it, or choose another -o")
     if plot_path is not None and plot_path.suffix.lower() not in (".png", ".svg", ".pdf"):
         _bad_input(f"--plot {plot_path}: expected a .png, .svg or .pdf file name")
-    _warn_if_large(max(len(v.scenario["nodes"]) for v in plan))
+    _warn_if_large(*(v.scenario for v in plan))
     for i, v in enumerate(plan):  # allowed (an A/A comparison), but never by accident
         same = next((w for w in plan[:i] if w.key == v.key), None)
         if same is not None and v.sets:

@@ -437,3 +437,22 @@ def test_ops_per_second_of_a_trace_cut_short_is_over_the_time_it_covers(runner, 
     workload = json.loads(result.stdout)["workload"]
     assert last_t < events[0]["scenario"]["duration"]
     assert workload["ops_per_s"] == pytest.approx(workload["ok"] / (last_t / 1000.0))
+
+
+def test_many_clients_get_a_note_up_front_and_a_sweep_counts_in_the_singular(runner, tmp_path):
+    # 100,000 clients ran for minutes without a word (5,000 nodes get a note);
+    # and a sweep of one seed said "1 runs ... 1 combination(s) x 1 seeds"
+    many = ["--set", "workload.clients=10000", "--set", "duration=1ms", "--set", "expect.ops=0"]
+    result = runner.invoke(main, ["run", str(KV), *many])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("note: 10,000 clients, each with an operation in flight: a run and the check "
+                                    "of its history can take minutes")
+    out = tmp_path / "s.jsonl"
+    result = runner.invoke(main, ["sweep", str(KV), *many, "--seeds", "0:1", "-j", "1", "-o", str(out),
+                                  "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "note: 10,000 clients" in result.stderr
+    assert result.stdout.startswith(f"1 run (1 now, 0 already in {out}), 1 combination x 1 seed\n")
+    few = runner.invoke(main, ["run", str(KV), "--set", "workload.clients=9999", "--set", "duration=1ms",
+                               "--set", "expect.ops=0"])
+    assert few.exit_code == 0 and "note:" not in few.stderr
