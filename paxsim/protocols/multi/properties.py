@@ -132,7 +132,7 @@ class Chosen(_Property):
         self.quorum: int | None = None
         self.started = False
         self.voters: dict[tuple, dict[str, int]] = {}  # (slot, ballot, command id) -> node -> seq of its vote
-        self.picked: dict[int, tuple] = {}  # slot -> (command, ballot, voters) of the first command chosen there
+        self.picked: dict[int, tuple] = {}  # slot -> (command, ballot, voters, (ballot, command id)) chosen first
         self.learned: dict[int, tuple] = {}  # slot -> (command, node, kind, seq) of its first decided or executed
         self.names: dict[str, str] = {}  # see _shared
         self.reported: dict[int, bool] = {}
@@ -150,27 +150,35 @@ class Chosen(_Property):
         kind = ev.get("kind")
         if kind == "voted":
             slot, cmd = ev["slot"], ev["command"]
-            ballot = tuple(ev["ballot"])
+            names = self.names  # what is kept per (slot, ballot) has one copy of each name
+            ballot = tuple(names.setdefault(x, x) if type(x) is str else x for x in ev["ballot"])
             cid = _command_id(cmd)
-            if cid is not None:  # kept as a key per (slot, ballot): its names one copy each
-                names = self.names
+            if cid is not None:
                 cid = (names.setdefault(cid[0], cid[0]), cid[1], names.setdefault(cid[2], cid[2]),
                        names.setdefault(cid[3], cid[3]) if type(cid[3]) is str else cid[3], cid[4])
+            picked = self.picked.get(slot)
+            if picked is not None and picked[3] == (ballot, cid):
+                return  # a later vote for the command chosen first, at its ballot: nothing new
             key = (slot, ballot, cid)
             who = self.voters.get(key)
             if who is None:
                 who = self.voters[key] = {}
             elif who is _CHOSEN:
                 return  # a later vote for a command already judged chosen at this ballot: nothing new
-            who.setdefault(ev["node"], ev["seq"])
+            who.setdefault(names.setdefault(ev["node"], ev["node"]), ev["seq"])
             if len(who) != self.quorum:
                 return
-            self.voters[key] = _CHOSEN  # judged now, and never again: its voters need not be kept
+            # Judged now and never again: its voters need not be kept (the first command chosen
+            # at a slot is known by `picked`, any other by a mark).
             if slot in self.reported:
+                self.voters[key] = _CHOSEN
                 return
-            if slot not in self.picked:
-                self.picked[slot] = (_shared(cmd, self.names), ballot, who)
-            first = self.picked[slot]
+            if picked is None:
+                del self.voters[key]
+                picked = self.picked[slot] = (_shared(cmd, names), ballot, who, (ballot, cid))
+            else:
+                self.voters[key] = _CHOSEN
+            first = picked
             if _command_id(first[0]) != _command_id(cmd):
                 self.reported[slot] = True
                 self.found.append(Finding(
@@ -353,27 +361,29 @@ class LogSafety:
     gives them over the whole list."""
 
     KINDS = {  # the events each property reads (Chosen also reads the first event: the header)
-        "voted": (Chosen,), "decided": (Agreement, Chosen), "restored": (Order,),
-        "executed": (Agreement, Chosen, Divergence, Order, ExactlyOnce),
+        "voted": (Chosen,), "decided": (Chosen, Agreement), "restored": (Order,),
+        "executed": (Chosen, Agreement, Divergence, Order, ExactlyOnce),
     }
 
     def __init__(self) -> None:
         self.props = [prop() for prop in PROPERTIES]
         by_class = {type(p): p.feed for p in self.props}
-        table = {kind: tuple(by_class[c] for c in classes) for kind, classes in self.KINDS.items()}
-        get = table.get
-        everyone = tuple(by_class.values())
+        # Agreement and Chosen both keep each slot's first decided or executed event, alike:
+        # one dict for both (Chosen, fed first, writes it when it judges; else Agreement does).
+        agreement, chosen = (next(p for p in self.props if type(p) is c) for c in (Agreement, Chosen))
+        agreement.first = chosen.learned
+        self._table = {kind: tuple(by_class[c] for c in classes) for kind, classes in self.KINDS.items()}
+        self._everyone = self._table["executed"]  # every property, in the order that shares `first`
+        self._fresh = True
 
-        def feed(ev: dict) -> None:
-            for f in get(ev.get("kind"), ()):
+    def feed(self, ev: dict) -> None:
+        if self._fresh:  # the first event goes to every property (Chosen reads the header there)
+            self._fresh = False
+            for f in self._everyone:
                 f(ev)
-
-        def first(ev: dict) -> None:
-            self.feed = feed
-            for f in everyone:
-                f(ev)
-
-        self.feed = first
+            return
+        for f in self._table.get(ev.get("kind"), ()):
+            f(ev)
 
     def findings(self) -> list[Finding]:
         return [f for p in self.props for f in p.found]
