@@ -882,7 +882,8 @@ def _operations(events: list[dict]) -> list[tuple[str, float, float | None, str]
     return [tuple(op) for op in ops]
 
 
-_OPERATION_KINDS = frozenset({"invoke", "ok", "fail", "info", "crash", "restart", "partition", "heal", "cut", "uncut"})
+_CLIENT_KINDS = frozenset({"invoke", "ok", "fail", "info"})
+_OPERATION_KINDS = _CLIENT_KINDS | {"crash", "restart", "partition", "heal", "cut", "uncut"}
 
 
 def operation_events(events) -> list[dict]:
@@ -894,12 +895,17 @@ def operation_events(events) -> list[dict]:
     operations."""
     out: list[dict] = []
     latest, kept = None, False
+    names: dict[str, str] = {}  # one copy of each kind, client and operation name
     for ev in events:
         if not out:
             out.append(ev)
             continue
-        keep = ev.get("kind") in _OPERATION_KINDS
+        kind = ev.get("kind")
+        keep = kind in _OPERATION_KINDS
         if keep:
+            if kind in _CLIENT_KINDS:  # only what _operations reads, its names shared
+                ev = {k: (names.setdefault(ev[k], ev[k]) if type(ev[k]) is str else ev[k])
+                      for k in ("kind", "client", "req", "f", "t") if k in ev}
             out.append(ev)
         if "t" in ev and (latest is None or ev["t"] > latest["t"]):
             latest, kept = ev, keep
