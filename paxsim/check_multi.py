@@ -25,6 +25,7 @@ from typing import Any
 from . import lin
 from .check import Verdict, Violation
 from .lin.report import verdict_text
+from .lin.witness import LOG_ORDER
 from .protocols import protocol as protocol_of
 
 LIN_TIME_LIMIT = 10.0  # seconds per history; beyond it the verdict is "unknown"
@@ -161,9 +162,11 @@ class MultiChecker:
         try:
             history = self.history()
             try:
-                witness = lin.witness_from_order(self.order.result(), client_events, history)
-            except ValueError as err:
-                witness = lin.Witness(lin.witness.LOG_ORDER, None, str(err))
+                order = self.order.result()
+            except ValueError as err:  # an executed event it cannot read: no witness (as witness_from_log)
+                witness = lin.Witness(LOG_ORDER, None, str(err))
+            else:
+                witness = lin.witness_from_order(order, client_events, history)
             lv = lin.check(history, time_limit=LIN_TIME_LIMIT, witness=witness)
             lin_result = lv.result
             lin_by = "log order" if lv.settled else "search"
