@@ -25,7 +25,6 @@ from typing import Any
 from . import lin
 from .check import Verdict, Violation
 from .lin.report import verdict_text
-from .lin.witness import LOG_ORDER
 from .protocols import protocol as protocol_of
 
 LIN_TIME_LIMIT = 10.0  # seconds per history; beyond it the verdict is "unknown"
@@ -164,7 +163,7 @@ class MultiChecker:
             try:
                 order = self.order.result()
             except ValueError as err:  # an executed event it cannot read: no witness (as witness_from_log)
-                witness = lin.Witness(LOG_ORDER, None, str(err))
+                witness = lin.Witness(lin.LOG_ORDER, None, str(err))
             else:
                 witness = lin.witness_from_order(order, client_events, history)
             lv = lin.check(history, time_limit=LIN_TIME_LIMIT, witness=witness)

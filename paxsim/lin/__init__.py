@@ -16,11 +16,11 @@ from .formats import (FORMATS, HistoryError, guess_format, history_from_events, 
                       read_history)
 from .history import History, Op, Where
 from .models import MODELS
-from .witness import LogOrder, Witness, check_order
+from .witness import LOG_ORDER, LogOrder, Witness, check_order
 from .witness import from_log as witness_from_log
 from .witness import from_order as witness_from_order
 
 __all__ = ["LINEARIZABLE", "UNKNOWN", "VIOLATION", "Explanation", "Verdict", "check", "FORMATS",
            "HistoryError", "guess_format", "history_from_events", "history_from_numbered", "parse_history",
-           "read_history", "History", "Op", "Where", "MODELS", "LogOrder", "Witness", "check_order",
+           "read_history", "History", "Op", "Where", "MODELS", "LOG_ORDER", "LogOrder", "Witness", "check_order",
            "witness_from_log", "witness_from_order"]
