@@ -750,6 +750,10 @@ def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, 
                                        or header.get("sets") != plan.header["sets"]):
                 raise SweepError(f"{output} was written by a different sweep (another scenario, --set or --bug); "
                                  "choose another -o")
+            if header is not None and header.get("paxsim") != plan.header["paxsim"]:
+                raise SweepError(f"{output} was written by paxsim {header.get('paxsim')}, this is paxsim "
+                                 f"{plan.header['paxsim']}: its runs could differ from this version's; finish it "
+                                 "with that version, or choose another -o")
             done = {(json.dumps(r["params"], sort_keys=True, separators=(",", ":")), r["seed"]) for r in runs}
             if records is not None:
                 records.extend(runs)

@@ -143,6 +143,27 @@ def test_existing_results_need_resume(runner, tmp_path):
     assert other.exit_code == 2 and "different sweep" in other.stderr
 
 
+def test_resume_of_a_file_another_paxsim_wrote_is_refused(runner, tmp_path):
+    # --resume compared the scenario, the --set grid and the bugs, not the
+    # paxsim that wrote the runs: another version's runs could differ, mixed in
+    out = tmp_path / "r.jsonl"
+    args = ["sweep", LOSSY, "--seeds", "0:5", "-j", "1", "-o", str(out)]
+    assert runner.invoke(main, args).exit_code == 0
+    lines = out.read_text().splitlines(keepends=True)
+    header = json.loads(lines[0])
+    assert header["kind"] == "sweep"
+    out.write_text(json.dumps(dict(header, paxsim="0.0.1"), sort_keys=True, separators=(",", ":")) + "\n"
+                   + "".join(lines[1:3]))
+    before = out.read_text()
+    more = runner.invoke(main, args + ["--resume"])
+    assert more.exit_code == 2, more.output
+    assert more.stderr == (f"{out} was written by paxsim 0.0.1, this is paxsim {header['paxsim']}: its runs "
+                           "could differ from this version's; finish it with that version, or choose another -o\n")
+    assert out.read_text() == before  # nothing run, nothing written
+    out.write_text(json.dumps(header, sort_keys=True, separators=(",", ":")) + "\n" + "".join(lines[1:3]))
+    assert runner.invoke(main, args + ["--resume"]).exit_code == 0  # the same version goes on
+
+
 def test_resume_after_a_kill_gives_the_same_results(tmp_path):
     plan = plan_sweep(LOSSY, "0:60", ["network.loss=0,0.2"])
     whole = tmp_path / "whole.jsonl"
