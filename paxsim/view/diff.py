@@ -347,15 +347,25 @@ def diff(a: list[dict], b: list[dict], labels: tuple[str, str] = ("A", "B")) -> 
     hb = b[0] if b and b[0].get("kind") == "header" else {}
     wall, ignore, header_fields, lines = _compare_headers(ha, hb)
     div = first_divergence(a, b, ignore, start=1)
+    return _result(lines, div, header_fields, wall, labels, (len(a), len(b)),
+                   lambda: divergence_lines(div, labels, a, b), lambda: summary_lines(a, b, labels, wall))
+
+
+def _result(lines: list[str], div, header_fields, wall: bool, labels: tuple[str, str], counts: tuple[int, int],
+            divergence, summary) -> DiffResult:
+    """What `diff` and `diff_files` conclude, given the headers' lines, the
+    first divergence (or None), each side's count of events, and how to word
+    the divergence and the summary after it (called only if there is one)."""
     if div is None and not header_fields:
-        lines.append(f"identical: {len(a)} events")
+        lines.append(f"identical: {counts[0]} events")
         return DiffResult(True, lines, None, [], wall)
     if div is None:
-        lines.append(f"the events are the same ({len(a) - 1} after the header)")
+        lines.append(f"the events are the same ({counts[0] - 1} after the header)")
     else:
-        lines += divergence_lines(div, labels, a, b)
-        lines.append(f"after it ({len(a) - div.index} events in {labels[0]}, {len(b) - div.index} in {labels[1]}):")
-        lines += summary_lines(a, b, labels, wall)
+        lines += divergence()
+        lines.append(f"after it ({counts[0] - div.index} events in {labels[0]}, {counts[1] - div.index} in "
+                     f"{labels[1]}):")
+        lines += summary()
     return DiffResult(False, lines, div, header_fields, wall)
 
 
@@ -527,17 +537,9 @@ def diff_files(a, b, labels: tuple[str, str] = ("A", "B")) -> DiffResult:
         if y is not None:
             sb.add(y, div is None)
         index += 1
-    if div is None and not header_fields:
-        lines.append(f"identical: {sa.count} events")
-        return DiffResult(True, lines, None, [], wall)
-    if div is None:
-        lines.append(f"the events are the same ({sa.count - 1} after the header)")
-    else:
-        lines += divergence_lines(div, labels, None, None, sends=sends)
-        lines.append(f"after it ({sa.count - div.index} events in {labels[0]}, {sb.count - div.index} in "
-                     f"{labels[1]}):")
-        lines += summary_lines(None, None, labels, wall, outcomes=(sa.outcome(), sb.outcome()))
-    return DiffResult(False, lines, div, header_fields, wall)
+    return _result(lines, div, header_fields, wall, labels, (sa.count, sb.count),
+                   lambda: divergence_lines(div, labels, None, None, sends=sends),
+                   lambda: summary_lines(None, None, labels, wall, outcomes=(sa.outcome(), sb.outcome())))
 
 
 def replay_difference(old_lines: list[str], new_lines: list[str]) -> tuple[int, list[str]] | None:
