@@ -22,17 +22,18 @@ from ..protocols.effects import CancelTimer, Persist, SetTimer
 from ..scenario import Scenario
 from ..trace import FORMAT
 from .clocks import Clock, node_clocks
-from .runtime import Simulation, _normalized
+from .interpreted import Handlers
+from .runtime import Host, Simulation, _normalized
 from .streams import stream
 from .workload import WorkloadDriver
 
 COMPLETIONS = ("ok", "fail", "info")  # client events that end an operation (the Jepsen vocabulary)
 
 
-class ProtoHost:
+class ProtoHost(Host):
     """A node or a client of a protocol package, as the runtime keeps it."""
 
-    __slots__ = ("name", "cfg", "node", "storage", "timers", "up", "proposal", "life", "disk_free", "client")
+    __slots__ = ()
 
     def __init__(self, cfg: Any, node: Any, storage: dict, client: bool) -> None:
         self.name = cfg.name
@@ -47,23 +48,11 @@ class ProtoHost:
         self.client = client
 
 
-class _Handlers(dict):
-    """Effect type -> handler; any type not listed is an observation."""
-
-    def __init__(self, table: dict, observe) -> None:
-        super().__init__(table)
-        self.observe = observe
-
-    def __missing__(self, kind):
-        self[kind] = self.observe
-        return self.observe
-
-
 class ProtocolSimulation(Simulation):
     def __init__(self, scenario: Scenario, seed: int, record: bool = False, protocol: Any = None) -> None:
         self.protocol = protocol if protocol is not None else protocol_for(scenario.kind)
         super().__init__(scenario, seed, record)
-        self._handlers = _Handlers({SetTimer: self._do_set_timer, CancelTimer: self._do_cancel_timer},
+        self._handlers = Handlers({SetTimer: self._do_set_timer, CancelTimer: self._do_cancel_timer},
                                    self._observe)
         self.client_hosts = [h for h in self.hosts.values() if h.client]
         self.client_names = frozenset(h.name for h in self.client_hosts)  # membership only
@@ -78,12 +67,18 @@ class ProtocolSimulation(Simulation):
         self.node_clocks = self.clocks
         if self.clocks is not None:  # clients keep exact time: a scenario's clocks name nodes
             self.clocks = {**self.clocks, **{name: Clock() for name in sorted(self.client_names)}}
-        self.workload = WorkloadDriver(scenario.workload, stream(workload_seed, "workload"), self.client_hosts,
+        assert scenario.workload is not None  # the loader gives every protocol scenario one
+        self.workload: Any = WorkloadDriver(scenario.workload, stream(workload_seed, "workload"), self.client_hosts,
                                        lambda: self.env.now, self.at, self._invoke)
 
+    def release(self) -> None:
+        self.workload = None  # it calls back into the simulation
+        super().release()
+
     def _make_hosts(self, scenario: Scenario) -> dict:
+        assert scenario.multi is not None and scenario.workload is not None  # as the loader gives them
         proto, options, w = self.protocol, scenario.multi.node_options(), scenario.workload
-        hosts: dict[str, ProtoHost] = {}
+        hosts: dict[str, Host] = {}
         for name in scenario.nodes:
             cfg = proto.node_config(name, scenario.nodes, frozenset(scenario.bugs), **options)
             storage: dict = {}
@@ -96,7 +91,7 @@ class ProtocolSimulation(Simulation):
         return hosts
 
     # -- observations -----------------------------------------------------------
-    def _observe(self, host: ProtoHost, effect: Any) -> None:
+    def _observe(self, host: Host, effect: Any) -> None:
         ev = {"seq": self.seq, "t": self.env.now, "kind": effect.KIND, "node": host.name, **effect.fields()}
         self.seq += 1
         self.events.append(ev)
@@ -105,7 +100,7 @@ class ProtocolSimulation(Simulation):
             self.workload.completed(host)
 
     # -- a slow disk ------------------------------------------------------------
-    def _apply_with_disk(self, host: ProtoHost, effects: list) -> None:
+    def _apply_with_disk(self, host: Host, effects: list) -> None:
         """Writes take `write_latency`, one at a time per node, in the order the
         node issued them: every write of `effects` takes its place in the disk
         queue now, and what follows a write waits for it.  (Queueing a write only
@@ -125,16 +120,16 @@ class ProtocolSimulation(Simulation):
         if queued is not None:
             self._queue_write(host, now, queued, effects[queued[2]:])
 
-    def _queue_write(self, host: ProtoHost, now: float, queued: tuple, after: list) -> None:
+    def _queue_write(self, host: Host, now: float, queued: tuple, after: list) -> None:
         done, write, _ = queued
         self._later(done - now, partial(self._written_then, host, host.life, write, after))
 
-    def _written_then(self, host: ProtoHost, life: int, write: Persist, after: list, _event) -> None:
+    def _written_then(self, host: Host, life: int, write: Persist, after: list, _event) -> None:
         if host.up and host.life == life:  # a crash loses the writes in progress and queued
             host.storage[write.key] = write.data
             self._apply_now(host, after)
 
-    def _invoke(self, host: ProtoHost, op: dict) -> None:
+    def _invoke(self, host: Host, op: dict) -> None:
         self._apply(host, host.node.invoke(op))
 
     # -- running ----------------------------------------------------------------

@@ -73,7 +73,8 @@ def _lognormal(rng: random.Random, mu: float, sigma: float) -> Sampler:
     `rng` and the same arithmetic, so the same floats (checked against the
     running Python's own by `_inlined_lognormal_matches`)."""
     draw = rng.random
-    log, exp, magic = math.log, math.exp, random.NV_MAGICCONST
+    log, exp = math.log, math.exp
+    magic: float = random.NV_MAGICCONST  # type: ignore[attr-defined]  # not in typeshed
 
     def lognormal() -> float:
         while True:  # Kinderman and Monahan's ratio method, as random.normalvariate

@@ -18,7 +18,9 @@ from .latency import Sampler, sampler
 
 
 class Rule(Protocol):
-    active: bool  # False: the rule passes every message (lets the network skip it)
+    @property
+    def active(self) -> bool:  # False: the rule passes every message (lets the network skip it)
+        ...
 
     def judge(self, src: str, dst: str) -> str | None: ...
 

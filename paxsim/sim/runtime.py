@@ -20,10 +20,8 @@ import gc
 from contextlib import contextmanager
 from functools import lru_cache, partial
 from heapq import heappop, heappush
-from itertools import count
 from typing import Any
 
-import simpy
 from simpy.core import StopSimulation
 from simpy.events import NORMAL
 
@@ -48,17 +46,11 @@ from ..check import Checker, check
 from ..scenario import Scenario
 from ..trace import FORMAT, event_json, write_trace
 from .faults import explicit
+from .interpreted import Environment as _Environment
+from .interpreted import FaultError
 from .clocks import node_clocks
 from .network import NetworkModel
 from .streams import stream
-
-
-class FaultError(RuntimeError):
-    """A fault the simulation cannot apply: crashing a node that is down,
-    restarting one that is up, cutting a cut link or uncutting one that is
-    not.  The loader refuses such schedules and drawn faults respect the
-    schedule, so this means a bug in paxsim; the run stops rather than act
-    on it."""
 
 
 class _Due:
@@ -66,38 +58,27 @@ class _Due:
     calls each of `callbacks` with the event and then checks `_ok`."""
 
     __slots__ = ("callbacks",)
+    callbacks: list | None
     _ok = True
-
-
-class _Environment(simpy.Environment):
-    """A SimPy environment made without `BoundClass.bind_early`: the event
-    factories (`env.timeout`, `env.process`, ...) work as methods of the
-    class, one lookup slower each, which the simulation's hot paths never
-    use (see _Due); binding the eight of them to every run's environment
-    was a good part of what a run's set-up cost."""
-
-    def __init__(self) -> None:  # simpy.Environment.__init__(0) but the binding
-        self._now = 0
-        self._queue = []
-        self._eid = count()
-        self._active_proc = None
 
 
 class Host:
     """A node's process: its role state, stable storage, timers and up/down."""
 
-    __slots__ = ("name", "cfg", "node", "storage", "timers", "up", "proposal", "life", "disk_free")
+    __slots__ = ("name", "cfg", "node", "storage", "timers", "up", "proposal", "life", "disk_free", "client")
 
     def __init__(self, cfg: NodeConfig, node: Node | None = None) -> None:
-        self.name = cfg.name
-        self.cfg = cfg
+        self.name: str = cfg.name
+        self.cfg: Any = cfg
         self.storage: dict[str, Any] = {}
-        self.node = Node(cfg, self.storage) if node is None else node  # node: a fresh Node(cfg)
+        # A fresh Node(cfg) here; any protocol's node or client on generic hosts (generic.ProtoHost).
+        self.node: Any = Node(cfg, self.storage) if node is None else node
         self.timers: dict[str, int] = {}
         self.up = True
-        self.proposal = None
+        self.proposal: Any = None  # the scenario's Proposal for this node, once it has one
         self.life = 0  # bumped by each crash: a write still in progress then is lost
         self.disk_free = 0.0  # when the disk finishes the writes queued so far
+        self.client = False  # generic hosts: a client of the protocol (outside partitions)
 
 
 def _per_scenario(fn):
@@ -155,7 +136,7 @@ class Simulation:
         self.clocks = node_clocks(scenario, seed)  # per-node clocks, or None: every timer on global time
         self.write_latency = scenario.write_latency
         # Effects are carried out at once, or (a slow disk) with writes taking time.
-        self._apply = self._apply_with_disk if self.write_latency else self._apply_now
+        self._apply: Any = self._apply_with_disk if self.write_latency else self._apply_now
         # Scripts (paxsim shrink's output) fix the fates of named messages and
         # timers; recording notes every fate, so a run can be written as a script.
         script = self.plan.script
@@ -168,20 +149,21 @@ class Simulation:
         self.special = self.keyed or bool(self.network.delay_share)
         # Rare events are dicts; the two hot ones are tuples, made dicts only when read:
         # ("send", seq, t, id, src, dst, msg) and ("deliver", seq, t, id).
-        self.events: list = []
-        self.observed: list[dict] = []  # the dict events alone (what the checker reads, less promises)
+        # Both are replaced by a sink and a checker when a run streams its trace (_simulate).
+        self.events: Any = []
+        self.observed: Any = []  # the dict events alone (what the checker reads, less promises)
         self.seq = 0
         self.next_id = 0
         self.timer_gen = 0
         self.delivered = self.duplicated = 0  # and `sent`, a property
         self.dropped: dict[str, int] = {"loss": 0, "partition": 0, "cut": 0, "crashed": 0}
         self.hosts: dict[str, Host] = self._make_hosts(scenario)
-        self._deliver_cb = self._deliver  # one bound method, not one per message
+        self._deliver_cb: Any = self._deliver  # one bound method, not one per message
         # stop: when-decided (see _stop_check); the acts are the faults and proposal starts still to come.
         self.stop_when_decided = scenario.stop == "when-decided"
         self.pending_acts = 0
         self._check_due = False
-        self._handlers = {
+        self._handlers: Any = {
             SetTimer: self._do_set_timer,
             CancelTimer: self._do_cancel_timer,
             Promised: self._do_promised,
@@ -199,10 +181,13 @@ class Simulation:
     def release(self) -> None:
         """Break the simulation's reference cycles (bound methods held by it,
         events still queued), so that it is freed as soon as it is dropped,
-        without the cyclic garbage collector.  The simulation is unusable after."""
+        without the cyclic garbage collector.  The simulation is unusable after.
+        (Attribute by attribute, not `self.__dict__.clear()`: a simulation
+        compiled with mypyc has no `__dict__`.)"""
         self.env._queue.clear()
         vars(self.env).clear()  # its queue (a plain simpy.Environment also binds its event factories to itself)
-        self.__dict__.clear()
+        self._apply = self._deliver_cb = self._handlers = None
+        self.hosts = {}
 
     # -- recording ------------------------------------------------------------
     def emit(self, kind: str, **fields: Any) -> None:
@@ -384,7 +369,7 @@ class Simulation:
                 continue
             if type(due) is not _Due:
                 continue  # the run's `until`
-            callback = due.callbacks[0]
+            callback = due.callbacks[0]  # type: ignore[index]  # a queued _Due has its callbacks
             func = getattr(callback, "func", None)
             if (func == written or (func == deliver and type(callback.args[3]) in (Prepare, Accept))) \
                     and (last is None or t > last):
@@ -529,15 +514,15 @@ class Simulation:
         lost = link.loss > 0.0 and rng() < link.loss
         dup = link.duplicate > 0.0 and rng() < link.duplicate
         delay = link.latency()
-        share = net.delay_share
-        if share and net.delay_rng.random() < share:
-            delay += net.delay_rng.uniform(0.0, net.delay_max)
+        share, delay_rng = net.delay_share, net.delay_rng
+        if share and delay_rng is not None and delay_rng.random() < share:  # set_delay gives both
+            delay += delay_rng.uniform(0.0, net.delay_max)
         copy: Any = "none"
         if dup:  # the same draws, in the same order, as the unkeyed path in _send
             copy_lost = link.loss > 0.0 and rng() < link.loss
             copy_delay = link.latency()
-            if share and net.delay_rng.random() < share:  # a copy is delayed like any message
-                copy_delay += net.delay_rng.uniform(0.0, net.delay_max)
+            if share and delay_rng is not None and delay_rng.random() < share:  # a copy is delayed like any message
+                copy_delay += delay_rng.uniform(0.0, net.delay_max)
             copy = None if copy_lost else copy_delay
         return (None if lost else delay), copy
 
@@ -615,7 +600,7 @@ class Simulation:
     def _on_local_clock(self, host: Host, delay: float) -> float:
         """The global delay of a timer of `delay` ms on the node's own clock."""
         now = self.env.now
-        return max(0.0, self.clocks[host.name].fire_at(now, delay) - now)
+        return max(0.0, self.clocks[host.name].fire_at(now, delay) - now)  # type: ignore[index]  # clocks set
 
     def _fire(self, host: Host, name: str, gen: int, _event) -> None:
         if host.up and host.timers.get(name) == gen:
@@ -670,8 +655,10 @@ class _Tail:
     __slots__ = ("sink", "header", "last", "_forward")
 
     def __init__(self, sink) -> None:
-        self.sink, self.header, self.last = sink, None, None
-        self._forward = sink.append if sink is not None else None
+        self.sink: Any = sink
+        self.header: dict | None = None
+        self.last: dict | None = None
+        self._forward: Any = sink.append if sink is not None else None
 
     def append(self, record) -> None:
         if type(record) is dict:
@@ -690,7 +677,8 @@ class _Checked:
 
     def __init__(self) -> None:
         self.events: list[dict] = []
-        self.header = self.last = None
+        self.header: dict | None = None
+        self.last: dict | None = None
 
     def append(self, record) -> None:
         if type(record) is dict:
@@ -716,10 +704,15 @@ class Run:
         self._records = records
         self._observed = observed
         self._events: list[dict] | None = None
-        self._verdict = None
-        self.header = header if header is not None else records[0]
-        self.end = end if end is not None else records[-1]
-        self._again = None  # simulate() sets it: the same run again, into another sink
+        self._verdict: Any = None
+        self.header: dict = header if header is not None else records[0]  # type: ignore[index]
+        self.end: dict = end if end is not None else records[-1]  # type: ignore[index]
+        self._again: Any = None  # simulate() sets it: the same run again, into another sink
+        # simulate(record=True) sets these (paxsim shrink reads them); simulate_crn, message_fates.
+        self.fates: dict | None = None
+        self.timer_fates: dict | None = None
+        self.plan: Any = None
+        self.message_fates: dict | None = None
 
     def _kept(self) -> list:
         if self._records is None:
@@ -749,7 +742,7 @@ class Run:
                 if type(r) is dict or (r[0] == "send" and type(r[6]) is Promise)]
 
     @property
-    def verdict(self):
+    def verdict(self) -> Any:  # a check.Verdict, or a Multi-Paxos one
         """The checker's verdict.  It reads the protocol events first (or was
         fed them during the run); only if they show a violation does it read
         the promises too, which its explanations quote (so the verdict is the
@@ -758,6 +751,7 @@ class Run:
             if self._events is not None:
                 self._verdict = check(self._events)
             else:
+                verdict: Any
                 observed = self._observed
                 if isinstance(observed, list):
                     verdict = check(observed, in_order=True, explain=False)
@@ -815,6 +809,7 @@ DISCARD = _Discard()
 
 
 def _simulate(scenario: Scenario, seed: int, record: bool, sink, lean: bool) -> Run:
+    cls: Any
     if scenario.kind != "single-decree":  # any other protocol runs on the generic hosts
         from .generic import ProtocolSimulation as cls
     else:

@@ -31,6 +31,7 @@ can be shown to catch them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .effects import Broadcast, CancelTimer, Decided, Effect, Persist, Promised, Proposed, Send, SetTimer, Voted
 from .messages import Accept, Accepted, Ballot, Learn, Learned, Message, Nack, Prepare, Promise, Value
@@ -156,7 +157,7 @@ class Acceptor:
         promised = self.promised
         if self.bugs:
             if self._refuses(b, prepare=True):
-                return [Send(src, Nack(b, promised))]
+                return [Send(src, Nack(b, promised))]  # type: ignore[arg-type]  # refused: promised is set
             self.promised = b
             if "hides-accepted" in self.bugs:
                 return self._durable(Promised(b), Send(src, Promise(b, None)))  # bug: the vote goes unreported
@@ -250,8 +251,9 @@ class Proposer:
         self.phase = "idle"
         self.value: Value | None = None
         self.proposal: Value | None = None
-        self.promises: dict[str, tuple[Ballot, Value] | None] = {}
-        self.accepts: dict[str, bool] = {}
+        # src -> reported vote, and src -> True; lists of src under the bug counts-duplicates
+        self.promises: Any = {}
+        self.accepts: Any = {}
         self.attempt = 0
         self.announcing: Value | None = None
         self.acked: dict[str, bool] = {}
@@ -297,6 +299,7 @@ class Proposer:
         return self._promised_by(src, msg.accepted)  # the quorum is complete: choose the value
 
     def _promised_by(self, src: str, accepted) -> list[Effect]:
+        replies: Any  # a list or a dict's items (mypyc would take the first for the type)
         if type(self.promises) is list:
             self.promises.append((src, accepted))  # bug: counts replies, not acceptors
             replies = self.promises
@@ -314,8 +317,8 @@ class Proposer:
             self.proposal = max(reported, key=lambda acc: acc[0])[1]
         self.phase = "accept"
         quorum = tuple(dict.fromkeys(src for src, _ in replies))
-        accept = Accept(self.ballot, self.proposal)
-        effects: list[Effect] = [Proposed(self.ballot, self.proposal, quorum)]
+        accept = Accept(self.ballot, self.proposal)  # type: ignore[arg-type]  # both set by now
+        effects: list[Effect] = [Proposed(self.ballot, self.proposal, quorum)]  # type: ignore[arg-type]
         effects.append(Broadcast(self.cfg.nodes, accept))
         return effects
 
@@ -363,7 +366,7 @@ class Proposer:
         return []
 
     # -- announcing the decision --------------------------------------------
-    def announce(self, value: Value) -> list[Effect]:
+    def announce(self, value: Value | None) -> list[Effect]:
         """The value is chosen: stop trying, tell every learner until it acknowledges."""
         if self.announcing is not None:
             return []
@@ -375,7 +378,7 @@ class Proposer:
         return effects + self._send_learns()
 
     def _send_learns(self) -> list[Effect]:
-        msg = Learn(self.announcing)
+        msg = Learn(self.announcing)  # type: ignore[arg-type]  # announce() set it
         effects: list[Effect] = [Broadcast(tuple(n for n in self.cfg.nodes if n not in self.acked), msg)]
         lo, hi = self.cfg.retry.window(self.announce_attempt)
         self.announce_attempt += 1
@@ -397,7 +400,8 @@ class Proposer:
         return self._send_learns()
 
 
-_new = object.__new__
+_new: Any = object.__new__
+_COMPILED = not __file__.endswith((".py", ".pyc"))  # compiled with mypyc (setup.py): an extension module
 
 
 class Node:
@@ -420,6 +424,8 @@ class Node:
         derives from `cfg` (`to_learners` and `cfg.quorums[1]`), without a
         call per role: a simulation makes every node anew for each run, from
         the same few configurations (tests/test_sim.py checks it equals `Node(cfg)`)."""
+        if _COMPILED:  # mypyc's classes refuse object.__new__, and their constructors are cheap
+            return cls(cfg)
         node = _new(cls)
         node.cfg = cfg
         node.acceptor = acceptor = _new(Acceptor)
@@ -451,7 +457,7 @@ class Node:
             return self.proposer.announce(self.learner.decided)
         return self.proposer.propose(value)
 
-    def on_message(self, src: str, msg: Message) -> list[Effect]:
+    def on_message(self, src: str, msg: Any) -> list[Effect]:  # a Message (Any: mypy reads no `type(msg) is`)
         kind = type(msg)
         if kind is Prepare or kind is Accept:
             if kind is Prepare:
