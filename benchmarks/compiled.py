@@ -13,6 +13,7 @@ To install the compiled build instead, see the README ("Compiled build").
 
 from __future__ import annotations
 
+import argparse
 import importlib.machinery
 import os
 import shutil
@@ -63,9 +64,11 @@ def build(dest: Path, timeout: float = 600) -> list[str]:
 
 
 def main() -> None:
-    if len(sys.argv) != 2 or sys.argv[1].startswith("-"):
-        raise SystemExit("usage: python benchmarks/compiled.py DEST  (a directory that does not exist yet)")
-    dest = Path(sys.argv[1])
+    parser = argparse.ArgumentParser(description="Build paxsim compiled with mypyc into DEST (see the module docstring).",
+                                     epilog="example: python benchmarks/compiled.py /tmp/pc && "
+                                            "PYTHONPATH=/tmp/pc python -m paxsim run scenarios/partition.yaml")
+    parser.add_argument("dest", help="a directory that does not exist yet")
+    dest = Path(parser.parse_args().dest)
     if dest.exists():
         raise SystemExit(f"compiled.py: {dest} exists; give a new directory")
     try:

@@ -22,3 +22,42 @@ def write(tmp_path):
         return path
 
     return _write
+
+
+@pytest.fixture(scope="session")
+def compiled_tree(tmp_path_factory):
+    """(tree, modules): a copy of the repository with the hot modules compiled
+    by mypyc (setup.py, PAXSIM_COMPILE=1, via benchmarks/compiled.py), built
+    once per test session; `PYTHONPATH=tree python -m paxsim` runs it."""
+    import importlib.util
+    import shutil
+    import sys
+    import sysconfig
+
+    if importlib.util.find_spec("mypyc") is None:
+        pytest.skip("mypy (which ships mypyc) is not installed; pip install '.[test]' installs it")
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(compiler) is None:
+        pytest.skip(f"no C compiler ({compiler}) to build the compiled paxsim with")
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import compiled
+
+    tree = tmp_path_factory.mktemp("compiled") / "tree"
+    try:
+        modules = compiled.build(tree)
+    except compiled.BuildError as exc:
+        pytest.fail(str(exc))
+    return tree, modules
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _build_under_test():
+    """tests/test_compiled.py runs some of these tests again on the compiled
+    build, with PAXSIM_TEST_BUILD=compiled: make sure that is what runs."""
+    import os
+
+    if os.environ.get("PAXSIM_TEST_BUILD") == "compiled":
+        from paxsim.sim import runtime
+
+        assert not runtime.__file__.endswith((".py", ".pyc")), \
+            f"PAXSIM_TEST_BUILD=compiled, but the pure {runtime.__file__} was imported"

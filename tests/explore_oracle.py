@@ -35,11 +35,26 @@ from paxsim.protocols.single import Acceptor, Decided, Learner, Node, NodeConfig
 ROLES = (Node, Acceptor, Learner, Proposer)
 
 
+def _slots(cls) -> tuple:
+    """A role class's slots (a class compiled with mypyc lists them in __mypyc_attrs__)."""
+    return getattr(cls, "__slots__", None) or tuple(a for a in cls.__mypyc_attrs__ if a != "__dict__")
+
+
+def _empty(cls):
+    """An instance whose slots the caller sets (a compiled class refuses object.__new__)."""
+    try:
+        return object.__new__(cls)
+    except TypeError:
+        from paxsim.explore.single import _blank
+
+        return _blank(cls)
+
+
 def _freeze(obj):
     """Every slot of a role object, recursively, order kept: an exact key."""
     if type(obj) in ROLES:
         return (type(obj).__name__,) + tuple(
-            _freeze(getattr(obj, s)) for s in type(obj).__slots__ if s not in ("cfg", "bugs"))
+            _freeze(getattr(obj, s)) for s in _slots(type(obj)) if s not in ("cfg", "bugs"))
     if isinstance(obj, dict):
         return ("dict",) + tuple((k, _freeze(v)) for k, v in obj.items())
     if isinstance(obj, list):
@@ -51,8 +66,8 @@ def _clone(obj):
     """A copy of a role object, every slot copied down to the immutable values
     (configuration shared)."""
     if type(obj) in ROLES:
-        new = object.__new__(type(obj))
-        for s in type(obj).__slots__:
+        new = _empty(type(obj))
+        for s in _slots(type(obj)):
             v = getattr(obj, s)
             setattr(new, s, v if s in ("cfg", "bugs") else _clone(v))
         return new

@@ -225,6 +225,8 @@ def test_a_dask_cluster_running_another_paxsim_is_refused(tmp_path):
     distributed = pytest.importorskip("distributed")
     other = tmp_path / "other"
     shutil.copytree(ROOT / "paxsim", other / "paxsim", ignore=shutil.ignore_patterns("__pycache__"))
+    for lib in ROOT.glob("*__mypyc.*"):  # a compiled tree's shared runtime, beside the package (setup.py)
+        shutil.copy2(lib, other)
     with open(other / "paxsim" / "sweep.py", "a") as fh:
         fh.write("\n# another paxsim\n")
     env = _env()

@@ -293,8 +293,9 @@ def test_a_fresh_node_is_the_node_its_config_makes(learning, bugs):
     cfg = NodeConfig("n2", ("n1", "n2", "n3", "n4", "n5"), 3, 3, learning=learning, bugs=frozenset(bugs))
     made, fresh = Node(cfg), Node.fresh(cfg, cfg.nodes if learning == "acceptors" else (), cfg.quorums[1])
 
-    def state(obj):
-        return {slot: getattr(obj, slot) for slot in type(obj).__slots__}
+    def state(obj):  # a class compiled with mypyc lists its attributes in __mypyc_attrs__, not __slots__
+        names = getattr(type(obj), "__slots__", None) or type(obj).__mypyc_attrs__
+        return {name: getattr(obj, name) for name in names if name != "__dict__"}
 
     for get in (lambda n: n, lambda n: n.acceptor, lambda n: n.learner):
         a, b = get(made), get(fresh)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from ..protocols.single import (Accept, Accepted, Acceptor, Decided, Learn, Learned, Learner, Nack, Node,
                                 NodeConfig, Prepare, Promise, Proposer, Voted)
+from ..protocols.single import roles as _roles
 from ..scenario import Scenario
 
 # Slots read and written by snapshot/restore (config slots are rebuilt from the NodeConfig).
@@ -36,7 +37,23 @@ SLOTS = {
                "attempt", "announcing", "acked", "announce_attempt", "bugs", "q1", "q2"},
 }
 
-_new = object.__new__
+
+def _blank(cls):
+    """An instance of a role class whose every slot restore() then sets:
+    without running __init__ (object.__new__) in the pure build; built by
+    its constructor in the compiled one (setup.py), whose classes refuse
+    object.__new__ and construct cheaply."""
+    if cls is Node:
+        return Node(_BLANK_CFG)
+    if cls is Acceptor:
+        return Acceptor(None, frozenset(), ())
+    if cls is Learner:
+        return Learner(None, 1, frozenset())
+    return Proposer(_BLANK_CFG, 0)
+
+
+_BLANK_CFG = NodeConfig("n1", ("n1",), 1, 1)
+_new = _blank if _roles._COMPILED else object.__new__
 ORDER_SENSITIVE = frozenset({"any-accepted", "reused-ballot", "blog"})
 # Bugs that break what `dead` relies on: a proposer's round is durable and
 # grows, a decision and a promise stay once stored.

@@ -133,7 +133,7 @@ class ProtocolSimulation(Simulation):
         self._apply(host, host.node.invoke(op))
 
     # -- running ----------------------------------------------------------------
-    def run(self) -> list[dict]:
+    def run(self) -> Any:  # the events, or the sink they went to
         sc = self.scenario
         header = {"kind": "header", "paxsim": __version__, "format": FORMAT, "seed": self.seed,
                   "scenario": dict(_normalized(sc), seed=self.seed)}

@@ -9,6 +9,7 @@ extend an interpreted class such as `simpy.Environment`, `dict` or
 from __future__ import annotations
 
 from itertools import count
+from typing import Any
 
 import simpy
 
@@ -29,10 +30,12 @@ class Environment(simpy.Environment):
     environment was a good part of what a run's set-up cost."""
 
     def __init__(self) -> None:  # simpy.Environment.__init__(0) but the binding
-        self._now = 0
-        self._queue: list = []
-        self._eid = count()
-        self._active_proc = None
+        # Any: the compiled runtime must read them as they are (an int 0, then floats),
+        # whether or not SimPy's own annotations are there when it is compiled.
+        self._now: Any = 0
+        self._queue: Any = []
+        self._eid: Any = count()
+        self._active_proc: Any = None
 
 
 class Handlers(dict):

@@ -185,7 +185,7 @@ class Simulation:
         (Attribute by attribute, not `self.__dict__.clear()`: a simulation
         compiled with mypyc has no `__dict__`.)"""
         self.env._queue.clear()
-        vars(self.env).clear()  # its queue (a plain simpy.Environment also binds its event factories to itself)
+        self.env.__dict__.clear()  # its queue (a plain simpy.Environment also binds its event factories to itself)
         self._apply = self._deliver_cb = self._handlers = None
         self.hosts = {}
 
@@ -205,7 +205,7 @@ class Simulation:
             raise ValueError(f"Negative delay {delay}")  # as env.timeout would
         self._later(delay, lambda _ev: fn(*args))
 
-    def run(self) -> list[dict]:
+    def run(self) -> Any:  # the events, or the sink they went to
         sc = self.scenario
         header_scenario = dict(_normalized(sc), seed=self.seed)
         header = {"kind": "header", "paxsim": __version__, "format": FORMAT, "seed": self.seed,
@@ -811,7 +811,9 @@ DISCARD = _Discard()
 def _simulate(scenario: Scenario, seed: int, record: bool, sink, lean: bool) -> Run:
     cls: Any
     if scenario.kind != "single-decree":  # any other protocol runs on the generic hosts
-        from .generic import ProtocolSimulation as cls
+        from .generic import ProtocolSimulation  # (not `as cls`: mypyc then leaves cls unbound)
+
+        cls = ProtocolSimulation
     else:
         cls = Simulation
     was_enabled = gc.isenabled()  # collector_paused(), inline: a run pays for no generator
