@@ -2,6 +2,7 @@
 
     python benchmarks/sweep_timeline.py              # 6000 seeds, 3 rounds of --jobs 1 and --jobs 2
     python benchmarks/sweep_timeline.py --seeds 2000 --rounds 5
+    python benchmarks/sweep_timeline.py --tree DIR   # the compiled build benchmarks/compiled.py made in DIR
 
 Wall time is what users see, but on a machine other jobs share it mostly
 measures them.  This runs `paxsim sweep` on the bench scenario (5 nodes, 2
@@ -92,10 +93,10 @@ def _child(log: str, argv: list[str]) -> None:
     run_main()
 
 
-def measure(scenario: Path, seeds: int, jobs: int, tmp: Path) -> dict:
+def measure(scenario: Path, seeds: int, jobs: int, tmp: Path, tree: Path = HERE.parent) -> dict:
     work = Path(tempfile.mkdtemp(dir=tmp))
     log = work / "timeline.log"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")]))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tree), os.environ.get("PYTHONPATH", "")]))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     start = time.monotonic()
     proc = subprocess.Popen([sys.executable, __file__, "--child", str(log), "sweep", str(scenario), "--seeds",
@@ -152,6 +153,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=6000)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--tree", type=Path, default=HERE.parent,
+                    help="the paxsim tree to run (default: this checkout, pure Python; a directory "
+                         "`python benchmarks/compiled.py DIR` made runs the compiled build)")
     opts = ap.parse_args()
     sys.path.insert(0, str(HERE))
     import bench
@@ -162,10 +166,10 @@ def main() -> None:
         scenario = tmp / "bench-5x2.yaml"
         scenario.write_text(bench.scenario_text(5, 2))
         for jobs in (1, 2):  # untimed: file cache, bytecode
-            measure(scenario, min(200, opts.seeds), jobs, tmp)
+            measure(scenario, min(200, opts.seeds), jobs, tmp, opts.tree)
         for r in range(opts.rounds):
             for jobs in ((1, 2) if r % 2 == 0 else (2, 1)):
-                rows[jobs].append(measure(scenario, opts.seeds, jobs, tmp))
+                rows[jobs].append(measure(scenario, opts.seeds, jobs, tmp, opts.tree))
     names = [("wall", "wall time"), ("cpu", "CPU, all processes"), ("serial", "before the fork (CPU), serial"),
              ("before", "before the first run (CPU)"),
              ("runs_parent", "runs: the command's process (CPU)"), ("runs_worker", "runs: its worker (CPU)"),
@@ -173,7 +177,8 @@ def main() -> None:
              ("waits", "worker waiting between chunks (wall)"), ("wall_before", "before the first run (wall)"),
              ("wall_after", "after the last run (wall)"), ("worker_first", "worker's first run (wall from start)"),
              ("idle_machine", "projected on an idle machine")]
-    print(f"paxsim sweep, bench scenario (5 nodes, 2 proposers), {opts.seeds} seeds, median of {opts.rounds} rounds "
+    print(f"paxsim sweep ({opts.tree}), bench scenario (5 nodes, 2 proposers), {opts.seeds} seeds, "
+          f"median of {opts.rounds} rounds "
           f"(load average {os.getloadavg()[0]:.2f})")
     print(f"| {'':40s} | --jobs 1 | --jobs 2 |")
     print(f"|{'-' * 42}|----------|----------|")
