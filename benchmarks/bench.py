@@ -6,6 +6,13 @@
     python benchmarks/bench.py > /tmp/perf.md      # the output is Markdown
     python benchmarks/bench.py --write-readme      # measure, then replace README.md's block
     python benchmarks/bench.py --readme-from /tmp/perf.md   # put a saved output in README.md
+    python benchmarks/bench.py --build pure        # only the pure-Python build (no mypyc build first)
+    python benchmarks/bench.py --compiled-dir DIR  # the compiled build benchmarks/compiled.py made in DIR
+
+Both builds are timed by default: the pure-Python paxsim of this checkout,
+and the same with its hot modules compiled by mypyc (setup.py,
+PAXSIM_COMPILE=1), which this script builds into a temporary directory
+first (about 30 s; if that fails, the output says so and times pure only).
 
 Beside the wall times, the comparisons are counted in instructions
 executed (valgrind's callgrind, when installed; not in a --quick run),
@@ -41,8 +48,12 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+# The paxsim this process imports: this checkout (pure Python), or, in the
+# children that time the compiled build in-process, the tree
+# benchmarks/compiled.py built (PAXSIM_BENCH_TREE, set by in_process_child).
+TREE = Path(os.environ.get("PAXSIM_BENCH_TREE") or ROOT)
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(TREE))
 
 import reference  # noqa: E402
 import reference_min  # noqa: E402
@@ -84,13 +95,15 @@ def scenario_text(nodes: int, proposers: int, loss: float = LOSS, early_stop: st
             f"  loss: {loss:g}\n")
 
 
-def child_env() -> dict:
+def child_env(tree: Path = ROOT) -> dict:
+    """The environment of a measured command: `tree`'s paxsim first on PYTHONPATH (ROOT: pure Python)."""
     env = dict(os.environ)
+    env.pop("PAXSIM_BENCH_TREE", None)
     # An installed paxsim has its bytecode compiled (pip does it); without
     # this, a PYTHONDONTWRITEBYTECODE=1 environment makes every measured
     # command recompile paxsim, which no user pays for.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    env["PYTHONPATH"] = os.pathsep.join([str(tree)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     return env
 
 
@@ -117,12 +130,12 @@ def early_stop_support() -> dict:
 
 # -- timing commands ----------------------------------------------------------
 
-def run_measured(args: list[str], cwd: Path) -> dict:
+def run_measured(args: list[str], cwd: Path, tree: Path = ROOT) -> dict:
     """Run a command to completion: wall time, and (from os.wait4) its CPU time and peak RSS; its stdout."""
     out = cwd / "stdout.txt"
     with open(out, "w") as stdout, open(cwd / "stderr.txt", "w") as stderr:
         t = time.perf_counter()
-        proc = subprocess.Popen(args, stdout=stdout, stderr=stderr, cwd=cwd, env=child_env())
+        proc = subprocess.Popen(args, stdout=stdout, stderr=stderr, cwd=cwd, env=child_env(tree))
         watchdog = threading.Timer(COMMAND_TIMEOUT, proc.kill)  # a blocking wait, bounded all the same
         watchdog.start()
         try:
@@ -187,8 +200,10 @@ def keep_best(best: dict, key, res: dict) -> None:
         old["cpu"] = min(old["cpu"], res["cpu"])
 
 
-def compare_commands(tmp: Path, nodes: int, proposers: int, seeds: int, rounds: int, support: dict) -> list[dict]:
-    """Wall (and CPU) time of `paxsim sweep --jobs 1` against each reference's command, interleaved, best of rounds."""
+def compare_commands(tmp: Path, nodes: int, proposers: int, seeds: int, rounds: int, support: dict,
+                     tree: Path = ROOT) -> list[dict]:
+    """Wall (and CPU) time of `paxsim sweep --jobs 1` (the paxsim of `tree`) against each reference's
+    command, interleaved, best of rounds."""
     key, flag, early_label = early_modes(support)
     full = tmp / f"bench-{nodes}x{proposers}.yaml"
     full.write_text(scenario_text(nodes, proposers))
@@ -219,14 +234,14 @@ def compare_commands(tmp: Path, nodes: int, proposers: int, seeds: int, rounds: 
         for side, (sc_path, use_flag) in pax_sides.items():
             work = Path(tempfile.mkdtemp(dir=tmp))
             out = work / "results.jsonl"
-            res = run_measured(sweep_cmd(sc_path, seeds, 1, out, use_flag), work)
+            res = run_measured(sweep_cmd(sc_path, seeds, 1, out, use_flag), work, tree)
             runs, sent = sweep_messages(out)
             shutil.rmtree(work)
             if runs != seeds:
                 raise SystemExit(f"bench: paxsim sweep wrote {runs} runs, not {seeds}")
             res["msgs"] = sent / runs
             keep_best(best, side, res)
-        log(f"  {nodes} nodes, round {r + 1}/{rounds}: " + ", ".join(f"{k} {v['wall']:.2f} s" for k, v in best.items()))
+        log(f"  {nodes} nodes, {build_of(tree)}, round {r + 1}/{rounds}: " + ", ".join(f"{k} {v['wall']:.2f} s" for k, v in best.items()))
     rows = []
     for name, side, mode in pairs:
         ref, pax = best[name], best[side]
@@ -235,6 +250,42 @@ def compare_commands(tmp: Path, nodes: int, proposers: int, seeds: int, rounds: 
                      "ref_msgs": ref["msgs"], "pax_msgs": pax["msgs"], "ratio": ref["wall"] / pax["wall"],
                      "cpu_ratio": ref["cpu"] / pax["cpu"]})
     return rows
+
+
+def build_of(tree: Path) -> str:
+    return "pure" if tree == ROOT else "compiled"
+
+
+def imported_build() -> str:
+    """Which build of paxsim this process runs: "compiled" if its runtime is an extension module."""
+    from paxsim.sim import runtime
+
+    return "pure" if runtime.__file__.endswith((".py", ".pyc")) else "compiled"
+
+
+def in_process_child(nodes: int, proposers: int, runs: int, rounds: int, support: dict, tree: Path) -> list[dict]:
+    """compare_in_process in a child process that imports the paxsim of `tree`
+    (the references interleaved with it there, as in this process)."""
+    args = json.dumps({"nodes": nodes, "proposers": proposers, "runs": runs, "rounds": rounds, "support": support,
+                       "build": build_of(tree)})
+    env = dict(child_env(tree), PAXSIM_BENCH_TREE=str(tree))
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--in-process", args], env=env,
+                          capture_output=True, text=True, timeout=COMMAND_TIMEOUT, cwd=tree)
+    if proc.returncode != 0:
+        raise SystemExit(f"bench: the in-process child ({build_of(tree)}) exited {proc.returncode}:\n"
+                         f"{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout)
+
+
+def in_process_main(args: str) -> None:
+    """The child's side of in_process_child: check the build it imported, measure, print JSON."""
+    opts = json.loads(args)
+    if imported_build() != opts["build"]:
+        from paxsim.sim import runtime
+
+        raise SystemExit(f"bench: asked to time the {opts['build']} build, but imported {runtime.__file__}")
+    rows = compare_in_process(opts["nodes"], opts["proposers"], opts["runs"], opts["rounds"], opts["support"])
+    print(json.dumps(rows))
 
 
 def compare_in_process(nodes: int, proposers: int, runs: int, rounds: int, support: dict) -> list[dict]:
@@ -291,28 +342,53 @@ def compare_in_process(nodes: int, proposers: int, runs: int, rounds: int, suppo
 
 # -- 3: parallel sweep ----------------------------------------------------------------
 
-def startup(tmp: Path, rounds: int) -> list[tuple[str, float]]:
+def startup(tmp: Path, rounds: int, trees: list[Path]) -> list[tuple[str, float]]:
     """What a command costs before its first run: wall time of near-empty commands, best of rounds."""
     path = tmp / "bench-startup.yaml"
     path.write_text(scenario_text(5, 2))
     commands = [
-        ("python -c pass", [sys.executable, "-c", "pass"]),
-        ("python benchmarks/reference_min.py --seeds 0:1", [sys.executable, str(HERE / "reference_min.py"), "--seeds", "0:1"]),
-        ("paxsim --help", paxsim_cmd("--help")),
-        ("paxsim run bench-5x2.yaml", paxsim_cmd("run", str(path))),
-        ("paxsim sweep bench-5x2.yaml --seeds 0:1 --jobs 1", None),
+        ("python -c pass", [sys.executable, "-c", "pass"], ROOT),
+        ("python benchmarks/reference_min.py --seeds 0:1", [sys.executable, str(HERE / "reference_min.py"), "--seeds", "0:1"],
+         ROOT),
+        ("paxsim --help", paxsim_cmd("--help"), ROOT),
     ]
+    for tree in trees:
+        label = "" if tree == ROOT else " (compiled)"
+        commands += [(f"paxsim run bench-5x2.yaml{label}", paxsim_cmd("run", str(path)), tree),
+                     (f"paxsim sweep bench-5x2.yaml --seeds 0:1 --jobs 1{label}", None, tree)]
     best: dict[str, float] = {}
     for _ in range(rounds):
-        for name, cmd in commands:
+        for name, cmd, tree in commands:
             work = Path(tempfile.mkdtemp(dir=tmp))
-            res = run_measured(cmd or sweep_cmd(path, 1, 1, work / "results.jsonl"), work)
+            res = run_measured(cmd or sweep_cmd(path, 1, 1, work / "results.jsonl"), work, tree)
             shutil.rmtree(work)
             best[name] = min(best.get(name, res["wall"]), res["wall"])
-    return [(name, best[name]) for name, _ in commands]
+    return [(name, best[name]) for name, _, _ in commands]
 
 
-def sweep_speedup(tmp: Path, seeds: int, rounds: int) -> dict:
+def halves_at_once(tmp: Path, path: Path, seeds: int, tree: Path) -> float:
+    """Wall time of two independent `--jobs 1` sweeps, of the first and the second half of the
+    seeds, started together: what two processes on the two CPUs give with no parallel machinery
+    at all (each pays its own start-up), the ceiling of --jobs 2 on this machine."""
+    procs = []
+    t = time.perf_counter()
+    for i, (lo, hi) in enumerate(((0, seeds // 2), (seeds // 2, seeds))):
+        work = Path(tempfile.mkdtemp(dir=tmp))
+        cmd = paxsim_cmd("sweep", str(path), "--seeds", f"{lo}:{hi}", "--jobs", "1", "-o", str(work / "r.jsonl"),
+                         "--no-progress")
+        procs.append((subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=work,
+                                       env=child_env(tree)), work))
+    for proc, work in procs:
+        _, err = proc.communicate(timeout=COMMAND_TIMEOUT)
+        if proc.returncode != 0:
+            raise SystemExit(f"bench: a half sweep exited {proc.returncode}: {err[-2000:]!r}")
+    wall = time.perf_counter() - t
+    for _, work in procs:
+        shutil.rmtree(work)
+    return wall
+
+
+def sweep_speedup(tmp: Path, seeds: int, rounds: int, tree: Path = ROOT) -> dict:
     """`--jobs 1` against `--jobs 2` on the same scenario file: one untimed
     run of each first (file cache, bytecode), then rounds that alternate
     which goes first (1 2, 2 1, ...), so neither always meets the machine
@@ -325,10 +401,11 @@ def sweep_speedup(tmp: Path, seeds: int, rounds: int) -> dict:
     best: dict = {}
     cpu: dict = {}
     ratios = []
+    halves = None
 
     def one(jobs: int, n: int) -> dict:
         work = Path(tempfile.mkdtemp(dir=tmp))
-        res = run_measured(sweep_cmd(path, n, jobs, work / "results.jsonl"), work)
+        res = run_measured(sweep_cmd(path, n, jobs, work / "results.jsonl"), work, tree)
         runs, _ = sweep_messages(work / "results.jsonl")
         if runs != n:
             raise SystemExit(f"bench: paxsim sweep --jobs {jobs} wrote {runs} runs, not {n}")
@@ -345,14 +422,17 @@ def sweep_speedup(tmp: Path, seeds: int, rounds: int) -> dict:
             best[jobs] = min(best.get(jobs, res["wall"]), res["wall"])
             cpu[jobs] = min(cpu.get(jobs, res["cpu"]), res["cpu"])
         ratios.append(wall[1] / wall[2])
-        log(f"  sweep round {r + 1}/{rounds}: --jobs 1 {wall[1]:.2f} s, --jobs 2 {wall[2]:.2f} s")
-    return {"runs": seeds, "t1": best[1], "t2": best[2], "speedup": best[1] / best[2],
-            "round_ratios": ratios, "cpu1": cpu[1], "cpu2": cpu[2]}
+        h = halves_at_once(tmp, path, seeds, tree)
+        halves = h if halves is None else min(halves, h)
+        log(f"  sweep round {r + 1}/{rounds} ({build_of(tree)}): --jobs 1 {wall[1]:.2f} s, --jobs 2 {wall[2]:.2f} s, "
+            f"two halves at once {h:.2f} s")
+    return {"build": build_of(tree), "runs": seeds, "t1": best[1], "t2": best[2], "speedup": best[1] / best[2],
+            "round_ratios": ratios, "cpu1": cpu[1], "cpu2": cpu[2], "halves": halves}
 
 
 # -- 4: a million messages ------------------------------------------------------------
 
-def million(tmp: Path, quick: bool) -> list[dict]:
+def million(tmp: Path, quick: bool, tree: Path = ROOT) -> list[dict]:
     extra = ["--set", "duration=300ms"] if quick else []
     rows = []
     for trace in (False, True):
@@ -361,17 +441,17 @@ def million(tmp: Path, quick: bool) -> list[dict]:
         trace_path = work / "out.jsonl"
         if trace:
             args += ["--trace", str(trace_path)]
-        res = run_measured(args, work)
+        res = run_measured(args, work, tree)
         summary = json.loads(res["stdout"])
         if not summary["verdict"]["ok"]:
             raise SystemExit("bench: the million-message run violated safety")
         size = trace_path.stat().st_size / 2**20 if trace else None
-        rows.append({"command": "paxsim run benchmarks/million.yaml" + (" --trace out.jsonl" if trace else "")
+        rows.append({"build": build_of(tree), "command": "paxsim run benchmarks/million.yaml" + (" --trace out.jsonl" if trace else "")
                      + (" " + " ".join(extra) if extra else ""),
                      "sent": summary["messages"]["sent"], "wall": res["wall"], "cpu": res["cpu"],
                      "rss": res["rss_mib"], "trace_mib": size})
         shutil.rmtree(work)
-        log(f"  million, trace={trace}: {res['wall']:.1f} s, {res['rss_mib']:.0f} MiB")
+        log(f"  million ({build_of(tree)}), trace={trace}: {res['wall']:.1f} s, {res['rss_mib']:.0f} MiB")
     return rows
 
 
@@ -437,6 +517,8 @@ def loop(which: str, nodes: int, proposers: int, runs: int) -> None:
     """Run seeds 0 to `runs` - 1 of one side in this process (what callgrind counts)."""
     props = reference_min.proposals_for(nodes, proposers)
     if which == "paxsim":
+        if imported_build() != build_of(TREE):
+            raise SystemExit(f"bench: --loop under {TREE} imported the {imported_build()} build")
         sc = paxsim.parse_scenario(scenario_text(nodes, proposers))
         for s in range(runs):
             if not paxsim.simulate(sc, s).verdict.ok:
@@ -447,10 +529,11 @@ def loop(which: str, nodes: int, proposers: int, runs: int) -> None:
             fn(nodes, props, s)
 
 
-def callgrind(args: list[str], tmp: Path) -> int:
-    """Instructions executed by the command `args` (valgrind's callgrind tool), PYTHONHASHSEED fixed."""
+def callgrind(args: list[str], tmp: Path, tree: Path = ROOT) -> int:
+    """Instructions executed by the command `args` (valgrind's callgrind tool), PYTHONHASHSEED fixed;
+    `tree`'s paxsim first on the path (and for bench.py --loop, the one it imports)."""
     out = tmp / "callgrind.out"
-    env = dict(child_env(), PYTHONHASHSEED="0")
+    env = dict(child_env(tree), PYTHONHASHSEED="0", PAXSIM_BENCH_TREE=str(tree))
     proc = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *args], env=env,
                           capture_output=True, text=True, timeout=COMMAND_TIMEOUT, cwd=tmp)
     m = re.search(r"Collected : (\d+)", proc.stderr)
@@ -460,20 +543,30 @@ def callgrind(args: list[str], tmp: Path) -> int:
     return int(m.group(1))
 
 
-def instructions(tmp: Path, quick: bool) -> list[dict]:
+PAXSIM_COMPILED = "paxsim compiled"  # the compiled build's side in the instruction counts
+
+
+def instructions(tmp: Path, quick: bool, trees: list[Path] = [ROOT]) -> list[dict]:
     """Instructions per run, counted by callgrind (needs valgrind): unlike wall time, the same on a busy
     machine.  In-process: 1 + RUNS runs of one side minus the same script doing 1 run (imports and one-time
     set-up cancel out).  Command line: the commands of the command-line rows, counted with 1 and 1 + K
     seeds, split into start-up and cost per run."""
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "paxsim"), str(HERE)],  # as pip would
-                   env=child_env(), capture_output=True, timeout=COMMAND_TIMEOUT)
+    for tree in trees:
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "paxsim"), str(HERE)],  # as pip would
+                       env=child_env(tree), capture_output=True, timeout=COMMAND_TIMEOUT)
     me = [sys.executable, str(Path(__file__).resolve()), "--loop"]
+    # side -> (what --loop runs, the tree it imports)
+    sides = {"reference_min.py": ("reference_min.py", ROOT), "reference.py": ("reference.py", ROOT),
+             "paxsim": ("paxsim", ROOT)}
+    for tree in trees:
+        if tree != ROOT:
+            sides[PAXSIM_COMPILED] = ("paxsim", tree)
     rows = []
     for nodes, proposers, runs in ((5, 2, 20 if quick else 200), (51, 5, 2 if quick else 20)):
         counts = {}
-        for side in ("reference_min.py", "reference.py", "paxsim"):
-            base = callgrind(me + [side, str(nodes), str(proposers), "1"], tmp)
-            counts[side] = (callgrind(me + [side, str(nodes), str(proposers), str(runs + 1)], tmp) - base) / runs
+        for side, (what, tree) in sides.items():
+            base = callgrind(me + [what, str(nodes), str(proposers), "1"], tmp, tree)
+            counts[side] = (callgrind(me + [what, str(nodes), str(proposers), str(runs + 1)], tmp, tree) - base) / runs
         rows.append({"how": "in-process", "nodes": nodes, "proposers": proposers, "runs": runs, **counts})
         log(f"  instructions, {nodes} nodes: " + ", ".join(f"{k} {v / 1e3:,.0f}k" for k, v in counts.items()))
     # Commands: instructions are additive, so two counts separate start-up from the cost per run, and
@@ -482,16 +575,16 @@ def instructions(tmp: Path, quick: bool) -> list[dict]:
         path = tmp / f"bench-instructions-{nodes}.yaml"
         path.write_text(scenario_text(nodes, proposers))
         startup_ins, per_run = {}, {}
-        for side in ("reference_min.py", "reference.py", "paxsim"):
-            def command(n, side=side):
-                if side == "paxsim":
+        for side, (what, tree) in sides.items():
+            def command(n, what=what):
+                if what == "paxsim":
                     out = tmp / "results.jsonl"
                     if out.exists():
                         out.unlink()
                     return sweep_cmd(path, n, 1, out)
                 return [sys.executable, str(HERE / side), "--nodes", str(nodes), "--proposers", str(proposers),
                         "--seeds", f"0:{n}"]
-            one, more = callgrind(command(1), tmp), callgrind(command(1 + k), tmp)
+            one, more = callgrind(command(1), tmp, tree), callgrind(command(1 + k), tmp, tree)
             per_run[side] = (more - one) / k
             startup_ins[side] = one - per_run[side]
         # seeds: the command-line rows' size
@@ -521,7 +614,10 @@ def load() -> str:
     return f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "unknown"
 
 
-def measure(quick: bool, count_instructions: bool = True) -> str:
+def measure(quick: bool, count_instructions: bool = True, trees: list[Path] = [ROOT],
+            build_note: str = "") -> str:
+    """The whole benchmark, as Markdown; `trees`: the builds to time (ROOT: pure Python; a tree
+    benchmarks/compiled.py built: the compiled build)."""
     q = quick
     rounds = 1 if q else 3
     out: list[str] = []
@@ -534,7 +630,8 @@ def measure(quick: bool, count_instructions: bool = True) -> str:
       f"Python {platform.python_version()}, SimPy {simpy.__version__}, {platform.machine()}, "
       f"os.cpu_count() = {os.cpu_count()}, CPUs usable = {len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else '?'}."
       f" Early stop in this paxsim: scenario key `stop: when-decided` {'yes' if support['key'] else 'no'}, "
-      f"`paxsim sweep --stop-when-decided` {'yes' if support['flag'] else 'no'}."
+      f"`paxsim sweep --stop-when-decided` {'yes' if support['flag'] else 'no'}. Builds timed: "
+      + ", ".join(build_of(t) for t in trees) + (f" ({build_note})" if build_note else "") + "."
       + (" **Quick run: sizes too small to mean anything.**" if q else ""))
     w("")
     w(f"The scenario (as the references run it too): N nodes, P proposers (n1 first, the others spread over "
@@ -546,19 +643,23 @@ def measure(quick: bool, count_instructions: bool = True) -> str:
         sizes = ((5, 2, 100 if q else 3000, 60 if q else 1500), (51, 5, 6 if q else 500, 3 if q else 100))
         rows = []
         for nodes, proposers, cmd_seeds, inproc_runs in sizes:
-            log(f"{nodes} nodes, {proposers} proposers: commands ({cmd_seeds} seeds)")
-            rows += [dict(r, nodes=nodes, proposers=proposers)
-                     for r in compare_commands(tmp, nodes, proposers, cmd_seeds, rounds, support)]
-            log(f"{nodes} nodes, {proposers} proposers: in-process ({inproc_runs} runs)")
-            rows += [dict(r, nodes=nodes, proposers=proposers)
-                     for r in compare_in_process(nodes, proposers, inproc_runs, 1 if q else 5, support)]
+            for tree in trees:
+                build = build_of(tree)
+                log(f"{nodes} nodes, {proposers} proposers, {build}: commands ({cmd_seeds} seeds)")
+                rows += [dict(r, nodes=nodes, proposers=proposers, build=build)
+                         for r in compare_commands(tmp, nodes, proposers, cmd_seeds, rounds, support, tree)]
+            for tree in trees:
+                build = build_of(tree)
+                log(f"{nodes} nodes, {proposers} proposers, {build}: in-process ({inproc_runs} runs)")
+                rows += [dict(r, nodes=nodes, proposers=proposers, build=build)
+                         for r in in_process_child(nodes, proposers, inproc_runs, 1 if q else 5, support, tree)]
         w("#### paxsim (tracing and checking on) against hand-written SimPy Paxos")
         w("")
-        w("| nodes, proposers | measured | against | paxsim mode | runs | reference runs/s | paxsim runs/s "
+        w("| nodes, proposers | measured | against | build | paxsim mode | runs | reference runs/s | paxsim runs/s "
           "| **ratio** | CPU-time ratio | msgs/run (reference, paxsim) |")
-        w("|---|---|---|---|---|---|---|---|---|---|")
+        w("|---|---|---|---|---|---|---|---|---|---|---|")
         for r in rows:
-            w(f"| {r['nodes']}, {r['proposers']} | {r['how']} | {r['ref']} | {r['mode']} | {r['runs']} "
+            w(f"| {r['nodes']}, {r['proposers']} | {r['how']} | {r['ref']} | {r['build']} | {r['mode']} | {r['runs']} "
               f"| {r['ref_rps']:.0f} | {r['pax_rps']:.0f} | **{r['ratio']:.2f}** | {r['cpu_ratio']:.2f} "
               f"| {r['ref_msgs']:.1f}, {r['pax_msgs']:.1f} |")
         w("")
@@ -575,7 +676,11 @@ def measure(quick: bool, count_instructions: bool = True) -> str:
           "reference_min.py does the least work (no nacks, no learn answers from decided nodes, stops once "
           "every node has learned): compare its msgs/run with paxsim's. reference.py runs paxsim's whole "
           "protocol to an empty queue, so on the same seeds it should send exactly the messages paxsim sends. "
-          "Both references assert agreement on every run.")
+          "Both references assert agreement on every run. *build*: pure, the pure-Python paxsim `pip install .` "
+          "installs; compiled, its hot modules compiled with mypyc (`PAXSIM_COMPILE=1`, see \"Compiled build\"), "
+          "timed from a tree `python benchmarks/compiled.py DIR` builds (by hand: `PYTHONPATH=DIR` before the "
+          "same commands); each build's in-process rows run in a process of their own, interleaved with the "
+          "references there.")
         w("")
         same = [r for r in rows if "same" in r and r["ref"] == "reference.py"]
         if all(r["same"] for r in same):
@@ -598,15 +703,25 @@ def measure(quick: bool, count_instructions: bool = True) -> str:
             w("Not measured: valgrind is not installed (`apt-get install valgrind`).")
         else:
             log("instructions (callgrind)")
-            ins = instructions(tmp, q)
+            ins = instructions(tmp, q, trees)
         if ins is not None:
+            compiled = PAXSIM_COMPILED in ins[0]
             w("| nodes, proposers | measured | runs | reference_min.py | reference.py | paxsim "
-              "| **ratio against reference.py** | ratio against reference_min.py |")
-            w("|---|---|---|---|---|---|---|---|")
+              + ("| paxsim compiled " if compiled else "")
+              + "| **ratio against reference.py** | ratio against reference_min.py "
+              + ("| **compiled: ratio against reference.py** | compiled: against reference_min.py " if compiled else "")
+              + "|")
+            w("|---|---|---|---|---|---|---|---|" + ("---|---|---|" if compiled else ""))
             for r in ins:
-                w(f"| {r['nodes']}, {r['proposers']} | {r['how']} | {r['runs']} "
-                  f"| {r['reference_min.py'] / 1e3:,.0f}k | {r['reference.py'] / 1e3:,.0f}k | {r['paxsim'] / 1e3:,.0f}k "
-                  f"| **{r['reference.py'] / r['paxsim']:.2f}** | {r['reference_min.py'] / r['paxsim']:.2f} |")
+                line = (f"| {r['nodes']}, {r['proposers']} | {r['how']} | {r['runs']} "
+                        f"| {r['reference_min.py'] / 1e3:,.0f}k | {r['reference.py'] / 1e3:,.0f}k | {r['paxsim'] / 1e3:,.0f}k ")
+                if compiled:
+                    line += f"| {r[PAXSIM_COMPILED] / 1e3:,.0f}k "
+                line += f"| **{r['reference.py'] / r['paxsim']:.2f}** | {r['reference_min.py'] / r['paxsim']:.2f} "
+                if compiled:
+                    line += (f"| **{r['reference.py'] / r[PAXSIM_COMPILED]:.2f}** "
+                             f"| {r['reference_min.py'] / r[PAXSIM_COMPILED]:.2f} ")
+                w(line + "|")
             for cl in (r for r in ins if r["how"] == "command line"):
                 w("")
                 w(f"Command line, {cl['nodes']} nodes, split: start-up (everything but the runs) " + ", ".join(
@@ -632,38 +747,48 @@ def measure(quick: bool, count_instructions: bool = True) -> str:
         w("")
         w("| command | wall time |")
         w("|---|---|")
-        for name, wall in startup(tmp, 3 if q else 5):
+        for name, wall in startup(tmp, 3 if q else 5, trees):
             w(f"| `{name}` | {1000 * wall:.0f} ms |")
         w("")
         w(f"Wall time of each command as a subprocess, best of {3 if q else 5}: the fixed cost the command-line "
           "ratios above include once.")
         w("")
         log("parallel sweep")
-        sp = sweep_speedup(tmp, 200 if q else 6000, rounds)
+        sps = [sweep_speedup(tmp, 200 if q else 6000, rounds, tree) for tree in trees]
         w("#### Parallel sweep (`paxsim sweep`, 5 nodes, 2 proposers, command line)")
         w("")
-        w("| runs | --jobs 1 | --jobs 2 | **speedup** | os.cpu_count() |")
-        w("|---|---|---|---|---|")
-        w(f"| {sp['runs']} | {sp['t1']:.2f} s | {sp['t2']:.2f} s | **{sp['speedup']:.2f}x** | {os.cpu_count()} |")
+        w("| build | runs | --jobs 1 | --jobs 2 | **speedup** | two halves at once | ceiling: --jobs 1 / two halves "
+          "| os.cpu_count() |")
+        w("|---|---|---|---|---|---|---|---|")
+        for sp in sps:
+            w(f"| {sp['build']} | {sp['runs']} | {sp['t1']:.2f} s | {sp['t2']:.2f} s | **{sp['speedup']:.2f}x** "
+              f"| {sp['halves']:.2f} s | {sp['t1'] / sp['halves']:.2f}x | {os.cpu_count()} |")
         w("")
-        w(f"Wall time of `paxsim sweep SCENARIO --seeds 0:{sp['runs']} --jobs J`, start-up included, best of "
-          f"{rounds}. Target: 2 jobs >= 1.9x one job on 2 CPUs.")
+        w(f"Wall time of `paxsim sweep SCENARIO --seeds 0:{sps[0]['runs']} --jobs J`, start-up included, best of "
+          f"{rounds}. Target: 2 jobs >= 1.9x one job on 2 CPUs. *Two halves at once*: two independent "
+          f"`--jobs 1` sweeps, of seeds 0:{sps[0]['runs'] // 2} and {sps[0]['runs'] // 2}:{sps[0]['runs']}, "
+          "started together (best of the rounds): the same work on both CPUs with no parallel machinery at "
+          "all, each paying its own start-up, so *--jobs 1 / two halves* is what this machine allows --jobs 2.")
         w("")
-        w(f"Each round ran both commands, the first alternating, after an untimed run of each; the rounds' "
-          f"ratios: {', '.join(f'{x:.2f}x' for x in sp['round_ratios'])}. CPU time of all processes (workers "
-          f"included), best of {rounds}: {sp['cpu1']:.2f} s with --jobs 1, {sp['cpu2']:.2f} s with --jobs 2 "
-          f"(what parallel running adds: {sp['cpu2'] / sp['cpu1'] - 1:+.1%}). "
-          "`python benchmarks/sweep_timeline.py` measures the serial parts and what an idle machine would give.")
+        for sp in sps:
+            w(f"{sp['build'].capitalize()}: each round ran both commands, the first alternating, after an untimed "
+              f"run of each; the rounds' ratios: {', '.join(f'{x:.2f}x' for x in sp['round_ratios'])}. CPU time "
+              f"of all processes (workers included), best of {rounds}: {sp['cpu1']:.2f} s with --jobs 1, "
+              f"{sp['cpu2']:.2f} s with --jobs 2 (what parallel running adds: {sp['cpu2'] / sp['cpu1'] - 1:+.1%}).")
+            w("")
+        w("`python benchmarks/sweep_timeline.py` (`--tree DIR` for the compiled build) measures the serial parts "
+          "and what an idle machine would give.")
         w("")
         log("a million messages")
-        mm = million(tmp, q)
+        mm = [row for tree in trees for row in million(tmp, q, tree)]
         w("#### One big run (benchmarks/million.yaml: 101 nodes, 5 duelling proposers, 15 s)")
         w("")
-        w("| command | messages sent | wall time | CPU time | peak RSS | trace file |")
-        w("|---|---|---|---|---|---|")
+        w("| command | build | messages sent | wall time | CPU time | peak RSS | trace file |")
+        w("|---|---|---|---|---|---|---|")
         for r in mm:
             size = f"{r['trace_mib']:.0f} MiB" if r["trace_mib"] is not None else "-"
-            w(f"| `{r['command']}` | {r['sent']:,} | {r['wall']:.1f} s | {r['cpu']:.1f} s | {r['rss']:.0f} MiB | {size} |")
+            w(f"| `{r['command']}` | {r['build']} | {r['sent']:,} | {r['wall']:.1f} s | {r['cpu']:.1f} s "
+              f"| {r['rss']:.0f} MiB | {size} |")
         w("")
         w("Measured as a subprocess (peak RSS of that process from `os.wait4`). Target: <= 200 MB peak RSS with "
           "or without `--trace`.")
@@ -672,18 +797,21 @@ def measure(quick: bool, count_instructions: bool = True) -> str:
             w("**Warning: benchmarks/million.yaml no longer sends about 10^6 messages; adjust its duration.**")
         w("")
     log("cost per message")
+    if imported_build() != "pure":
+        raise SystemExit("bench: the cost per message and the profile are measured on the pure build here")
     pm = per_message(3000 if q else 150_000)
-    w("#### Cost per message (in-process, `simulate(...).verdict`, 2 proposers)")
+    w("#### Cost per message (in-process, `simulate(...).verdict`, 2 proposers, pure build)")
     w("")
     w("| nodes | runs | ms/run | msgs/run | us/msg | CPU us/msg |")
     w("|---|---|---|---|---|---|")
     for n, k, ms, msgs, us, cpu_us in pm:
         w(f"| {n} | {k} | {ms:.2f} | {msgs:.0f} | {us:.2f} | {cpu_us:.2f} |")
     w("")
-    w("Best of 3 over the same seeds, wall time and CPU time of this process. Target: flat from 5 to 201 nodes.")
+    w("Best of 3 over the same seeds, wall time and CPU time of this process. Target: flat from 5 to 201 nodes. "
+      "This table and the profile below time the pure build only (cProfile sees nothing inside compiled code).")
     w("")
     log("profile")
-    w("#### Where the time goes (cProfile, 5 nodes, 2 proposers; share of own time)")
+    w("#### Where the time goes (cProfile, 5 nodes, 2 proposers, pure build; share of own time)")
     w("")
     w("| area | share |")
     w("|---|---|")
@@ -717,16 +845,51 @@ def main() -> None:
                     help="the README to write (default: the checkout's README.md)")
     ap.add_argument("--no-instructions", action="store_true",
                     help="skip the instruction counts (callgrind; a few minutes); a --quick run always skips them")
+    ap.add_argument("--build", choices=("both", "pure", "compiled"), default="both",
+                    help="which builds of paxsim to time: pure Python, compiled with mypyc (built into a temporary "
+                         "directory first, about 30 s, unless --compiled-dir), or both (the default; if the "
+                         "compiled build fails, the output says so and times pure only)")
+    ap.add_argument("--compiled-dir", metavar="DIR", type=Path,
+                    help="time the compiled build `python benchmarks/compiled.py DIR` made, instead of building one")
     ap.add_argument("--loop", nargs=4, metavar=("SIDE", "NODES", "PROPOSERS", "RUNS"), help=argparse.SUPPRESS)
+    ap.add_argument("--in-process", metavar="JSON", help=argparse.SUPPRESS)
     opts = ap.parse_args()
     if opts.loop:  # what the instruction count runs under callgrind
         side, nodes, proposers, runs = opts.loop
         loop(side, int(nodes), int(proposers), int(runs))
         return
+    if opts.in_process:  # in_process_child's process
+        in_process_main(opts.in_process)
+        return
     if opts.readme_from is not None:
         write_readme(opts.readme_from.read_text(), opts.readme)
         return
-    block = measure(opts.quick, not opts.no_instructions)
+    if imported_build() != "pure":
+        raise SystemExit("bench: run this script with the checkout's pure-Python paxsim; it times the compiled "
+                         "build from a tree of its own (--compiled-dir, or one it builds)")
+    with tempfile.TemporaryDirectory(prefix="paxsim-bench-build-") as build_tmp:
+        trees, note = [ROOT] if opts.build != "compiled" else [], ""
+        if opts.build != "pure":
+            import compiled
+
+            if opts.compiled_dir is not None:
+                tree, modules = opts.compiled_dir.resolve(), compiled.compiled_modules(opts.compiled_dir)
+                if not modules:
+                    raise SystemExit(f"bench: {opts.compiled_dir} holds no compiled paxsim "
+                                     "(make one with python benchmarks/compiled.py DIR)")
+            else:
+                log("building the compiled paxsim (benchmarks/compiled.py)")
+                tree = Path(build_tmp) / "tree"
+                try:
+                    modules = compiled.build(tree)
+                except (compiled.BuildError, OSError, subprocess.SubprocessError) as exc:
+                    if opts.build == "compiled":
+                        raise SystemExit(f"bench: {exc}") from None
+                    modules, note = [], f"the compiled build failed, so only pure is timed: {str(exc).splitlines()[0]}"
+            if modules:
+                trees.append(tree)
+                note = "compiled: " + ", ".join(m.removeprefix("paxsim.") for m in modules) + " compiled with mypyc"
+        block = measure(opts.quick, not opts.no_instructions, trees, note)
     sys.stdout.write(block)
     if opts.write_readme:
         write_readme(block, opts.readme)

@@ -2,6 +2,7 @@
 timed), and its reference implementation is a correct Paxos, so the ratios
 compare like with like."""
 
+import json
 import subprocess
 import sys
 
@@ -63,15 +64,15 @@ def tables(text: str) -> dict[str, list[list[str]]]:
     return found
 
 
-def check_bench_output(text: str, quick: bool) -> None:
+def check_bench_output(text: str, quick: bool, builds: tuple = ("pure", "compiled")) -> None:
     found = tables(text)
     assert [h for h in HEADINGS if not any(k.startswith(h) for k in found)] == []
     for heading, rows in found.items():
         assert len(rows) >= 2, heading  # a header and at least one row
     compare = next(rows for h, rows in found.items() if h.startswith(HEADINGS[0]))
-    seen = {(r[0], r[1], r[2]) for r in compare[1:]}
-    assert seen == {(size, how, ref) for size in ("5, 2", "51, 5") for how in ("command line", "in-process")
-                    for ref in ("reference_min.py", "reference.py")}
+    seen = {(r[0], r[1], r[2], r[3]) for r in compare[1:]}
+    assert seen == {(size, how, ref, build) for size in ("5, 2", "51, 5") for how in ("command line", "in-process")
+                    for ref in ("reference_min.py", "reference.py") for build in builds}
     for row in compare[1:]:
         ref_msgs, pax_msgs = (float(x) for x in row[-1].split(", "))
         assert ref_msgs > 0 and pax_msgs > 0
@@ -80,8 +81,11 @@ def check_bench_output(text: str, quick: bool) -> None:
     assert "reference.py sent exactly as many messages as paxsim" in text
     assert ("Quick run" in text) == quick
     big = next(rows for h, rows in found.items() if h.startswith("#### One big run"))
-    assert [r[0].startswith("`paxsim run benchmarks/million.yaml") for r in big[1:]] == [True, True]
+    assert [r[0].startswith("`paxsim run benchmarks/million.yaml") for r in big[1:]] == [True, True] * len(builds)
+    assert [r[1] for r in big[1:]] == [b for b in builds for _ in (0, 1)]
     assert "--trace" in big[2][0] and big[2][-1].endswith("MiB")
+    sweep = next(rows for h, rows in found.items() if h.startswith("#### Parallel sweep"))
+    assert [r[0] for r in sweep[1:]] == list(builds)
     nodes = [r[0] for r in next(rows for h, rows in found.items() if h.startswith("#### Cost per message"))[1:]]
     assert nodes == ["5", "11", "21", "51", "101", "201"]
 
@@ -89,13 +93,34 @@ def check_bench_output(text: str, quick: bool) -> None:
 def test_bench_quick_runs_and_prints_every_table(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(f"before\n{BEGIN}\nold numbers\n{END}\nafter\n")
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--quick", "--write-readme",
-                           "--readme", str(readme)], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--quick", "--build", "pure",
+                           "--write-readme", "--readme", str(readme)], capture_output=True, text=True, timeout=600,
+                          cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    check_bench_output(proc.stdout, quick=True)
+    check_bench_output(proc.stdout, quick=True, builds=("pure",))
     # --write-readme put exactly the printed output between the markers, and nothing else changed
     assert readme.read_text() == f"before\n{BEGIN}\n{proc.stdout.strip()}\n{END}\nafter\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md"]  # no files left behind
+
+
+def test_bench_times_the_compiled_build_it_is_given_and_checks_it_is_compiled(compiled_tree, tmp_path):
+    """The compiled rows come from the compiled build: bench.py refuses a tree without one, and its
+    in-process child refuses to time a build other than the one it was asked for."""
+    tree, _ = compiled_tree
+    bench = [sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--quick", "--no-instructions"]
+    proc = subprocess.run([*bench, "--compiled-dir", str(tree)], capture_output=True, text=True, timeout=600,
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    check_bench_output(proc.stdout, quick=True)
+    assert "Builds timed: pure, compiled (compiled: protocols.single.roles," in proc.stdout
+    proc = subprocess.run([*bench, "--build", "compiled", "--compiled-dir", str(ROOT)], capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode != 0 and "holds no compiled paxsim" in proc.stderr and "Traceback" not in proc.stderr
+    child = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--in-process",
+                            json.dumps({"nodes": 5, "proposers": 2, "runs": 2, "rounds": 1, "build": "compiled",
+                                        "support": {"key": None, "flag": False}})],
+                           capture_output=True, text=True, timeout=120, cwd=tmp_path)  # imports the pure checkout
+    assert child.returncode != 0 and "asked to time the compiled build" in child.stderr
 
 
 def test_readme_performance_block_is_a_full_bench_output():
