@@ -757,7 +757,7 @@ def measure(quick: bool, count_instructions: bool = True, trees: list[Path] = [R
         sps = [sweep_speedup(tmp, 200 if q else 6000, rounds, tree) for tree in trees]
         w("#### Parallel sweep (`paxsim sweep`, 5 nodes, 2 proposers, command line)")
         w("")
-        w("| build | runs | --jobs 1 | --jobs 2 | **speedup** | two halves at once | ceiling: --jobs 1 / two halves "
+        w("| build | runs | --jobs 1 | --jobs 2 | **speedup** | two halves at once | --jobs 1 / two halves "
           "| os.cpu_count() |")
         w("|---|---|---|---|---|---|---|---|")
         for sp in sps:
@@ -767,8 +767,8 @@ def measure(quick: bool, count_instructions: bool = True, trees: list[Path] = [R
         w(f"Wall time of `paxsim sweep SCENARIO --seeds 0:{sps[0]['runs']} --jobs J`, start-up included, best of "
           f"{rounds}. Target: 2 jobs >= 1.9x one job on 2 CPUs. *Two halves at once*: two independent "
           f"`--jobs 1` sweeps, of seeds 0:{sps[0]['runs'] // 2} and {sps[0]['runs'] // 2}:{sps[0]['runs']}, "
-          "started together (best of the rounds): the same work on both CPUs with no parallel machinery at "
-          "all, each paying its own start-up, so *--jobs 1 / two halves* is what this machine allows --jobs 2.")
+          "started together (best of the rounds): a yardstick for --jobs 2, the same work on both CPUs with no "
+          "parallel machinery at all, each half paying its own start-up at the same time.")
         w("")
         for sp in sps:
             w(f"{sp['build'].capitalize()}: each round ran both commands, the first alternating, after an untimed "
@@ -818,8 +818,8 @@ def measure(quick: bool, count_instructions: bool = True, trees: list[Path] = [R
     for area, share in profile(30 if q else 500):
         w(f"| {area} | {share:.0f}% |")
     w("")
-    w(f"(The whole benchmark took {time.perf_counter() - started:.0f} s; load average {load_at_start} at its start, "
-      f"{load()} at its end: above 0 means other jobs shared the CPUs.)")
+    w(f"(The whole benchmark took {time.perf_counter() - started:.0f} s; the load average was {load_at_start} when it "
+      "started: above 0 means other jobs were running. Later load averages count the benchmark's own processes.)")
     return "\n".join(out) + "\n"
 
 
