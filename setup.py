@@ -4,7 +4,7 @@ With PAXSIM_COMPILE=1 the simulator's hot modules are also compiled to C
 extensions with mypyc (as black and mypy ship), which makes a simulated run
 faster; the README's "Compiled build" says how much, and how to install it:
 
-    pip install "mypy>=1.10,<3" "setuptools>=68" wheel
+    pip install "mypy>=1.10,<3" "setuptools>=77" wheel
     PAXSIM_COMPILE=1 pip install --no-build-isolation .
 
 Everything else (the package list, data, metadata) is in pyproject.toml.
@@ -38,7 +38,7 @@ def ext_modules() -> list:
         from mypyc.build import mypycify
     except ImportError:
         raise SystemExit("PAXSIM_COMPILE=1 needs mypy (which ships mypyc) where the build runs: "
-                         "pip install 'mypy>=1.10,<3' 'setuptools>=68' wheel, then "
+                         "pip install 'mypy>=1.10,<3' 'setuptools>=77' wheel, then "
                          "PAXSIM_COMPILE=1 pip install --no-build-isolation .") from None
     # The compiled modules are type-checked in full (--check-untyped-defs): a compiled function
     # checks its arguments against its annotations at run time, so they must be right. The
