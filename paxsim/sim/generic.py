@@ -30,24 +30,6 @@ from .workload import WorkloadDriver
 COMPLETIONS = ("ok", "fail", "info")  # client events that end an operation (the Jepsen vocabulary)
 
 
-class ProtoHost(Host):
-    """A node or a client of a protocol package, as the runtime keeps it."""
-
-    __slots__ = ()
-
-    def __init__(self, cfg: Any, node: Any, storage: dict, client: bool) -> None:
-        self.name = cfg.name
-        self.cfg = cfg
-        self.storage = storage
-        self.node = node
-        self.timers: dict[str, int] = {}
-        self.up = True
-        self.proposal = None
-        self.life = 0
-        self.disk_free = 0.0
-        self.client = client
-
-
 class ProtocolSimulation(Simulation):
     def __init__(self, scenario: Scenario, seed: int, record: bool = False, protocol: Any = None) -> None:
         self.protocol = protocol if protocol is not None else protocol_for(scenario.kind)
@@ -82,12 +64,12 @@ class ProtocolSimulation(Simulation):
         for name in scenario.nodes:
             cfg = proto.node_config(name, scenario.nodes, frozenset(scenario.bugs), **options)
             storage: dict = {}
-            hosts[name] = ProtoHost(cfg, proto.make_node(cfg, storage), storage, False)
+            hosts[name] = Host(cfg, proto.make_node(cfg, storage), storage)
         targets = w.nodes or scenario.nodes
         for i, name in enumerate(w.client_names):
             k = i % len(targets)  # client i starts at the i-th node it may talk to
             cfg = proto.client_config(name, targets[k:] + targets[:k], timeout=w.timeout, attempts=w.attempts)
-            hosts[name] = ProtoHost(cfg, proto.make_client(cfg), {}, True)
+            hosts[name] = Host(cfg, proto.make_client(cfg), client=True)
         return hosts
 
     # -- observations -----------------------------------------------------------

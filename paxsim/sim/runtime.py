@@ -67,18 +67,18 @@ class Host:
 
     __slots__ = ("name", "cfg", "node", "storage", "timers", "up", "proposal", "life", "disk_free", "client")
 
-    def __init__(self, cfg: NodeConfig, node: Node | None = None) -> None:
+    def __init__(self, cfg: Any, node: Any = None, storage: dict | None = None, client: bool = False) -> None:
         self.name: str = cfg.name
         self.cfg: Any = cfg
-        self.storage: dict[str, Any] = {}
-        # A fresh Node(cfg) here; any protocol's node or client on generic hosts (generic.ProtoHost).
+        self.storage: dict[str, Any] = {} if storage is None else storage
+        # A fresh Node(cfg) here; on generic hosts any protocol's node or client, given.
         self.node: Any = Node(cfg, self.storage) if node is None else node
         self.timers: dict[str, int] = {}
         self.up = True
         self.proposal: Any = None  # the scenario's Proposal for this node, once it has one
         self.life = 0  # bumped by each crash: a write still in progress then is lost
         self.disk_free = 0.0  # when the disk finishes the writes queued so far
-        self.client = False  # generic hosts: a client of the protocol (outside partitions)
+        self.client = client  # generic hosts: a client of the protocol (outside partitions and cuts)
 
 
 def _per_scenario(fn):
