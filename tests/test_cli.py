@@ -1,6 +1,8 @@
 """The command line as users meet it: output, JSON, traces and exit codes."""
 
 import json
+import subprocess
+import sys
 import re
 
 import pytest
@@ -146,7 +148,6 @@ def test_version(runner):
 
 def test_console_script_runs_the_readme_command():
     import shutil
-    import subprocess
 
     exe = shutil.which("paxsim")
     if exe is None:
@@ -169,6 +170,54 @@ def test_ctrl_c_exits_130_without_traceback(monkeypatch, capsys):
         run_main()
     assert exc.value.code == 130
     assert capsys.readouterr().err.strip().endswith("interrupted")
+
+
+_BLOCKED_IMPORT = r"""
+import importlib.abc, sys, time
+
+class Slow(importlib.abc.MetaPathFinder):  # the command line's import, stretched until the test presses Ctrl-C
+    def find_spec(self, name, path, target=None):
+        if name == "paxsim.cli":
+            print("importing", flush=True)
+            time.sleep(60)
+        return None
+
+sys.meta_path.insert(0, Slow())
+sys.argv = ["paxsim", "run", "scenarios/partition.yaml"]
+from paxsim.entry import main
+main()
+"""
+
+
+def test_ctrl_c_while_the_command_line_imports_exits_130_without_traceback():
+    """A real SIGINT while `paxsim` is still importing its command line (the
+    first tenth of a second of every command) ends it as Ctrl-C does later:
+    `interrupted`, status 130, no traceback."""
+    import signal
+
+    proc = subprocess.Popen([sys.executable, "-c", _BLOCKED_IMPORT], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "importing\n"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err
+    assert err == "interrupted\n"
+    assert out == ""
+
+
+def test_the_console_script_is_the_guarded_entry_point():
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"paxsim": "paxsim.entry:main"}
+    proc = subprocess.run([sys.executable, "-m", "paxsim", "--version"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0 and proc.stdout.startswith("paxsim, version "), proc.stderr
 
 
 @pytest.mark.parametrize("argv,code", [
@@ -342,8 +391,6 @@ def test_shrink_counts_scripted_fates_the_same_before_and_after(runner, tmp_path
 def test_hunt_profiles_ship_in_the_wheel(tmp_path):
     """`pip install .` must install every scenarios/hunt/*.yaml where `paxsim hunt` looks for it."""
     import shutil
-    import subprocess
-    import sys
     import zipfile
 
     src = tmp_path / "src"

@@ -1,0 +1,28 @@
+"""The `paxsim` console script.
+
+Importing the command line takes about a tenth of a second (click, the
+scenario reader, the checker); Ctrl-C meanwhile would end the program
+with a `KeyboardInterrupt` traceback.  This module imports nothing of its
+own, so from the moment `main` runs, Ctrl-C ends the program as it does
+later: one line, `interrupted`, and exit status 130.  (Before that, while
+the interpreter starts and `paxsim/__init__` imports the checker, some
+40 ms, Python's own handling applies.)
+"""
+
+import sys
+
+
+def _interrupted() -> None:
+    sys.stderr.write("interrupted\n")
+    sys.exit(130)
+
+
+def main() -> None:
+    try:
+        from .cli import run_main
+    except KeyboardInterrupt:
+        _interrupted()
+    try:
+        run_main()
+    except KeyboardInterrupt:  # run_main handles it inside a command; this is for its own first and last steps
+        _interrupted()
