@@ -692,8 +692,10 @@ def _check_other(kind: str, events: list[dict]) -> Verdict:
     return check_multi(events, kind)
 
 
-def evaluate_expect(verdict: Verdict, expect: dict) -> list[str]:
-    """Unmet expectations of a scenario's normalized `expect` block, as lines."""
+def evaluate_expect(verdict: Verdict, expect: dict, wall_clock: bool = False) -> list[str]:
+    """Unmet expectations of a scenario's normalized `expect` block, as
+    lines.  `wall_clock`: the trace's times are real (a cluster run's
+    header says `"clock": "wall"`), and an unmet `within` says so."""
     unmet = []
     ops = expect.get("ops")
     if ops is not None and verdict.workload is not None and verdict.workload["ok"] < ops:
@@ -713,5 +715,7 @@ def evaluate_expect(verdict: Verdict, expect: dict) -> list[str]:
     if within is not None and verdict.decisions:
         last = verdict.last_decide_t
         if last is not None and last > within:
-            unmet.append(f"within: the last learner learned at {last:g} ms, after the bound of {within:g} ms")
+            unmet.append(f"within: the last learner learned at {last:g} ms, after the bound of {within:g} ms"
+                         + (" (wall-clock time: on real processes it includes their own time, and so the "
+                            "machine's load)" if wall_clock else ""))
     return unmet

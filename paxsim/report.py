@@ -50,7 +50,7 @@ def status(verdict: Verdict) -> str:
 
 def summary_json(header: dict, verdict: Verdict, reproduce: str) -> dict:
     scenario = header.get("scenario") or {}
-    unmet = evaluate_expect(verdict, scenario.get("expect") or {})
+    unmet = evaluate_expect(verdict, scenario.get("expect") or {}, wall_clock=header.get("clock") == "wall")
     out: dict[str, Any] = {
         "status": status(verdict),
         "scenario": scenario.get("name"),
@@ -124,7 +124,7 @@ def workload_text(header: dict, verdict: Verdict, reproduce: str) -> str:
                      f"({w['linearizability']}; exit status 3)")
     else:
         lines.append("verdict:   OK")
-    return _closing(lines, verdict, scenario, reproduce)
+    return _closing(lines, verdict, scenario, reproduce, header.get("clock") == "wall")
 
 
 _DROP_ORDER = {"loss": 0, "partition": 1, "cut": 2, "crashed": 3}
@@ -197,12 +197,12 @@ def summary_text(header: dict, verdict: Verdict, reproduce: str) -> str:
         limits = ", ".join(f"{k} {v:g}" for k, v in budget["budget"].items())
         lines.append(f"budget:    EXCEEDED ({'; '.join(budget['exceeded'])}; budget: {limits})" if budget["exceeded"]
                      else f"budget:    within ({limits})")
-    return _closing(lines, verdict, scenario, reproduce)
+    return _closing(lines, verdict, scenario, reproduce, header.get("clock") == "wall")
 
 
-def _closing(lines: list[str], verdict, scenario: dict, reproduce: str) -> str:
+def _closing(lines: list[str], verdict, scenario: dict, reproduce: str, wall_clock: bool) -> str:
     """The lines every summary ends with: the scenario's expectations, then how to reproduce."""
-    unmet = evaluate_expect(verdict, scenario.get("expect") or {})
+    unmet = evaluate_expect(verdict, scenario.get("expect") or {}, wall_clock)
     if unmet:
         lines.append("expect:    NOT MET")
         lines.extend(f"  - {u}" for u in unmet)

@@ -437,3 +437,26 @@ def test_one_proposer_and_one_node_are_singular_and_a_float_value_is_refused(run
     result = runner.invoke(main, ["run", str(bad)])
     assert result.exit_code == 2 and result.stderr == (
         f"{bad}:3: proposers[0].value: expected a string or an integer, found a number 1.0\n")
+
+
+def test_an_unmet_within_on_a_wall_clock_trace_says_the_time_is_real(runner, tmp_path):
+    """A cluster run's times are real: an unmet `within` there says so (a
+    busy machine can miss a bound the simulator meets); a simulated run's
+    unmet `within` does not."""
+    sim = tmp_path / "sim.jsonl"
+    result = runner.invoke(main, ["run", str(ROOT / "scenarios" / "happy.yaml"), "--set", "expect.within=1ms",
+                                  "--trace", str(sim)])
+    assert result.exit_code == 1
+    line = next(x for x in result.stdout.splitlines() if x.startswith("  - within:"))
+    assert "after the bound of 1 ms" in line and "wall-clock" not in line
+    lines = sim.read_text().splitlines()
+    header = json.loads(lines[0])
+    header.update(runtime="http", clock="wall")
+    real = tmp_path / "real.jsonl"
+    real.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
+    for args in (["check", str(real)], ["check", str(real), "--json"]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 1, result.output
+        assert "after the bound of 1 ms (wall-clock time: on real processes it includes their own time" in result.stdout
+    result = runner.invoke(main, ["check", str(sim)])
+    assert result.exit_code == 1 and "wall-clock" not in result.stdout
