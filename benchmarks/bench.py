@@ -432,7 +432,8 @@ def sweep_speedup(tmp: Path, seeds: int, rounds: int, tree: Path = ROOT) -> dict
 
 def sweep_ceiling(ins: list[dict], runs: int) -> list[dict]:
     """Per build, the most --jobs 2 could give over --jobs 1 on `runs` seeds of the 5-node scenario
-    if instructions were time: (S + runs r) / (S + runs r / 2), from the command line's start-up S
+    if instructions were time and each process ran the whole start-up before its first run (as the
+    sweep's forked worker does): (S + runs r) / (S + runs r / 2), from the command line's start-up S
     and cost r a run (callgrind); and the start-up that 1.9x would need (S <= runs r / 18)."""
     out = []
     for r in ins:
@@ -795,10 +796,11 @@ def measure(quick: bool, count_instructions: bool = True, trees: list[Path] = [R
             w("")
         ceiling = sweep_ceiling(ins, sps[0]["runs"]) if ins is not None and not q else None
         if ceiling:
-            w("The most --jobs 2 can give, from the instruction counts above (5 nodes, command line: start-up S, "
-              f"r a run): both processes need the start-up before their first run, so {sps[0]['runs']} runs take "
-              f"at least S + {sps[0]['runs']} r / 2 with two jobs against S + {sps[0]['runs']} r with one, "
-              "if instructions were time and the runs shared out perfectly: "
+            w("The most --jobs 2 can give as paxsim is built, from the instruction counts above (5 nodes, command "
+              "line: start-up S, r a run): each process has done the whole start-up before its first run (the "
+              "worker inherits what the command loaded before it forked and loads the rest itself), so "
+              f"{sps[0]['runs']} runs take at least S + {sps[0]['runs']} r / 2 with two jobs against "
+              f"S + {sps[0]['runs']} r with one, if instructions were time and the runs shared out perfectly: "
               + "; ".join(f"{c['build']} at most **{c['ceiling']:.2f}x** (S {c['startup'] / 1e6:,.0f}M, "
                           f"r {c['per_run'] / 1e3:,.0f}k; 1.9x needs S <= {c['needed'] / 1e6:,.0f}M)"
                           for c in ceiling) + ". Forking, handing out chunks and a machine busy elsewhere "
