@@ -111,19 +111,78 @@ def _fault_events(events: list[dict]) -> list[dict]:
     return sorted(body, key=lambda ev: ev.get("seq", 0))
 
 
-def _has_clique(adj: dict[str, set], cands: list[str], need: int, chosen: list[str]) -> list[str] | None:
-    """A clique of `need` more nodes among `cands` (all adjacent to `chosen`), or None."""
+SEARCH_STEPS = 50_000  # quorum-search steps one assessment may take (a clique search is exponential at worst)
+
+
+class _Budget:
+    """Steps left for one assessment's quorum searches; once spent, a search finds nothing."""
+
+    def __init__(self, steps: int) -> None:
+        self.left = steps
+        self.spent_at: float | None = None  # the segment time at which it ran out
+
+
+def _suffix_bounds(adj: dict[str, set], cands: list[str]) -> list[int]:
+    """bounds[i]: the most nodes a clique among cands[i:] can have.  A
+    greedy colouring from the end (each node joins the first class holding
+    none of its neighbours): a clique has at most one node of each class,
+    and cands[i:] uses bounds[i] classes."""
+    classes: list[set] = []
+    bounds = [0] * len(cands)
+    for i in range(len(cands) - 1, -1, -1):
+        v, near = cands[i], adj[cands[i]]
+        for cls in classes:
+            if near.isdisjoint(cls):
+                cls.add(v)
+                break
+        else:
+            classes.append({v})
+        bounds[i] = len(classes)
+    return bounds
+
+
+def _has_clique(adj: dict[str, set], cands: list[str], need: int, chosen: list[str],
+                budget: _Budget | None = None) -> list[str] | None:
+    """`chosen` and `need` more nodes from `cands` (all adjacent to `chosen`)
+    that are mutually adjacent, or None.  Depth first in `cands`' order, so
+    the first such set in that order; iterative (a quorum of a thousand
+    nodes is a thousand levels deep).  A level's colouring bound is computed
+    once its first branch has failed, and cuts the branches that cannot
+    hold `need` nodes (it never cuts one that can, so the set found is the
+    same).  With a `budget`, each branch tried after a failed one costs a
+    step, and the search finds nothing once the steps are spent."""
     if need <= 0:
-        return chosen
+        return list(chosen)
     if len(cands) < need:
         return None
-    for i, v in enumerate(cands):
-        rest = [u for u in cands[i + 1:] if u in adj[v]]
-        found = _has_clique(adj, rest, need - 1, chosen + [v])
-        if found is not None:
-            return found
-        if len(cands) - i - 1 < need:
-            return None
+    # a frame: the nodes chosen, its candidates, their bounds (None until needed), the next index
+    stack: list[list] = [[list(chosen), cands, None, 0]]
+    target = len(chosen) + need
+    while stack:
+        frame = stack[-1]
+        picked, cs, bounds, i = frame
+        k = target - len(picked)
+        if i >= len(cs) or len(cs) - i < k:
+            stack.pop()
+            continue
+        if i > 0:  # a branch after a failed one: what costs (a first descent is cheap)
+            if budget is not None:
+                if budget.left <= 0:
+                    return None
+                budget.left -= 1
+            if bounds is None:
+                bounds = frame[2] = _suffix_bounds(adj, cs)
+            if bounds[i] < k:
+                stack.pop()
+                continue
+        frame[3] = i + 1
+        v = cs[i]
+        if k == 1:
+            return picked + [v]
+        near = adj[v]
+        rest = [u for u in cs[i + 1:] if u in near]
+        if len(rest) >= k - 1:
+            stack.append([picked + [v], rest, None, 0])
     return None
 
 
@@ -159,6 +218,9 @@ class _State:
 
     def graph(self, nodes: list[str], lossy: set) -> dict[str, set]:
         up = [n for n in nodes if n not in self.down]
+        if self.group is None and not self.cuts and not lossy:  # every link up (the common case, N^2 links)
+            everyone = set(up)
+            return {a: everyone - {a} for a in up}
         return {a: {b for b in up if b != a and self.link_ok(a, b, lossy)} for a in up}
 
 
@@ -169,13 +231,18 @@ def _lossy_links(scenario: dict, events: list[dict], nodes: list[str], bound: fl
         if ev.get("kind") == "random-faults" and ev.get("loss") is not None:
             default = ev["loss"]  # a random profile's drawn loss replaces the network's
     per_link = {(link.get("from"), link.get("to")): link.get("loss") for link in network.get("links") or []}
-    lossy = set()
-    for a in nodes:
-        for b in nodes:
-            if a != b:
-                loss = per_link.get((a, b))
-                if (default if loss is None else loss) >= bound:
-                    lossy.add((a, b))
+    if default < bound:  # only links of their own can be lossy (N^2 pairs need not be looked at)
+        known = set(nodes)
+        lossy = {(a, b) for (a, b), loss in per_link.items()
+                 if loss is not None and loss >= bound and a != b and a in known and b in known}
+    else:
+        lossy = set()
+        for a in nodes:
+            for b in nodes:
+                if a != b:
+                    loss = per_link.get((a, b))
+                    if (default if loss is None else loss) >= bound:
+                        lossy.add((a, b))
     reasons = []
     if default >= bound:
         reasons.append(f"loss {default:g} on every link is at or above the bound {bound:g}")
@@ -209,6 +276,7 @@ def assess(events: list[dict], decided: dict | None = None, undecided: list[str]
     times = sorted({0.0, *[ev["t"] for ev in faults if ev["kind"] in _FAULT_KINDS and ev["t"] < end_t],
                     *[t for t in starts.values() if t < end_t]})
     state = _State(nodes)
+    search = _Budget(SEARCH_STEPS)
     graphs: list[dict[str, set]] = []
     k = 0
     noted: set[str] = set()
@@ -228,8 +296,10 @@ def assess(events: list[dict], decided: dict | None = None, undecided: list[str]
         with_required = f" and {', '.join(sorted(required, key=nodes.index))}" if required else ""  # learners
         if up < q:
             note("down", f"{n - up} nodes down at once from {t:g} ms (more than f = {f})")
-        elif not any(s <= t for s in starts.values()) or _find_quorum(g, nodes, q, starts, t, required):
+        elif not any(s <= t for s in starts.values()) or _find_quorum(g, nodes, q, starts, t, required, search):
             pass  # no proposal due yet, or the assumptions hold here
+        elif search.left <= 0:
+            pass  # not known here: the search gave up (said once, below)
         elif state.group is not None:
             note("partition", f"a partition from {t:g} ms left no side with a quorum ({q}) of up nodes "
                               f"and a proposer whose proposal is due{with_required}")
@@ -248,12 +318,15 @@ def assess(events: list[dict], decided: dict | None = None, undecided: list[str]
                 adj = {a: bs & gj[a] for a, bs in adj.items() if a in gj}
                 for a in adj:
                     adj[a] &= adj.keys()
-            quorum = _find_quorum(adj, nodes, q, starts, times[i], required)
+            quorum = _find_quorum(adj, nodes, q, starts, times[i], required, search)
             if quorum is None:
                 break
             w = Window(times[i], ends[j], quorum)
             if best is None or w.length > best.length:
                 best = w
+    if search.spent_at is not None:
+        reasons.append(f"the search for a connected quorum gave up at {search.spent_at:g} ms, after "
+                       f"{SEARCH_STEPS:,} steps; where it had not found one, it counted none")
     threshold = PERIODS * longest_retry_wait(scenario)
     if best is None and not starts:
         reasons.append("no proposer")
@@ -262,9 +335,10 @@ def assess(events: list[dict], decided: dict | None = None, undecided: list[str]
 
 
 def _find_quorum(adj: dict[str, set], nodes: list[str], q: int, starts: dict[str, float], t: float,
-                 required: set) -> tuple[str, ...] | None:
+                 required: set, budget: _Budget | None = None) -> tuple[str, ...] | None:
     """A set of >= q mutually connected up nodes holding a proposer due by `t`
-    and every `required` node, in node order; None if there is none."""
+    and every `required` node, in node order; None if there is none, or if
+    `budget` ran out before one was found (then `budget.spent_at` is set)."""
     if any(r not in adj for r in required):
         return None
     for p in nodes:
@@ -274,9 +348,13 @@ def _find_quorum(adj: dict[str, set], nodes: list[str], q: int, starts: dict[str
         if any(b not in adj[a] for a in base for b in base if a != b):
             continue
         cands = [u for u in nodes if u in adj and u not in base and all(u in adj[b] for b in base)]
-        found = _has_clique(adj, cands, q - len(base), list(base))
+        found = _has_clique(adj, cands, q - len(base), list(base), budget)
         if found is not None:
             return tuple(sorted(found, key=nodes.index))
+        if budget is not None and budget.left <= 0:
+            if budget.spent_at is None:
+                budget.spent_at = t
+            return None
     return None
 
 

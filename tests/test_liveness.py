@@ -192,3 +192,85 @@ def test_sweep_counts_expected_and_suspicious(runner, write, tmp_path):
             assert row["suspicious_seeds"] == [0, 1, 2, 3]
             assert "undecided in [(scenario as written)]: 0 expected" in result.stdout
             assert "4 SUSPICIOUS (seeds 0, 1, 2, 3)" in result.stdout
+
+
+def _first_clique(adj, cands, need, chosen):
+    """The search as it was (recursive, a size bound only): the reference
+    the iterative search with colouring bounds must agree with."""
+    if need <= 0:
+        return chosen
+    if len(cands) < need:
+        return None
+    for i, v in enumerate(cands):
+        found = _first_clique(adj, [u for u in cands[i + 1:] if u in adj[v]], need - 1, chosen + [v])
+        if found is not None:
+            return found
+        if len(cands) - i - 1 < need:
+            return None
+    return None
+
+
+def test_the_quorum_search_finds_what_the_plain_search_found():
+    """Same answer, the same set (the first in node order) or none, on
+    random graphs of every density: the colouring bound only cuts branches
+    that cannot succeed."""
+    import random
+
+    from paxsim.liveness import _has_clique
+
+    r = random.Random(5)
+    checked = found = 0
+    for _ in range(3000):
+        n = r.randint(1, 13)
+        density = r.random()
+        nodes = [f"n{i}" for i in range(n)]
+        adj = {v: set() for v in nodes}
+        for i in range(n):
+            for j in range(i + 1, n):
+                if r.random() < density:
+                    adj[nodes[i]].add(nodes[j])
+                    adj[nodes[j]].add(nodes[i])
+        need = r.randint(1, n)
+        want = _first_clique(adj, nodes, need, [])
+        assert _has_clique(adj, nodes, need, []) == want, (adj, need)
+        checked += 1
+        found += want is not None
+    assert 0 < found < checked  # both answers were tested
+
+
+def test_a_two_thousand_node_quorum_is_found_without_recursion():
+    """A quorum of 1,001 nodes used to be searched 1,001 calls deep: a
+    RecursionError and a traceback from `paxsim run` (exit 1)."""
+    text = "name: big\nnodes: 2000\nduration: 1ms\nproposers: [{node: n1, value: a, at: 0ms}]\n"
+    ev = simulate(load_scenario_text(text), 0).events
+    live = check(ev).liveness
+    assert live.window is not None and len(live.window.quorum) == 1001 and live.window.quorum[0] == "n1"
+
+
+def test_a_search_too_hard_gives_up_and_says_so():
+    """101 nodes with 200 random one-way cuts: whether a connected quorum of
+    51 is left is a clique problem, and this one takes the search hundreds
+    of thousands of steps. It stops at its budget, counts no quorum there,
+    and says so, rather than running for a minute."""
+    import random
+
+    from paxsim import liveness
+
+    r = random.Random(7)
+    cuts = set()
+    while len(cuts) < 200:
+        a, b = r.sample(range(1, 102), 2)
+        cuts.add((a, b))
+    faults = "".join(f"  - {{at: 0ms, cut: {{from: n{a}, to: n{b}}}}}\n" for a, b in sorted(cuts))
+    text = ("name: cuts\nnodes: 101\nduration: 3ms\nproposers: [{node: n1, value: a, at: 0ms}]\n"
+            f"faults:\n{faults}")
+    live = check(simulate(load_scenario_text(text), 0).events).liveness
+    assert live.cls == "expected" and live.window is None
+    assert any(f"gave up at 0 ms, after {liveness.SEARCH_STEPS:,} steps" in why for why in live.reasons)
+    assert not any(why.startswith("one-way cuts") for why in live.reasons)  # not claimed where not known
+
+
+def load_scenario_text(text):
+    from paxsim.scenario import parse_scenario
+
+    return parse_scenario(text)
