@@ -144,8 +144,13 @@ def _jobs_or_scheduler(jobs: int | None, scheduler: str | None) -> None:
 
 
 def _bad_input(message: str) -> None:
+    for copy, original in _SPOOLED.items():  # name what the user gave, not our copy of a pipe
+        message = message.replace(copy, original)
     click.echo(message, err=True)
     sys.exit(EXIT_BAD_INPUT)
+
+
+_SPOOLED: dict[str, str] = {}  # temporary copy -> the pipe it copies (_spooled)
 
 
 def _writable_parent(path: Path, what: str) -> None:
@@ -256,7 +261,37 @@ class InputFile(click.Path):
         path = super().convert(value, param, ctx)
         if Path(path).is_dir():
             _bad_input(f"{path}: is a directory, not a {self.what} file")
-        return path
+        return _spooled(Path(path))
+
+
+def _spooled(path: Path) -> Path:
+    """`path` itself when it is a regular file; otherwise (a pipe, as in
+    `paxsim check <(zcat run.jsonl.gz)`, or /dev/stdin) a copy of what it
+    gives, in a temporary file removed at exit, named like it.  A trace is
+    read more than once (to judge it, then to explain a violation or word
+    an error), and a pipe gives its content only once: read twice, it
+    looked empty the second time."""
+    import stat
+
+    try:
+        if stat.S_ISREG(path.stat().st_mode):
+            return path
+    except OSError:
+        return path  # the reader words the error
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="paxsim-pipe-"))
+    atexit.register(shutil.rmtree, folder, True)
+    copy = folder / (path.name or "input")
+    try:
+        with open(path, "rb") as src, open(copy, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+    except OSError as exc:
+        _bad_input(f"{path}: cannot read: {exc.strerror or exc}")
+    _SPOOLED[str(copy)] = str(path)
+    return copy
 
 
 LARGE_NODES = 5000  # from here a run takes seconds, and minutes with retries
@@ -479,11 +514,12 @@ def check(trace: Path, as_json: bool) -> None:
                 _bad_input(str(exc))
         verdict = check_trace(events)  # read_trace validated it: the checker does not fail on it
     runtime = header.get("runtime")
+    given = _SPOOLED.get(str(trace), str(trace))  # a pipe: the name the user gave, not our copy
     if runtime in (None, "sim", "simpy", "simulation"):
-        reproduce = f"paxsim replay {trace}"
+        reproduce = f"paxsim replay {given}"
     else:  # real processes on wall clocks: no run of theirs happens twice
         reproduce = (f"not replayable (a {runtime} run on wall clocks); "
-                     f"paxsim check {shlex_join([str(trace)])} judges this file again")
+                     f"paxsim check {shlex_join([given])} judges this file again")
     if as_json:
         click.echo(json.dumps(summary_json(header, verdict, reproduce), sort_keys=True))
     else:

@@ -361,7 +361,13 @@ def _parse_line(source: str, number: int, line: str) -> dict:
     try:
         ev = json.loads(line, parse_constant=_no_constant)
     except (json.JSONDecodeError, RecursionError) as exc:
-        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+        if isinstance(exc, json.JSONDecodeError):  # its msg may end "starting at": say where
+            where = f"column {exc.colno}"
+            msg = f"{exc.msg} {where}" if exc.msg.endswith(" at") else f"{exc.msg} ({where})"
+            if exc.msg.startswith("Unterminated") or exc.pos >= len(line.rstrip()):
+                msg += "; the line ends early (a file cut short?)"
+        else:
+            msg = "nested too deeply"
         raise TraceError(source, number, f"not a JSON object: {msg}") from None
     except ValueError as exc:
         raise TraceError(source, number, str(exc)) from None

@@ -460,3 +460,32 @@ def test_an_unmet_within_on_a_wall_clock_trace_says_the_time_is_real(runner, tmp
         assert "after the bound of 1 ms (wall-clock time: on real processes it includes their own time" in result.stdout
     result = runner.invoke(main, ["check", str(sim)])
     assert result.exit_code == 1 and "wall-clock" not in result.stdout
+
+
+def _paxsim_stdin(args, data: bytes):
+    """`python -m paxsim ARGS` reading /dev/stdin from a pipe (as `<(zcat ...)` gives)."""
+    return subprocess.run([sys.executable, "-m", "paxsim", *args], input=data, capture_output=True, cwd=ROOT,
+                          timeout=120)
+
+
+def test_a_trace_from_a_pipe_is_judged_as_the_file_is(tmp_path, runner):
+    """A pipe gives its content once; `check` reads a trace again to explain
+    a violation, `replay` to compare it, and both saw an empty second
+    reading: exit 2 "the trace is empty" for a violating run."""
+    trace = tmp_path / "v.jsonl"
+    assert runner.invoke(main, ["run", VOLATILE, "--trace", str(trace)]).exit_code == 1
+    data = trace.read_bytes()
+    on_disk = runner.invoke(main, ["check", str(trace)])
+    piped = _paxsim_stdin(["check", "/dev/stdin"], data)
+    assert piped.returncode == 1 == on_disk.exit_code, piped.stderr
+    assert piped.stdout.decode() == on_disk.stdout.replace(str(trace), "/dev/stdin")
+    assert "VIOLATION" in on_disk.stdout and "reproduce: paxsim replay /dev/stdin" in piped.stdout.decode()
+    replayed = _paxsim_stdin(["replay", "/dev/stdin"], data)
+    assert replayed.returncode == 0 and replayed.stdout.decode().startswith("identical: "), replayed.stdout
+    # bad input from a pipe: one line naming what the user gave, not a temporary copy
+    cut = data[:data.index(b"\n", 3000) - 20]
+    bad = _paxsim_stdin(["check", "/dev/stdin"], cut)
+    assert bad.returncode == 2
+    line = bad.stderr.decode()
+    assert line.count("\n") == 1 and line.startswith("/dev/stdin:") and "paxsim-pipe" not in line, line
+    assert "column" in line and "the line ends early (a file cut short?)" in line, line
