@@ -95,6 +95,9 @@ def plan_variants(scenario_path: str | Path, texts: list[str]) -> list[Variant]:
         try:
             for s in sets:
                 _, path, values = parse_set(s, many=False)
+                if tuple(path) == ("seed",):
+                    raise SweepError(f"--variant {text}: seed: every variant runs the seeds of --seeds, not "
+                                     "the scenario's seed (drop it)")
                 d = apply_set(d, path, values[0])
         except OverrideError as exc:
             raise SweepError(f"--variant {name}: {exc}") from None

@@ -158,6 +158,9 @@ def build_grid(scenario_path: str | Path, sets: Iterable[str], bugs=()) -> tuple
     axes = []
     for text in sets:
         name, path, values = parse_set(text)
+        if tuple(path) == ("seed",):
+            raise SweepError(f"--set {text}: a sweep's runs take their seeds from --seeds, not from the "
+                             "scenario's seed (drop it, or give --seeds)")
         if any(name == a[0] for a in axes):
             raise SweepError(f"--set {name} is given twice; list every value in one --set {name}=V1,V2")
         shown = [json.dumps(v, sort_keys=True) for v in values]

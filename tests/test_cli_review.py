@@ -449,3 +449,20 @@ def test_a_grid_too_large_to_build_is_refused_at_once(runner, tmp_path):
     result = runner.invoke(main, ["sweep", OK, "--seeds", "0:2", "-j", "1", "-o", str(tmp_path / "r.jsonl"),
                                   "--set", f"network.loss={losses}", "--set", f"duration={durations}"])
     one_line_exit_2(result, "9,000,000 combinations", "3000 x 3000")
+
+
+def test_a_sweep_or_comparison_refuses_to_set_the_seed_its_seeds_replace(runner, tmp_path):
+    """`--set seed=1,2` printed two identical rows labelled seed=1 and seed=2:
+    every run takes its seed from --seeds, so the scenario's seed does nothing."""
+    partition = str(ROOT / "scenarios" / "partition.yaml")
+    out = tmp_path / "r.jsonl"
+    result = runner.invoke(main, ["sweep", partition, "--seeds", "0:5", "--set", "seed=1,2", "-o", str(out)])
+    one_line_exit_2(result, "--set seed=1,2", "--seeds")
+    assert not out.exists()
+    result = runner.invoke(main, ["compare", partition, "--seeds", "0:5", "--variant", "base:",
+                                  "--variant", "s:seed=3"])
+    one_line_exit_2(result, "--variant s:seed=3", "--seeds")
+    # other --set values still sweep
+    result = runner.invoke(main, ["sweep", partition, "--seeds", "0:2", "--set", "network.loss=0,0.1", "-o",
+                                  str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output

@@ -288,7 +288,7 @@ class Cluster:
             self.pids.discard(proc.pid)
             last = _last_line(node.log)
             raise ClusterError(f"node {node.name} exited with status {code} before it was ready"
-                               + (f": {last}" if last else f" (see {node.log})"))
+                               + (f": {last}" if last else " (it wrote nothing to its log)"))
         node.drain = asyncio.get_running_loop().create_task(_drain(proc.stdout))
         await self._wait_status(node, port)
         node.port = port
