@@ -332,7 +332,8 @@ def main() -> None:
     linearizability undecided (its search hit the time limit and the log's
     order is no witness), 70 a bug in
     paxsim (a fault the simulation cannot apply: please report the scenario
-    and seed the message names).
+    and seed the message names), 130 interrupted (Ctrl-C, SIGTERM): what
+    was finished is kept (a sweep continues with --resume).
     """
 
 
@@ -1392,8 +1393,8 @@ def diff(a: Path, b: Path, output: Path | None) -> None:
 
     Without -o the traces are read a line at a time, side by side, holding
     the counts and the messages in flight, not the traces (Multi-Paxos
-    traces are read whole). -o reads both whole and refuses traces of more
-    than 100,000 events.
+    traces too). -o reads both whole and refuses traces of more than
+    100,000 events.
 
     Exit status 0 when the traces are identical, 1 when they differ, 2 on
     bad input.

@@ -295,7 +295,7 @@ def assess(events: list[dict], decided: dict | None = None, undecided: list[str]
         up = len(g)
         with_required = f" and {', '.join(sorted(required, key=nodes.index))}" if required else ""  # learners
         if up < q:
-            note("down", f"{n - up} nodes down at once from {t:g} ms (more than f = {f})")
+            note("down", f"{n - up} node{'s' if n - up != 1 else ''} down at once from {t:g} ms (more than f = {f})")
         elif not any(s <= t for s in starts.values()) or _find_quorum(g, nodes, q, starts, t, required, search):
             pass  # no proposal due yet, or the assumptions hold here
         elif search.left <= 0:

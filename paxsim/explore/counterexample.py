@@ -103,7 +103,7 @@ def counterexample(model: Model, path: list[tuple], violation: tuple, origin: st
     d = sc.to_dict()
     d.pop("explore", None)
     d["name"] = f"{sc.name}-explored"
-    d["description"] = (f"Found by paxsim explore {origin}: {'a shortest' if shortest else 'a'} schedule of {len(path)} transitions "
+    d["description"] = (f"Found by paxsim explore {origin}: {'a shortest' if shortest else 'a'} schedule of {len(path)} transition{'s' if len(path) != 1 else ''} "
                         f"(one per ms) that violates {violation[0]}. Every message's fate and every timer's "
                         "delay is scripted, so it replays on any seed.")
     d["seed"] = 0
