@@ -1974,6 +1974,8 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
     if output is not None:
         _writable_parent(output, "the counterexample")
         _not_an_input(output, "-o", scenario)
+        if output.exists():  # as shrink: an earlier counterexample is not lost to a new search
+            _bad_input(f"{output} exists: choose another -o, or remove it first")
     if reduction and not prune and (click.get_current_context().get_parameter_source("reduction")
                                     is click.core.ParameterSource.COMMANDLINE):
         _bad_input("--reduction: needs --prune (the reduction skips subsumed transitions, which --no-prune "
@@ -2013,7 +2015,10 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
         summary["explanation"] = replay.explain() if replay is not None else None
         if output is not None:
             try:
-                output.write_text(ex.to_yaml(data), encoding="utf-8")
+                with open(output, "x", encoding="utf-8") as fh:  # "x": never overwrite, even a file made meanwhile
+                    fh.write(ex.to_yaml(data))
+            except FileExistsError:
+                _bad_input(f"{output} exists: choose another -o, or remove it first")
             except OSError as exc:
                 _bad_input(f"{output}: cannot write the counterexample: {exc.strerror or exc}")
             summary["counterexample"] = str(output)

@@ -152,6 +152,17 @@ def test_counterexample_is_shortest_and_replays_on_any_seed(runner, tmp_path):
         assert "agreement" in run.stdout and "expect:    met" in run.stdout
 
 
+def test_an_existing_counterexample_file_is_not_overwritten(runner, tmp_path):
+    """As `shrink -o`: an earlier counterexample is not lost to a new search
+    (refused before searching, one line, exit 2)."""
+    cex = tmp_path / "cex.yaml"
+    cex.write_text("an earlier counterexample\n")
+    result = runner.invoke(main, ["explore", THREE, "--bug", "unsafe-flexible", "-o", str(cex)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"{cex} exists: choose another -o, or remove it first\n"
+    assert result.stdout == "" and cex.read_text() == "an earlier counterexample\n"
+
+
 def test_counterexample_with_a_crash_replays(runner, tmp_path, write):
     cex = tmp_path / "amnesia.yaml"
     path = write(DUEL_2 + "protocol: {storage: durable}\nexplore: {crash: 2}\n")  # both must forget
