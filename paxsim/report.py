@@ -60,7 +60,9 @@ def summary_json(header: dict, verdict: Verdict, reproduce: str) -> dict:
         "last_decide_t": verdict.last_decide_t,
         "messages": verdict.messages,
         "verdict": verdict.to_json(),
-        "expect": {"met": not unmet, "unmet": unmet},
+        # an incomplete trace without a violation: not judged (met null), as the text says
+        "expect": ({"met": None, "unmet": []} if verdict.incomplete and not verdict.violations
+                   else {"met": not unmet, "unmet": unmet}),
         "reproduce": reproduce,
     }
     live = verdict.liveness  # None when decided
@@ -203,7 +205,9 @@ def summary_text(header: dict, verdict: Verdict, reproduce: str) -> str:
 def _closing(lines: list[str], verdict, scenario: dict, reproduce: str, wall_clock: bool) -> str:
     """The lines every summary ends with: the scenario's expectations, then how to reproduce."""
     unmet = evaluate_expect(verdict, scenario.get("expect") or {}, wall_clock)
-    if unmet:
+    if verdict.incomplete and not verdict.violations:  # what the run did after the trace stops is unknown
+        lines.append("expect:    not judged (the trace is incomplete)")
+    elif unmet:
         lines.append("expect:    NOT MET")
         lines.extend(f"  - {u}" for u in unmet)
     else:

@@ -199,6 +199,10 @@ def test_the_first_lines_of_a_real_run_are_incomplete(runner, tmp_path):
     result = check(runner, t)
     assert result.exit_code == 2 and "INCOMPLETE" in result.stdout and "OK" not in result.stdout
     assert json.loads(check(runner, full, "--json").stdout)["verdict"]["complete"] is True
+    # partition.yaml expects a decision; what the run did after the cut is unknown, so it is not judged
+    # (it read "expect: NOT MET - decided: ... nobody decided", a claim about a run the tool never saw)
+    assert "expect:    not judged (the trace is incomplete)" in result.stdout and "NOT MET" not in result.stdout
+    assert json.loads(check(runner, t, "--json").stdout)["expect"] == {"met": None, "unmet": []}
 
 
 def test_an_incomplete_trace_that_already_violates_exits_1(runner, tmp_path):
