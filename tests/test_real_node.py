@@ -110,11 +110,17 @@ def test_unreachable_peers_are_lost_messages_and_prepare_times_out(procs, tmp_pa
         s.bind(("127.0.0.1", 0))
         dead = s.getsockname()[1]
     peers = f"n2=http://127.0.0.1:{dead},n3=http://127.0.0.1:{dead}"
-    _, url = start_node(procs, "n1", tmp_path / "n1", "--peers", peers, "--retry-timeout", "20")
+    proc, url = start_node(procs, "n1", tmp_path / "n1", "--peers", peers, "--retry-timeout", "20")
     status, body = http("POST", url + "/prepare", {"value": "apple", "timeout": 300})
     assert status == 504 and "no decision within 300 ms" in body["error"]
     status, st = http("GET", url + "/status")
     assert status == 200 and st["proposing"]["value"] == "apple" and st["decided"] is None
+    # Stopped now, with the proposal still going on: the /prepare that gave up waiting left nothing
+    # behind (it printed asyncio's "Future exception was never retrieved" and a traceback on stderr).
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) in (0, 130)
+    err = proc.stderr.read().decode()
+    assert "never retrieved" not in err and "Traceback" not in err, err
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])

@@ -302,6 +302,9 @@ class NodeRuntime:
             return _error(504, f"no decision within {timeout:g} ms (the proposal goes on)")
         except _Stopping:
             return _error(503, "node stopping before a decision (the value may still be chosen by the others)")
+        finally:  # nobody waits on it any more: `stopping` must not fail it unseen ("exception never retrieved")
+            if fut in self.waiters:
+                self.waiters.remove(fut)
         proposer = self.node.proposer
         ballot = proposer.ballot if proposer is not None else None
         return web.json_response({"decided": value, "ballot": None if ballot is None else list(ballot),
