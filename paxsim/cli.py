@@ -2028,7 +2028,7 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
         b = summary["budgets"]
         click.echo(f"explored:    {scenario} ({strategy}; budgets: loss {b['loss']}, duplicate {b['duplicate']}, "
                    f"crash {b['crash']}, restart {b['restart']}, timers {b['timers']}; "
-                   f"symmetry {'on' if result.symmetry else 'off'})")
+                   f"symmetry {'on' if result.symmetry else 'off' if not b['symmetry'] else 'asked for, but no two nodes are interchangeable'})")
         click.echo(f"states:      {result.visited} visited, {result.unique} unique, {result.transitions} transitions "
                    f"({result.pruned} pruned, {result.covered} covered), max depth {result.max_depth}")
         click.echo(f"speed:       {result.states_per_second:,.0f} states/s, {result.seconds:.2f} s, "

@@ -330,3 +330,16 @@ def test_ctrl_c_reports_what_was_searched_and_exits_130(tmp_path):
     assert "result:      interrupted (Ctrl-C) before the space was exhausted: no verdict" in out
     states = next(line for line in out.splitlines() if line.startswith("states:"))
     assert int(states.split()[1]) > 0  # what was searched is reported
+
+
+def test_the_summary_says_why_symmetry_is_off(runner):
+    """`--json` has budgets.symmetry (asked for) and symmetry (applied); the text said only
+    'symmetry off' when it was asked for but no nodes were interchangeable."""
+    result = runner.invoke(main, ["explore", TWO])
+    assert result.exit_code == 0, result.output
+    assert "symmetry asked for, but no two nodes are interchangeable)" in result.stdout.splitlines()[0]
+    data = json.loads(runner.invoke(main, ["explore", TWO, "--json"]).stdout)
+    assert data["budgets"]["symmetry"] is True and data["symmetry"] is False
+    assert result.stdout.splitlines()[0].endswith("; symmetry asked for, but no two nodes are interchangeable)")
+    off = runner.invoke(main, ["explore", TWO, "--no-symmetry"])
+    assert off.stdout.splitlines()[0].endswith("; symmetry off)"), off.stdout
