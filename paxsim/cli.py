@@ -124,7 +124,8 @@ class Jobs(click.IntRange):
         most = max(32, 4 * (os.cpu_count() or 1))
         if jobs > most:
             self.fail(f"{jobs} worker processes is more than this machine can use (at most {most}: 4 per CPU, "
-                      f"or 32); more would only contend for its {os.cpu_count() or 1} CPU(s) and memory", param, ctx)
+                      f"or 32 if that is more); more would only contend for its {os.cpu_count() or 1} CPU(s) "
+                      "and memory", param, ctx)
         return jobs
 
 
@@ -151,6 +152,11 @@ def _bad_input(message: str) -> None:
 
 
 _SPOOLED: dict[str, str] = {}  # temporary copy -> the pipe it copies (_spooled)
+
+
+def _as_given(message: str, stop_early: bool) -> str:
+    """--stop-when-decided is carried out as --set stop=when-decided: name the option the user gave."""
+    return message.replace("--set stop=when-decided", "--stop-when-decided") if stop_early else message
 
 
 def _writable_parent(path: Path, what: str) -> None:
@@ -384,7 +390,7 @@ def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool
     try:
         sc = load_variant(scenario, sets, bugs)
     except (ScenarioError, OverrideError) as exc:
-        _bad_input(str(exc))
+        _bad_input(_as_given(str(exc), stop_early))
     if trace_path is not None and not trace_path.parent.exists():
         _bad_input(f"{trace_path}: cannot write trace: directory {str(trace_path.parent)!r} does not exist")
     _warn_if_large(sc)
@@ -735,7 +741,7 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
         plan = sw.plan_sweep(scenario, seeds, list(sets), list(bugs))
     except (ScenarioError, sw.SweepError) as exc:
         _close(workers)
-        _bad_input(str(exc))
+        _bad_input(_as_given(str(exc), stop_early))
     except BaseException:
         _close(workers)
         raise

@@ -466,3 +466,13 @@ def test_a_sweep_or_comparison_refuses_to_set_the_seed_its_seeds_replace(runner,
     result = runner.invoke(main, ["sweep", partition, "--seeds", "0:2", "--set", "network.loss=0,0.1", "-o",
                                   str(out), "--no-progress"])
     assert result.exit_code == 0, result.output
+
+
+def test_a_refused_stop_when_decided_names_the_option_given(runner, tmp_path):
+    """--stop-when-decided on a Multi-Paxos scenario was refused as coming from
+    '--set stop=when-decided', which the user never typed."""
+    kv = str(ROOT / "scenarios" / "kv.yaml")
+    for argv in (["run", kv, "--stop-when-decided"],
+                 ["sweep", kv, "--stop-when-decided", "--seeds", "0:2", "-o", str(tmp_path / "r.jsonl")]):
+        err = one_line_exit_2(runner.invoke(main, argv), "(with --stop-when-decided)", "single-decree")
+        assert "--set" not in err
