@@ -1548,8 +1548,10 @@ def linearizable(files, model: str, fmt: str | None, time_limit: float | None, w
         except lin.HistoryError as exc:
             _bad_input(str(exc))
         if not history.ops and not history.left_out:  # nothing to judge: "linearizable" would say nothing
-            _bad_input(f"{path}: no client operations (invoke, ok, fail, info) in it: nothing to check "
-                       "(a paxsim trace has them only from a run with a workload)")
+            why = ("a paxsim trace has them only from a run with a workload" if history.format == "paxsim"
+                   else f"read as {history.format}" + (", as --format said: is that the file's format?" if fmt
+                                                        else ""))
+            _bad_input(f"{path}: no client operations (invoke, ok, fail, info) in it: nothing to check ({why})")
         histories.append(history)
     verdicts = []
     for path, history in zip(files, histories):

@@ -173,8 +173,14 @@ def test_linearizable_on_a_trace_without_client_operations(runner, tmp_path):
     trace = tmp_path / "run.jsonl"
     assert runner.invoke(main, ["run", OK, "--trace", str(trace)]).exit_code == 0
     result = runner.invoke(main, ["linearizable", str(trace), "--model", "kv"])
-    one_line_exit_2(result, str(trace), "no client operations")
+    one_line_exit_2(result, str(trace), "no client operations", "only from a run with a workload")
     assert "linearizable" not in result.stdout
+    # an EDN history read as a Jepsen log has no operations either, for another reason: said so
+    edn = tmp_path / "h.edn"
+    edn.write_text('{:process 0, :type :invoke, :f :get, :key "7", :value nil}\n')
+    result = runner.invoke(main, ["linearizable", str(edn), "--model", "kv", "--format", "jepsen-log"])
+    err = one_line_exit_2(result, "no client operations", "(read as jepsen-log, as --format said: is that the file's")
+    assert "workload" not in err
 
 
 def _children(pid: int) -> list[int]:
