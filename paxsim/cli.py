@@ -618,7 +618,9 @@ def replay(trace: Path) -> None:
     Exit status 0 if the new trace is byte-identical (or has the same lines,
     each byte for byte, in another order: a trace's lines may come in any
     order), 1 (with the first differing line, and the field that differs)
-    if not.
+    if not, 2 if the header cannot be read or replayed. Only the header is
+    validated: the rest is compared byte for byte, so a line cut short or
+    not JSON is a difference (1), where 'paxsim check' refuses it (2).
     """
     from .sim import simulate
 
