@@ -482,3 +482,18 @@ def test_a_refused_stop_when_decided_names_the_option_given(runner, tmp_path):
                  ["sweep", kv, "--stop-when-decided", "--seeds", "0:2", "-o", str(tmp_path / "r.jsonl")]):
         err = one_line_exit_2(runner.invoke(main, argv), "(with --stop-when-decided)", "single-decree")
         assert "--set" not in err
+
+
+def test_a_retry_wait_far_below_the_duration_gets_a_note_up_front(runner, tmp_path):
+    """A proposer retrying every microsecond for 10 s starts ten million
+    ballots if it never decides: the run went silent for minutes."""
+    fast = tmp_path / "fast.yaml"  # messages faster still, so this one decides at once
+    fast.write_text("name: fast\nnodes: 3\nduration: 10s\nprotocol: {retry: {timeout: 0.001ms, backoff: 1}}\n"
+                    "proposers: [{node: n1, value: a}]\nnetwork: {latency: {dist: constant, value: 0.0001ms}}\n")
+    sweep = ["sweep", str(fast), "--seeds", "0:1", "-j", "1", "-o", str(tmp_path / "r.jsonl"), "--no-progress"]
+    for argv in (["run", str(fast)], sweep):
+        result = runner.invoke(main, argv)
+        assert result.exit_code == 0, result.output
+        assert "note: a proposer that keeps retrying starts about 10,000,000 ballots in a run" in result.stderr
+    result = runner.invoke(main, ["run", str(ROOT / "scenarios" / "partition.yaml")])
+    assert result.exit_code == 0 and "note:" not in result.stderr
