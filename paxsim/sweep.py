@@ -758,6 +758,15 @@ def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, 
                                  f"{plan.header['paxsim']}: its runs could differ from this version's; finish it "
                                  "with that version, or choose another -o")
             done = {(json.dumps(r["params"], sort_keys=True, separators=(",", ":")), r["seed"]) for r in runs}
+            if len(done) < len(runs):  # a file edited or concatenated by hand: each run would count twice
+                seen: set = set()
+                for r in runs:
+                    key = (json.dumps(r["params"], sort_keys=True, separators=(",", ":")), r["seed"])
+                    if key in seen:
+                        label = " ".join(f"{k}={_show(v)}" for k, v in r["params"].items())
+                        raise SweepError(f"{output}: seed {r['seed']}{' of ' + label if label else ''} is in it "
+                                         "twice: a results file holds each run once (remove one of the lines)")
+                    seen.add(key)
             if records is not None:
                 records.extend(runs)
             with open(output, "r+b") as fh:

@@ -217,6 +217,24 @@ def test_resume_over_a_results_file_with_a_non_object_line_is_one_line(runner, t
         assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
 
 
+def test_resume_over_a_results_file_holding_a_run_twice_is_refused(runner, tmp_path):
+    """A line pasted twice counted its run twice (the header said 50 runs,
+    the table 51) and stayed in the file: refused, naming the run."""
+    out = tmp_path / "r.jsonl"
+    argv = ["sweep", LOSSY, "--seeds", "0:4", "--set", "network.loss=0,0.1", "-j", "1", "-o", str(out), "--no-progress"]
+    assert runner.invoke(main, argv).exit_code == 0
+    lines = out.read_text().splitlines(keepends=True)
+    twice = json.loads(lines[3])
+    out.write_text("".join(lines) + lines[3])
+    before = out.read_text()
+    result = runner.invoke(main, argv + ["--resume"])
+    assert result.exit_code == 2, result.output
+    loss = twice["params"]["network.loss"]
+    assert result.stderr == (f"{out}: seed {twice['seed']} of network.loss={loss:g} is in it twice: a results file "
+                             "holds each run once (remove one of the lines)\n")
+    assert out.read_text() == before  # nothing written, nothing cut
+
+
 def _whose(scenario, key, params, seeds):
     return [(os.getpid(), seed) for seed in seeds]
 
