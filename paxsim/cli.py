@@ -311,20 +311,14 @@ def _warn_if_large(*scenarios) -> None:
     n = clients = 0
     rounds = 0.0  # about how many ballots a proposer that never decides starts in a run
     for sc in scenarios:
-        if isinstance(sc, dict):
-            n, clients = max(n, len(sc["nodes"])), max(clients, (sc.get("workload") or {}).get("clients", 0))
-            retry, duration, proposing = ((sc.get("protocol") or {}).get("retry"), sc.get("duration", 0.0),
-                                          bool(sc.get("proposers")))
-        else:
-            n, clients = max(n, len(sc.nodes)), max(clients, sc.workload.clients if sc.workload else 0)
-            retry = sc.retry if sc.kind == "single-decree" else None
-            retry = None if retry is None else {"timeout": retry.timeout, "backoff": retry.backoff,
-                                                "jitter": retry.jitter, "max": retry.max}
-            duration, proposing = sc.duration, bool(sc.proposers)
-        if retry and proposing:  # the wait a retrying proposer settles at, jitter aside
+        if not isinstance(sc, dict):
+            sc = sc.to_dict()
+        n, clients = max(n, len(sc["nodes"])), max(clients, (sc.get("workload") or {}).get("clients", 0))
+        retry = (sc.get("protocol") or {}).get("retry")  # single-decree only
+        if retry and sc.get("proposers"):  # the wait a retrying proposer settles at, jitter aside
             wait = retry["max"] if retry["backoff"] > 1 else min(retry["timeout"], retry["max"])
             if wait > 0:
-                rounds = max(rounds, duration / wait)
+                rounds = max(rounds, sc["duration"] / wait)
     if rounds >= LARGE_ROUNDS:
         click.echo(f"note: a proposer that keeps retrying starts about {rounds:,.0f} ballots in a run (the "
                    "duration over its retry wait), each a round of messages to every node: a run can take "
