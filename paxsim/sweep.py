@@ -757,11 +757,11 @@ def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, 
                 raise SweepError(f"{output} was written by paxsim {header.get('paxsim')}, this is paxsim "
                                  f"{plan.header['paxsim']}: its runs could differ from this version's; finish it "
                                  "with that version, or choose another -o")
-            done = {(json.dumps(r["params"], sort_keys=True, separators=(",", ":")), r["seed"]) for r in runs}
-            if len(done) < len(runs):  # a file edited or concatenated by hand: each run would count twice
+            keys = [(json.dumps(r["params"], sort_keys=True, separators=(",", ":")), r["seed"]) for r in runs]
+            done = set(keys)
+            if len(done) < len(runs):  # a file edited or concatenated by hand: a run would count twice
                 seen: set = set()
-                for r in runs:
-                    key = (json.dumps(r["params"], sort_keys=True, separators=(",", ":")), r["seed"])
+                for r, key in zip(runs, keys):
                     if key in seen:
                         label = " ".join(f"{k}={_show(v)}" for k, v in r["params"].items())
                         raise SweepError(f"{output}: seed {r['seed']}{' of ' + label if label else ''} is in it "
