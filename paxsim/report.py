@@ -48,9 +48,18 @@ def status(verdict: Verdict) -> str:
     return "ok"
 
 
+def _unmet(header: dict, verdict: Verdict) -> list[str] | None:
+    """The scenario's unmet expectations; None when not judged: a trace cut
+    short without a violation (what the run did after the cut is unknown)."""
+    if verdict.incomplete and not verdict.violations:
+        return None
+    expect = (header.get("scenario") or {}).get("expect") or {}
+    return evaluate_expect(verdict, expect, wall_clock=header.get("clock") == "wall")
+
+
 def summary_json(header: dict, verdict: Verdict, reproduce: str) -> dict:
     scenario = header.get("scenario") or {}
-    unmet = evaluate_expect(verdict, scenario.get("expect") or {}, wall_clock=header.get("clock") == "wall")
+    unmet = _unmet(header, verdict)
     out: dict[str, Any] = {
         "status": status(verdict),
         "scenario": scenario.get("name"),
@@ -60,9 +69,7 @@ def summary_json(header: dict, verdict: Verdict, reproduce: str) -> dict:
         "last_decide_t": verdict.last_decide_t,
         "messages": verdict.messages,
         "verdict": verdict.to_json(),
-        # an incomplete trace without a violation: not judged (met null), as the text says
-        "expect": ({"met": None, "unmet": []} if verdict.incomplete and not verdict.violations
-                   else {"met": not unmet, "unmet": unmet}),
+        "expect": {"met": None, "unmet": []} if unmet is None else {"met": not unmet, "unmet": unmet},
         "reproduce": reproduce,
     }
     live = verdict.liveness  # None when decided
@@ -126,7 +133,7 @@ def workload_text(header: dict, verdict: Verdict, reproduce: str) -> str:
                      f"({w['linearizability']}; exit status 3)")
     else:
         lines.append("verdict:   OK")
-    return _closing(lines, verdict, scenario, reproduce, header.get("clock") == "wall")
+    return _closing(lines, verdict, header, reproduce)
 
 
 _DROP_ORDER = {"loss": 0, "partition": 1, "cut": 2, "crashed": 3}
@@ -199,13 +206,13 @@ def summary_text(header: dict, verdict: Verdict, reproduce: str) -> str:
         limits = ", ".join(f"{k} {v:g}" for k, v in budget["budget"].items())
         lines.append(f"budget:    EXCEEDED ({'; '.join(budget['exceeded'])}; budget: {limits})" if budget["exceeded"]
                      else f"budget:    within ({limits})")
-    return _closing(lines, verdict, scenario, reproduce, header.get("clock") == "wall")
+    return _closing(lines, verdict, header, reproduce)
 
 
-def _closing(lines: list[str], verdict, scenario: dict, reproduce: str, wall_clock: bool) -> str:
+def _closing(lines: list[str], verdict, header: dict, reproduce: str) -> str:
     """The lines every summary ends with: the scenario's expectations, then how to reproduce."""
-    unmet = evaluate_expect(verdict, scenario.get("expect") or {}, wall_clock)
-    if verdict.incomplete and not verdict.violations:  # what the run did after the trace stops is unknown
+    unmet = _unmet(header, verdict)
+    if unmet is None:
         lines.append("expect:    not judged (the trace is incomplete)")
     elif unmet:
         lines.append("expect:    NOT MET")
