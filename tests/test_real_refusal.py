@@ -77,6 +77,23 @@ def test_a_key_set_on_the_command_line_is_named_with_the_override(runner, write)
     assert res.stderr == (f"{path} (with --set protocol.write_latency=5ms): protocol.write_latency: "
                           + res.stderr.split(": protocol.write_latency: ", 1)[1])
     assert "cannot slow storage writes" in res.stderr
+    # the advice is to drop the flag: the file has no such key to remove
+    assert res.stderr.rstrip().endswith("(run it with 'paxsim run', or drop --set protocol.write_latency=5ms)")
+
+
+def test_a_key_under_the_refused_one_names_the_set_that_gives_it(runner, write):
+    path = write(BASE)
+    res = runner.invoke(main, ["cluster", str(path), "--set", "clocks.default.offset=1ms", "--set", "seed=3"])
+    assert res.exit_code == 2, res.output
+    assert res.stderr.startswith(f"{path} (with --set clocks.default.offset=1ms --set seed=3): clocks: ")
+    assert res.stderr.rstrip().endswith("or drop --set clocks.default.offset=1ms)")
+
+
+def test_a_key_in_the_file_is_still_to_be_removed(runner, write):
+    path = write(BASE + "protocol: {write_latency: 3ms}\n")
+    res = runner.invoke(main, ["cluster", str(path), "--set", "seed=3"])
+    assert res.exit_code == 2, res.output
+    assert res.stderr.rstrip().endswith("or remove the key)")
 
 
 def test_a_shrunk_counterexample_is_refused_not_run_unscripted(runner):

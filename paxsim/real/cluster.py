@@ -105,7 +105,28 @@ def check_supported(scenario: Scenario, node_cmd: str | None = None) -> None:
     problems = unsupported(scenario, node_cmd)
     if problems:
         path, why = problems[0]
+        flag = _flag_giving(scenario.source, path)
+        if flag is not None:  # the key came from the command line: the file has nothing to remove
+            why = why.replace("remove the key", f"drop {flag}")
         raise ClusterError(str(ScenarioError(scenario.source, _line_of(scenario.source, path), path, why)))
+
+
+def _flag_giving(source: str, path: tuple) -> str | None:
+    """The --set (or --bug) among `source`'s flags that gives the key
+    `path` or a key under it (load_variant names them: "FILE (with --set
+    a.b=1 --bug x)"), or None."""
+    if " (with " not in source:
+        return None
+    flags = source.split(" (with ", 1)[1].rstrip(")").split(" --")
+    dotted = ".".join(path)
+    for flag in reversed(flags):  # the last one given wins
+        name, _, arg = flag.lstrip("-").partition(" ")
+        if name == "bug" and path == ("protocol", "bugs"):
+            return "--bug " + arg
+        key = arg.split("=", 1)[0]
+        if name == "set" and (key == dotted or key.startswith(dotted + ".")):
+            return "--set " + arg
+    return None
 
 
 def node_config(scenario: Scenario, seed: int, name: str, peers: dict[str, str], data: Path) -> dict:
