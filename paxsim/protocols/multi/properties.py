@@ -68,9 +68,9 @@ class Agreement(_Property):
     """No slot holds two different commands, in any replica's decided or executed log."""
 
     def __init__(self) -> None:
-        self.first: dict[int, tuple] = {}  # slot -> (command, node, kind, seq) of its first decided or executed
+        self.first: dict[int, tuple] = {}  # slot -> (command id, node, kind, seq) of its first decided or executed
         self.reported: dict[int, bool] = {}
-        self.names: dict[str, str] = {}  # see _shared
+        self.names: dict[str, str] = {}  # see _command_id
         self.found = []
 
     def feed(self, ev: dict) -> None:
@@ -80,14 +80,14 @@ class Agreement(_Property):
         seen = self.first.get(slot)
         if seen is None:  # what the message quotes, not the whole event: one entry per slot
             names = self.names
-            self.first[slot] = (_shared(ev["command"], names), names.setdefault(ev["node"], ev["node"]),
+            self.first[slot] = (_command_id(ev["command"], names), names.setdefault(ev["node"], ev["node"]),
                                 names.setdefault(ev["kind"], ev["kind"]), ev["seq"])
-        elif seen[0] != ev["command"] and slot not in self.reported:
-            command, node, kind, seq = seen
+        elif slot not in self.reported and seen[0] != _command_id(ev["command"]):
+            cid, node, kind, seq = seen
             self.reported[slot] = True
             self.found.append(Finding(
                 "agreement",
-                f"slot {slot}: {node} {kind} {fmt_command(command)} (seq {seq}) "
+                f"slot {slot}: {node} {kind} {fmt_cid(cid)} (seq {seq}) "
                 f"but {ev['node']} {ev['kind']} {fmt_command(ev['command'])} (seq {ev['seq']})",
                 (seq, ev["seq"])))
 
@@ -97,19 +97,30 @@ def agreement(events: Iterable[dict]) -> list[Finding]:
     return Agreement.over(events)
 
 
-def _shared(cmd: Any, names: dict) -> Any:
-    """`cmd` (a command's dict, or None) with one copy of each field name
-    and of each client, operation and key name among those seen by `names`:
-    a trace read line by line has its own copy of every string of every
-    line, and a property keeps a command per slot."""
-    if type(cmd) is not dict:
-        return cmd
-    return {names.setdefault(k, k): (names.setdefault(v, v) if type(v) is str and k != "value" else v)
-            for k, v in cmd.items()}
+def _command_id(cmd: Any, names: dict | None = None) -> Any:
+    """What identifies a command (None for a no-op): (client, req, f, key,
+    repr(value)), all a message about it quotes (`fmt_cid`).  Two commands
+    are the same when these are: a value's JSON type counts (1, 1.0 and
+    true differ).  With `names`, one copy of each client, operation and key
+    name among those it has seen: a trace read line by line has its own
+    copy of every string of every line, and a property keeps a command per
+    slot, so it keeps this rather than the command's dict."""
+    if cmd is None:
+        return None
+    client, f, key = cmd["client"], cmd["f"], cmd["key"]
+    if names is not None:
+        client, f = names.setdefault(client, client), names.setdefault(f, f)
+        if type(key) is str:
+            key = names.setdefault(key, key)
+    return (client, cmd["req"], f, key, repr(cmd.get("value")))
 
 
-def _command_id(cmd: Any) -> Any:
-    return None if cmd is None else (cmd["client"], cmd["req"], cmd["f"], cmd["key"], repr(cmd.get("value")))
+def fmt_cid(cid: Any) -> str:
+    """`fmt_command` of the command `cid` identifies."""
+    if cid is None:
+        return "no-op"
+    client, req, f, key, value = cid
+    return f"{client}#{req} {f} {key!r}" + ("" if value == "None" else f" {value}")
 
 
 _CHOSEN: dict = {}  # Chosen.voters' mark of a (slot, ballot, command) already judged chosen (never written to)
@@ -132,9 +143,9 @@ class Chosen(_Property):
         self.quorum: int | None = None
         self.started = False
         self.voters: dict[tuple, dict[str, int]] = {}  # (slot, ballot, command id) -> node -> seq of its vote
-        self.picked: dict[int, tuple] = {}  # slot -> (command, ballot, voters, (ballot, command id)) chosen first
-        self.learned: dict[int, tuple] = {}  # slot -> (command, node, kind, seq) of its first decided or executed
-        self.names: dict[str, str] = {}  # see _shared
+        self.picked: dict[int, tuple] = {}  # slot -> (command id, ballot, voters) chosen first
+        self.learned: dict[int, tuple] = {}  # slot -> (command id, node, kind, seq) of its first decided or executed
+        self.names: dict = {}  # see _command_id (and ballots, one copy each)
         self.reported: dict[int, bool] = {}
         self.found = []
 
@@ -152,12 +163,10 @@ class Chosen(_Property):
             slot, cmd = ev["slot"], ev["command"]
             names = self.names  # what is kept per (slot, ballot) has one copy of each name
             ballot = tuple(names.setdefault(x, x) if type(x) is str else x for x in ev["ballot"])
-            cid = _command_id(cmd)
-            if cid is not None:
-                cid = (names.setdefault(cid[0], cid[0]), cid[1], names.setdefault(cid[2], cid[2]),
-                       names.setdefault(cid[3], cid[3]) if type(cid[3]) is str else cid[3], cid[4])
+            ballot = names.setdefault(ballot, ballot)  # and of each ballot: a leader keeps one over many slots
+            cid = _command_id(cmd, names)
             picked = self.picked.get(slot)
-            if picked is not None and picked[3] == (ballot, cid):
+            if picked is not None and picked[1] == ballot and picked[0] == cid:
                 return  # a later vote for the command chosen first, at its ballot: nothing new
             key = (slot, ballot, cid)
             who = self.voters.get(key)
@@ -175,23 +184,23 @@ class Chosen(_Property):
                 return
             if picked is None:
                 del self.voters[key]
-                picked = self.picked[slot] = (_shared(cmd, names), ballot, who, (ballot, cid))
+                picked = self.picked[slot] = (cid, ballot, who)
             else:
                 self.voters[key] = _CHOSEN
             first = picked
-            if _command_id(first[0]) != _command_id(cmd):
+            if first[0] != cid:
                 self.reported[slot] = True
                 self.found.append(Finding(
                     "agreement",
-                    f"slot {slot}: two commands chosen: {fmt_command(first[0])} at ballot {list(first[1])} (votes "
+                    f"slot {slot}: two commands chosen: {fmt_cid(first[0])} at ballot {list(first[1])} (votes "
                     f"of {_votes(first[2])}) and {fmt_command(cmd)} at ballot {list(ballot)} (votes of {_votes(who)})",
                     tuple(sorted({*first[2].values(), *who.values()}))))
-            elif slot in self.learned and _command_id(self.learned[slot][0]) != _command_id(cmd):
-                command, node, learned_kind, seq = self.learned[slot]
+            elif slot in self.learned and self.learned[slot][0] != cid:
+                learned_cid, node, learned_kind, seq = self.learned[slot]
                 self.reported[slot] = True
                 self.found.append(Finding(
                     "agreement",
-                    f"slot {slot}: {node} {learned_kind} {fmt_command(command)} (seq {seq}) "
+                    f"slot {slot}: {node} {learned_kind} {fmt_cid(learned_cid)} (seq {seq}) "
                     f"but {fmt_command(cmd)} was chosen at ballot {list(ballot)} (votes of {_votes(who)})",
                     tuple(sorted({seq, *who.values()}))))
         elif kind in ("decided", "executed"):
@@ -199,15 +208,17 @@ class Chosen(_Property):
             if slot in self.learned:
                 return
             names = self.names
-            self.learned[slot] = (_shared(ev["command"], names), names.setdefault(ev["node"], ev["node"]),
-                                  names.setdefault(kind, kind), ev["seq"])
+            cid = _command_id(ev["command"], names)
             first = self.picked.get(slot)
-            if first is not None and slot not in self.reported \
-                    and _command_id(first[0]) != _command_id(ev["command"]):
+            if first is not None and first[0] == cid:
+                cid = first[0]  # one copy for both
+            self.learned[slot] = (cid, names.setdefault(ev["node"], ev["node"]), names.setdefault(kind, kind),
+                                  ev["seq"])
+            if first is not None and slot not in self.reported and first[0] != cid:
                 self.reported[slot] = True
                 self.found.append(Finding(
                     "agreement",
-                    f"slot {slot}: {fmt_command(first[0])} was chosen at ballot {list(first[1])} (votes of "
+                    f"slot {slot}: {fmt_cid(first[0])} was chosen at ballot {list(first[1])} (votes of "
                     f"{_votes(first[2])}) but {ev['node']} {kind} {fmt_command(ev['command'])} (seq {ev['seq']})",
                     tuple(sorted({*first[2].values(), ev["seq"]}))))
 
@@ -223,8 +234,9 @@ class Divergence(_Property):
     put the others skip has a different state though every result agrees."""
 
     def __init__(self) -> None:
-        self.first: dict[int, tuple] = {}  # slot -> (command, result, applied, node, seq) of its first executed
-        self.names: dict[str, str] = {}  # see _shared
+        self.first: dict[int, tuple] = {}  # slot -> (command id, result, applied, node, seq) of its first executed
+        self.learned: dict[int, tuple] | None = None  # Chosen's, where LogSafety shares it: its command ids reused
+        self.names: dict[str, str] = {}  # see _command_id
         self.reported: dict[int, bool] = {}
         self.found = []
 
@@ -235,11 +247,15 @@ class Divergence(_Property):
         seen = self.first.get(slot)
         if seen is None:  # what the messages quote, not the whole event
             names = self.names
-            self.first[slot] = (_shared(ev["command"], names), ev["result"], bool(ev.get("applied")),
+            cid = _command_id(ev["command"], names)
+            other = self.learned.get(slot) if self.learned is not None else None
+            if other is not None and other[0] == cid:
+                cid = other[0]  # one copy for both
+            self.first[slot] = (cid, ev["result"], bool(ev.get("applied")),
                                 names.setdefault(ev["node"], ev["node"]), ev["seq"])
             return
-        command, result, applied, node, seq = seen
-        if command != ev["command"] or slot in self.reported:
+        cid, result, applied, node, seq = seen
+        if slot in self.reported or cid != _command_id(ev["command"]):
             return
         if result != ev["result"]:
             self.reported[slot] = True
@@ -313,7 +329,7 @@ class ExactlyOnce(_Property):
         self.applied: dict[tuple, tuple[int, dict[str, int]]] = {}
         self.elsewhere: dict[tuple, tuple[int, int]] = {}
         self.reported: dict[tuple, bool] = {}
-        self.names: dict[str, str] = {}  # see _shared
+        self.names: dict[str, str] = {}  # see _command_id
         self.found = []
 
     def feed(self, ev: dict) -> None:
@@ -372,6 +388,7 @@ class LogSafety:
         # one dict for both (Chosen, fed first, writes it when it judges; else Agreement does).
         agreement, chosen = (next(p for p in self.props if type(p) is c) for c in (Agreement, Chosen))
         agreement.first = chosen.learned
+        next(p for p in self.props if type(p) is Divergence).learned = chosen.learned
         self._table = {kind: tuple(by_class[c] for c in classes) for kind, classes in self.KINDS.items()}
         self._everyone = self._table["executed"]  # every property, in the order that shares `first`
         self._fresh = True
