@@ -895,3 +895,27 @@ def test_votes_after_a_quorum_change_nothing_and_a_later_choice_is_still_found()
     found = log_safety([header] + first + second)
     assert [(f.kind, f.seqs) for f in found] == [("agreement", (0, 1, 2, 5, 6, 7))]
     assert "(votes of n1 (seq 0), n2 (seq 1), n3 (seq 2))" in found[0].message
+
+
+def test_commands_that_differ_only_in_a_value_s_json_type_are_different_commands():
+    # the log checker keeps a command id per slot (client, req, f, key, repr(value)): a replica that
+    # decided "put x 1" and another that decided "put x true" disagree, though 1 == True in Python
+    one = {"client": "c1", "req": 1, "f": "put", "key": "x", "value": 1}
+    true = {**one, "value": True}
+    found = agreement([ev(0, "decided", "n1", slot=0, command=one), ev(1, "decided", "n2", slot=0, command=true)])
+    assert [(f.kind, f.seqs) for f in found] == [("agreement", (0, 1))]
+    assert "n1 decided c1#1 put 'x' 1 (seq 0) but n2 decided c1#1 put 'x' True (seq 1)" in found[0].message
+    same = [ev(0, "executed", "n1", slot=0, command=one, result=None, applied=True),
+            ev(1, "executed", "n2", slot=0, command=dict(one), result=None, applied=False)]
+    assert [f.seqs for f in divergence(same)] == [(0, 1)]  # the same command: its application is compared
+    same[1]["command"] = {**one, "value": 1.0}  # another command: agreement's finding, not divergence's
+    assert divergence(same) == [] and [f.seqs for f in agreement(same)] == [(0, 1)]
+
+
+@pytest.mark.parametrize("cmd", [None, CMD.to_json(), CAS.to_json(), {"client": "c", "req": 2, "f": "get", "key": "k"},
+                                 {"client": "c", "req": 2, "f": "put", "key": "k", "value": "None"}])
+def test_a_command_s_id_is_quoted_as_the_command_is(cmd):
+    from paxsim.protocols.multi.properties import _command_id, fmt_cid, fmt_command
+
+    assert fmt_cid(_command_id(cmd)) == fmt_command(cmd)
+    assert fmt_cid(_command_id(cmd, {})) == fmt_command(cmd)
