@@ -517,16 +517,17 @@ def check(trace: Path, as_json: bool) -> None:
     exact = verdict is not None and verdict.workload is not None
     if verdict is None or (verdict.violations and not exact) or verdict.incomplete:
         # The whole trace in memory: to word what is wrong with it, or to explain a violation.
+        lines: list[int] = []  # each event's line in the file (its seq order may differ)
         try:
-            events = read_trace(trace)
+            events = read_trace(trace, lines=lines)
         except TraceError as exc:
             _bad_input(str(exc))
         header = events[0]
         if "workload" in (header.get("scenario") or {}):  # a run with clients: their history must be readable
-            from .lin import HistoryError, history_from_events
+            from .lin import HistoryError, history_from_numbered
 
             try:
-                history_from_events(events, "kv", source=str(trace))
+                history_from_numbered(zip(lines, events), "kv", source=str(trace))
             except HistoryError as exc:  # the trace schema leaves client events open: other tools write them
                 _bad_input(str(exc))
         verdict = check_trace(events)  # read_trace validated it: the checker does not fail on it

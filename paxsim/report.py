@@ -37,11 +37,14 @@ def plural(count: int, word: str) -> str:
 
 def status(verdict: Verdict) -> str:
     """What the verdict line says, in one word: "violation" (safety broken),
-    "unknown" (no violation found, but a client history's linearizability
-    is undecided: its search hit the time limit) or "ok".  `Verdict.ok`
-    only says there is no violation."""
+    "incomplete" (no violation in a trace cut short: never "ok", the rest of
+    the run is unknown), "unknown" (no violation found, but a client
+    history's linearizability is undecided: its search hit the time limit)
+    or "ok".  `Verdict.ok` only says there is no violation."""
     if verdict.violations:
         return "violation"
+    if verdict.incomplete:
+        return "incomplete"
     w = verdict.workload
     if w is not None and w.get("linearizability") not in (None, "linearizable"):
         return "unknown"
@@ -125,9 +128,12 @@ def workload_text(header: dict, verdict: Verdict, reproduce: str) -> str:
     lines.append(f"history:   {'linearizable' if w['linearizability'] == 'linearizable' else w['linearizability'].upper()}"
                  f" ({how}model kv)")
     if verdict.violations:
-        lines.append(f"verdict:   VIOLATION ({len(verdict.violations)})")
+        lines.append(f"verdict:   VIOLATION ({len(verdict.violations)})"
+                     + (f" in an INCOMPLETE trace ({verdict.incomplete})" if verdict.incomplete else ""))
         for v in verdict.violations:
             lines.extend("  " + line for line in v.explain().splitlines())
+    elif verdict.incomplete:
+        lines.append(f"verdict:   INCOMPLETE trace ({verdict.incomplete}): no violation in the events it has")
     elif w["linearizability"] != "linearizable":
         lines.append("verdict:   UNKNOWN: no violation found, but linearizability is undecided "
                      f"({w['linearizability']}; exit status 3)")

@@ -28,6 +28,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from .protocols import KINDS as PROTOCOL_KINDS
+
 FORMAT = 1
 
 
@@ -188,11 +190,13 @@ def read_header(path: str | Path) -> dict:
     return read_trace(path, header_only=True)[0]
 
 
-def read_trace(path: str | Path, header_only: bool = False) -> list[dict]:
+def read_trace(path: str | Path, header_only: bool = False, lines: list[int] | None = None) -> list[dict]:
     """Read and validate a trace file: the header, then its events in `seq`
     order.  Raises `TraceError` (file, line, field) on anything that is not a
     well-formed trace.  A trace without its `end` event is returned as it is:
-    the checker reports it as incomplete."""
+    the checker reports it as incomplete.  `lines`, if given, gets the line
+    of each event returned (its place in the file, which `seq` order may not
+    be), for errors found later to name."""
     source = str(path)
     try:
         fh = open(path, encoding="utf-8")
@@ -218,7 +222,7 @@ def read_trace(path: str | Path, header_only: bool = False) -> list[dict]:
             raise TraceError(source, None, "not a UTF-8 text file") from None
     if not events:
         raise TraceError(source, None, "the trace is empty")
-    return _check_order(source, events, numbers)
+    return _check_order(source, events, numbers, lines)
 
 
 class NotStreamable(Exception):
@@ -270,7 +274,7 @@ def iter_trace(path: str | Path) -> Iterator[dict]:
                 kind = ev["kind"]
                 if kind == "header" or ended or ev["seq"] != expected or ev["t"] < last_t:
                     raise NotStreamable
-                if kind in _NODE_KINDS and ev["node"] not in known:
+                if kind in _NODE_KINDS and ev.get("node") not in known:
                     raise NotStreamable
                 if kind == "propose" and any(n not in known for n in ev["quorum"]):
                     raise NotStreamable
@@ -328,7 +332,7 @@ def stream_trace(path: str | Path) -> Iterator[dict]:
                     if kind == "header" or ended or ev["seq"] != expected or ev["t"] < last_t:
                         break
                     if kind in _NODE_KINDS:
-                        if ev["node"] not in known or (kind == "propose" and not known.issuperset(ev["quorum"])):
+                        if ev.get("node") not in known or (kind == "propose" and not known.issuperset(ev["quorum"])):
                             break
                     elif kind == "end":
                         if not known.issuperset(ev.get("decided") or {}) or not known.issuperset(ev.get("up") or []):
@@ -380,11 +384,21 @@ def _no_constant(name: str):
     raise ValueError(f"{name} is not a number JSON allows")
 
 
-_DECODE = json.JSONDecoder(parse_constant=_no_constant).decode  # one decoder for every line
+def _finite(text: str) -> float:
+    """A JSON number with a fraction or exponent, refused where it overflows a float (1e400 would be
+    infinity, which JSON has not: a time of inf would pass every check and --json could not print it)."""
+    x = float(text)
+    if x in (_INF, -_INF):
+        raise ValueError(f"{text} is too large for a number (it would be infinite)")
+    return x
+
+
+_INF = float("inf")
+_DECODE = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite).decode  # one decoder for every line
 
 
 def _loads(line: str) -> Any:
-    """`json.loads(line, parse_constant=_no_constant)` without building a decoder a line (a sixth of
+    """`json.loads(line)`, refusing NaN and infinities, without building a decoder a line (a sixth of
     reading a big trace)."""
     if line.startswith("\ufeff"):
         return json.loads(line)  # its error (a byte-order mark)
@@ -406,7 +420,11 @@ def _check_first(source: str, number: int, ev: dict) -> bool:
         raise TraceError(source, number, f"trace format {ev.get('format')!r} is not supported "
                          f"(this paxsim reads format {FORMAT})")
     protocol = ev.get("scenario", {}).get("protocol") if isinstance(ev.get("scenario"), dict) else None
-    return isinstance(protocol, dict) and protocol.get("kind", "single-decree") != "single-decree"
+    kind = protocol.get("kind", "single-decree") if isinstance(protocol, dict) else "single-decree"
+    if kind not in PROTOCOL_KINDS:  # judged by no checker: the single-decree one would see nothing and say OK
+        raise TraceError(source, number, f"scenario.protocol.kind: {_found(kind)} is not a protocol this paxsim "
+                         f"checks ({', '.join(PROTOCOL_KINDS)})")
+    return kind != "single-decree"
 
 
 # --------------------------------------------------------------------------
@@ -626,7 +644,7 @@ def _describe(error, kind: str) -> tuple[tuple, str]:
     return path, error.message
 
 
-def _check_order(source: str, events: list[dict], numbers: list[int]) -> list[dict]:
+def _check_order(source: str, events: list[dict], numbers: list[int], lines: list[int] | None = None) -> list[dict]:
     """Header first; seq 0, 1, 2, ... without gaps or repeats (lines may come
     in any order: events are judged in seq order); t never decreasing in seq
     order; nothing after `end`; every node an event names is in the header."""
@@ -647,7 +665,9 @@ def _check_order(source: str, events: list[dict], numbers: list[int]) -> list[di
         kind = ev["kind"]
         if kind == "header":
             raise TraceError(source, number, f"a second header (the first is on line {numbers[0]})")
-        if kind in _NODE_KINDS and ev["node"] not in known:
+        if kind in _NODE_KINDS and ev.get("node") not in known:
+            if "node" not in ev:
+                raise TraceError(source, number, f"node: missing (a {kind!r} event names its node)")
             unknown(number, "node", ev["node"])
         if kind == "propose":
             for i, n in enumerate(ev["quorum"]):
@@ -678,7 +698,12 @@ def _check_order(source: str, events: list[dict], numbers: list[int]) -> list[di
         if ev["kind"] == "end":
             end_number = number
         expected, last_t, last_number = seq + 1, ev["t"], number
+    if lines is not None:
+        lines[:] = [numbers[0]] + [number for _, number, _ in body]
     return [header] + [ev for _, _, ev in body]
 
 
-_NODE_KINDS = frozenset({"crash", "restart", "promise", "vote", "propose", "decide"})
+# Events of a node the header must name: single-decree's, then Multi-Paxos's replicas' (a client's
+# invoke and ok name the client, which is no node).
+_NODE_KINDS = frozenset({"crash", "restart", "promise", "vote", "propose", "decide",
+                         "promised", "voted", "leading", "decided", "executed", "restored"})

@@ -263,3 +263,118 @@ def test_a_shrunk_kv_scenario_keeps_its_clocks_and_runs_the_same_on_any_seed(run
         assert result.exit_code == 1 and "exactly-once:" in result.output, result.output
         runs.append(read_trace(trace)[1:])
     assert runs[0] == runs[1] and runs[0][0]["kind"] == "clocks"
+
+
+# -- a checker review: traces edited to get past the checker -----------------------------
+KV = "scenarios/kv.yaml"
+BROKEN = ("scenarios/kv-partition.yaml", "--bug", "skip-recovery", "--seed", "0")  # an agreement violation
+
+
+def _kv_trace(runner, tmp_path, scenario=KV, *args):
+    from .conftest import ROOT
+
+    trace = tmp_path / "kv.jsonl"
+    result = runner.invoke(main, ["run", str(ROOT / scenario), "--trace", str(trace), *args])
+    return trace, [json.loads(line) for line in trace.read_text().splitlines()], result
+
+
+def _write(path, events):
+    path.write_text("".join(json.dumps(e, sort_keys=True, separators=(",", ":")) + "\n" for e in events))
+    return path
+
+
+@pytest.mark.parametrize("kind", ["Multi-Paxos", "raft", 7])
+def test_a_trace_of_a_protocol_no_checker_knows_is_refused_not_judged_single_decree(runner, tmp_path, kind):
+    # the single-decree checker would see none of its events and say OK
+    _, events, result = _kv_trace(runner, tmp_path, *BROKEN)
+    assert result.exit_code == 1, result.output
+    events[0]["scenario"]["protocol"]["kind"] = kind
+    res = runner.invoke(main, ["check", str(_write(tmp_path / "x.jsonl", events))])
+    assert res.exit_code == 2, res.output
+    assert res.stdout == "" and res.stderr.count("\n") == 1
+    assert res.stderr.startswith(f"{tmp_path / 'x.jsonl'}:1: scenario.protocol.kind: ")
+    assert "is not a protocol this paxsim checks (single-decree, multi-paxos)" in res.stderr
+
+
+@pytest.mark.parametrize("kind", ["voted", "decided", "executed", "promised", "restored", "leading"])
+def test_a_replica_event_of_a_node_the_header_does_not_name_is_malformed(runner, tmp_path, kind):
+    _, events, result = _kv_trace(runner, tmp_path)
+    assert result.exit_code == 0, result.output
+    i = next(i for i, e in enumerate(events) if e["kind"] == kind)
+    events[i]["node"] = "n9"  # votes of such nodes counted toward a quorum
+    path = _write(tmp_path / "x.jsonl", events)
+    res = runner.invoke(main, ["check", str(path)])
+    assert res.exit_code == 2, res.output
+    assert res.stderr == f"{path}:{i + 1}: node: unknown node 'n9' (the header's nodes are n1, n2, n3)\n"
+    del events[i]["node"]
+    res = runner.invoke(main, ["check", str(_write(path, events))])
+    assert res.exit_code == 2, res.output
+    assert res.stderr.startswith(f"{path}:{i + 1}: node: missing (") and res.stderr.count("\n") == 1
+
+
+def test_a_multi_paxos_trace_cut_short_is_incomplete_never_ok(runner, tmp_path):
+    _, events, _ = _kv_trace(runner, tmp_path)
+    path = _write(tmp_path / "cut.jsonl", events[:len(events) // 2])
+    res = runner.invoke(main, ["check", str(path)])
+    assert res.exit_code == 2
+    assert "verdict:   INCOMPLETE trace (the trace has no 'end' event): no violation in the events it has\n" \
+        in res.stdout
+    assert "verdict:   OK" not in res.stdout
+    out = json.loads(runner.invoke(main, ["check", str(path), "--json"]).stdout)
+    assert out["status"] == "incomplete" and out["verdict"]["complete"] is False
+    # a violation in a trace cut short is still a violation
+    _, events, _ = _kv_trace(runner, tmp_path, *BROKEN)
+    res = runner.invoke(main, ["check", str(_write(path, events[:-1]))])
+    assert res.exit_code == 1
+    assert "verdict:   VIOLATION (" in res.stdout and ") in an INCOMPLETE trace (the trace has no 'end' event)" \
+        in res.stdout
+    assert json.loads(runner.invoke(main, ["check", str(path), "--json"]).stdout)["status"] == "violation"
+
+
+def test_a_single_decree_trace_cut_short_has_status_incomplete(runner, tmp_path):
+    from .conftest import ROOT
+
+    trace = tmp_path / "t.jsonl"
+    assert runner.invoke(main, ["run", str(ROOT / "scenarios/happy.yaml"), "--trace", str(trace)]).exit_code == 0
+    lines = trace.read_text().splitlines(keepends=True)
+    trace.write_text("".join(lines[:20]))
+    out = json.loads(runner.invoke(main, ["check", str(trace), "--json"]).stdout)
+    assert out["status"] == "incomplete"
+
+
+def test_lines_out_of_seq_order_get_the_same_verdicts_and_errors_name_the_file_s_line(runner, tmp_path):
+    _, events, _ = _kv_trace(runner, tmp_path)
+    shuffled = _write(tmp_path / "s.jsonl", [events[0]] + events[1:][::-1])  # lines may come in any order
+    assert runner.invoke(main, ["check", str(shuffled)]).exit_code == 0
+    res = runner.invoke(main, ["linearizable", str(shuffled), "--model", "kv"])
+    assert res.exit_code == 0, res.output
+    assert res.stdout.startswith(f"{shuffled}: linearizable")
+    # an ok whose invoke is gone: the error names the ok's line in the file, not its place in seq order
+    i = next(k for k, e in enumerate(events) if e["kind"] == "invoke" and e["req"] == 5)
+    invoke = events.pop(i)
+    for seq, e in enumerate(events[1:]):
+        e["seq"] = seq
+    body = events[1:][::-1]
+    path = _write(tmp_path / "bad.jsonl", [events[0]] + body)
+    line = 2 + next(k for k, e in enumerate(body) if e["kind"] == "ok" and (e["client"], e["req"]) ==
+                    (invoke["client"], invoke["req"]))
+    for args in (["check", str(path)], ["linearizable", str(path), "--model", "kv"]):
+        res = runner.invoke(main, args)
+        assert res.exit_code == 2, res.output
+        assert res.stderr == f"{path}:{line}: req: completes an operation that was never invoked (or was already " \
+                             f"completed)\n"
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1e400", "1.5e309"])
+def test_a_number_too_large_for_a_float_is_refused_not_read_as_infinity(runner, tmp_path, number):
+    from .conftest import ROOT
+
+    trace = tmp_path / "t.jsonl"
+    runner.invoke(main, ["run", str(ROOT / "scenarios/happy.yaml"), "--set", "duration=3ms", "--trace", str(trace)])
+    lines = trace.read_text().splitlines(keepends=True)
+    end = json.loads(lines[-1])
+    lines[-1] = lines[-1].replace(f'"t":{json.dumps(end["t"])}', f'"t":{number}')
+    trace.write_text("".join(lines))
+    res = runner.invoke(main, ["check", str(trace), "--json"])
+    assert res.exit_code == 2, res.output
+    assert res.stderr == f"{trace}:{len(lines)}: {number} is too large for a number (it would be infinite)\n"

@@ -219,7 +219,16 @@ def _json_lines(text: str, source: str):
 
 
 def _parse_paxsim(text: str, source: str, model: Model) -> History:
-    return _paxsim_events(_json_lines(text, source), source, model)
+    """A paxsim trace's lines may come in any order (events are judged in
+    `seq` order, as `paxsim check` does): they are put in that order, each
+    keeping its line number, when every event has an integer seq (else the
+    line that has none is the error)."""
+    numbered = list(_json_lines(text, source))
+    first = 1 if numbered and isinstance(numbered[0][1], dict) and numbered[0][1].get("kind") == "header" else 0
+    seqs = [ev.get("seq") if isinstance(ev, dict) else None for _, ev in numbered[first:]]
+    if all(type(q) is int for q in seqs) and any(b < a for a, b in zip(seqs, seqs[1:])):
+        numbered[first:] = sorted(numbered[first:], key=lambda item: item[1]["seq"])
+    return _paxsim_events(numbered, source, model)
 
 
 def history_from_events(events, model: str | Model, source: str = "trace") -> History:
