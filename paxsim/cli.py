@@ -460,7 +460,7 @@ def _streamed_run(sc, seed: int | None, trace_path: Path | None):
         with writer:
             return simulate(sc, seed, sink=writer)
     except KeyboardInterrupt:
-        click.echo(f"interrupted: {trace_path} holds the events up to Ctrl-C, without the 'end' event "
+        click.echo(f"interrupted: {trace_path} holds the events up to the interruption, without the 'end' event "
                    f"(paxsim check calls it incomplete)", err=True)
         sys.exit(130)
     except OSError as exc:
@@ -903,7 +903,7 @@ def shrink(scenario: Path, seed: int, bugs, sets, output: Path, budget: int, pro
     click.echo("\n".join("  " + line for line in result.explanation.splitlines()))
     click.echo(f"wrote:     {output}  (reproduce: paxsim run {output})")
     if result.interrupted:
-        click.echo(f"interrupted: {output} is the smallest violating scenario found before Ctrl-C, "
+        click.echo(f"interrupted: {output} is the smallest violating scenario found before the interruption, "
                    "not a minimal one", err=True)
         sys.exit(130)
 
@@ -2070,7 +2070,7 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
         elif result.exhausted:
             click.echo("result:      exhausted: no schedule violates agreement, validity or integrity")
         elif result.bound == "interrupted":
-            click.echo("result:      interrupted (Ctrl-C) before the space was exhausted: no verdict")
+            click.echo("result:      interrupted (Ctrl-C or SIGTERM) before the space was exhausted: no verdict")
         else:
             click.echo(f"result:      bound hit ({result.bound}) before the space was exhausted: no verdict")
     if result.violation is not None:

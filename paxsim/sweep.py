@@ -335,6 +335,9 @@ def run_chunk_lines_at(index: int, scenario: dict, key: str, params: dict, seeds
 
 def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and keeps what finished
+    # The console script makes SIGTERM interrupt like Ctrl-C; a worker just ends on it (its parent,
+    # told too or seeing the pool broken, keeps what finished).
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def exit_with_parent() -> None:

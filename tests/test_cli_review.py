@@ -220,6 +220,9 @@ def test_a_killed_sweep_leaves_no_worker_behind(tmp_path):
         assert workers, "no worker process to watch"
         proc.terminate()
         proc.wait(timeout=30)
+        # SIGTERM interrupts as Ctrl-C does: exit 130 and the one line that says how to go on
+        assert proc.returncode == 130
+        assert proc.stderr.read().decode().splitlines()[-1].startswith(f"interrupted: finished runs are in {out}")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and any(map(_alive, workers)):
             time.sleep(0.1)

@@ -327,7 +327,7 @@ def test_ctrl_c_reports_what_was_searched_and_exits_130(tmp_path):
     reader.join(timeout=10)
     assert proc.returncode == 130, "".join(err)
     assert "Traceback" not in "".join(err)
-    assert "result:      interrupted (Ctrl-C) before the space was exhausted: no verdict" in out
+    assert "result:      interrupted (Ctrl-C or SIGTERM) before the space was exhausted: no verdict" in out
     states = next(line for line in out.splitlines() if line.startswith("states:"))
     assert int(states.split()[1]) > 0  # what was searched is reported
 

@@ -200,6 +200,21 @@ proposers: [{node: n1, value: apple, at: 100s}]
     assert [p for p in pids if alive(p)] == []
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_while_nodes_start_is_one_line(procs, write, tmp_path, sig):
+    # while the nodes are spawned: SIGTERM killed the cluster silently (143), and Ctrl-C printed
+    # asyncio's "Loop ... that handles pid ... is closed" notes around `interrupted`
+    sc = write("name: long\nduration: 120s\nnodes: 5\nproposers: [{node: n1, value: apple, at: 100s}]\n")
+    wd = tmp_path / "wd"
+    proc = procs.start([sys.executable, "-m", "paxsim", "cluster", str(sc), "--workdir", str(wd)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: (wd / "pids").is_dir(), what="a first node to be spawned")
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 130 and err.strip() == "interrupted", err
+    wait_for(lambda: not any(alive(p) for p in node_pids(wd)), what="the nodes to be gone")
+
+
 def test_a_node_that_cannot_start_is_one_line_and_exit_2(procs, write, tmp_path):
     sc = write("name: x\nnodes: 3\nproposers: [{node: n1, value: a}]\n")
     wd = tmp_path / "wd"

@@ -844,19 +844,37 @@ def _last_line(path: Path) -> str:
     return lines[-1].strip() if lines else ""
 
 
+def _not_closed_loop_notes(record) -> bool:
+    """A logging filter: False for asyncio's note that a child exited after
+    its event loop closed.  Ctrl-C while a node is being spawned cancels
+    the spawn, which kills the new process; its exit can come after the
+    loop is gone (the process dies with this one regardless: see
+    `_die_with_parent`), and the note would follow `interrupted`, the one
+    line an interrupted command prints."""
+    return not str(record.msg).startswith("Loop %r that handles pid %r is closed")
+
+
 def run_cluster(scenario: Scenario, seed: int, workdir: Path, node_cmd: str | None = None) -> tuple[list[dict], Cluster]:
     """Run the scenario on real processes; returns the merged trace.  Every
     process is gone when this returns or raises (Ctrl-C and SIGTERM included)."""
+    import logging
+
     cluster = Cluster(scenario, seed, workdir, node_cmd)
+    asyncio_log = logging.getLogger("asyncio")
+    if _not_closed_loop_notes not in asyncio_log.filters:
+        asyncio_log.addFilter(_not_closed_loop_notes)
 
     async def main():
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
+        before = signal.getsignal(signal.SIGTERM)  # the console script's: SIGTERM interrupts like Ctrl-C
         loop.add_signal_handler(signal.SIGTERM, task.cancel)
         try:
             return await cluster.run()
         finally:
-            loop.remove_signal_handler(signal.SIGTERM)
+            loop.remove_signal_handler(signal.SIGTERM)  # which leaves SIGTERM's default (death, 143)
+            if callable(before) or before == signal.SIG_IGN:
+                signal.signal(signal.SIGTERM, before)
 
     try:
         events = asyncio.run(main())
