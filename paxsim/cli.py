@@ -183,6 +183,25 @@ def _not_an_input(output: Path | None, option: str, *inputs) -> None:
             _bad_input(f"{output}: {option} would overwrite the input {given}; choose another file")
 
 
+def _distinct_outputs(*named: tuple[str, Path | None]) -> None:
+    """Refuse (one line, exit 2) two outputs of one command that name the
+    same file ('--trace b.jsonl --html b.jsonl' replaced the trace with the
+    page, silently).  `named`: (option, path) pairs; None is not given."""
+    seen: list[tuple[str, Path]] = []
+    for option, path in named:
+        if path is None:
+            continue
+        for other_option, other in seen:
+            try:
+                same = path.resolve() == other.resolve() or (path.exists() and other.exists()
+                                                             and os.path.samefile(path, other))
+            except OSError:
+                same = False
+            if same:
+                _bad_input(f"{path}: {option} and {other_option} name the same file; give each its own")
+        seen.append((option, path))
+
+
 def _fault_error(exc: BaseException):
     """`exc` if it is the runtime's FaultError (a fault the simulation
     cannot apply), else None.  Only a simulation raises one, so its module
@@ -397,6 +416,7 @@ def run(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool
     sets += ("stop=when-decided",) if stop_early else ()
     _not_an_input(trace_path, "--trace", scenario)
     _not_an_input(html_path, "--html", scenario)
+    _distinct_outputs(("--trace", trace_path), ("--html", html_path))
     try:
         sc = load_variant(scenario, sets, bugs)
     except (ScenarioError, OverrideError) as exc:
@@ -1851,6 +1871,7 @@ def compare(scenario: Path, seeds: str, variants: tuple[str, ...], jobs: int | N
         _bad_input(f"{output} exists: pass --resume to continue it, or choose another -o")
     if plot_path is not None and plot_path.suffix.lower() not in (".png", ".svg", ".pdf"):
         _bad_input(f"--plot {plot_path}: expected a .png, .svg or .pdf file name")
+    _distinct_outputs(("-o", output), ("--plot", plot_path))
     _warn_if_large(*(v.scenario for v in plan))
     for i, v in enumerate(plan):  # allowed (an A/A comparison), but never by accident
         same = next((w for w in plan[:i] if w.key == v.key), None)

@@ -500,3 +500,18 @@ def test_a_retry_wait_far_below_the_duration_gets_a_note_up_front(runner, tmp_pa
         assert "note: a proposer that keeps retrying starts about 10,000,000 ballots in a run" in result.stderr
     result = runner.invoke(main, ["run", str(ROOT / "scenarios" / "partition.yaml")])
     assert result.exit_code == 0 and "note:" not in result.stderr
+
+
+def test_two_outputs_naming_one_file_are_refused(runner, tmp_path, monkeypatch):
+    # '--trace b.jsonl --html b.jsonl' replaced the trace with the page, and 'compare -o r --plot r'
+    # the results with a figure (which --resume then could not read), both with exit 0
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(main, ["run", str(ROOT / "scenarios/volatile.yaml"), "--trace", "b.jsonl",
+                               "--html", str(tmp_path / "b.jsonl")])
+    assert res.exit_code == 2
+    assert res.stderr == f"{tmp_path / 'b.jsonl'}: --html and --trace name the same file; give each its own\n"
+    res = runner.invoke(main, ["compare", str(ROOT / "scenarios/lossy.yaml"), "--seeds", "0:5", "--variant", "base:",
+                               "--variant", "x:network.loss=0.1", "-o", "r.png", "--plot", "./r.png"])
+    assert res.exit_code == 2
+    assert res.stderr == "r.png: --plot and -o name the same file; give each its own\n"
+    assert list(tmp_path.iterdir()) == []  # nothing written
