@@ -467,3 +467,50 @@ def test_diff_tells_a_value_chosen_at_many_ballots_short():
     assert "    A  'v' at (1, n2); 'v' at (2, n3)" in out
     same = summary_lines(None, None, ("A", "B"), False, outcomes=(outcome(many), outcome(list(many))))
     assert any(line.startswith("  same:") and "chosen" in line for line in same)
+
+
+def test_a_value_with_spaces_is_found_in_quotes(browser, runner, write, tmp_path):
+    # the search split its text at every space: value="v 1" found nothing
+    sc = write("""name: names
+nodes: ["a.b", "c-d", "e_f"]
+proposers:
+  - {node: "a.b", value: "v 1"}
+  - {node: "e_f", value: "v\\"2", at: 1ms}
+network: {loss: 0.2}
+""")
+    trace = tmp_path / "t.jsonl"
+    assert runner.invoke(main, ["run", str(sc), "--trace", str(trace)]).exit_code in (0, 1)
+    sends = [json.loads(line) for line in trace.read_text().splitlines() if '"kind":"send"' in line]
+
+    def with_value(v):
+        return sorted(str(ev["id"]) for ev in sends if ev["msg"].get("value") == v)
+
+    assert with_value("v 1") and with_value('v"2')
+    load(browser, page(runner, trace, tmp_path / "t.html"))
+
+    def shown(query):
+        return js(browser, "const q = document.querySelector('input[data-act=query]'); q.value = " + json.dumps(query)
+                  + "; q.dispatchEvent(new Event('input')); return Array.from(document.querySelectorAll("
+                  "'svg.diagram path.m')).filter(e => !e.classList.contains('off')).map(e => e.dataset.id).sort();")
+
+    assert shown('value="v 1"') == with_value("v 1")
+    assert shown('value="v 1" type=accept') == sorted(
+        str(ev["id"]) for ev in sends if ev["msg"].get("value") == "v 1" and ev["msg"]["type"] == "accept")
+    assert shown('value=v"2') == with_value('v"2')  # a quote without its pair is part of the word
+
+
+def test_wall_clock_times_are_labelled_by_their_origin(browser, runner, tmp_path):
+    # other tools' epoch times count from the first event; a cluster's are on the scenario's clock
+    # (the page said "ms since the first event" for both)
+    epoch = tmp_path / "epoch.jsonl"
+    epoch.write_text("\n".join(json.dumps(ev) for ev in _wall_clock_trace()) + "\n")
+    scenario_clock = tmp_path / "cluster.jsonl"
+    events = _wall_clock_trace()
+    events[0]["scenario"]["duration"] = 1000
+    for ev in events[1:]:
+        ev["t"] -= 1_700_000_000_000.0 - 20.0
+    scenario_clock.write_text("\n".join(json.dumps(ev) for ev in events) + "\n")
+    for trace, words in ((epoch, "ms since the first event"), (scenario_clock, "ms on the scenario's clock")):
+        load(browser, page(runner, trace, tmp_path / (trace.stem + ".html")))
+        meta = js(browser, "return document.querySelector('.vhead .meta').textContent;")
+        assert meta.endswith(f"wall-clock time (http, {words})"), meta

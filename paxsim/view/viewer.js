@@ -150,7 +150,9 @@
     var head = h("div", { "class": "vhead" }, root);
     h("h2", null, head, (this.opts.label ? this.opts.label + ": " : "") + M.title);
     var meta = M.messages.length + " messages, " + M.events.length + " events, " + M.lanes.length + " lanes; " +
-      M.runtime + " time" + (M.runtime === "wall-clock" ? " (" + M.runtime_name + ", ms since the first event)" : " (ms)");
+      M.runtime + " time" + (M.runtime === "wall-clock" ? " (" + M.runtime_name + ", " +
+        // other tools' epoch times count from the first event; paxsim cluster's are on the scenario's clock
+        (M.t0 ? "ms since the first event" : "ms on the scenario's clock") + ")" : " (ms)");
     h("span", { "class": "meta" }, head, meta);
     if (M.description && !this.opts.compact) h("p", { "class": "sub" }, root, M.description);
     this.buildVerdict();
@@ -359,7 +361,9 @@
   };
 
   Viewer.prototype.setQuery = function (text) {
-    this.query = text.trim().split(/\s+/).filter(Boolean).map(function (term) {
+    // terms split at spaces, except inside double quotes (value="v 1"); a quote without its pair is kept
+    this.query = (text.match(/(?:[^\s"]+|"[^"]*"|")+/g) || []).map(function (term) {
+      term = term.replace(/"([^"]*)"/g, "$1");
       var eq = term.indexOf("=");
       return eq > 0 ? { key: term.slice(0, eq).toLowerCase(), value: norm(term.slice(eq + 1)) } : { text: norm(term) };
     });
