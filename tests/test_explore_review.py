@@ -4,6 +4,8 @@ Findings of a review, each a test that failed before its fix."""
 
 import json
 
+import pytest
+
 from paxsim.cli import main
 
 from .conftest import ROOT
@@ -61,3 +63,18 @@ def test_a_random_walk_of_a_space_smaller_than_max_states_ends(tmp_path):
     assert proc.returncode == 3, err
     data = json.loads(out)
     assert data["bound"] == "no-new-states" and not data["exhausted"] and data["unique_states"] == 8
+
+
+@pytest.mark.parametrize("strategy", ["bfs", "dfs", "random"])
+def test_max_states_stops_at_exactly_that_many_states(strategy):
+    # '--max-states N: Stop after this many unique states' counted every successor of the last state
+    # expanded (and a random walk ran to its end): 21 states for --max-states 2
+    from paxsim import load_scenario
+    from paxsim.explore import explore, model_for
+
+    from .conftest import ROOT
+
+    model = model_for(load_scenario(ROOT / "scenarios" / "explore" / "three-nodes.yaml"))
+    for n in (2, 10, 1000):
+        res = explore(model, strategy, max_states=n)
+        assert (res.unique, res.bound, res.violation) == (n, "max-states", None)

@@ -252,6 +252,8 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
                         parents[ch] = (h, label)
                         res.unique += 1
                         children.append((shared(ch), ch, cost))
+                    if max_states is not None and res.unique >= max_states:
+                        break  # exactly max_states known: the check before the next expansion stops the search
                 if best is not None and not bfs:
                     break
                 if children:
@@ -308,6 +310,8 @@ def explore(model: Model, strategy: str = "bfs", max_depth: int | None = None, m
                         found = (None, label, violation)
                         res.violation, res.path = violation, expand(path)
                         break
+                    if max_states is not None and res.unique >= max_states:
+                        break  # exactly max_states known: out_of_bounds stops the walks
                 res.max_depth = max(res.max_depth, len(path))
                 stale = stale + 1 if res.unique == unique_before else 0
             # a random walk never proves anything: without a violation, a bound stopped it
