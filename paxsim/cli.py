@@ -1417,8 +1417,9 @@ def diff(a: Path, b: Path, output: Path | None) -> None:
     """Where two traces part ways, and what differs after.
 
     Prints the first event where A and B differ, one line each side naming
-    the field that differs, then what differs after it: decisions, the
-    chosen value, message counts by type, violations (Multi-Paxos: slots
+    the field that differs, then how many events follow it on each side and
+    how the two runs differ as a whole: decisions, the chosen value,
+    message counts by type, violations (Multi-Paxos: slots
     decided per node and the first slot decided differently). Use it on the same
     scenario with and without a bug, two seeds, or a simulated and a real
     run (wall-clock traces are compared without times, seqs and ids).

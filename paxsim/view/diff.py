@@ -363,8 +363,8 @@ def _result(lines: list[str], div, header_fields, wall: bool, labels: tuple[str,
         lines.append(f"the events are the same ({counts[0] - 1} after the header)")
     else:
         lines += divergence()
-        lines.append(f"after it ({counts[0] - div.index} events in {labels[0]}, {counts[1] - div.index} in "
-                     f"{labels[1]}):")
+        lines.append(f"after it: {counts[0] - div.index} events in {labels[0]}, {counts[1] - div.index} in "
+                     f"{labels[1]}; each run as a whole:")
         lines += summary()
     return DiffResult(False, lines, div, header_fields, wall)
 
