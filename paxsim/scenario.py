@@ -1104,7 +1104,9 @@ class _Builder:
         expected = LATENCY_PARAMS[dist]
         for key in raw:
             if key != "dist" and key not in expected:
-                raise self.fail(path + (key,), f"unexpected key {key!r} for a {dist} latency (it takes {', '.join(expected)})")
+                article = "an" if dist[:1] in "aeiou" else "a"
+                raise self.fail(path + (key,), f"unexpected key {key!r} for {article} {dist} latency "
+                                               f"(it takes {', '.join(expected)})")
         params = []
         for key in expected:
             if key not in raw:
@@ -1410,8 +1412,12 @@ def load_variant(path: str | Path, sets=(), bugs=()) -> Scenario:
         return load_scenario(path)
     data, lines = read_scenario_data(path)
     data = add_bugs(data, bugs)
+    given: set = set()
     for text in sets:
-        _, set_path, (value,) = parse_set(text, many=False)
+        name, set_path, (value,) = parse_set(text, many=False)
+        if tuple(set_path) in given:  # the last would win, silently
+            raise OverrideError(f"--set {name} is given twice; give it once")
+        given.add(tuple(set_path))
         data = apply_set(data, set_path, value)
     flags = " ".join([*(f"--bug {b}" for b in bugs), *(f"--set {t}" for t in sets)])
     return scenario_from_dict(data, f"{path} (with {flags})")

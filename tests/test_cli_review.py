@@ -515,3 +515,24 @@ def test_two_outputs_naming_one_file_are_refused(runner, tmp_path, monkeypatch):
     assert res.exit_code == 2
     assert res.stderr == "r.png: --plot and -o name the same file; give each its own\n"
     assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_a_set_path_given_twice_is_refused_not_the_last_silently_taken(runner):
+    # sweep refused it; run, cluster and compare took the last value
+    res = runner.invoke(main, ["run", str(ROOT / "scenarios/lossy.yaml"), "--set", "network.loss=0.1",
+                               "--set", "network.loss=0.3"])
+    assert res.exit_code == 2 and res.stderr == "--set network.loss is given twice; give it once\n"
+    res = runner.invoke(main, ["compare", str(ROOT / "scenarios/lossy.yaml"), "--seeds", "0:5", "--variant", "base:",
+                               "--variant", "x:network.loss=0.1,network.loss=0.2"])
+    assert res.exit_code == 2
+    assert res.stderr == "--variant x:network.loss=0.1,network.loss=0.2: network.loss is given twice; give it once\n"
+    # a whole mapping, then a key inside it: both apply
+    res = runner.invoke(main, ["run", str(ROOT / "scenarios/lossy.yaml"), "--json",
+                               "--set", "network.latency={dist: lognormal, median: 1ms, sigma: 0.5}",
+                               "--set", "network.latency.median=2ms"])
+    assert res.exit_code in (0, 1), res.output
+
+
+def test_an_exponential_latency_is_an_exponential(runner):
+    res = runner.invoke(main, ["run", str(ROOT / "scenarios/lossy.yaml"), "--set", "network.latency.median=2ms"])
+    assert res.exit_code == 2 and "unexpected key 'median' for an exponential latency (it takes mean)" in res.stderr
