@@ -514,3 +514,21 @@ def test_wall_clock_times_are_labelled_by_their_origin(browser, runner, tmp_path
         load(browser, page(runner, trace, tmp_path / (trace.stem + ".html")))
         meta = js(browser, "return document.querySelector('.vhead .meta').textContent;")
         assert meta.endswith(f"wall-clock time (http, {words})"), meta
+
+
+def test_a_seq_typed_into_an_open_page_s_address_is_shown(browser, runner, traces, tmp_path):
+    # '#seq=N' worked only when the page was opened with it
+    events = read_trace(traces["volatile"])
+    load(browser, page(runner, traces["volatile"], tmp_path / "v.html"))
+    for seq in (49, 39):
+        got = js(browser, f"""location.hash = '#seq={seq}';
+            return new Promise(done => setTimeout(() => {{
+                const t = document.querySelector('svg.diagram .target');
+                done(t ? {{kind: t.dataset.kind || null, seq: Number(t.dataset.seq),
+                           end: t.dataset.endSeq ? Number(t.dataset.endSeq) : null}} : null); }}, 100));""")
+        ev = next(e for e in events[1:] if e["seq"] == seq)
+        assert got is not None, seq
+        if ev["kind"] in ("send", "deliver", "drop"):  # a message: drawn from its send to its end
+            assert seq in (got["seq"], got["end"]), (seq, got)
+        else:
+            assert (got["kind"], got["seq"]) == (ev["kind"], seq), (seq, got)

@@ -947,6 +947,10 @@
     }
     var hm = /seq=(\d+)/.exec(location.hash || "");
     if (hm) viewers[0].focusSeq(Number(hm[1]), false);
+    window.addEventListener("hashchange", function () {  // #seq=N typed into an open page
+      var m = /seq=(\d+)/.exec(location.hash || "");
+      if (m) viewers[0].focusSeq(Number(m[1]), true);
+    });
     window.paxsimViewers = viewers;
     document.documentElement.setAttribute("data-ready", "1");
   }
