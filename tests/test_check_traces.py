@@ -261,7 +261,7 @@ def test_nan_and_deep_nesting_are_malformed(runner, tmp_path):
 
 def test_unknown_kinds_need_only_seq_t_and_kind_and_the_header_may_carry_more(runner, tmp_path):
     tr = Trace(runtime="http", clock="wall")
-    tr.events[0]["scenario"]["protocol"]["kind"] = "single"
+    tr.events[0]["scenario"]["tool"] = {"name": "elsewhere"}
     tr.add("invoke", process="c1", f="write", value=3).add("ok", process="c1", f="write", value=3)
     tr.vote("n1", (1, "n1"), "a").vote("n2", (1, "n1"), "a").end()
     t = tr.write(tmp_path / "t.jsonl")
@@ -270,6 +270,15 @@ def test_unknown_kinds_need_only_seq_t_and_kind_and_the_header_may_carry_more(ru
     tr.events[1].pop("t")
     t = tr.write(tmp_path / "t.jsonl")
     malformed(check(runner, t), t, 2, "t: missing (required in a 'invoke' event)")
+
+
+def test_a_protocol_kind_paxsim_does_not_check_is_refused(runner, tmp_path):
+    # judged as single-decree, a trace of another protocol passed as OK: none of its events is a vote
+    tr = Trace(runtime="http", clock="wall")
+    tr.events[0]["scenario"]["protocol"]["kind"] = "single"
+    t = tr.vote("n1", (1, "n1"), "a").vote("n2", (1, "n1"), "a").end().write(tmp_path / "t.jsonl")
+    malformed(check(runner, t), t, 1, 'scenario.protocol.kind: a string "single" is not a protocol this paxsim '
+                                     'checks (single-decree, multi-paxos)')
 
 
 def test_messages_of_other_protocols_need_only_a_type(runner, tmp_path):
