@@ -1,3 +1,4 @@
+import signal
 from pathlib import Path
 
 import pytest
@@ -5,6 +6,13 @@ from click.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+
+# A shell without job control starts a background command with SIGINT ignored
+# (`pytest &`, nohup), and every process the tests start inherits that: the tests
+# that interrupt a command with SIGINT would wait for it forever.  Python's own
+# handler here gives the children the default back when they start.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
