@@ -274,7 +274,7 @@ def iter_trace(path: str | Path) -> Iterator[dict]:
                 kind = ev["kind"]
                 if kind == "header" or ended or ev["seq"] != expected or ev["t"] < last_t:
                     raise NotStreamable
-                if kind in _NODE_KINDS and ev.get("node") not in known:
+                if kind in _NODE_KINDS and not _known_node(ev, known):
                     raise NotStreamable
                 if kind == "propose" and any(n not in known for n in ev["quorum"]):
                     raise NotStreamable
@@ -332,7 +332,7 @@ def stream_trace(path: str | Path) -> Iterator[dict]:
                     if kind == "header" or ended or ev["seq"] != expected or ev["t"] < last_t:
                         break
                     if kind in _NODE_KINDS:
-                        if ev.get("node") not in known or (kind == "propose" and not known.issuperset(ev["quorum"])):
+                        if not _known_node(ev, known) or (kind == "propose" and not known.issuperset(ev["quorum"])):
                             break
                     elif kind == "end":
                         if not known.issuperset(ev.get("decided") or {}) or not known.issuperset(ev.get("up") or []):
@@ -665,9 +665,11 @@ def _check_order(source: str, events: list[dict], numbers: list[int], lines: lis
         kind = ev["kind"]
         if kind == "header":
             raise TraceError(source, number, f"a second header (the first is on line {numbers[0]})")
-        if kind in _NODE_KINDS and ev.get("node") not in known:
+        if kind in _NODE_KINDS and not _known_node(ev, known):
             if "node" not in ev:
                 raise TraceError(source, number, f"node: missing (a {kind!r} event names its node)")
+            if type(ev["node"]) is not str:  # a kind the schema leaves open (a Multi-Paxos vote)
+                raise TraceError(source, number, f"node: expected a node name, found {_found(ev['node'])}")
             unknown(number, "node", ev["node"])
         if kind == "propose":
             for i, n in enumerate(ev["quorum"]):
@@ -701,6 +703,11 @@ def _check_order(source: str, events: list[dict], numbers: list[int], lines: lis
     if lines is not None:
         lines[:] = [numbers[0]] + [number for _, number, _ in body]
     return [header] + [ev for _, _, ev in body]
+
+
+def _known_node(ev: dict, known) -> bool:
+    node = ev.get("node")
+    return type(node) is str and node in known
 
 
 # Events of a node the header must name: single-decree's, then Multi-Paxos's replicas' (a client's

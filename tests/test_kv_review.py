@@ -310,6 +310,10 @@ def test_a_replica_event_of_a_node_the_header_does_not_name_is_malformed(runner,
     res = runner.invoke(main, ["check", str(_write(path, events))])
     assert res.exit_code == 2, res.output
     assert res.stderr.startswith(f"{path}:{i + 1}: node: missing (") and res.stderr.count("\n") == 1
+    events[i]["node"] = ["n1"]  # was a TypeError traceback on the kinds the schema leaves open
+    res = runner.invoke(main, ["check", str(_write(path, events))])
+    assert res.exit_code == 2, res.output
+    assert res.stderr.startswith(f"{path}:{i + 1}: node: expected ") and res.stderr.count("\n") == 1
 
 
 def test_a_multi_paxos_trace_cut_short_is_incomplete_never_ok(runner, tmp_path):
