@@ -28,9 +28,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from .protocols import KINDS as PROTOCOL_KINDS
-
 FORMAT = 1
+# The protocol kinds a header may name (paxsim.protocols.KINDS; this module imports nothing of
+# paxsim: tests/test_layers.py holds the two equal).
+PROTOCOL_KINDS = ("single-decree", "multi-paxos")
 
 
 class TraceError(ValueError):

@@ -64,6 +64,11 @@ def test_the_purity_check_sees_imports(tmp_path):
 
 def test_trace_imports_nothing_of_paxsim():
     assert not any(name.startswith(".") or name.startswith("paxsim") for name in imports(PKG / "trace.py"))
+    # so it keeps its own list of the protocol kinds a header may name
+    from paxsim.protocols import KINDS
+    from paxsim.trace import PROTOCOL_KINDS
+
+    assert PROTOCOL_KINDS == KINDS
 
 
 def test_checker_reads_only_traces():
