@@ -110,6 +110,10 @@ def test_a_compiled_sweep_writes_the_pure_sweeps_results_and_traces(compiled_tre
 ON_COMPILED = ["tests/test_sim.py", "tests/test_sim_hotpath.py", "tests/test_runtime_faults.py",
                "tests/test_determinism.py", "tests/test_bugs.py", "tests/test_streaming.py",
                "tests/test_clocks.py", "tests/test_kv_sim.py"]
+# How the command line takes a signal: nothing compiled is involved (the shrinking itself is
+# tested compiled by the other tests of test_bugs.py), and each takes seconds.
+OFF_COMPILED = [f"tests/test_bugs.py::test_ctrl_c_during_shrink_writes_the_smallest_violating_scenario_so_far[{s}]"
+                for s in ("SIGINT", "SIGTERM")]
 
 
 def test_compiled_passes_the_simulators_tests(compiled_tree):
@@ -119,7 +123,7 @@ def test_compiled_passes_the_simulators_tests(compiled_tree):
     env = _env(tree)
     env["PAXSIM_TEST_BUILD"] = "compiled"  # conftest checks that the compiled modules are what runs
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", "--durations=5",
-                           *ON_COMPILED],
+                           *ON_COMPILED, *(f"--deselect={t}" for t in OFF_COMPILED)],
                           cwd=tree, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     assert " passed" in proc.stdout.splitlines()[-1]
