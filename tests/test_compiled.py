@@ -110,10 +110,15 @@ def test_a_compiled_sweep_writes_the_pure_sweeps_results_and_traces(compiled_tre
 ON_COMPILED = ["tests/test_sim.py", "tests/test_sim_hotpath.py", "tests/test_runtime_faults.py",
                "tests/test_determinism.py", "tests/test_bugs.py", "tests/test_streaming.py",
                "tests/test_clocks.py", "tests/test_kv_sim.py"]
-# How the command line takes a signal: nothing compiled is involved (the shrinking itself is
-# tested compiled by the other tests of test_bugs.py), and each takes seconds.
+# Left to the pure build, to keep CI within its time: how the command line takes a signal
+# (nothing compiled is involved; shrinking itself is tested compiled by the rest of
+# test_bugs.py), and paxsim hunt's tables over many seeds (the same mutants and scenarios are
+# run compiled by the other tests of these files).
 OFF_COMPILED = [f"tests/test_bugs.py::test_ctrl_c_during_shrink_writes_the_smallest_violating_scenario_so_far[{s}]"
-                for s in ("SIGINT", "SIGTERM")]
+                for s in ("SIGINT", "SIGTERM")] + [
+    "tests/test_bugs.py::test_hunt_quick",
+    "tests/test_kv_sim.py::test_hunt_catches_a_multi_paxos_mutant_and_refuses_the_other_protocols",
+]
 
 
 def test_compiled_passes_the_simulators_tests(compiled_tree):
