@@ -36,8 +36,14 @@ def write(tmp_path):
 def compiled_tree(tmp_path_factory):
     """(tree, modules): a copy of the repository with the hot modules compiled
     by mypyc (setup.py, PAXSIM_COMPILE=1, via benchmarks/compiled.py), built
-    once per test session; `PYTHONPATH=tree python -m paxsim` runs it."""
+    once per test run; `PYTHONPATH=tree python -m paxsim` runs it.  The suite
+    runs on every core (pytest-xdist: `-n auto` in pyproject.toml): the first
+    worker to need the build makes it, in the run's shared temporary folder,
+    and any other waits for it rather than build it again."""
+    import fcntl
     import importlib.util
+    import json
+    import os
     import shutil
     import sys
     import sysconfig
@@ -50,12 +56,23 @@ def compiled_tree(tmp_path_factory):
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import compiled
 
-    tree = tmp_path_factory.mktemp("compiled") / "tree"
-    try:
-        modules = compiled.build(tree)
-    except compiled.BuildError as exc:
-        pytest.fail(str(exc))
-    return tree, modules
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's folder, above each worker's own
+    folder = shared / "compiled"
+    folder.mkdir(exist_ok=True)
+    built = folder / "built.json"
+    with open(folder / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not built.exists():
+            try:
+                built.write_text(json.dumps({"modules": compiled.build(folder / "tree")}))
+            except compiled.BuildError as exc:
+                built.write_text(json.dumps({"error": str(exc)}))
+    result = json.loads(built.read_text())
+    if "error" in result:
+        pytest.fail(result["error"])
+    return folder / "tree", result["modules"]
 
 
 @pytest.fixture(scope="session", autouse=True)

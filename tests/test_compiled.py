@@ -127,7 +127,7 @@ def test_compiled_passes_the_simulators_tests(compiled_tree):
         shutil.copytree(ROOT / name, tree / name, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
     env = _env(tree)
     env["PAXSIM_TEST_BUILD"] = "compiled"  # conftest checks that the compiled modules are what runs
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", "--durations=5",
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", "-x", "--durations=5",
                            *ON_COMPILED, *(f"--deselect={t}" for t in OFF_COMPILED)],
                           cwd=tree, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]

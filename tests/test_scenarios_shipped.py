@@ -13,7 +13,7 @@ SINGLE = [p for p in SCENARIOS if load_scenario(p).kind == "single-decree"]
 CORRECT = [p for p in SINGLE if load_scenario(p).storage == "durable"]
 BROKEN = [p for p in SINGLE if load_scenario(p).storage == "volatile"]
 KV = [p for p in SCENARIOS if load_scenario(p).kind == "multi-paxos"]
-KV_SEEDS = 60  # each KV run is a few hundred operations, linearizability-checked (paxsim sweep measured 2,000)
+KV_SEEDS = 100  # each KV run is a few hundred operations, linearizability-checked (paxsim sweep measured 2,000)
 
 
 def test_the_catalogue_is_complete():
