@@ -2026,6 +2026,8 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
     if strategy == "random" and max_states is None and time_limit is None:
         time_limit = 10.0
     model = ex.model_for(sc, budgets, prune=prune, reduce=reduction)
+    for key, why in _explore_ignores(sc):
+        click.echo(f"note: {scenario}: {key} is ignored: {why}", err=True)
     bar = None
     if progress is None:
         progress = sys.stderr.isatty() and not as_json
@@ -2100,6 +2102,20 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
     if result.bound == "interrupted":
         sys.exit(130)  # as any command stopped by Ctrl-C, with what it searched reported above
     sys.exit(EXIT_OK if result.exhausted else EXIT_BOUND)
+
+
+def _explore_ignores(sc) -> list[tuple[str, str]]:
+    """The scenario's keys that `paxsim explore` does not model and that
+    would change a simulated run: (key, why), for a note each."""
+    out = []
+    if sc.script is not None:
+        out.append(("script", "the search chooses every message's fate and every timer firing itself"))
+    if sc.clocks is not None and sc.clocks.skews:
+        out.append(("clocks", "the explorer has no time: a node's clock cannot skew what it searches"))
+    if sc.write_latency:
+        out.append(("protocol.write_latency", "writes to storage are instantaneous in the search, so a bug "
+                    "that needs a slow write (persist-after-reply) cannot show"))
+    return out
 
 
 def _label_text(model, label: tuple) -> str:

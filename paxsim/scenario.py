@@ -365,6 +365,12 @@ class Clocks:
     nodes: tuple[tuple[str, ClockSpec], ...] = ()
     random: tuple[float, float] | None = None  # (max |offset| ms, max |drift| ppm)
 
+    @property
+    def skews(self) -> bool:
+        """Whether any node's clock can differ from the simulation's."""
+        return (self.random is not None or self.default != ClockSpec()
+                or any(spec != ClockSpec() for _name, spec in self.nodes))
+
     def to_dict(self) -> dict:
         out: dict[str, Any] = {"default": self.default.to_dict(),
                                "nodes": {name: spec.to_dict() for name, spec in self.nodes}}

@@ -343,3 +343,28 @@ def test_the_summary_says_why_symmetry_is_off(runner):
     assert result.stdout.splitlines()[0].endswith("; symmetry asked for, but no two nodes are interchangeable)")
     off = runner.invoke(main, ["explore", TWO, "--no-symmetry"])
     assert off.stdout.splitlines()[0].endswith("; symmetry off)"), off.stdout
+
+
+def test_keys_the_search_does_not_model_are_named_in_a_note(runner):
+    """A scripted schedule, skewed clocks and a storage write latency change a
+    simulated run but not the search: each gets one note on stderr, and the
+    search runs as without them (same counts); a clock setting that skews
+    nothing gets no note."""
+    plain = runner.invoke(main, ["explore", TWO, "--json"])
+    assert plain.exit_code == 0 and plain.stderr == ""
+    script = ROOT / "scenarios" / "bugs" / "accept-keeps-promise.yaml"
+    cases = [
+        ([TWO, "--set", "protocol.write_latency=1"], ["protocol.write_latency"]),
+        ([TWO, "--set", "clocks.random={offset: 5, drift: 100}"], ["clocks"]),
+        ([TWO, "--set", "clocks.default={offset: 0}"], []),
+        ([str(script), "--max-states", "5"], ["script"]),
+    ]
+    for args, keys in cases:
+        result = runner.invoke(main, ["explore", *args, "--json"])
+        notes = result.stderr.splitlines()
+        assert [n.split(": ")[2] for n in notes] == [f"{k} is ignored" for k in keys], (args, notes)
+        assert all(n.startswith(f"note: {args[0]}: ") for n in notes)
+        if args[0] == TWO:
+            assert result.exit_code == 0
+            counts = ("states_visited", "unique_states", "transitions")
+            assert [json.loads(result.stdout)[k] for k in counts] == [json.loads(plain.stdout)[k] for k in counts]

@@ -37,7 +37,7 @@ from typing import Any
 from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector
 
 from .._version import __version__
-from ..scenario import ClockSpec, Scenario, ScenarioError, read_scenario_data
+from ..scenario import Scenario, ScenarioError, read_scenario_data
 from ..sim.faults import explicit
 from ..sim.network import NetworkModel
 from ..sim.streams import stream
@@ -80,9 +80,7 @@ def unsupported(scenario: Scenario, node_cmd: str | None = None) -> list[tuple[t
         out.append((("script",), "the real cluster cannot script message and timer fates: the relay draws every "
                     "message's fate from the network model and nodes fire their own timers, so the scripted "
                     "schedule would not be followed (replay it with 'paxsim run', or remove the key)"))
-    clocks = scenario.clocks
-    if clocks is not None and (clocks.random is not None or clocks.default != ClockSpec()
-                               or any(spec != ClockSpec() for _name, spec in clocks.nodes)):
+    if scenario.clocks is not None and scenario.clocks.skews:
         out.append((("clocks",), "the real cluster cannot skew node clocks: nodes run on the machine's clock, so "
                     "the offsets, drift and steps would not happen (run it with 'paxsim run', or remove the key)"))
     return out
