@@ -29,7 +29,7 @@ from .scenario import (
     _line,
     _split_values,
     apply_set,
-    parse_set,
+    parse_sets,
     read_scenario_data,
     scenario_from_dict,
 )
@@ -92,13 +92,8 @@ def plan_variants(scenario_path: str | Path, texts: list[str]) -> list[Variant]:
         if any(v.name == name for v in variants):
             raise SweepError(f"--variant {text}: the name {name} is used twice")
         d = data
-        given: set = set()
         try:
-            for s in sets:
-                set_name, path, values = parse_set(s, many=False)
-                if tuple(path) in given:  # the last would win, silently
-                    raise SweepError(f"--variant {text}: {set_name} is given twice; give it once")
-                given.add(tuple(path))
+            for _set_name, path, values in parse_sets(sets, flag=""):
                 if tuple(path) == ("seed",):
                     raise SweepError(f"--variant {text}: seed: every variant runs the seeds of --seeds, not "
                                      "the scenario's seed (drop it)")

@@ -1373,6 +1373,20 @@ def parse_set(text: str, many: bool = True) -> tuple[str, Path_, list]:
     return path_text, path, values
 
 
+def parse_sets(texts, many: bool = False, flag: str = "--set ",
+               hint: str = "give it once") -> list[tuple[str, Path_, list]]:
+    """parse_set of each --set text, refusing a path given twice (the last
+    would win, silently): "{flag}PATH is given twice; {hint}", where `hint`
+    may name the path as {name}."""
+    out: list[tuple[str, Path_, list]] = []
+    for text in texts:
+        name, path, values = parse_set(text, many=many)
+        if any(tuple(path) == tuple(seen) for _name, seen, _values in out):
+            raise OverrideError(f"{flag}{name} is given twice; {hint.format(name=name)}")
+        out.append((name, path, values))
+    return out
+
+
 def apply_set(data: dict, path: Path_, value: Any) -> dict:
     """A deep copy of `data` with `value` at `path` (mappings on the way are created)."""
     import copy
@@ -1418,12 +1432,7 @@ def load_variant(path: str | Path, sets=(), bugs=()) -> Scenario:
         return load_scenario(path)
     data, lines = read_scenario_data(path)
     data = add_bugs(data, bugs)
-    given: set = set()
-    for text in sets:
-        name, set_path, (value,) = parse_set(text, many=False)
-        if tuple(set_path) in given:  # the last would win, silently
-            raise OverrideError(f"--set {name} is given twice; give it once")
-        given.add(tuple(set_path))
+    for _name, set_path, (value,) in parse_sets(sets):
         data = apply_set(data, set_path, value)
     flags = " ".join([*(f"--bug {b}" for b in bugs), *(f"--set {t}" for t in sets)])
     return scenario_from_dict(data, f"{path} (with {flags})")

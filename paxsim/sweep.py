@@ -42,7 +42,7 @@ from .scenario import (
     add_bugs,
     ScenarioError,
     apply_set,
-    parse_set,
+    parse_sets,
     read_scenario_data,
     scenario_from_dict,
 )
@@ -156,13 +156,11 @@ def build_grid(scenario_path: str | Path, sets: Iterable[str], bugs=()) -> tuple
         data = add_bugs(data, bugs)
         base = scenario_from_dict(data, f"{scenario_path} (with {' '.join(f'--bug {b}' for b in bugs)})")
     axes = []
-    for text in sets:
-        name, path, values = parse_set(text)
+    for (name, path, values), text in zip(parse_sets(sets, many=True,
+                                                     hint="list every value in one --set {name}=V1,V2"), sets):
         if tuple(path) == ("seed",):
             raise SweepError(f"--set {text}: a sweep's runs take their seeds from --seeds, not from the "
                              "scenario's seed (drop it, or give --seeds)")
-        if any(name == a[0] for a in axes):
-            raise SweepError(f"--set {name} is given twice; list every value in one --set {name}=V1,V2")
         shown = [json.dumps(v, sort_keys=True) for v in values]
         twice = next((v for i, v in enumerate(shown) if v in shown[:i]), None)
         if twice is not None:  # one combination: its runs would be counted, and summarized, twice
