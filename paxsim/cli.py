@@ -175,11 +175,7 @@ def _not_an_input(output: Path | None, option: str, *inputs) -> None:
     if output is None or not output.exists():
         return
     for given in inputs:
-        try:
-            same = Path(given).exists() and os.path.samefile(output, given)
-        except OSError:
-            same = False
-        if same:
+        if _same_file(output, Path(given)):
             _bad_input(f"{output}: {option} would overwrite the input {given}; choose another file")
 
 
@@ -192,14 +188,18 @@ def _distinct_outputs(*named: tuple[str, Path | None]) -> None:
         if path is None:
             continue
         for other_option, other in seen:
-            try:
-                same = path.resolve() == other.resolve() or (path.exists() and other.exists()
-                                                             and os.path.samefile(path, other))
-            except OSError:
-                same = False
-            if same:
+            if _same_file(path, other):
                 _bad_input(f"{path}: {option} and {other_option} name the same file; give each its own")
         seen.append((option, path))
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file: the same path once resolved, or
+    two names (links) of one existing file."""
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
 
 
 def _fault_error(exc: BaseException):
@@ -1721,7 +1721,7 @@ def cluster(scenario: Path, seed: int | None, trace_path: Path | None, as_json: 
     """
     import tempfile
 
-    from .real.cluster import ClusterError, check_template, run_cluster
+    from .real.cluster import ClusterError, check_supported, check_template, run_cluster
 
     _not_an_input(trace_path, "--trace", scenario)
     if node_cmd is not None and bugs:
@@ -1729,7 +1729,8 @@ def cluster(scenario: Path, seed: int | None, trace_path: Path | None, as_json: 
                    "--node-cmd node, which runs its own code (drop --bug, or drop --node-cmd)")
     try:
         sc = load_variant(scenario, sets, bugs)
-    except (ScenarioError, OverrideError) as exc:
+        check_supported(sc, node_cmd, sets)  # before anything starts; names the --set that gave a key
+    except (ScenarioError, OverrideError, ClusterError) as exc:
         _bad_input(str(exc))
     if node_cmd is not None:
         try:

@@ -96,34 +96,30 @@ def _line_of(source: str, path: tuple) -> int | None:
     return lines.get(path)
 
 
-def check_supported(scenario: Scenario, node_cmd: str | None = None) -> None:
+def check_supported(scenario: Scenario, node_cmd: str | None = None, sets=()) -> None:
     """Refuse a scenario the real cluster cannot run faithfully: ClusterError
     (one line: the file, the line, the key and why; exit 2) before anything
-    starts."""
+    starts.  `sets`: the --set flags that made `scenario` (load_variant), so
+    that a refusal names the flag that gave the key rather than ask to
+    remove it from a file that lacks it.  (The command line refuses --bug
+    with --node-cmd itself.)"""
     problems = unsupported(scenario, node_cmd)
     if problems:
         path, why = problems[0]
-        flag = _flag_giving(scenario.source, path)
+        flag = _flag_giving(path, sets)
         if flag is not None:  # the key came from the command line: the file has nothing to remove
             why = why.replace("remove the key", f"drop {flag}")
         raise ClusterError(str(ScenarioError(scenario.source, _line_of(scenario.source, path), path, why)))
 
 
-def _flag_giving(source: str, path: tuple) -> str | None:
-    """The --set (or --bug) among `source`'s flags that gives the key
-    `path` or a key under it (load_variant names them: "FILE (with --set
-    a.b=1 --bug x)"), or None."""
-    if " (with " not in source:
-        return None
-    flags = source.split(" (with ", 1)[1].rstrip(")").split(" --")
-    dotted = ".".join(path)
-    for flag in reversed(flags):  # the last one given wins
-        name, _, arg = flag.lstrip("-").partition(" ")
-        if name == "bug" and path == ("protocol", "bugs"):
-            return "--bug " + arg
-        key = arg.split("=", 1)[0]
-        if name == "set" and (key == dotted or key.startswith(dotted + ".")):
-            return "--set " + arg
+def _flag_giving(path: tuple, sets) -> str | None:
+    """The --set (the last given, which wins) that gives the key `path` or
+    a key under it, or None."""
+    dotted = ".".join(map(str, path))
+    for text in reversed(sets):
+        key = text.split("=", 1)[0].strip()
+        if key == dotted or key.startswith((dotted + ".", dotted + "[")):
+            return "--set " + text
     return None
 
 
