@@ -4,7 +4,7 @@
 multi-paxos.  Two judges, both reading only trace events:
 
 * log safety, the protocol's own properties (`PROTOCOL.check`: agreement,
-  divergence, order, exactly-once), each finding a violation;
+  divergence, order, exactly-once, fail-stop), each finding a violation;
 * linearizability of the client history (`invoke` / `ok` / `fail` / `info`)
   against the key-value model (`paxsim.lin`, model kv): a history that is
   not linearizable is a `linearizability` violation, explained by the

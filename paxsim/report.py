@@ -116,7 +116,7 @@ def workload_text(header: dict, verdict: Verdict, reproduce: str) -> str:
     else:
         lines.append(f"messages:  {m.get('sent', 0)} sent, {m.get('delivered', 0)} delivered, {lost} lost, "
                      f"{m.get('duplicated', 0)} duplicated")
-    properties = ("agreement", "divergence", "order", "exactly-once")
+    properties = ("agreement", "divergence", "order", "exactly-once", "fail-stop")
     if w["log_safety"] == "holds":
         lines.append(f"log:       safe ({', '.join(properties)})")
     else:  # name what broke: the four together read as if all four had

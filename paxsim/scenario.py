@@ -48,7 +48,7 @@ SINGLE_ONLY = ("quorum", "retry", "learning")  # protocol keys multi-paxos does 
 MULTI_ONLY = ("window", "heartbeat", "election", "catchup_batch")
 VIOLATES = {
     "single-decree": ("agreement", "validity", "integrity", "acceptor", "fail-stop"),
-    "multi-paxos": ("agreement", "divergence", "order", "exactly-once", "linearizability"),
+    "multi-paxos": ("agreement", "divergence", "order", "exactly-once", "fail-stop", "linearizability"),
 }
 FAULT_KINDS = ("partition", "heal", "crash", "restart", "cut", "uncut")
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(us|ms|s)\s*$")

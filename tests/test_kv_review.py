@@ -105,7 +105,7 @@ def test_the_log_line_names_only_the_properties_that_broke(runner):
     kinds = {line.split(":")[0].strip() for line in result.output.split("verdict:")[1].splitlines()[1:]
              if line.startswith("  ") and not line.startswith("    ")}
     assert kinds == {"agreement"}
-    assert "log:       VIOLATED (agreement); holds: divergence, order, exactly-once\n" in result.output
+    assert "log:       VIOLATED (agreement); holds: divergence, order, exactly-once, fail-stop\n" in result.output
 
 
 def test_a_huge_number_of_keys_is_refused_in_one_line(runner, write):
@@ -382,3 +382,61 @@ def test_a_number_too_large_for_a_float_is_refused_not_read_as_infinity(runner, 
     res = runner.invoke(main, ["check", str(trace), "--json"])
     assert res.exit_code == 2, res.output
     assert res.stderr == f"{trace}:{len(lines)}: {number} is too large for a number (it would be infinite)\n"
+
+
+def _failover_trace(runner, tmp_path) -> list[dict]:
+    from .conftest import ROOT
+    trace = tmp_path / "t.jsonl"
+    result = runner.invoke(main, ["run", str(ROOT / "scenarios" / "kv-failover.yaml"), "--trace", str(trace)])
+    assert result.exit_code == 0 and "log:       safe" in result.output, result.output
+    return [json.loads(line) for line in trace.read_text().splitlines()]
+
+
+def _check(runner, tmp_path, events: list[dict]):
+    """`paxsim check --json` of `events`, renumbered in order."""
+    n = 0
+    for ev in events[1:]:
+        ev["seq"] = n
+        n += 1
+    path = tmp_path / "edited.jsonl"
+    path.write_text("".join(json.dumps(ev, sort_keys=True) + "\n" for ev in events))
+    result = runner.invoke(main, ["check", str(path), "--json"])
+    return result.exit_code, json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("act", ["voted", "decided", "executed"])
+def test_a_node_acting_while_down_is_a_fail_stop_violation(runner, tmp_path, act):
+    # Multi-Paxos events of a crashed node counted like a live node's: a vote
+    # cast while down went toward a quorum, and nothing said it could not be.
+    events = _failover_trace(runner, tmp_path)
+    crash = next(i for i, ev in enumerate(events) if ev.get("kind") == "crash")
+    node = events[crash]["node"]
+    restart = next(i for i, ev in enumerate(events) if ev.get("kind") == "restart" and ev["node"] == node)
+    code, clean = _check(runner, tmp_path, [dict(ev) for ev in events])
+    assert code == 0 and clean["status"] == "ok"
+    # another node's act while `node` is down, made `node`'s (twice: reported once)
+    at = next(i for i in range(crash + 1, restart) if events[i].get("kind") == act)
+    forged = [dict(events[at], node=node), dict(events[at], node=node)]
+    edited = [dict(ev) for ev in events[:at + 1]] + forged + [dict(ev) for ev in events[at + 1:]]
+    code, out = _check(runner, tmp_path, edited)
+    assert code == 1 and out["status"] == "violation"
+    found = [v for v in out["verdict"]["violations"] if v["kind"] == "fail-stop"]
+    crash_seq = edited[crash]["seq"]
+    assert [v["message"] for v in found] == [
+        f"{node} is down (crashed at seq {crash_seq}) but {act} at seq {edited[at + 1]['seq']}"]
+
+
+def test_a_restart_of_a_node_that_is_up_and_a_second_crash_are_fail_stop_violations(runner, tmp_path):
+    events = _failover_trace(runner, tmp_path)
+    crash = next(i for i, ev in enumerate(events) if ev.get("kind") == "crash")
+    node = events[crash]["node"]
+    other = next(n for n in events[0]["scenario"]["nodes"] if n != node)
+    edited = ([dict(ev) for ev in events[:crash + 1]] + [dict(events[crash])]
+              + [dict(ev, node=other) if ev.get("kind") == "restart" else dict(ev) for ev in events[crash + 1:]])
+    code, out = _check(runner, tmp_path, edited)
+    assert code == 1
+    messages = [v["message"] for v in out["verdict"]["violations"] if v["kind"] == "fail-stop"]
+    assert messages[0] == (f"{node} crashed at seq {edited[crash + 1]['seq']} while already down (crashed at seq "
+                           f"{edited[crash]['seq']})")
+    assert messages[1].startswith(f"{other} restarted at seq ") and messages[1].endswith(
+        " while up: a restart must follow a crash")

@@ -14,7 +14,10 @@ events are ignored).  Each finding names the seq numbers involved.
 * order: each replica executes slots 0, 1, 2, ... in order, each once, with
   no hole; a `restored` event (a start) resumes at the slot it names, and
   may never go back (each log only grows);
-* exactly-once: no replica applies a command `(client, req)` at two slots.
+* exactly-once: no replica applies a command `(client, req)` at two slots;
+* fail-stop: a node that is down votes, decides, executes, promises, leads
+  and restores nothing, and it is not crashed while down or restarted while
+  up.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any, Iterable
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # agreement | divergence | order | exactly-once
+    kind: str  # agreement | divergence | order | exactly-once | fail-stop
     message: str
     seqs: tuple[int, ...] = ()
 
@@ -368,7 +371,50 @@ def exactly_once(events: Iterable[dict]) -> list[Finding]:
     return ExactlyOnce.over(events)
 
 
-PROPERTIES = (Agreement, Chosen, Divergence, Order, ExactlyOnce)
+class FailStop(_Property):
+    """A crashed node does nothing until it restarts; it is not crashed
+    while down, or restarted while up."""
+
+    ACTS = {"voted": "voted", "decided": "decided", "executed": "executed", "promised": "promised",
+            "leading": "took the lead", "restored": "restored its log"}
+
+    def __init__(self) -> None:
+        self.down: dict[str, int] = {}  # node -> seq of the crash that took it down, while it is down
+        self.told: set[int] = set()  # crashes whose node's first act while down is reported (one finding each)
+        self.found = []
+
+    def feed(self, ev: dict) -> None:
+        kind = ev.get("kind")
+        down = self.down
+        if kind == "crash":
+            node = ev["node"]
+            if node in down:
+                self.found.append(Finding(
+                    "fail-stop", f"{node} crashed at seq {ev['seq']} while already down (crashed at seq "
+                    f"{down[node]})", (down[node], ev["seq"])))
+            else:
+                down[node] = ev["seq"]
+        elif kind == "restart":
+            node = ev["node"]
+            if down.pop(node, None) is None:
+                self.found.append(Finding(
+                    "fail-stop", f"{node} restarted at seq {ev['seq']} while up: a restart must follow a crash",
+                    (ev["seq"],)))
+        elif down and kind in self.ACTS:
+            crashed = down.get(ev["node"])
+            if crashed is not None and crashed not in self.told:
+                self.told.add(crashed)
+                self.found.append(Finding(
+                    "fail-stop", f"{ev['node']} is down (crashed at seq {crashed}) but {self.ACTS[kind]} at seq "
+                    f"{ev['seq']}", (crashed, ev["seq"])))
+
+
+def fail_stop(events: Iterable[dict]) -> list[Finding]:
+    """A crashed node does nothing until it restarts."""
+    return FailStop.over(events)
+
+
+PROPERTIES = (Agreement, Chosen, Divergence, Order, ExactlyOnce, FailStop)
 
 
 class LogSafety:
@@ -377,8 +423,9 @@ class LogSafety:
     gives them over the whole list."""
 
     KINDS = {  # the events each property reads (Chosen also reads the first event: the header)
-        "voted": (Chosen,), "decided": (Chosen, Agreement), "restored": (Order,),
-        "executed": (Chosen, Agreement, Divergence, Order, ExactlyOnce),
+        "voted": (Chosen, FailStop), "decided": (Chosen, Agreement, FailStop), "restored": (Order, FailStop),
+        "executed": (Chosen, Agreement, Divergence, Order, ExactlyOnce, FailStop),
+        "promised": (FailStop,), "leading": (FailStop,), "crash": (FailStop,), "restart": (FailStop,),
     }
 
     def __init__(self) -> None:
