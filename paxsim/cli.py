@@ -2077,7 +2077,8 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
                    f"symmetry {'on' if result.symmetry else 'off' if not b['symmetry'] else 'asked for, but no two nodes are interchangeable'})")
         click.echo(f"states:      {result.visited} visited, {result.unique} unique, {result.transitions} transitions "
                    f"({result.pruned} pruned, {result.covered} covered), max depth {result.max_depth}")
-        click.echo(f"speed:       {result.states_per_second:,.0f} states/s, {result.seconds:.2f} s, "
+        click.echo(f"speed:       {result.states_per_second:,.0f} unique states/s, {result.visited_per_second:,.0f} "
+                   f"visited/s, {result.seconds:.2f} s, "
                    f"peak memory {result.peak_rss_mib:.0f} MiB")
         if result.violation is not None:
             kind, message = result.violation

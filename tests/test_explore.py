@@ -368,3 +368,18 @@ def test_keys_the_search_does_not_model_are_named_in_a_note(runner):
             assert result.exit_code == 0
             counts = ("states_visited", "unique_states", "transitions")
             assert [json.loads(result.stdout)[k] for k in counts] == [json.loads(plain.stdout)[k] for k in counts]
+
+
+def test_speed_counts_unique_and_visited_states_apart(runner):
+    """A random walk comes back to states it has seen: its speed line gives
+    both rates, each its count over the same seconds (the JSON too)."""
+    code, data, result = explore_json(runner, THREE, "--strategy", "random", "--max-states", "300")
+    assert code == 3 and data["unique_states"] == 300 and data["states_visited"] > 300
+    assert data["visited_per_second"] > data["states_per_second"] > 0
+    ratio = data["visited_per_second"] / data["states_per_second"]
+    assert abs(ratio - data["states_visited"] / data["unique_states"]) < 0.01 * ratio
+    text = runner.invoke(main, ["explore", THREE, "--strategy", "random", "--max-states", "300"]).stdout
+    speed = next(line for line in text.splitlines() if line.startswith("speed:"))
+    unique, visited = (float(part.split()[0].replace(",", "")) for part in speed[len("speed:"):].split(", ")[:2])
+    assert speed.split(", ")[0].endswith(" unique states/s") and speed.split(", ")[1].endswith(" visited/s")
+    assert visited > unique

@@ -47,14 +47,22 @@ class Result:
 
     @property
     def states_per_second(self) -> float:
+        """Unique states found per second."""
         return self.unique / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def visited_per_second(self) -> float:
+        """States expanded per second: what a random walk, which comes back to
+        states it has seen, spends its time on."""
+        return self.visited / self.seconds if self.seconds > 0 else 0.0
 
     def to_json(self) -> dict:
         return {
             "strategy": self.strategy, "states_visited": self.visited, "unique_states": self.unique,
             "transitions": self.transitions, "pruned": self.pruned,
             "covered": self.covered, "max_depth": self.max_depth, "seconds": round(self.seconds, 3),
-            "states_per_second": round(self.states_per_second, 1), "exhausted": self.exhausted,
+            "states_per_second": round(self.states_per_second, 1),
+            "visited_per_second": round(self.visited_per_second, 1), "exhausted": self.exhausted,
             "bound": self.bound, "symmetry": self.symmetry, "peak_rss_mib": round(self.peak_rss_mib, 1),
             "violation": None if self.violation is None else {"kind": self.violation[0],
                                                               "message": self.violation[1]},
