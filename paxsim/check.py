@@ -631,10 +631,19 @@ def _explain_two_chosen(a: Chosen, b: Chosen, ctx: _Context) -> Violation:
         promise_seq = ctx.promises.get((n, pb))
         sent = ctx.promise_msgs.get((n, prop["node"], pb))
         if promise_seq is not None and promise_seq < vote_seq:
+            between = [r for r in restarts.get(n, []) if promise_seq < r["seq"] < vote_seq]
+            volatile = [r["seq"] for r in between if r.get("storage") == "volatile"]
+            if volatile:  # the restart, not the acceptor's rule, is what lost the promise
+                why = (f"it restarted with volatile storage in between (seq {_seqs(volatile)}) and forgot its "
+                       f"promise")
+            else:
+                why = "an acceptor must refuse ballots below its promise" + (
+                    f"; it restarted with durable storage in between (seq {_seqs([r['seq'] for r in between])}), "
+                    f"which should have kept its promise" if between else "")
             details.append(
                 f"{n} promised {fmt_ballot(pb)} (seq {promise_seq}) and then voted at the lower ballot "
-                f"{fmt_ballot(lb)} (seq {vote_seq}): an acceptor must refuse ballots below its promise")
-            seqs += [promise_seq, vote_seq]
+                f"{fmt_ballot(lb)} (seq {vote_seq}): {why}")
+            seqs += [promise_seq, vote_seq] + [r["seq"] for r in between]
             continue
         if sent is None:
             if have_promises or promise_seq is not None:

@@ -71,6 +71,33 @@ def test_vote_below_promise_is_named():
                                     "an acceptor must refuse ballots below its promise"]
 
 
+@pytest.mark.parametrize("storage", ["volatile", "durable"])
+def test_a_promise_lost_to_a_restart_names_the_restart(storage):
+    # Paxos on volatile storage: n2 promised (2, n3), restarted with nothing, and then
+    # voted at (1, n1), a value the new ballot did not know.  The explanation blamed
+    # the acceptor's rule, as if n2's code were wrong, and never named the restart.
+    t = Trace()
+    t.vote("n1", (1, "n1"), "a")  # seq 0
+    t.add("promise", node="n2", ballot=[2, "n3"])  # seq 1
+    t.add("crash", node="n2")  # seq 2
+    t.add("restart", node="n2", storage=storage)  # seq 3
+    t.vote("n2", (1, "n1"), "a")  # seq 4
+    t.add("propose", node="n3", ballot=[2, "n3"], value="b", quorum=["n3", "n2"])
+    t.vote("n3", (2, "n3"), "b").vote("n2", (2, "n3"), "b")
+    v = check(t.end().events)
+    agreement = [x for x in v.violations if x.kind == "agreement"]
+    text = agreement[0].explain()
+    if storage == "volatile":
+        assert ("n2 promised (2, n3) (seq 1) and then voted at the lower ballot (1, n1) (seq 4): it restarted "
+                "with volatile storage in between (seq 3) and forgot its promise") in text
+        assert "must refuse" not in text
+    else:  # its storage kept the promise: the acceptor broke the rule, and the restart is named
+        assert ("n2 promised (2, n3) (seq 1) and then voted at the lower ballot (1, n1) (seq 4): an acceptor must "
+                "refuse ballots below its promise; it restarted with durable storage in between (seq 3), which "
+                "should have kept its promise") in text
+    assert {1, 3, 4} <= set(agreement[0].seqs)
+
+
 def test_same_value_chosen_twice_is_fine():
     t = Trace()
     t.vote("n1", (1, "n1"), "a").vote("n2", (1, "n1"), "a")
