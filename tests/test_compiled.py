@@ -110,15 +110,6 @@ def test_a_compiled_sweep_writes_the_pure_sweeps_results_and_traces(compiled_tre
 ON_COMPILED = ["tests/test_sim.py", "tests/test_sim_hotpath.py", "tests/test_runtime_faults.py",
                "tests/test_determinism.py", "tests/test_bugs.py", "tests/test_streaming.py",
                "tests/test_clocks.py", "tests/test_kv_sim.py"]
-# Left to the pure build, to keep CI within its time: how the command line takes a signal
-# (nothing compiled is involved; shrinking itself is tested compiled by the rest of
-# test_bugs.py), and paxsim hunt's tables over many seeds (the same mutants and scenarios are
-# run compiled by the other tests of these files).
-OFF_COMPILED = [f"tests/test_bugs.py::test_ctrl_c_during_shrink_writes_the_smallest_violating_scenario_so_far[{s}]"
-                for s in ("SIGINT", "SIGTERM")] + [
-    "tests/test_bugs.py::test_hunt_quick",
-    "tests/test_kv_sim.py::test_hunt_catches_a_multi_paxos_mutant_and_refuses_the_other_protocols",
-]
 
 
 def test_compiled_passes_the_simulators_tests(compiled_tree):
@@ -127,9 +118,8 @@ def test_compiled_passes_the_simulators_tests(compiled_tree):
         shutil.copytree(ROOT / name, tree / name, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
     env = _env(tree)
     env["PAXSIM_TEST_BUILD"] = "compiled"  # conftest checks that the compiled modules are what runs
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", "-x", "--durations=5",
-                           *ON_COMPILED, *(f"--deselect={t}" for t in OFF_COMPILED)],
-                          cwd=tree, env=env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", "-x",
+                           "--durations=5", *ON_COMPILED], cwd=tree, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     assert " passed" in proc.stdout.splitlines()[-1]
 
