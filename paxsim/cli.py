@@ -523,9 +523,10 @@ def check(trace: Path, as_json: bool) -> None:
       paxsim check run.jsonl
       paxsim check run.jsonl --json
 
-    Exit status 1 if the trace shows a violation (agreement, validity,
-    integrity, or the acceptor and fail-stop rules they rest on), or misses
-    its scenario's expect block; 2 if it is malformed (one line naming the
+    Exit status 1 if the trace shows a violation (single-decree: agreement,
+    validity, integrity, or the acceptor and fail-stop rules they rest on;
+    Multi-Paxos: agreement, divergence, order, exactly-once, fail-stop or
+    linearizability), or misses its scenario's expect block; 2 if it is malformed (one line naming the
     line and field; client events too), or incomplete (no 'end' event)
     without a violation; 3 if it shows no violation but its client history's
     linearizability is undecided (the search hit its time limit and the
