@@ -23,32 +23,34 @@ from paxsim.trace import read_trace
 
 from .test_real_cluster import TIMEOUT, assert_nothing_left, procs  # noqa: F401 (procs: a fixture)
 
-# n1's messages to n2 take 400 ms, so n2 votes for n1's 'a' at about 800 ms
-# and n1's learn would reach it at about 1200 ms: n2 is killed at 1000 ms,
+# n1's messages to n2 take 1000 ms, so n2 votes for n1's 'a' at about 2000 ms
+# and n1's learn would reach it at about 3000 ms: n2 is killed at 2500 ms,
 # between the two, and comes back cut off from n1 with n3, which proposes
-# 'b' at 2500 ms.  A correct n2 reports its vote in its promise and n3
-# proposes 'a'; an amnesiac n2 reports nothing and 'b' is chosen too.
+# 'b' at 4000 ms.  A correct n2 reports its vote in its promise and n3
+# proposes 'a'; an amnesiac n2 reports nothing and 'b' is chosen too.  (The
+# processes run on wall clocks: half a second either side of the kill
+# leaves room for a machine busy with other tests; 200 ms did not.)
 AMNESIA = """
 name: amnesia-exposed
 seed: 1
-duration: 8s
+duration: 20s
 stop: when-decided
 nodes: 3
 protocol:
-  retry: {timeout: 1000ms, backoff: 1.5, jitter: 0.0, max: 1000ms}
+  retry: {timeout: 2500ms, backoff: 1.5, jitter: 0.0, max: 2500ms}
   storage: durable
 proposers:
   - {node: n1, value: a, at: 0ms}
-  - {node: n3, value: b, at: 2500ms}
+  - {node: n3, value: b, at: 4000ms}
 network:
   latency: {dist: constant, value: 2ms}
   links:
-    - {from: n1, to: n2, latency: {dist: constant, value: 400ms}}
+    - {from: n1, to: n2, latency: {dist: constant, value: 1000ms}}
 faults:
   - {at: 0ms, partition: [[n1, n2], [n3]]}
-  - {at: 1000ms, crash: n2}
-  - {at: 1010ms, partition: [[n1], [n2, n3]]}
-  - {at: 1050ms, restart: n2}
+  - {at: 2500ms, crash: n2}
+  - {at: 2510ms, partition: [[n1], [n2, n3]]}
+  - {at: 2550ms, restart: n2}
 """
 
 WIRE_NODE = (f"{sys.executable} -m paxsim node --name {{name}} --port {{port}} --peers {{peers}} --data {{data}} "
