@@ -437,7 +437,6 @@ def summarize_compare(scenario_path: str, variants: list[Variant], records: list
                 withheld[name] = {"seeds": have, "needed": seeds_needed(k)}
                 pair[f"{name}_diff_ci"] = [None, None]
         pair["intervals_withheld"] = withheld
-        pair["violating_runs_diff"] = int(vv.sum() - bv.sum())
         pairs.append(pair)
     return {"scenario": scenario_path, "seeds": n, "mode": "common random numbers", "confidence": CONFIDENCE,
             "variants": per_variant, "pairs": pairs,

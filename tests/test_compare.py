@@ -4,6 +4,8 @@ the share of message fates two variants share, and safety per variant."""
 import json
 import shlex
 
+import pytest
+
 from paxsim.cli import main
 from paxsim.scenario import load_scenario
 from paxsim.sim import simulate
@@ -71,7 +73,11 @@ def test_a_buggy_variant_shows_its_violations_beside_a_clean_baseline(runner):
     durable, volatile = data["variants"]
     assert durable["violating_runs"] == 0 and durable["violations"] == []
     assert volatile["violating_runs"] > 0
-    assert data["pairs"][0]["violating_runs_diff"] == volatile["violating_runs"]
+    # a share of the runs, as undecided_diff, in the unit of its own interval
+    pair = data["pairs"][0]
+    assert pair["violating_runs_diff"] == pytest.approx(volatile["violating_runs"] / 40)
+    lo, hi = pair["violating_runs_diff_ci"]
+    assert 0 < lo <= pair["violating_runs_diff"] <= hi < 1
     text = runner.invoke(main, ["compare", VOLATILE, "--seeds", "0:40", "-j", "1", "--variant",
                                 "durable:protocol.storage=durable", "--variant", "volatile:"]).stdout
     assert "violated in" in text and "of variant volatile" in text
