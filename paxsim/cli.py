@@ -828,8 +828,11 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
         if bar is not None:
             bar.close()
         why = f" ({exc})" if isinstance(exc, sw.WorkerLost) else ""
-        click.echo(f"interrupted{why}: finished runs are in {output}; continue with the same command and --resume",
-                   err=True)
+        if output.exists():
+            click.echo(f"interrupted{why}: finished runs are in {output}; continue with the same command and "
+                       "--resume", err=True)
+        else:  # before the results file was made (connecting to a scheduler, say): nothing to resume
+            click.echo(f"interrupted{why}: before any run ({output} was not made)", err=True)
         sys.exit(130)
     except Exception as exc:
         if _fault_error(exc) is None:

@@ -527,6 +527,42 @@ class ProcessExecutor:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _probe_scheduler(address: str, timeout: float = 10.0) -> None:
+    """SweepError unless a Dask scheduler answers at `address` within
+    `timeout` seconds.  distributed's Client waits forever on a server that
+    accepts the connection and never answers in Dask's protocol (an HTTP
+    server), and on one that answers something else it can fail anywhere
+    (a 3 EiB allocation for the length an SSH banner gave): asked for its
+    identity first, within a deadline, such an address is refused in one
+    line."""
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def identity():
+        comm = await connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    try:
+        reply = asyncio.run(asyncio.wait_for(identity(), timeout))
+    except ValueError as exc:  # distributed's words for an address it cannot parse
+        raise SweepError(f"--scheduler {address}: not a scheduler address like tcp://HOST:PORT ({exc})") from None
+    except (OSError, TimeoutError, asyncio.TimeoutError) as exc:
+        raise SweepError(f"--scheduler {address}: cannot connect ({str(exc) or f'no answer within {timeout:g} s'})") \
+            from None
+    except Exception as exc:  # it answered, in no protocol distributed reads
+        said = " ".join(str(exc).split())[:120]
+        raise SweepError(f"--scheduler {address}: not a Dask scheduler (its answer could not be read: "
+                         f"{type(exc).__name__}: {said})") from None
+    if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
+        raise SweepError(f"--scheduler {address}: not a Dask scheduler (asked who it is, it said "
+                         f"{' '.join(repr(reply).split())[:120]})")
+
+
 class DaskExecutor:
     """A Dask cluster (`distributed`); workers need paxsim installed."""
 
@@ -537,6 +573,7 @@ class DaskExecutor:
             from distributed import Client
         except ImportError:
             raise SweepError("--scheduler needs the Dask extra: pip install 'paxsim[dask]'") from None
+        _probe_scheduler(address)
         try:
             self.client = Client(address, timeout="10s")
         except ValueError as exc:  # distributed's words for an address it cannot parse

@@ -315,6 +315,73 @@ def test_bad_scheduler_address(runner, tmp_path):
     assert result.exit_code == 2 and "cannot connect" in result.stderr and result.stderr.count("\n") == 1
 
 
+class _NotDask:
+    """A loopback server that is no Dask scheduler: `banner` bytes to each
+    connection (an SSH server's greeting), or, with None, silence while it
+    reads (an HTTP server waiting for a request line)."""
+
+    def __init__(self, banner: bytes | None) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.address = f"tcp://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.banner = banner
+        self.conns: list = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+            if self.banner is not None:
+                conn.sendall(self.banner)
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.conns:
+            conn.close()
+
+
+@pytest.mark.parametrize("banner", [b"SSH-2.0-OpenSSH_9.6\r\n" * 4, None], ids=["ssh", "silent"])
+def test_a_server_that_is_no_dask_scheduler_is_refused_in_one_line(runner, tmp_path, banner):
+    # An SSH banner read as Dask's framing asked numpy for 3 EiB: a MemoryError traceback,
+    # exit 1 (a violation's status).  A server that never answers (HTTP) made it wait forever.
+    server = _NotDask(banner)
+    try:
+        result = runner.invoke(main, ["sweep", LOSSY, "--seeds", "0:2", "--scheduler", server.address,
+                                      "-o", str(tmp_path / "x.jsonl")])
+    finally:
+        server.close()
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    expected = "not a Dask scheduler" if banner else "cannot connect (no answer within 10 s)"
+    assert result.stderr.startswith(f"--scheduler {server.address}: {expected}"), result.stderr
+    assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_interrupted_before_any_run_says_nothing_was_written(tmp_path):
+    server = _NotDask(None)
+    proc = subprocess.Popen([sys.executable, "-m", "paxsim", "sweep", LOSSY, "--seeds", "0:2", "--scheduler",
+                             server.address, "-o", "x.jsonl"], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(3)  # waiting for the scheduler's answer
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        server.close()
+    assert proc.returncode == 130, err
+    assert err == "interrupted: before any run (x.jsonl was not made)\n"
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.slow
 def test_worker_memory_stays_flat():
     """A worker keeps nothing of a run once it is checked: what is still
