@@ -1067,7 +1067,7 @@ def list_bugs() -> None:
     Example:
       paxsim bugs
       paxsim sweep scenarios/hunt/crashes.yaml --bug amnesia --seeds 0:2000
-      paxsim run scenarios/kv-partition.yaml --bug stale-read
+      paxsim run scenarios/kv-partition.yaml --bug stale-read --seed 0
     """
     from .protocols.multi import BUGS as MULTI_BUGS
 

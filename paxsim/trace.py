@@ -415,6 +415,10 @@ def _check_first(source: str, number: int, ev: dict) -> bool:
         raise TraceError(source, number, f"this is a paxsim sweep results file, not a trace: the traces of its "
                          f"violating runs are in {name}.traces/ (paxsim check one of those), and any run's "
                          f"'reproduce' command with --trace FILE writes its trace")
+    if kind == "start" and "port" in ev:
+        raise TraceError(source, number, "this is a paxsim node's own event log (DATA/trace.jsonl), not a run's "
+                         "trace: 'paxsim cluster SCENARIO --trace FILE' merges every node's log into one trace "
+                         "that paxsim check reads")
     if kind != "header":
         raise TraceError(source, number, f"expected a 'header' event first, found {kind!r}")
     if ev.get("format") != FORMAT:

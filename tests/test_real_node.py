@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from .real_helpers import Processes, env, http, start_node
+from .real_helpers import Processes, env, http, start_node, wait_for
 
 
 @pytest.fixture
@@ -200,3 +200,17 @@ def test_a_state_file_with_nonsense_in_it_is_refused(procs, tmp_path, state):
     assert not first.startswith("READY"), f"the node started from {state}"
     err = proc.stderr.read()
     assert proc.wait(timeout=60) == 2 and err.count("\n") == 1 and "state.json: not a node state file" in err, err
+
+
+def test_check_of_a_nodes_own_log_says_what_it_is(procs, tmp_path):
+    # 'paxsim check DATA/trace.jsonl' said only "expected a 'header' event first, found 'start'"
+    data = tmp_path / "n1"
+    start_node(procs, "n1", data)
+    log = data / "trace.jsonl"
+    wait_for(lambda: log.exists() and log.read_text().strip(), what="the node's log")
+    proc = subprocess.run([sys.executable, "-m", "paxsim", "check", str(log)], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == (f"{log}:1: this is a paxsim node's own event log (DATA/trace.jsonl), not a run's trace: "
+                           "'paxsim cluster SCENARIO --trace FILE' merges every node's log into one trace that "
+                           "paxsim check reads\n")
