@@ -945,11 +945,13 @@ def shrink(scenario: Path, seed: int, bugs, sets, output: Path, budget: int, pro
 @click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path), help="Also write the table here.")
 @click.option("--write-bugs", type=PathParam(file_okay=False, path_type=Path),
               help="Write each bug's shrunk scenario into this directory (BUG.yaml).")
+@click.option("--force", is_flag=True,
+              help="Replace an existing -o file and BUG.yaml files in --write-bugs (refused otherwise).")
 @click.option("--quick", is_flag=True, help="Tiny sizes, to see that it works.")
 @click.option("--progress/--no-progress", default=None,
               help="Show a progress bar [default: when stderr is a terminal].")
 def hunt(profiles, bugs, ranges: int, range_size: int, correct_seeds: int, jobs, output, write_bugs,
-         quick: bool, progress: bool | None) -> None:
+         force: bool, quick: bool, progress: bool | None) -> None:
     """Measure how fast sweeps catch each deliberate bug, and shrink each.
 
     For every bug and fault profile: seeds to the first violation over
@@ -959,7 +961,8 @@ def hunt(profiles, bugs, ranges: int, range_size: int, correct_seeds: int, jobs,
 
     \b
     Examples:
-      paxsim hunt -o hunt.md --write-bugs scenarios/bugs
+      paxsim hunt -o hunt.md --write-bugs bugs/
+      paxsim hunt -o hunt.md --write-bugs scenarios/bugs --force   # renew the shipped counterexamples
       paxsim hunt --bug amnesia --profile scenarios/hunt/crashes.yaml --ranges 5
       paxsim hunt --quick
       paxsim hunt --profile scenarios/kv-partition.yaml --bug stale-read --ranges 3 --range-size 500 \\
@@ -1005,7 +1008,13 @@ def hunt(profiles, bugs, ranges: int, range_size: int, correct_seeds: int, jobs,
     if output:
         _writable_parent(output, "the table")
         _not_an_input(output, "-o", *profiles)
+        if output.exists() and not force:  # refused now, not after the hunt: nothing a user made is lost
+            _bad_input(f"{output} exists: choose another -o, or give --force to replace it")
     if write_bugs:
+        taken = [path for path in h.counterexample_paths(bug_list, write_bugs) if path.exists()]
+        if taken and not force:
+            _bad_input(f"{taken[0]} exists: --write-bugs would replace it; choose another directory, or give "
+                       "--force (to renew the shipped counterexamples in scenarios/bugs)")
         try:
             write_bugs.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -265,18 +265,30 @@ def _correct_cell(counts: tuple[int, int, int]) -> str:
         f", {undecided:,} undecided (a linearizability search hit its time limit)" if undecided else "")
 
 
+def counterexample_path(bug_set: str, directory: Path) -> Path | None:
+    """Where write_counterexamples puts the shrunk scenario of `bug_set`
+    (a bug or a combination a+b: its first bug's name), None for a control."""
+    names = bug_set.split("+")
+    return None if set(names) <= CONTROL_BUGS else Path(directory) / f"{names[0]}.yaml"
+
+
+def counterexample_paths(bug_sets, directory: Path) -> list[Path]:
+    """Every file write_counterexamples may write for a hunt of `bug_sets`."""
+    return [p for p in (counterexample_path(b, directory) for b in bug_sets) if p is not None]
+
+
 def write_counterexamples(result: dict, directory: Path) -> list[Path]:
     """Each bug's shrunk scenario as DIRECTORY/BUG.yaml (the first bug of a combination)."""
     from .shrink import to_yaml
 
     written = []
     for bug_set, (_, seed, res, path_text) in result["shrunk"].items():
-        names = bug_set.split("+")
-        if set(names) <= CONTROL_BUGS:
+        path = counterexample_path(bug_set, directory)
+        if path is None:
             continue
+        names = bug_set.split("+")
         flags = "".join(f" --bug {b}" for b in names) + "".join(
             f" --set {s}" for b in names for s in NEEDS.get(b, ()))
-        path = directory / f"{names[0]}.yaml"
         path.write_text(to_yaml(res, f"{path_text} --seed {seed}{flags}"), encoding="utf-8")
         written.append(path)
     return written

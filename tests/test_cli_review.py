@@ -536,3 +536,25 @@ def test_a_set_path_given_twice_is_refused_not_the_last_silently_taken(runner):
 def test_an_exponential_latency_is_an_exponential(runner):
     res = runner.invoke(main, ["run", str(ROOT / "scenarios/lossy.yaml"), "--set", "network.latency.median=2ms"])
     assert res.exit_code == 2 and "unexpected key 'median' for an exponential latency (it takes mean)" in res.stderr
+
+
+def test_hunt_refuses_to_replace_a_table_or_a_counterexample_without_force(runner, tmp_path):
+    # hunt wrote over an existing -o file and the shipped counterexamples silently;
+    # shrink and explore -o refuse to
+    table = tmp_path / "hunt.md"
+    table.write_text("my notes\n")
+    result = runner.invoke(main, [*HUNT, "-o", str(table)])
+    one_line_exit_2(result, str(table), "exists")
+    assert result.stdout == "" and table.read_text() == "my notes\n"  # refused before hunting
+    bugs = tmp_path / "bugs"
+    bugs.mkdir()
+    (bugs / "amnesia.yaml").write_text("mine\n")
+    result = runner.invoke(main, [*HUNT, "--write-bugs", str(bugs)])
+    one_line_exit_2(result, str(bugs / "amnesia.yaml"), "--force")
+    assert (bugs / "amnesia.yaml").read_text() == "mine\n"
+    # --force replaces both (40 seeds catch amnesia on this profile; the shrunk scenario violates)
+    result = runner.invoke(main, [*HUNT, "--range-size", "40", "-o", str(table), "--write-bugs", str(bugs), "--force"])
+    assert result.exit_code == 0, result.output
+    assert table.read_text().startswith("Seeds to the first violation")
+    run = runner.invoke(main, ["run", str(bugs / "amnesia.yaml")])
+    assert run.exit_code == 1 and "expect:    met" in run.stdout
