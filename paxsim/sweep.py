@@ -101,6 +101,7 @@ class Combo:
     index: int
     params: tuple[tuple[str, Any], ...]
     scenario: dict  # normalized, validated
+    bugs: tuple[str, ...] = ()  # the sweep's --bug names (in scenario's protocol.bugs already), for the label
 
     @property
     def key(self) -> str:
@@ -115,7 +116,8 @@ class Combo:
 
     @property
     def label(self) -> str:
-        return " ".join(f"{k}={_show(v)}" for k, v in self.params) or "(scenario as written)"
+        return " ".join(f"{k}={_show(v)}" for k, v in self.params) or (
+            f"(scenario with {' '.join(f'--bug {b}' for b in self.bugs)})" if self.bugs else "(scenario as written)")
 
     def set_args(self) -> str:
         return "".join(f" --set {shlex.quote(f'{k}={_yaml_scalar(v)}')}" for k, v in self.params)
@@ -179,7 +181,7 @@ def build_grid(scenario_path: str | Path, sets: Iterable[str], bugs=()) -> tuple
             params.append((name, value))
         label = " ".join(f"{n}={_show(v)}" for n, v in params)
         scenario = scenario_from_dict(d, f"{scenario_path} (with --set {label})") if params else base
-        combos.append(Combo(index, tuple(params), scenario.to_dict()))
+        combos.append(Combo(index, tuple(params), scenario.to_dict(), tuple(bugs)))
     return combos, base
 
 

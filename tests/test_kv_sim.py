@@ -399,7 +399,7 @@ def test_sweep_exits_3_when_a_runs_linearizability_is_undecided(runner, tmp_path
     assert row.split()[-2:] == ["0", "0"]  # lin unknown 0, violations 0
     undecided = runner.invoke(main, [*args, str(tmp_path / "kv3.jsonl"), "--bug", "stale-read"])
     assert undecided.exit_code == 3, undecided.output
-    row = next(line for line in undecided.stdout.splitlines() if line.startswith("(scenario as written)"))
+    row = next(line for line in undecided.stdout.splitlines() if line.startswith("(scenario with --bug stale-read)"))
     assert row.split()[-2:] == ["2", "0"]  # lin unknown 2, violations 0
 
 
