@@ -219,7 +219,7 @@ class Checker:
         self.votes: dict[tuple, dict[str, int]] = {}  # (ballot, value) -> acceptor -> seq of first vote
         self.chosen: list[Chosen] = []
         self.chosen_keys: set = set()
-        self.promises: dict[tuple, int] = {}  # (node, ballot) -> seq
+        self.promises: dict[tuple, list[int]] = {}  # (node, ballot) -> seqs of its promises, in order
         self.promise_sends: list[dict] = []
         self.proposes: dict[tuple, dict] = {}  # ballot -> first propose event
         self.restarts: dict[str, list[dict]] = {}
@@ -258,7 +258,7 @@ class Checker:
                         bound[node] = (ballot, seq, kind)
                     if kind == "promise":
                         if self.explain:
-                            self.promises.setdefault((node, ballot), seq)
+                            self.promises.setdefault((node, ballot), []).append(seq)
                         return
                     key = (ballot, ev["value"])
                     voters = self.votes.get(key)
@@ -321,7 +321,7 @@ class Checker:
             elif b is None or ballot > b[0]:
                 self.bound[node] = (ballot, seq, "promise")
             if self.explain:
-                self.promises.setdefault((node, ballot), seq)
+                self.promises.setdefault((node, ballot), []).append(seq)
         elif kind == "propose":
             self.proposes.setdefault(tuple(ev["ballot"]), ev)
         elif kind == "decide":
@@ -394,7 +394,7 @@ class Checker:
                         if ballot > b:
                             bound[node] = (ballot, seq, kind)
                     if explain:
-                        promises.setdefault((node, ballot), seq)
+                        promises.setdefault((node, ballot), []).append(seq)
                     continue
                 general(ev)
             elif kind == "vote":
@@ -628,7 +628,10 @@ def _explain_two_chosen(a: Chosen, b: Chosen, ctx: _Context) -> Violation:
                            f"no promise")
     for n in common:
         vote_seq = ctx.votes[(lb, low.value)][n]
-        promise_seq = ctx.promises.get((n, pb))
+        # the last promise of that ballot before the vote: a promise made again after a
+        # restart is the one the vote broke, not the one the restart forgot
+        made = ctx.promises.get((n, pb), ())
+        promise_seq = max((s for s in made if s < vote_seq), default=made[0] if made else None)
         sent = ctx.promise_msgs.get((n, prop["node"], pb))
         if promise_seq is not None and promise_seq < vote_seq:
             between = [r for r in restarts.get(n, []) if promise_seq < r["seq"] < vote_seq]

@@ -98,6 +98,27 @@ def test_a_promise_lost_to_a_restart_names_the_restart(storage):
     assert {1, 3, 4} <= set(agreement[0].seqs)
 
 
+def test_a_promise_made_again_after_a_restart_is_the_one_the_vote_broke():
+    # n2 promised (2, n3), restarted with nothing, promised (2, n3) again, and only
+    # then voted at (1, n1).  The restart forgot the first promise, but the vote broke
+    # the second: the explanation blamed the restart (it measured from the first).
+    t = Trace()
+    t.vote("n1", (1, "n1"), "a")  # seq 0
+    t.add("promise", node="n2", ballot=[2, "n3"])  # seq 1
+    t.add("crash", node="n2")  # seq 2
+    t.add("restart", node="n2", storage="volatile")  # seq 3
+    t.add("promise", node="n2", ballot=[2, "n3"])  # seq 4
+    t.vote("n2", (1, "n1"), "a")  # seq 5
+    t.add("promise", node="n2", ballot=[2, "n3"])  # seq 6: a duplicate prepare, after the vote
+    t.add("propose", node="n3", ballot=[2, "n3"], value="b", quorum=["n3", "n2"])
+    t.vote("n3", (2, "n3"), "b").vote("n2", (2, "n3"), "b")
+    v = check(t.end().events)
+    text = [x for x in v.violations if x.kind == "agreement"][0].explain()
+    assert ("n2 promised (2, n3) (seq 4) and then voted at the lower ballot (1, n1) (seq 5): an acceptor must "
+            "refuse ballots below its promise") in text
+    assert "forgot" not in text and "restarted" not in text
+
+
 def test_same_value_chosen_twice_is_fine():
     t = Trace()
     t.vote("n1", (1, "n1"), "a").vote("n2", (1, "n1"), "a")
