@@ -944,7 +944,8 @@ def shrink(scenario: Path, seed: int, bugs, sets, output: Path, budget: int, pro
 @click.option("-j", "--jobs", type=Jobs(), default=None, help="Worker processes [default: CPUs].")
 @click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path), help="Also write the table here.")
 @click.option("--write-bugs", type=PathParam(file_okay=False, path_type=Path),
-              help="Write each bug's shrunk scenario into this directory (BUG.yaml).")
+              help="Write each bug's shrunk scenario into this directory (BUG.yaml: the bug alone if it was "
+                   "caught alone, else its first combination a+b that was).")
 @click.option("--force", is_flag=True,
               help="Replace an existing -o file and BUG.yaml files in --write-bugs (refused otherwise).")
 @click.option("--quick", is_flag=True, help="Tiny sizes, to see that it works.")
@@ -1011,7 +1012,13 @@ def hunt(profiles, bugs, ranges: int, range_size: int, correct_seeds: int, jobs,
         if output.exists() and not force:  # refused now, not after the hunt: nothing a user made is lost
             _bad_input(f"{output} exists: choose another -o, or give --force to replace it")
     if write_bugs:
-        taken = [path for path in h.counterexample_paths(bug_list, write_bugs) if path.exists()]
+        files = h.counterexample_paths(bug_list, write_bugs)
+        for path in files:  # two outputs in one file, or an input replaced: refused even with --force
+            if output and _same_file(output, path):
+                _bad_input(f"{output}: -o and --write-bugs name the same file ({path.name} is the shrunk "
+                           f"{path.stem} scenario); give each its own")
+            _not_an_input(path, "--write-bugs", *profiles)
+        taken = [path for path in files if path.exists()]
         if taken and not force:
             _bad_input(f"{taken[0]} exists: --write-bugs would replace it; choose another directory, or give "
                        "--force (to renew the shipped counterexamples in scenarios/bugs)")
@@ -1056,8 +1063,8 @@ def hunt(profiles, bugs, ranges: int, range_size: int, correct_seeds: int, jobs,
         if output:
             output.write_text(table + "\n", encoding="utf-8")
         if write_bugs:
-            for path in h.write_counterexamples(result, write_bugs):
-                click.echo(f"wrote {path}", err=True)
+            for path, bug_set in h.write_counterexamples(result, write_bugs):
+                click.echo(f"wrote {path}" + (f" ({bug_set})" if bug_set != path.stem else ""), err=True)
     except OSError as exc:  # the table is on standard output above: nothing is lost
         _bad_input(f"{exc.filename}: cannot write: {exc.strerror or exc}")
     bad_control = [row for (b, _), row in result["rows"].items()

@@ -266,31 +266,43 @@ def _correct_cell(counts: tuple[int, int, int]) -> str:
 
 
 def counterexample_path(bug_set: str, directory: Path) -> Path | None:
-    """Where write_counterexamples puts the shrunk scenario of `bug_set`
+    """Where write_counterexamples may put the shrunk scenario of `bug_set`
     (a bug or a combination a+b: its first bug's name), None for a control."""
     names = bug_set.split("+")
     return None if set(names) <= CONTROL_BUGS else Path(directory) / f"{names[0]}.yaml"
 
 
 def counterexample_paths(bug_sets, directory: Path) -> list[Path]:
-    """Every file write_counterexamples may write for a hunt of `bug_sets`."""
-    return [p for p in (counterexample_path(b, directory) for b in bug_sets) if p is not None]
+    """Every file write_counterexamples may write for a hunt of `bug_sets`, once each."""
+    return list(dict.fromkeys(p for p in (counterexample_path(b, directory) for b in bug_sets) if p is not None))
 
 
-def write_counterexamples(result: dict, directory: Path) -> list[Path]:
-    """Each bug's shrunk scenario as DIRECTORY/BUG.yaml (the first bug of a combination)."""
+def chosen_counterexamples(result: dict, directory: Path) -> dict[Path, str]:
+    """Which shrunk bug set each BUG.yaml holds: the bug alone if the hunt
+    shrank it alone, else the first combination starting with it that it
+    shrank (reused-ballot is caught only with prepare-ge).  One set per file:
+    'amnesia' and 'amnesia+prepare-ge' both name amnesia.yaml."""
+    chosen: dict[Path, str] = {}
+    for bug_set in result["shrunk"]:  # in the order of the hunt's bug list
+        path = counterexample_path(bug_set, directory)
+        if path is not None and (path not in chosen or ("+" in chosen[path] and "+" not in bug_set)):
+            chosen[path] = bug_set
+    return chosen
+
+
+def write_counterexamples(result: dict, directory: Path) -> list[tuple[Path, str]]:
+    """Each bug's shrunk scenario as DIRECTORY/BUG.yaml (see chosen_counterexamples);
+    returns (path, bug set) for each file written."""
     from .shrink import to_yaml
 
     written = []
-    for bug_set, (_, seed, res, path_text) in result["shrunk"].items():
-        path = counterexample_path(bug_set, directory)
-        if path is None:
-            continue
+    for path, bug_set in chosen_counterexamples(result, directory).items():
+        _, seed, res, path_text = result["shrunk"][bug_set]
         names = bug_set.split("+")
         flags = "".join(f" --bug {b}" for b in names) + "".join(
             f" --set {s}" for b in names for s in NEEDS.get(b, ()))
         path.write_text(to_yaml(res, f"{path_text} --seed {seed}{flags}"), encoding="utf-8")
-        written.append(path)
+        written.append((path, bug_set))
     return written
 
 

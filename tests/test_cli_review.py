@@ -558,3 +558,34 @@ def test_hunt_refuses_to_replace_a_table_or_a_counterexample_without_force(runne
     assert table.read_text().startswith("Seeds to the first violation")
     run = runner.invoke(main, ["run", str(bugs / "amnesia.yaml")])
     assert run.exit_code == 1 and "expect:    met" in run.stdout
+
+
+def test_hunt_refuses_an_output_that_is_also_a_counterexample_or_a_profile(runner, tmp_path):
+    # '-o hb/amnesia.yaml --write-bugs hb' wrote the table and then replaced it with the
+    # shrunk scenario; a profile inside --write-bugs was replaced by a counterexample
+    bugs = tmp_path / "hb"
+    bugs.mkdir()
+    result = runner.invoke(main, [*HUNT, "-o", str(bugs / "amnesia.yaml"), "--write-bugs", str(bugs), "--force"])
+    one_line_exit_2(result, "-o and --write-bugs name the same file")
+    assert result.stdout == "" and not any(bugs.iterdir())
+    profile = bugs / "amnesia.yaml"
+    profile.write_text((ROOT / "scenarios" / "hunt" / "crashes.yaml").read_text())
+    result = runner.invoke(main, ["hunt", "--bug", "amnesia", "--profile", str(profile), "--ranges", "1",
+                                  "--range-size", "5", "--correct-seeds", "1", "-j", "1", "--write-bugs", str(bugs),
+                                  "--force"])
+    one_line_exit_2(result, str(profile), "would overwrite the input")
+    assert profile.read_text() == (ROOT / "scenarios" / "hunt" / "crashes.yaml").read_text()
+
+
+def test_a_bug_and_its_combination_share_one_file_and_the_bug_alone_wins(tmp_path):
+    # 'amnesia' and 'amnesia+prepare-ge' both wrote amnesia.yaml, the later one winning
+    from paxsim.hunt import chosen_counterexamples
+
+    def chosen(*bug_sets):
+        return {p.name: b for p, b in chosen_counterexamples({"shrunk": dict.fromkeys(bug_sets)}, tmp_path).items()}
+
+    assert chosen("amnesia", "amnesia+prepare-ge") == {"amnesia.yaml": "amnesia"}
+    assert chosen("amnesia+prepare-ge", "amnesia") == {"amnesia.yaml": "amnesia"}
+    assert chosen("reused-ballot+prepare-ge", "small-quorum", "no-retry") == {
+        "reused-ballot.yaml": "reused-ballot+prepare-ge", "small-quorum.yaml": "small-quorum"}
+    assert chosen("amnesia+prepare-ge", "amnesia+no-retry") == {"amnesia.yaml": "amnesia+prepare-ge"}
