@@ -530,20 +530,61 @@ class ProcessExecutor:
 
 
 def _probe_scheduler(address: str, timeout: float = 10.0) -> None:
-    """SweepError unless a Dask scheduler answers at `address` within
-    `timeout` seconds.  distributed's Client waits forever on a server that
-    accepts the connection and never answers in Dask's protocol (an HTTP
-    server), and on one that answers something else it can fail anywhere
-    (a 3 EiB allocation for the length an SSH banner gave): asked for its
-    identity first, within a deadline, such an address is refused in one
-    line."""
+    """SweepError unless a Dask scheduler with workers answers at `address`
+    within `timeout` seconds.  distributed's Client waits forever on a server
+    that accepts the connection and never answers in Dask's protocol (an
+    HTTP server), and on one that answers something else it can fail
+    anywhere (a 3 EiB allocation for the length an SSH banner gave): asked
+    for its identity first, within a deadline, such an address is refused in
+    one line.  So is a scheduler with no workers, where the sweep would wait
+    for ever.  The words say whose fault it is: the address, this machine's
+    transport, the connection, or what answered."""
     import asyncio
+    import socket
 
     from distributed.comm import connect
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import get_backend
+    from distributed.security import Security
+
+    def refuse(what: str) -> SweepError:
+        return SweepError(f"--scheduler {address}: {what}")
+
+    def said(exc: BaseException) -> str:
+        return f"{type(exc).__name__}: {' '.join(str(exc).split())[:120]}"
+
+    try:  # the address, before anything is sent
+        scheme, loc = parse_address(address)  # no scheme is tcp, as for Client
+        backend = get_backend(scheme)
+    except (ValueError, TypeError) as exc:
+        raise refuse(f"not a scheduler address like tcp://HOST:PORT ({exc})") from None
+    try:  # this machine's transport for the scheme
+        backend.get_connector()
+    except Exception as exc:
+        raise refuse(f"cannot connect (the {scheme} transport does not work here: {said(exc)})") from None
+    try:
+        backend.get_address_host(loc)
+        host, port = parse_host_port(loc) if scheme in ("tcp", "tls", "ws", "wss") else (None, None)
+        if port is not None and not 0 < port < 65536:
+            raise ValueError(f"port {port} is out of range")
+    except (ValueError, TypeError) as exc:
+        raise refuse(f"not a scheduler address like tcp://HOST:PORT ({exc})") from None
+    args = Security().get_connection_args("client")  # TLS settings from the Dask configuration, as Client's
+    if scheme in ("tls", "wss") and args.get("ssl_context") is None:
+        raise refuse(f"cannot connect ({scheme}:// needs TLS certificates in the Dask configuration, "
+                     f"distributed.comm.tls)")
+    answered = [False]  # from here on, an error is the answer's
+    if host is not None:  # refused, unknown host, no route: said at once, not after the deadline
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+        except OSError as exc:
+            raise refuse(f"cannot connect ({exc.strerror or exc or f'no answer within {timeout:g} s'})") from None
+        answered[0] = True
 
     async def identity():
-        comm = await connect(address, timeout=timeout)
+        comm = await connect(address, timeout=timeout, **args)
         try:
+            answered[0] = True
             await comm.write({"op": "identity", "reply": True})
             return await comm.read()
         finally:
@@ -551,18 +592,16 @@ def _probe_scheduler(address: str, timeout: float = 10.0) -> None:
 
     try:
         reply = asyncio.run(asyncio.wait_for(identity(), timeout))
-    except ValueError as exc:  # distributed's words for an address it cannot parse
-        raise SweepError(f"--scheduler {address}: not a scheduler address like tcp://HOST:PORT ({exc})") from None
-    except (OSError, TimeoutError, asyncio.TimeoutError) as exc:
-        raise SweepError(f"--scheduler {address}: cannot connect ({str(exc) or f'no answer within {timeout:g} s'})") \
-            from None
-    except Exception as exc:  # it answered, in no protocol distributed reads
-        said = " ".join(str(exc).split())[:120]
-        raise SweepError(f"--scheduler {address}: not a Dask scheduler (its answer could not be read: "
-                         f"{type(exc).__name__}: {said})") from None
+    except (TimeoutError, asyncio.TimeoutError):
+        raise refuse(f"cannot connect (no answer within {timeout:g} s)") from None
+    except Exception as exc:
+        if not answered[0]:
+            raise refuse(f"cannot connect ({' '.join(str(exc).split()) or type(exc).__name__})") from None
+        raise refuse(f"not a Dask scheduler (its answer could not be read: {said(exc)})") from None
     if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
-        raise SweepError(f"--scheduler {address}: not a Dask scheduler (asked who it is, it said "
-                         f"{' '.join(repr(reply).split())[:120]})")
+        raise refuse(f"not a Dask scheduler (asked who it is, it said {' '.join(repr(reply).split())[:120]})")
+    if reply.get("n_workers") == 0:
+        raise refuse(f"the scheduler has no workers; start some (dask worker {address}) and run again")
 
 
 class DaskExecutor:

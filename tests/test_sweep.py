@@ -346,7 +346,7 @@ class _NotDask:
             conn.close()
 
 
-@pytest.mark.parametrize("banner", [b"SSH-2.0-OpenSSH_9.6\r\n" * 4, None], ids=["ssh", "silent"])
+@pytest.mark.parametrize("banner", [b"SSH-2.0-OpenSSH_9.6\r\n" * 4, b"\xff" * 64, None], ids=["ssh", "ff", "silent"])
 def test_a_server_that_is_no_dask_scheduler_is_refused_in_one_line(runner, tmp_path, banner):
     # An SSH banner read as Dask's framing asked numpy for 3 EiB: a MemoryError traceback,
     # exit 1 (a violation's status).  A server that never answers (HTTP) made it wait forever.
@@ -361,6 +361,36 @@ def test_a_server_that_is_no_dask_scheduler_is_refused_in_one_line(runner, tmp_p
     expected = "not a Dask scheduler" if banner else "cannot connect (no answer within 10 s)"
     assert result.stderr.startswith(f"--scheduler {server.address}: {expected}"), result.stderr
     assert not (tmp_path / "x.jsonl").exists()
+
+
+@pytest.mark.parametrize("address, expected", [
+    ("tcp://127.0.0.1:99999", "not a scheduler address like tcp://HOST:PORT (port 99999 is out of range)"),
+    ("bogus://127.0.0.1:1", "not a scheduler address like tcp://HOST:PORT (unknown address scheme 'bogus'"),
+    ("tls://127.0.0.1:9", "cannot connect (tls:// needs TLS certificates in the Dask configuration"),
+    ("tcp://127.0.0.1:9", "cannot connect (Connection refused)"),
+])
+def test_scheduler_errors_say_whose_fault_they_are(runner, tmp_path, address, expected):
+    # bytes it could not decode were called "not a scheduler address"; tls:// without
+    # certificates "not a Dask scheduler"; a refused port waited the whole 10 s
+    result = runner.invoke(main, ["sweep", LOSSY, "--seeds", "0:2", "--scheduler", address,
+                                  "-o", str(tmp_path / "x.jsonl")])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(f"--scheduler {address}: {expected}"), \
+        result.stderr
+    assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_a_scheduler_without_workers_is_refused(runner, tmp_path):
+    # it passed the identity probe, and the sweep then waited for ever
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp://", host="127.0.0.1",
+                                  scheduler_port=0, dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        result = runner.invoke(main, ["sweep", LOSSY, "--seeds", "0:2", "--scheduler", address,
+                                      "-o", str(tmp_path / "x.jsonl")])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (f"--scheduler {address}: the scheduler has no workers; start some "
+                             f"(dask worker {address}) and run again\n")
 
 
 def test_interrupted_before_any_run_says_nothing_was_written(tmp_path):
