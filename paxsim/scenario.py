@@ -1377,12 +1377,18 @@ def parse_sets(texts, many: bool = False, flag: str = "--set ",
                hint: str = "give it once") -> list[tuple[str, Path_, list]]:
     """parse_set of each --set text, refusing a path given twice (the last
     would win, silently): "{flag}PATH is given twice; {hint}", where `hint`
-    may name the path as {name}."""
+    may name the path as {name}.  A path followed by one that holds it
+    (network.loss, then network) is refused too: the later would undo the
+    earlier.  The other order refines a whole mapping, and applies."""
     out: list[tuple[str, Path_, list]] = []
     for text in texts:
         name, path, values = parse_set(text, many=many)
-        if any(tuple(path) == tuple(seen) for _name, seen, _values in out):
-            raise OverrideError(f"{flag}{name} is given twice; {hint.format(name=name)}")
+        for _name, seen, _values in out:
+            if tuple(path) == tuple(seen):
+                raise OverrideError(f"{flag}{name} is given twice; {hint.format(name=name)}")
+            if len(path) < len(seen) and tuple(seen[:len(path)]) == tuple(path):
+                raise OverrideError(f"{flag}{format_path(seen)} would be undone by the later {flag}{name}, which "
+                                    f"replaces all of {name}; give {name} first, then the keys inside it")
         out.append((name, path, values))
     return out
 

@@ -517,7 +517,7 @@ def test_two_outputs_naming_one_file_are_refused(runner, tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []  # nothing written
 
 
-def test_a_set_path_given_twice_is_refused_not_the_last_silently_taken(runner):
+def test_a_set_path_given_twice_is_refused_not_the_last_silently_taken(runner, tmp_path):
     # sweep refused it; run, cluster and compare took the last value
     res = runner.invoke(main, ["run", str(ROOT / "scenarios/lossy.yaml"), "--set", "network.loss=0.1",
                                "--set", "network.loss=0.3"])
@@ -531,6 +531,23 @@ def test_a_set_path_given_twice_is_refused_not_the_last_silently_taken(runner):
                                "--set", "network.latency={dist: lognormal, median: 1ms, sigma: 0.5}",
                                "--set", "network.latency.median=2ms"])
     assert res.exit_code in (0, 1), res.output
+    from paxsim.scenario import load_variant
+
+    latency = load_variant(ROOT / "scenarios/lossy.yaml", ["network.latency={dist: lognormal, median: 1ms, sigma: 0.5}",
+                                                           "network.latency.median=2ms"]).network.latency
+    assert dict(latency.params) == {"median": 2.0, "sigma": 0.5}
+    # a key, then the whole mapping that holds it: the key was undone silently
+    res = runner.invoke(main, ["run", str(ROOT / "scenarios/lossy.yaml"), "--set", "network.loss=0.9",
+                               "--set", "network={loss: 0.1}"])
+    assert res.exit_code == 2 and res.stderr == ("--set network.loss would be undone by the later --set network, "
+                                                 "which replaces all of network; give network first, then the "
+                                                 "keys inside it\n")
+    res = runner.invoke(main, ["sweep", str(ROOT / "scenarios/lossy.yaml"), "--seeds", "0:2", "-o", str(tmp_path / "x.jsonl"),
+                               "--set", "network.latency.sigma=0.5,1", "--set", "network.latency={dist: fixed}"])
+    assert res.exit_code == 2 and "--set network.latency.sigma would be undone by the later" in res.stderr
+    res = runner.invoke(main, ["compare", str(ROOT / "scenarios/lossy.yaml"), "--seeds", "0:5", "--variant", "base:",
+                               "--variant", "x:network.loss=0.1,network={loss: 0.2}"])
+    assert res.exit_code == 2 and res.stderr.startswith("--variant x: network.loss would be undone by the later network")
 
 
 def test_an_exponential_latency_is_an_exponential(runner):
