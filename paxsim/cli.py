@@ -1749,7 +1749,7 @@ def cluster(scenario: Path, seed: int | None, trace_path: Path | None, as_json: 
                    "--node-cmd node, which runs its own code (drop --bug, or drop --node-cmd)")
     try:
         sc = load_variant(scenario, sets, bugs)
-        check_supported(sc, node_cmd, sets)  # before anything starts; names the --set that gave a key
+        check_supported(sc, node_cmd, sets, scenario)  # before anything starts; names the --set that gave a key
     except (ScenarioError, OverrideError, ClusterError) as exc:
         _bad_input(str(exc))
     if node_cmd is not None:

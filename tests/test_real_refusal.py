@@ -89,6 +89,26 @@ def test_a_key_under_the_refused_one_names_the_set_that_gives_it(runner, write):
     assert res.stderr.rstrip().endswith("or drop --set clocks.default.offset=1ms)")
 
 
+def test_a_mapping_set_whole_on_the_command_line_is_named(runner, write):
+    # '--set protocol={write_latency: 5ms}' gives the refused key inside a mapping: the
+    # advice was to remove a key the file does not have
+    path = write(BASE)
+    res = runner.invoke(main, ["cluster", str(path), "--set", "protocol={write_latency: 5ms}"])
+    assert res.exit_code == 2, res.output
+    assert res.stderr.rstrip().endswith("or drop --set protocol={write_latency: 5ms})")
+
+
+def test_a_set_under_a_key_the_file_gives_does_not_take_the_blame(runner, write):
+    # the file skews the clocks; the --set only adds an offset: dropping it would not
+    # help, and the line of the file's key is named
+    path = write(BASE + "clocks: {random: {drift: 100}}\n")
+    line = len(BASE.splitlines()) + 1
+    res = runner.invoke(main, ["cluster", str(path), "--set", "clocks.random.offset=1ms"])
+    assert res.exit_code == 2, res.output
+    assert res.stderr.startswith(f"{path} (with --set clocks.random.offset=1ms):{line}: clocks: "), res.stderr
+    assert res.stderr.rstrip().endswith("or remove the key)")
+
+
 def test_a_key_in_the_file_is_still_to_be_removed(runner, write):
     path = write(BASE + "protocol: {write_latency: 3ms}\n")
     res = runner.invoke(main, ["cluster", str(path), "--set", "seed=3"])

@@ -37,7 +37,7 @@ from typing import Any
 from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector
 
 from .._version import __version__
-from ..scenario import Scenario, ScenarioError, read_scenario_data
+from ..scenario import Scenario, ScenarioError, read_scenario_data, scenario_from_dict
 from ..sim.faults import explicit
 from ..sim.network import NetworkModel
 from ..sim.streams import stream
@@ -86,39 +86,48 @@ def unsupported(scenario: Scenario, node_cmd: str | None = None) -> list[tuple[t
     return out
 
 
-def _line_of(source: str, path: tuple) -> int | None:
-    """The line of `path` in the scenario file `source` names (None if it is
-    not a file, or the key came from a --set)."""
-    try:
-        _data, lines = read_scenario_data(source.split(" (with ", 1)[0])
-    except ScenarioError:
-        return None
-    return lines.get(path)
-
-
-def check_supported(scenario: Scenario, node_cmd: str | None = None, sets=()) -> None:
+def check_supported(scenario: Scenario, node_cmd: str | None = None, sets=(), file: str | Path | None = None) -> None:
     """Refuse a scenario the real cluster cannot run faithfully: ClusterError
     (one line: the file, the line, the key and why; exit 2) before anything
-    starts.  `sets`: the --set flags that made `scenario` (load_variant), so
-    that a refusal names the flag that gave the key rather than ask to
-    remove it from a file that lacks it.  (The command line refuses --bug
-    with --node-cmd itself.)"""
+    starts.  `file`: the scenario file that `sets` (--set flags, as
+    load_variant takes them) were applied to, if any.  A key the file itself
+    asks for is named at its line, to be removed; one only the flags ask for
+    names the flag that gave it, to be dropped (the file has nothing to
+    remove).  Without `file`, the scenario's source is read as its file.
+    (The command line refuses --bug with --node-cmd itself.)"""
     problems = unsupported(scenario, node_cmd)
-    if problems:
-        path, why = problems[0]
-        flag = _flag_giving(path, sets)
-        if flag is not None:  # the key came from the command line: the file has nothing to remove
-            why = why.replace("remove the key", f"drop {flag}")
-        raise ClusterError(str(ScenarioError(scenario.source, _line_of(scenario.source, path), path, why)))
+    if not problems:
+        return
+    path, why = problems[0]
+    try:
+        data, lines = read_scenario_data(file if file is not None else scenario.source)
+    except (ScenarioError, OSError):  # not a file (a scenario built in code): no line to name
+        data, lines = None, {}
+    in_file = not sets or (data is not None and any(p == path for p, _ in _unsupported_in(data, lines, node_cmd)))
+    flag = None if in_file else _flag_giving(path, sets)
+    if flag is not None:
+        why = why.replace("remove the key", f"drop {flag}")
+    raise ClusterError(str(ScenarioError(scenario.source, lines.get(path) if in_file else None, path, why)))
+
+
+def _unsupported_in(data: dict, lines: dict, node_cmd: str | None) -> list[tuple[tuple, str]]:
+    """unsupported() of a scenario file's own data, without the --set flags
+    (nothing, if the file alone is no valid scenario)."""
+    try:
+        return unsupported(scenario_from_dict(data, "", lines), node_cmd)
+    except ScenarioError:
+        return []
 
 
 def _flag_giving(path: tuple, sets) -> str | None:
-    """The --set (the last given, which wins) that gives the key `path` or
-    a key under it, or None."""
-    dotted = ".".join(map(str, path))
+    """The --set (the last given, which wins) that gives the key `path`, a
+    key under it, or a mapping that holds it, or None."""
+    from ..scenario import parse_set
+
     for text in reversed(sets):
-        key = text.split("=", 1)[0].strip()
-        if key == dotted or key.startswith((dotted + ".", dotted + "[")):
+        given = tuple(parse_set(text, many=False)[1])
+        short = min(len(given), len(path))
+        if given[:short] == tuple(path)[:short]:
             return "--set " + text
     return None
 
