@@ -2048,7 +2048,7 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
         time_limit = 10.0
     model = ex.model_for(sc, budgets, prune=prune, reduce=reduction)
     for key, why in _explore_ignores(sc):
-        click.echo(f"note: {scenario}: {key} is ignored: {why}", err=True)
+        click.echo(f"note: {sc.source}: {key} is ignored: {why}", err=True)  # names the --set that gave it
     bar = None
     if progress is None:
         progress = sys.stderr.isatty() and not as_json
@@ -2130,7 +2130,7 @@ def _explore_ignores(sc) -> list[tuple[str, str]]:
     """The scenario's keys that `paxsim explore` does not model and that
     would change a simulated run: (key, why), for a note each."""
     out = []
-    if sc.script is not None:
+    if sc.script is not None and (sc.script.messages or sc.script.timers):  # an empty one changes nothing
         out.append(("script", "the search chooses every message's fate and every timer firing itself"))
     if sc.clocks is not None and sc.clocks.skews:
         out.append(("clocks", "the explorer has no time: a node's clock cannot skew what it searches"))

@@ -358,12 +358,16 @@ def test_keys_the_search_does_not_model_are_named_in_a_note(runner):
         ([TWO, "--set", "clocks.random={offset: 5, drift: 100}"], ["clocks"]),
         ([TWO, "--set", "clocks.default={offset: 0}"], []),
         ([str(script), "--max-states", "5"], ["script"]),
+        ([TWO, "--set", "script={messages: []}"], []),  # an empty script changes nothing
     ]
     for args, keys in cases:
         result = runner.invoke(main, ["explore", *args, "--json"])
         notes = result.stderr.splitlines()
-        assert [n.split(": ")[2] for n in notes] == [f"{k} is ignored" for k in keys], (args, notes)
-        assert all(n.startswith(f"note: {args[0]}: ") for n in notes)
+        # the note names the --set that gave the key, not the file alone (which lacks it)
+        source = args[0] + (f" (with --set {args[2]})" if "--set" in args else "")
+        assert [n[len(f"note: {source}: "):].split(":")[0] for n in notes] == [f"{k} is ignored" for k in keys], \
+            (args, notes)
+        assert all(n.startswith(f"note: {source}: ") for n in notes), notes
         if args[0] == TWO:
             assert result.exit_code == 0
             counts = ("states_visited", "unique_states", "transitions")
