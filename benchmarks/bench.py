@@ -39,6 +39,7 @@ import platform
 import pstats
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -388,6 +389,30 @@ def halves_at_once(tmp: Path, path: Path, seeds: int, tree: Path) -> float:
     return wall
 
 
+# Two of these at once against one after the other: what this machine gives
+# any two CPU-bound Python processes, with no paxsim and no start-up to share.
+LOOP = "import sys\nx = 0\nfor i in range(int(sys.argv[1])):\n    x += i * i % 7\n"
+
+
+def machine_pair(iterations: int) -> float:
+    """Two processes of the pure-Python LOOP, one after the other, against
+    both started together: the speedup this machine gives two CPU-bound
+    processes right now (wall time; the interpreter's start-up, about 15 ms,
+    is in both).  The ceiling of --jobs 2 at the moment it is measured."""
+    cmd = [sys.executable, "-S", "-c", LOOP, str(iterations)]
+
+    def run(n: int) -> float:
+        t = time.perf_counter()
+        procs = [subprocess.Popen(cmd) for _ in range(n)]
+        for proc in procs:
+            if proc.wait(timeout=COMMAND_TIMEOUT) != 0:
+                raise SystemExit("bench: the machine's control loop failed")
+        return time.perf_counter() - t
+
+    serial = run(1) + run(1)
+    return serial / run(2)
+
+
 def sweep_speedup(tmp: Path, seeds: int, rounds: int, tree: Path = ROOT) -> dict:
     """`--jobs 1` against `--jobs 2` on the same scenario file: one untimed
     run of each first (file cache, bytecode), then rounds that alternate
@@ -401,6 +426,7 @@ def sweep_speedup(tmp: Path, seeds: int, rounds: int, tree: Path = ROOT) -> dict
     best: dict = {}
     cpu: dict = {}
     ratios = []
+    machine: list[float] = []  # machine_pair, once a round
     halves = None
 
     def one(jobs: int, n: int) -> dict:
@@ -424,10 +450,11 @@ def sweep_speedup(tmp: Path, seeds: int, rounds: int, tree: Path = ROOT) -> dict
         ratios.append(wall[1] / wall[2])
         h = halves_at_once(tmp, path, seeds, tree)
         halves = h if halves is None else min(halves, h)
+        machine.append(machine_pair(seeds * 700))  # each loop about as long as half the --jobs 1 sweep
         log(f"  sweep round {r + 1}/{rounds} ({build_of(tree)}): --jobs 1 {wall[1]:.2f} s, --jobs 2 {wall[2]:.2f} s, "
-            f"two halves at once {h:.2f} s")
+            f"two halves at once {h:.2f} s, two loops at once {machine[-1]:.2f}x")
     return {"build": build_of(tree), "runs": seeds, "t1": best[1], "t2": best[2], "speedup": best[1] / best[2],
-            "round_ratios": ratios, "cpu1": cpu[1], "cpu2": cpu[2], "halves": halves}
+            "round_ratios": ratios, "cpu1": cpu[1], "cpu2": cpu[2], "halves": halves, "machine": machine}
 
 
 def sweep_ceiling(ins: list[dict], runs: int) -> list[dict]:
@@ -792,7 +819,11 @@ def measure(quick: bool, count_instructions: bool = True, trees: list[Path] = [R
             w(f"{sp['build'].capitalize()}: each round ran both commands, the first alternating, after an untimed "
               f"run of each; the rounds' ratios: {', '.join(f'{x:.2f}x' for x in sp['round_ratios'])}. CPU time "
               f"of all processes (workers included), best of {sweep_rounds}: {sp['cpu1']:.2f} s with --jobs 1, "
-              f"{sp['cpu2']:.2f} s with --jobs 2 (what parallel running adds: {sp['cpu2'] / sp['cpu1'] - 1:+.1%}).")
+              f"{sp['cpu2']:.2f} s with --jobs 2 (what parallel running adds: {sp['cpu2'] / sp['cpu1'] - 1:+.1%}). "
+              f"The machine itself, in the same rounds: two CPU-bound Python loops of no paxsim at all, started "
+              f"together, ran {', '.join(f'{x:.2f}x' for x in sp['machine'])} as fast as one after the other "
+              f"(median {statistics.median(sp['machine']):.2f}x): no two processes, however little they share, "
+              f"could do better here then.")
             w("")
         ceiling = sweep_ceiling(ins, sps[0]["runs"]) if ins is not None and not q else None
         if ceiling:

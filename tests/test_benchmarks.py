@@ -3,6 +3,7 @@ timed), and its reference implementation is a correct Paxos, so the ratios
 compare like with like."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -108,6 +109,8 @@ def check_bench_output(text: str, quick: bool, builds: tuple = ("pure", "compile
     assert "--trace" in big[2][0] and big[2][-1].endswith("MiB")
     sweep = next(rows for h, rows in found.items() if h.startswith("#### Parallel sweep"))
     assert [r[0] for r in sweep[1:]] == list(builds)
+    assert len(re.findall(r"The machine itself, in the same rounds: two CPU-bound Python loops .* ran \d\.\d\dx",
+                          text)) == len(builds)
     nodes = [r[0] for r in next(rows for h, rows in found.items() if h.startswith("#### Cost per message"))[1:]]
     assert nodes == ["5", "11", "21", "51", "101", "201"]
 
