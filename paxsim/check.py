@@ -622,7 +622,9 @@ def _explain_two_chosen(a: Chosen, b: Chosen, ctx: _Context) -> Violation:
     for n in quorum:  # a member with no promise sent before the proposal was counted for something else
         sent = ctx.promise_msgs.get((n, prop["node"], pb))
         if have_promises and (sent is None or sent[0] > prop["seq"]):
-            when = (f"never promised {fmt_ballot(pb)}" if sent is None
+            made = [s for s in ctx.promises.get((n, pb), ()) if s < prop["seq"]]
+            when = (f"sent {prop['node']} no promise for {fmt_ballot(pb)} (it promised it at seq {made[-1]})"
+                    if sent is None and made else f"never promised {fmt_ballot(pb)}" if sent is None
                     else f"promised {fmt_ballot(pb)} only after the proposal (seq {sent[0]})")
             details.append(f"{n} is counted in that quorum but {when}: the proposer counted a reply that was "
                            f"no promise")

@@ -264,6 +264,21 @@ def test_a_quorum_member_that_never_promised_is_named():
     assert "n2 is counted in that quorum but never promised (2, n3): the proposer counted a reply that was no promise" in text
 
 
+def test_a_quorum_member_that_promised_but_sent_no_promise_is_not_said_never_to_have_promised():
+    # n2 promised (2, n3) (its state says so) but no promise message left it (it crashed
+    # first, say): "never promised" contradicted the trace's own promise event
+    t = Trace()
+    t.vote("n1", (1, "n1"), "a").vote("n2", (1, "n1"), "a")  # seq 0, 1
+    promise(t, "n3", (2, "n3"), "n3")  # seq 2, 3
+    t.add("promise", node="n2", ballot=[2, "n3"])  # seq 4: no message follows
+    t.add("propose", node="n3", ballot=[2, "n3"], value="b", quorum=["n3", "n2"])
+    t.vote("n3", (2, "n3"), "b").vote("n1", (2, "n3"), "b")
+    text = check(t.end().events).violations[0].explain()
+    assert ("n2 is counted in that quorum but sent n3 no promise for (2, n3) (it promised it at seq 4): the "
+            "proposer counted a reply that was no promise") in text
+    assert "never promised" not in text
+
+
 def test_the_quorum_sizes_named_are_the_ones_used():
     """The shape of a 7-node small-quorum run: a phase-1 quorum of 3 where 4 are configured."""
     t = Trace(nodes=tuple(f"n{i}" for i in range(1, 8)))
