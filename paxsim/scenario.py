@@ -1374,15 +1374,21 @@ def parse_set(text: str, many: bool = True) -> tuple[str, Path_, list]:
 
 
 def parse_sets(texts, many: bool = False, flag: str = "--set ",
-               hint: str = "give it once") -> list[tuple[str, Path_, list]]:
+               hint: str = "give it once", bugs=()) -> list[tuple[str, Path_, list]]:
     """parse_set of each --set text, refusing a path given twice (the last
     would win, silently): "{flag}PATH is given twice; {hint}", where `hint`
     may name the path as {name}.  A path followed by one that holds it
     (network.loss, then network) is refused too: the later would undo the
-    earlier.  The other order refines a whole mapping, and applies."""
+    earlier.  The other order refines a whole mapping, and applies.  `bugs`
+    (--bug names, which go into protocol.bugs before any --set) count as
+    given first: a --set of protocol or protocol.bugs would undo them."""
     out: list[tuple[str, Path_, list]] = []
     for text in texts:
         name, path, values = parse_set(text, many=many)
+        if bugs and tuple(path) == ("protocol", "bugs")[:len(path)]:
+            raise OverrideError(f"--bug {bugs[0]} would be undone by {flag}{name}, which replaces "
+                                f"{'the bugs' if len(path) == 2 else 'all of protocol'}; give the bugs in it, "
+                                f"or drop --bug")
         for _name, seen, _values in out:
             if tuple(path) == tuple(seen):
                 raise OverrideError(f"{flag}{name} is given twice; {hint.format(name=name)}")
@@ -1438,7 +1444,7 @@ def load_variant(path: str | Path, sets=(), bugs=()) -> Scenario:
         return load_scenario(path)
     data, lines = read_scenario_data(path)
     data = add_bugs(data, bugs)
-    for _name, set_path, (value,) in parse_sets(sets):
+    for _name, set_path, (value,) in parse_sets(sets, bugs=tuple(bugs)):
         data = apply_set(data, set_path, value)
     flags = " ".join([*(f"--bug {b}" for b in bugs), *(f"--set {t}" for t in sets)])
     return scenario_from_dict(data, f"{path} (with {flags})")

@@ -158,7 +158,7 @@ def build_grid(scenario_path: str | Path, sets: Iterable[str], bugs=()) -> tuple
         data = add_bugs(data, bugs)
         base = scenario_from_dict(data, f"{scenario_path} (with {' '.join(f'--bug {b}' for b in bugs)})")
     axes = []
-    for (name, path, values), text in zip(parse_sets(sets, many=True,
+    for (name, path, values), text in zip(parse_sets(sets, many=True, bugs=tuple(bugs),
                                                      hint="list every value in one --set {name}=V1,V2"), sets):
         if tuple(path) == ("seed",):
             raise SweepError(f"--set {text}: a sweep's runs take their seeds from --seeds, not from the "

@@ -550,6 +550,22 @@ def test_a_set_path_given_twice_is_refused_not_the_last_silently_taken(runner, t
     assert res.exit_code == 2 and res.stderr.startswith("--variant x: network.loss would be undone by the later network")
 
 
+def test_a_set_that_would_undo_a_bug_is_refused(runner, tmp_path):
+    # --bug goes into protocol.bugs before the --set flags apply: a later --set of protocol
+    # (or protocol.bugs) dropped the bug, and the hunt for it came back clean, exit 0
+    lossy = str(ROOT / "scenarios/lossy.yaml")
+    for given, what in (("protocol={storage: volatile}", "all of protocol"), ("protocol.bugs=[]", "the bugs")):
+        res = runner.invoke(main, ["run", lossy, "--bug", "amnesia", "--set", given])
+        assert res.exit_code == 2 and res.stderr == (f"--bug amnesia would be undone by --set {given.split('=')[0]}, "
+                                                     f"which replaces {what}; give the bugs in it, or drop --bug\n")
+    res = runner.invoke(main, ["sweep", lossy, "--seeds", "0:2", "--bug", "amnesia", "--set",
+                               "protocol={storage: volatile}", "-o", str(tmp_path / "x.jsonl")])
+    assert res.exit_code == 2 and res.stderr.startswith("--bug amnesia would be undone by --set protocol")
+    assert not (tmp_path / "x.jsonl").exists()
+    res = runner.invoke(main, ["run", lossy, "--bug", "amnesia", "--set", "protocol.storage=volatile"])
+    assert res.exit_code in (0, 1) and "--bug amnesia" in res.stdout  # a key beside the bugs is fine
+
+
 def test_an_exponential_latency_is_an_exponential(runner):
     res = runner.invoke(main, ["run", str(ROOT / "scenarios/lossy.yaml"), "--set", "network.latency.median=2ms"])
     assert res.exit_code == 2 and "unexpected key 'median' for an exponential latency (it takes mean)" in res.stderr
