@@ -98,15 +98,42 @@ def test_a_mapping_set_whole_on_the_command_line_is_named(runner, write):
     assert res.stderr.rstrip().endswith("or drop --set protocol={write_latency: 5ms})")
 
 
-def test_a_set_under_a_key_the_file_gives_does_not_take_the_blame(runner, write):
-    # the file skews the clocks; the --set only adds an offset: dropping it would not
-    # help, and the line of the file's key is named
+def test_a_set_under_a_key_the_file_gives_does_not_take_the_blame_alone(runner, write):
+    # the file skews the clocks and the --set adds an offset: dropping the flag alone would
+    # not help (nor would removing the file's key alone), and the line of the file's key is named
     path = write(BASE + "clocks: {random: {drift: 100}}\n")
     line = len(BASE.splitlines()) + 1
     res = runner.invoke(main, ["cluster", str(path), "--set", "clocks.random.offset=1ms"])
     assert res.exit_code == 2, res.output
     assert res.stderr.startswith(f"{path} (with --set clocks.random.offset=1ms):{line}: clocks: "), res.stderr
-    assert res.stderr.rstrip().endswith("or remove the key)")
+    assert res.stderr.rstrip().endswith("or remove the key and drop --set clocks.random.offset=1ms)")
+
+
+@pytest.mark.parametrize("sets, line, advice", [
+    # the file's 3ms, replaced by the flag's: both must go
+    (["protocol.write_latency=5ms"], True, "remove the key and drop --set protocol.write_latency=5ms"),
+    (["protocol={write_latency: 5ms}"], True, "remove the key and drop --set protocol={write_latency: 5ms}"),
+    # the first flag replaced the file's protocol: only the second gives the key in force
+    (["protocol={retry: {timeout: 10ms}}", "protocol.write_latency=1ms"], False,
+     "drop --set protocol.write_latency=1ms"),
+])
+def test_the_advice_names_what_gives_the_key_in_force(runner, write, sets, line, advice):
+    # the file's line was blamed whenever the file alone had the key, in force or not
+    path = write(BASE + "protocol: {write_latency: 3ms}\n")
+    res = runner.invoke(main, ["cluster", str(path), *[a for s in sets for a in ("--set", s)]])
+    assert res.exit_code == 2, res.output
+    shown = f"{path} (with {' '.join(f'--set {s}' for s in sets)})"
+    assert res.stderr.startswith(shown + (f":{len(BASE.splitlines()) + 1}: " if line else ": ")), res.stderr
+    assert res.stderr.rstrip().endswith(f"or {advice})"), res.stderr
+
+
+def test_two_flags_that_both_give_the_key_are_both_named(runner, write):
+    path = write(BASE)
+    res = runner.invoke(main, ["cluster", str(path), "--set", "protocol={write_latency: 1ms}", "--set",
+                               "protocol.write_latency=2ms"])
+    assert res.exit_code == 2, res.output
+    assert res.stderr.rstrip().endswith("or drop --set protocol={write_latency: 1ms} and --set "
+                                        "protocol.write_latency=2ms)")
 
 
 def test_a_key_in_the_file_is_still_to_be_removed(runner, write):

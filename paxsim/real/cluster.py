@@ -37,7 +37,7 @@ from typing import Any
 from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector
 
 from .._version import __version__
-from ..scenario import Scenario, ScenarioError, read_scenario_data, scenario_from_dict
+from ..scenario import Scenario, ScenarioError, read_scenario_data
 from ..sim.faults import explicit
 from ..sim.network import NetworkModel
 from ..sim.streams import stream
@@ -90,46 +90,55 @@ def check_supported(scenario: Scenario, node_cmd: str | None = None, sets=(), fi
     """Refuse a scenario the real cluster cannot run faithfully: ClusterError
     (one line: the file, the line, the key and why; exit 2) before anything
     starts.  `file`: the scenario file that `sets` (--set flags, as
-    load_variant takes them) were applied to, if any.  A key the file itself
-    asks for is named at its line, to be removed; one only the flags ask for
-    names the flag that gave it, to be dropped (the file has nothing to
-    remove).  Without `file`, the scenario's source is read as its file.
-    (The command line refuses --bug with --node-cmd itself.)"""
+    load_variant takes them) were applied to, if any.  The advice names what
+    gives the key in force: the --set flags touching it, from the last back,
+    until the scenario no longer asks for it without them; and the file's key
+    (at its line) if even without all of them it still does.  Without `file`,
+    the scenario's source is read as its file.  (The command line refuses
+    --bug with --node-cmd itself.)"""
     problems = unsupported(scenario, node_cmd)
     if not problems:
         return
     path, why = problems[0]
+    source = file if file is not None else scenario.source
     try:
-        data, lines = read_scenario_data(file if file is not None else scenario.source)
+        _data, lines = read_scenario_data(source)
     except (ScenarioError, OSError):  # not a file (a scenario built in code): no line to name
-        data, lines = None, {}
-    in_file = not sets or (data is not None and any(p == path for p, _ in _unsupported_in(data, lines, node_cmd)))
-    flag = None if in_file else _flag_giving(path, sets)
-    if flag is not None:
-        why = why.replace("remove the key", f"drop {flag}")
+        lines = {}
+    kept, dropped = list(sets), []
+    for text in reversed(sets):
+        if not _touches(text, path):
+            continue
+        kept.remove(text)
+        dropped.insert(0, text)
+        if not _still_asks(source, kept, path, node_cmd):
+            break
+    in_file = not dropped or _still_asks(source, kept, path, node_cmd)
+    if dropped:
+        flags = " and ".join(f"--set {t}" for t in dropped)
+        why = why.replace("remove the key", ("remove the key and drop " if in_file else "drop ") + flags)
     raise ClusterError(str(ScenarioError(scenario.source, lines.get(path) if in_file else None, path, why)))
 
 
-def _unsupported_in(data: dict, lines: dict, node_cmd: str | None) -> list[tuple[tuple, str]]:
-    """unsupported() of a scenario file's own data, without the --set flags
-    (nothing, if the file alone is no valid scenario)."""
-    try:
-        return unsupported(scenario_from_dict(data, "", lines), node_cmd)
-    except ScenarioError:
-        return []
-
-
-def _flag_giving(path: tuple, sets) -> str | None:
-    """The --set (the last given, which wins) that gives the key `path`, a
-    key under it, or a mapping that holds it, or None."""
+def _touches(text: str, path: tuple) -> bool:
+    """Whether the --set `text` gives the key `path`, a key under it, or a mapping that holds it."""
     from ..scenario import parse_set
 
-    for text in reversed(sets):
-        given = tuple(parse_set(text, many=False)[1])
-        short = min(len(given), len(path))
-        if given[:short] == tuple(path)[:short]:
-            return "--set " + text
-    return None
+    given = tuple(parse_set(text, many=False)[1])
+    short = min(len(given), len(path))
+    return given[:short] == tuple(path)[:short]
+
+
+def _still_asks(source, sets: list, path: tuple, node_cmd: str | None) -> bool:
+    """Whether the scenario file `source` with only the --set flags `sets`
+    still asks for the unsupported key `path` (False if it is no valid
+    scenario then: nothing can be said of it)."""
+    from ..scenario import OverrideError, load_variant
+
+    try:
+        return any(p == path for p, _ in unsupported(load_variant(source, sets), node_cmd))
+    except (ScenarioError, OverrideError, OSError):
+        return False
 
 
 def node_config(scenario: Scenario, seed: int, name: str, peers: dict[str, str], data: Path) -> dict:
