@@ -622,10 +622,17 @@ def _explain_two_chosen(a: Chosen, b: Chosen, ctx: _Context) -> Violation:
     for n in quorum:  # a member with no promise sent before the proposal was counted for something else
         sent = ctx.promise_msgs.get((n, prop["node"], pb))
         if have_promises and (sent is None or sent[0] > prop["seq"]):
-            made = [s for s in ctx.promises.get((n, pb), ()) if s < prop["seq"]]
-            when = (f"sent {prop['node']} no promise for {fmt_ballot(pb)} (it promised it at seq {made[-1]})"
-                    if sent is None and made else f"never promised {fmt_ballot(pb)}" if sent is None
-                    else f"promised {fmt_ballot(pb)} only after the proposal (seq {sent[0]})")
+            made = ctx.promises.get((n, pb), ())
+            before = [s for s in made if s < prop["seq"]]
+            after = [s for s in made if s > prop["seq"]] + ([sent[0]] if sent is not None else [])
+            if before:  # its state promised in time; the message is what was missing or late
+                when = (f"sent {prop['node']} no promise for {fmt_ballot(pb)} (it promised it at seq {before[-1]})"
+                        if sent is None else f"sent its promise of {fmt_ballot(pb)} only after the proposal "
+                        f"(seq {sent[0]}; it promised at seq {before[-1]})")
+            elif after:
+                when = f"promised {fmt_ballot(pb)} only after the proposal (seq {min(after)})"
+            else:
+                when = f"never promised {fmt_ballot(pb)}"
             details.append(f"{n} is counted in that quorum but {when}: the proposer counted a reply that was "
                            f"no promise")
     for n in common:
@@ -635,6 +642,8 @@ def _explain_two_chosen(a: Chosen, b: Chosen, ctx: _Context) -> Violation:
         made = ctx.promises.get((n, pb), ())
         promise_seq = max((s for s in made if s < vote_seq), default=made[0] if made else None)
         sent = ctx.promise_msgs.get((n, prop["node"], pb))
+        if promise_seq is None and sent is not None and sent[0] < vote_seq:
+            promise_seq = sent[0]  # a trace with promise messages but no promise events (another node's)
         if promise_seq is not None and promise_seq < vote_seq:
             between = [r for r in restarts.get(n, []) if promise_seq < r["seq"] < vote_seq]
             volatile = [r["seq"] for r in between if r.get("storage") == "volatile"]

@@ -279,6 +279,47 @@ def test_a_quorum_member_that_promised_but_sent_no_promise_is_not_said_never_to_
     assert "never promised" not in text
 
 
+def _late_promise_trace(event_before_proposal: bool):
+    t = Trace()
+    t.vote("n1", (1, "n1"), "a").vote("n2", (1, "n1"), "a")  # seq 0, 1
+    promise(t, "n3", (2, "n3"), "n3")  # seq 2, 3
+    if event_before_proposal:
+        t.add("promise", node="n2", ballot=[2, "n3"])  # seq 4
+    t.add("propose", node="n3", ballot=[2, "n3"], value="b", quorum=["n3", "n2"])
+    if event_before_proposal:
+        t.add("send", id=len(t.events), src="n2", dst="n3", msg={"type": "promise", "ballot": [2, "n3"],
+                                                                  "accepted": None})  # seq 6
+    else:
+        t.add("promise", node="n2", ballot=[2, "n3"])  # seq 5
+    t.vote("n3", (2, "n3"), "b").vote("n1", (2, "n3"), "b")
+    return check(t.end().events).violations[0].explain()
+
+
+def test_a_promise_after_the_proposal_is_named_by_its_event_or_its_message():
+    # a promise event after the proposal, and no message: was "never promised"
+    text = _late_promise_trace(False)
+    assert "n2 is counted in that quorum but promised (2, n3) only after the proposal (seq 5)" in text
+    assert "never promised" not in text
+    # a promise event before the proposal, its message after: was "promised only after (seq 6)"
+    text = _late_promise_trace(True)
+    assert ("n2 is counted in that quorum but sent its promise of (2, n3) only after the proposal (seq 6; it "
+            "promised at seq 4)") in text
+
+
+def test_a_promise_message_before_a_vote_below_it_is_not_said_to_come_then():
+    # a trace with promise messages but no promise events: "voted (seq 2), then promised (seq 1)"
+    t = Trace()
+    t.vote("n1", (1, "n1"), "a")  # seq 0
+    t.add("send", id=1, src="n2", dst="n3", msg={"type": "promise", "ballot": [2, "n3"], "accepted": None})  # seq 1
+    t.vote("n2", (1, "n1"), "a")  # seq 2
+    t.add("propose", node="n3", ballot=[2, "n3"], value="b", quorum=["n3", "n2"])
+    t.vote("n3", (2, "n3"), "b").vote("n2", (2, "n3"), "b")
+    text = check(t.end().events).violations[0].explain()
+    assert ("n2 promised (2, n3) (seq 1) and then voted at the lower ballot (1, n1) (seq 2): an acceptor must "
+            "refuse ballots below its promise") in text
+    assert "then promised" not in text
+
+
 def test_the_quorum_sizes_named_are_the_ones_used():
     """The shape of a 7-node small-quorum run: a phase-1 quorum of 3 where 4 are configured."""
     t = Trace(nodes=tuple(f"n{i}" for i in range(1, 8)))
