@@ -139,6 +139,9 @@ SCHEDULER_OPTION = click.option("--scheduler", metavar="tcp://HOST:PORT",
 
 
 def _jobs_or_scheduler(jobs: int | None, scheduler: str | None) -> None:
+    if scheduler is not None and not scheduler.strip():  # '--scheduler "$ADDR"' with ADDR unset ran locally
+        _bad_input("--scheduler: the address is empty; give tcp://HOST:PORT, or leave --scheduler out to run "
+                   "on this machine")
     if jobs is not None and scheduler:
         _bad_input(f"-j/--jobs {jobs}: local worker processes, unused with --scheduler (the Dask cluster's "
                    "workers run the runs); give one or the other")

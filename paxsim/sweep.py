@@ -558,6 +558,9 @@ def _probe_scheduler(address: str, timeout: float = 10.0) -> None:
         backend = get_backend(scheme)
     except (ValueError, TypeError) as exc:
         raise refuse(f"not a scheduler address like tcp://HOST:PORT ({exc})") from None
+    if scheme == "inproc":
+        raise refuse("not a scheduler address like tcp://HOST:PORT (an inproc:// scheduler lives inside "
+                     "another process, which this command cannot reach)")
     try:  # this machine's transport for the scheme
         backend.get_connector()
     except Exception as exc:
@@ -567,6 +570,8 @@ def _probe_scheduler(address: str, timeout: float = 10.0) -> None:
         host, port = parse_host_port(loc) if scheme in ("tcp", "tls", "ws", "wss") else (None, None)
         if port is not None and not 0 < port < 65536:
             raise ValueError(f"port {port} is out of range")
+        if host is not None and not host.strip():
+            raise ValueError("no host")
     except (ValueError, TypeError) as exc:
         raise refuse(f"not a scheduler address like tcp://HOST:PORT ({exc})") from None
     args = Security().get_connection_args("client")  # TLS settings from the Dask configuration, as Client's
@@ -577,6 +582,8 @@ def _probe_scheduler(address: str, timeout: float = 10.0) -> None:
     if host is not None:  # refused, unknown host, no route: said at once, not after the deadline
         try:
             socket.create_connection((host, port), timeout=timeout).close()
+        except socket.gaierror as exc:
+            raise refuse(f"cannot connect (no such host {host!r}: {exc.strerror or exc})") from None
         except OSError as exc:
             raise refuse(f"cannot connect ({exc.strerror or exc or f'no answer within {timeout:g} s'})") from None
         answered[0] = True
@@ -593,6 +600,9 @@ def _probe_scheduler(address: str, timeout: float = 10.0) -> None:
     try:
         reply = asyncio.run(asyncio.wait_for(identity(), timeout))
     except (TimeoutError, asyncio.TimeoutError):
+        if answered[0]:  # something listens there, and says nothing a Dask client understands
+            raise refuse(f"not a Dask scheduler (it took the connection but did not answer within "
+                         f"{timeout:g} s)") from None
         raise refuse(f"cannot connect (no answer within {timeout:g} s)") from None
     except Exception as exc:
         if not answered[0]:

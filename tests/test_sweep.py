@@ -358,7 +358,8 @@ def test_a_server_that_is_no_dask_scheduler_is_refused_in_one_line(runner, tmp_p
         server.close()
     assert result.exit_code == 2, result.output
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-    expected = "not a Dask scheduler" if banner else "cannot connect (no answer within 10 s)"
+    # the silent one took the connection: the fault is what listens there, not the network
+    expected = "not a Dask scheduler" + ("" if banner else " (it took the connection but did not answer within 10 s)")
     assert result.stderr.startswith(f"--scheduler {server.address}: {expected}"), result.stderr
     assert not (tmp_path / "x.jsonl").exists()
 
@@ -368,6 +369,9 @@ def test_a_server_that_is_no_dask_scheduler_is_refused_in_one_line(runner, tmp_p
     ("bogus://127.0.0.1:1", "not a scheduler address like tcp://HOST:PORT (unknown address scheme 'bogus'"),
     ("tls://127.0.0.1:9", "cannot connect (tls:// needs TLS certificates in the Dask configuration"),
     ("tcp://127.0.0.1:9", "cannot connect (Connection refused)"),
+    ("tcp://:9", "not a scheduler address like tcp://HOST:PORT (no host)"),
+    ("inproc://foo", "not a scheduler address like tcp://HOST:PORT (an inproc:// scheduler lives inside another"),
+    ("tcp://no-such-host.invalid:9", "cannot connect (no such host 'no-such-host.invalid'"),
 ])
 def test_scheduler_errors_say_whose_fault_they_are(runner, tmp_path, address, expected):
     # bytes it could not decode were called "not a scheduler address"; tls:// without
@@ -378,6 +382,18 @@ def test_scheduler_errors_say_whose_fault_they_are(runner, tmp_path, address, ex
     assert result.stderr.count("\n") == 1 and result.stderr.startswith(f"--scheduler {address}: {expected}"), \
         result.stderr
     assert not (tmp_path / "x.jsonl").exists()
+
+
+@pytest.mark.parametrize("command", ["sweep", "compare"])
+def test_an_empty_scheduler_address_is_refused_not_run_locally(runner, tmp_path, command):
+    # '--scheduler "$ADDR"' with ADDR unset ran the sweep on this machine, and let -j through
+    args = (["--seeds", "0:2", "-j", "2", "-o", str(tmp_path / "x.jsonl")] if command == "sweep"
+            else ["--seeds", "0:2", "--variant", "a:", "--variant", "b:network.loss=0.2"])
+    result = runner.invoke(main, [command, LOSSY, *args, "--scheduler", ""])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == ("--scheduler: the address is empty; give tcp://HOST:PORT, or leave --scheduler out "
+                             "to run on this machine\n")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_scheduler_without_workers_is_refused(runner, tmp_path):
