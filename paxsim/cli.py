@@ -1010,7 +1010,8 @@ def hunt(profiles, bugs, ranges: int, range_size: int, correct_seeds: int, jobs,
                 _bad_input(f"--bug {b}: {name!r} is not a bug of {kind}, the protocol of the profiles "
                            "(see 'paxsim bugs')")
     if output:
-        _writable_parent(output, "the table")
+        if not (write_bugs and _same_file(output.parent, write_bugs)):  # else made below, before the hunt
+            _writable_parent(output, "the table")
         _not_an_input(output, "-o", *profiles)
         if output.exists() and not force:  # refused now, not after the hunt: nothing a user made is lost
             _bad_input(f"{output} exists: choose another -o, or give --force to replace it")

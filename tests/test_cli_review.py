@@ -610,6 +610,14 @@ def test_hunt_refuses_an_output_that_is_also_a_counterexample_or_a_profile(runne
     assert profile.read_text() == (ROOT / "scenarios" / "hunt" / "crashes.yaml").read_text()
 
 
+def test_hunt_table_inside_a_new_write_bugs_directory(runner, tmp_path):
+    # '-o out/hunt.md --write-bugs out' said 'out' does not exist, though --write-bugs makes it
+    out = tmp_path / "out"
+    result = runner.invoke(main, [*HUNT, "--range-size", "40", "-o", str(out / "hunt.md"), "--write-bugs", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "hunt.md").read_text().startswith("Seeds to the first violation") and (out / "amnesia.yaml").exists()
+
+
 def test_a_bug_and_its_combination_share_one_file_and_the_bug_alone_wins(tmp_path):
     # 'amnesia' and 'amnesia+prepare-ge' both wrote amnesia.yaml, the later one winning
     from paxsim.hunt import chosen_counterexamples
