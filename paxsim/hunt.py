@@ -301,6 +301,8 @@ def write_counterexamples(result: dict, directory: Path) -> list[tuple[Path, str
         names = bug_set.split("+")
         flags = "".join(f" --bug {b}" for b in names) + "".join(
             f" --set {s}" for b in names for s in NEEDS.get(b, ()))
+        if path.is_symlink():  # --force replaces the file in the directory, not what a link points at
+            path.unlink()
         path.write_text(to_yaml(res, f"{path_text} --seed {seed}{flags}"), encoding="utf-8")
         written.append((path, bug_set))
     return written

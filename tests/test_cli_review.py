@@ -618,6 +618,19 @@ def test_hunt_table_inside_a_new_write_bugs_directory(runner, tmp_path):
     assert (out / "hunt.md").read_text().startswith("Seeds to the first violation") and (out / "amnesia.yaml").exists()
 
 
+def test_hunt_force_replaces_a_linked_counterexample_not_its_target(runner, tmp_path):
+    # --force wrote through a symlinked BUG.yaml into the file it pointed at, outside --write-bugs
+    precious = tmp_path / "precious.txt"
+    precious.write_text("mine\n")
+    bugs = tmp_path / "bugs"
+    bugs.mkdir()
+    (bugs / "amnesia.yaml").symlink_to(precious)
+    result = runner.invoke(main, [*HUNT, "--range-size", "40", "--write-bugs", str(bugs), "--force"])
+    assert result.exit_code == 0, result.output
+    assert precious.read_text() == "mine\n"
+    assert not (bugs / "amnesia.yaml").is_symlink() and "violates" in (bugs / "amnesia.yaml").read_text()
+
+
 def test_a_bug_and_its_combination_share_one_file_and_the_bug_alone_wins(tmp_path):
     # 'amnesia' and 'amnesia+prepare-ge' both wrote amnesia.yaml, the later one winning
     from paxsim.hunt import chosen_counterexamples
