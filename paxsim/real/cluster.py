@@ -105,15 +105,15 @@ def check_supported(scenario: Scenario, node_cmd: str | None = None, sets=(), fi
         _data, lines = read_scenario_data(source)
     except (ScenarioError, OSError):  # not a file (a scenario built in code): no line to name
         lines = {}
-    kept, dropped = list(sets), []
+    kept, dropped, in_file = list(sets), [], True  # in_file: the scenario still asks without the dropped flags
     for text in reversed(sets):
         if not _touches(text, path):
             continue
         kept.remove(text)
         dropped.insert(0, text)
-        if not _still_asks(source, kept, path, node_cmd):
+        in_file = _still_asks(source, kept, path, node_cmd)
+        if not in_file:
             break
-    in_file = not dropped or _still_asks(source, kept, path, node_cmd)
     if dropped:
         flags = " and ".join(f"--set {t}" for t in dropped)
         why = why.replace("remove the key", ("remove the key and drop " if in_file else "drop ") + flags)
