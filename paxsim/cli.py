@@ -292,6 +292,15 @@ class InputFile(click.Path):
         return _spooled(Path(path))
 
 
+
+# One instance of each path type for all commands: a click.Path looks up
+# its messages' translations when it is made (gettext, some 0.1 ms each),
+# and it holds no state of a conversion, so sharing is safe.
+SCENARIO_FILE = InputFile("scenario")
+TRACE_FILE = InputFile("trace")
+OUT_FILE = PathParam(dir_okay=False, path_type=Path)
+OUT_DIR = PathParam(file_okay=False, path_type=Path)
+
 def _spooled(path: Path) -> Path:
     """`path` itself when it is a regular file; otherwise (a pipe, as in
     `paxsim check <(zcat run.jsonl.gz)`, or /dev/stdin) a copy of what it
@@ -376,15 +385,15 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("scenario", type=InputFile("scenario"))
+@click.argument("scenario", type=SCENARIO_FILE)
 @click.option("--seed", type=click.IntRange(min=0), help="Seed for this run (default: the scenario's seed).")
-@click.option("--trace", "trace_path", type=PathParam(dir_okay=False, path_type=Path),
+@click.option("--trace", "trace_path", type=OUT_FILE,
               help="Write the run's trace (JSON Lines) to this file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the summary.")
-@click.option("--plots", "plots_dir", type=PathParam(file_okay=False, path_type=Path),
+@click.option("--plots", "plots_dir", type=OUT_DIR,
               help="Write latency.png and timeline.png (and for a workload, throughput.png and "
                    "operations.png) for this run into this directory.")
-@click.option("--html", "html_path", type=PathParam(dir_okay=False, path_type=Path),
+@click.option("--html", "html_path", type=OUT_FILE,
               help="Write the run as an interactive page (see 'paxsim view').")
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
               help="Override a scenario value, e.g. --set network.loss=0.1 (repeatable).")
@@ -515,7 +524,7 @@ def _write_run_plots(events: list[dict], directory: Path) -> list[Path]:
 
 
 @main.command()
-@click.argument("trace", type=InputFile("trace"))
+@click.argument("trace", type=TRACE_FILE)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the summary.")
 def check(trace: Path, as_json: bool) -> None:
     """Run the safety checker on a TRACE file (from any run or tool).
@@ -641,7 +650,7 @@ def _replays_identically(trace: Path, sc, seed: int) -> int | None:
 
 
 @main.command()
-@click.argument("trace", type=InputFile("trace"))
+@click.argument("trace", type=TRACE_FILE)
 def replay(trace: Path) -> None:
     """Rerun the scenario and seed in TRACE's header; compare byte for byte.
 
@@ -708,7 +717,7 @@ def _same_lines_reordered(old_lines: list[str], new_lines: list[str]) -> bool:
 
 
 @main.command()
-@click.argument("scenario", type=InputFile("scenario"))
+@click.argument("scenario", type=SCENARIO_FILE)
 @SEEDS_OPTION
 @click.option("--set", "sets", multiple=True, metavar="PATH=V1,V2,...",
               help="Sweep a scenario value over a list (repeatable: the grid of all combinations).")
@@ -716,7 +725,7 @@ def _same_lines_reordered(old_lines: list[str], new_lines: list[str]) -> bool:
 @click.option("--bug", "bugs", multiple=True, type=BugChoice(), metavar="NAME",
               help="Switch on a deliberate protocol bug (repeatable); see 'paxsim bugs'.")
 @SCHEDULER_OPTION
-@click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path), default=None,
+@click.option("-o", "--output", type=OUT_FILE, default=None,
               help="Results file, one JSON line a run [default: SCENARIO-sweep.jsonl here].")
 @click.option("--resume", is_flag=True, help="Continue the results file, skipping runs already in it.")
 @click.option("--progress/--no-progress", default=None,
@@ -865,12 +874,12 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
 
 
 @main.command()
-@click.argument("scenario", type=InputFile("scenario"))
+@click.argument("scenario", type=SCENARIO_FILE)
 @click.option("--seed", type=click.IntRange(min=0), required=True, help="The violating seed.")
 @click.option("--bug", "bugs", multiple=True, type=BugChoice(), metavar="NAME",
               help="Deliberate protocol bug to switch on (repeatable).")
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE", help="Override a scenario value (repeatable).")
-@click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path), default=Path("minimal.yaml"),
+@click.option("-o", "--output", type=OUT_FILE, default=Path("minimal.yaml"),
               show_default=True, help="Where to write the minimal scenario.")
 @click.option("--budget", type=click.IntRange(min=1), default=20000, show_default=True,
               help="Most candidate runs to try.")
@@ -936,7 +945,7 @@ def shrink(scenario: Path, seed: int, bugs, sets, output: Path, budget: int, pro
 
 
 @main.command()
-@click.option("--profile", "profiles", multiple=True, type=InputFile("scenario"),
+@click.option("--profile", "profiles", multiple=True, type=SCENARIO_FILE,
               help="Fault profile scenario (repeatable) [default: scenarios/hunt/*.yaml].")
 @click.option("--bug", "bugs", multiple=True, metavar="NAME[+NAME]",
               help="Bug (or combination, a+b) to hunt (repeatable) [default: all, and reused-ballot+prepare-ge].")
@@ -945,8 +954,8 @@ def shrink(scenario: Path, seed: int, bugs, sets, output: Path, budget: int, pro
 @click.option("--correct-seeds", type=click.IntRange(min=0), default=100000, show_default=True,
               help="Seeds to run the correct protocol over, per profile.")
 @click.option("-j", "--jobs", type=Jobs(), default=None, help="Worker processes [default: CPUs].")
-@click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path), help="Also write the table here.")
-@click.option("--write-bugs", type=PathParam(file_okay=False, path_type=Path),
+@click.option("-o", "--output", type=OUT_FILE, help="Also write the table here.")
+@click.option("--write-bugs", type=OUT_DIR,
               help="Write each bug's shrunk scenario into this directory (BUG.yaml: the bug alone if it was "
                    "caught alone, else its first combination a+b that was).")
 @click.option("--force", is_flag=True,
@@ -1183,8 +1192,8 @@ def plot() -> None:
 
 
 @plot.command("latency")
-@click.argument("traces", nargs=-1, required=True, type=InputFile("trace"))
-@click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path), default=Path("latency.png"),
+@click.argument("traces", nargs=-1, required=True, type=TRACE_FILE)
+@click.option("-o", "--output", type=OUT_FILE, default=Path("latency.png"),
               show_default=True, help="Figure file; .png, .svg or .pdf.")
 @click.option("--by", type=click.Choice(["type", "link"]), default="type", show_default=True,
               help="One panel per message type or per link.")
@@ -1227,8 +1236,8 @@ def plot_latency(traces, output: Path, by: str, log: bool) -> None:
 
 
 @plot.command("timeline")
-@click.argument("trace", type=InputFile("trace"))
-@click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path), default=Path("timeline.png"),
+@click.argument("trace", type=TRACE_FILE)
+@click.option("-o", "--output", type=OUT_FILE, default=Path("timeline.png"),
               show_default=True, help="Figure file; .png, .svg or .pdf.")
 @click.option("--from", "t_from", type=Duration(), help="Start of the time window (e.g. 20ms).")
 @click.option("--to", "t_to", type=Duration(), help="End of the time window (e.g. 1.5s).")
@@ -1274,8 +1283,8 @@ def plot_timeline(trace: Path, output: Path, t_from, t_to, nodes, max_messages: 
 
 
 @plot.command("throughput")
-@click.argument("trace", type=InputFile("trace"))
-@click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path), default=Path("throughput.png"),
+@click.argument("trace", type=TRACE_FILE)
+@click.option("-o", "--output", type=OUT_FILE, default=Path("throughput.png"),
               show_default=True, help="Figure file; .png, .svg or .pdf.")
 @click.option("--bucket", type=Duration(), default="50ms", show_default=True,
               help="Width of the time buckets ops/s and the latency percentiles are counted in.")
@@ -1303,8 +1312,8 @@ def plot_throughput(trace: Path, output: Path, bucket: float) -> None:
 
 
 @plot.command("operations")
-@click.argument("traces", nargs=-1, required=True, type=InputFile("trace"))
-@click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path), default=Path("operations.png"),
+@click.argument("traces", nargs=-1, required=True, type=TRACE_FILE)
+@click.option("-o", "--output", type=OUT_FILE, default=Path("operations.png"),
               show_default=True, help="Figure file; .png, .svg or .pdf.")
 @click.option("--log", is_flag=True, help="Log-scale latency axis, for long tails.")
 def plot_operations(traces, output: Path, log: bool) -> None:
@@ -1325,8 +1334,8 @@ def plot_operations(traces, output: Path, log: bool) -> None:
 
 
 @plot.command("decisions")
-@click.argument("traces", nargs=-1, required=True, type=InputFile("trace"))
-@click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path), default=Path("decisions.png"),
+@click.argument("traces", nargs=-1, required=True, type=TRACE_FILE)
+@click.option("-o", "--output", type=OUT_FILE, default=Path("decisions.png"),
               show_default=True, help="Figure file; .png, .svg or .pdf.")
 def plot_decisions(traces, output: Path) -> None:
     """When each learner learned, and the CDF of time to decision.
@@ -1395,8 +1404,8 @@ def _write_html(path: Path, make) -> Path:
 
 
 @main.command()
-@click.argument("trace", type=PathParam(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path),
+@click.argument("trace", type=OUT_FILE)
+@click.option("-o", "--output", type=OUT_FILE,
               help="Page to write [default: TRACE with .html here].")
 def view(trace: Path, output: Path | None) -> None:
     """Write TRACE as one interactive page: a sequence diagram to explore.
@@ -1433,9 +1442,9 @@ def view(trace: Path, output: Path | None) -> None:
 
 
 @main.command()
-@click.argument("a", type=PathParam(dir_okay=False, path_type=Path))
-@click.argument("b", type=PathParam(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path),
+@click.argument("a", type=OUT_FILE)
+@click.argument("b", type=OUT_FILE)
+@click.option("-o", "--output", type=OUT_FILE,
               help="Also write both runs side by side as a page, the divergence marked.")
 def diff(a: Path, b: Path, output: Path | None) -> None:
     """Where two traces part ways, and what differs after.
@@ -1492,10 +1501,10 @@ def diff(a: Path, b: Path, output: Path | None) -> None:
 
 
 @main.command()
-@click.argument("traces", nargs=-1, required=True, type=PathParam(dir_okay=False, path_type=Path))
+@click.argument("traces", nargs=-1, required=True, type=OUT_FILE)
 @click.option("--format", "fmt", type=click.Choice(["shiviz"]), default="shiviz", show_default=True,
               help="Output format.")
-@click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", type=OUT_FILE,
               help="File to write [default: standard output].")
 def export(traces, fmt: str, output: Path | None) -> None:
     """Export traces for other tools: a ShiViz log (vector clocks).
@@ -1553,7 +1562,7 @@ def _chunks(lines, size: int = 1 << 16):
 
 
 @main.command("linearizable")
-@click.argument("files", nargs=-1, required=True, type=PathParam(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=OUT_FILE)
 @click.option("--model", required=True, type=click.Choice(["register", "kv"]),
               help="register: one compare-and-set register (read, write, cas); "
                    "kv: a map (get, put, append, cas), each key checked on its own.")
@@ -1637,7 +1646,7 @@ def linearizable(files, model: str, fmt: str | None, time_limit: float | None, w
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--peers", default="", metavar="NAME=URL,...",
               help="The other nodes, e.g. n2=http://127.0.0.1:8002,n3=http://127.0.0.1:8003.")
-@click.option("--data", "data_dir", required=True, type=PathParam(file_okay=False, path_type=Path),
+@click.option("--data", "data_dir", required=True, type=OUT_DIR,
               help="Data directory: stable state (state.json) and the node's trace (trace.jsonl).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the node's timer stream.")
@@ -1652,7 +1661,7 @@ def linearizable(files, model: str, fmt: str | None, time_limit: float | None, w
 @click.option("--learning", type=click.Choice(["proposer", "acceptors"]), default="proposer", show_default=True)
 @click.option("--bug", "bugs", multiple=True, type=click.Choice(list(BUGS)), metavar="NAME",
               help="Switch on a deliberate protocol bug (repeatable); see 'paxsim bugs'.")
-@click.option("--trace", "trace_path", type=PathParam(dir_okay=False, path_type=Path),
+@click.option("--trace", "trace_path", type=OUT_FILE,
               help="Append the node's trace here instead of DATA/trace.jsonl.")
 @click.option("--standby", is_flag=True, hidden=True,
               help="Wait for a line on stdin before reading storage and listening (used by 'paxsim cluster').")
@@ -1682,12 +1691,12 @@ def node(name, port, host, peers, data_dir, seed, order, quorum, retry_timeout, 
 
 
 @main.command()
-@click.argument("scenario", type=PathParam(dir_okay=False, path_type=Path))
+@click.argument("scenario", type=OUT_FILE)
 @click.option("--seed", type=click.IntRange(min=0), help="Seed for the network, faults and timers (default: the scenario's).")
-@click.option("--trace", "trace_path", type=PathParam(dir_okay=False, path_type=Path),
+@click.option("--trace", "trace_path", type=OUT_FILE,
               help="Write the merged trace (JSON Lines) to this file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the summary.")
-@click.option("--plots", "plots_dir", type=PathParam(file_okay=False, path_type=Path),
+@click.option("--plots", "plots_dir", type=OUT_DIR,
               help="Write latency.png and timeline.png for this run into this directory.")
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
               help="Override a scenario value, e.g. --set network.loss=0.1 (repeatable).")
@@ -1697,7 +1706,7 @@ def node(name, port, host, peers, data_dir, seed, order, quorum, retry_timeout, 
               help="Run this command for each node instead of 'paxsim node'; placeholders "
                    "{name} {port} {peers} {data} {config} {seed} {nodes} {quorum} {learning} {retry_timeout} "
                    "{retry_backoff} {retry_jitter} {retry_max} (see docs/http-protocol.md).")
-@click.option("--workdir", type=PathParam(file_okay=False, path_type=Path),
+@click.option("--workdir", type=OUT_DIR,
               help="Keep data directories, node logs and traces here (default: a temporary directory, removed).")
 def cluster(scenario: Path, seed: int | None, trace_path: Path | None, as_json: bool, plots_dir: Path | None,
             sets: tuple[str, ...], bugs: tuple[str, ...], node_cmd: str | None, workdir: Path | None) -> None:
@@ -1832,15 +1841,15 @@ def cluster(scenario: Path, seed: int | None, trace_path: Path | None, as_json: 
 
 
 @main.command()
-@click.argument("scenario", type=InputFile("scenario"))
+@click.argument("scenario", type=SCENARIO_FILE)
 @SEEDS_OPTION
 @click.option("--variant", "variants", multiple=True, metavar="NAME:PATH=VALUE,...",
               help="A variant: a name and --set style changes (none: 'base:'). Repeat; the first is the baseline.")
 @JOBS_OPTION
 @SCHEDULER_OPTION
-@click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path), default=None,
+@click.option("-o", "--output", type=OUT_FILE, default=None,
               help="Also write every seed's results here, one JSON line a seed.")
-@click.option("--plot", "plot_path", type=PathParam(dir_okay=False, path_type=Path), default=None,
+@click.option("--plot", "plot_path", type=OUT_FILE, default=None,
               help="Write a histogram of the paired decision-time differences (PNG, SVG or PDF).")
 @click.option("--progress/--no-progress", default=None,
               help="Show a progress bar [default: when stderr is a terminal].")
@@ -1960,7 +1969,7 @@ EXIT_BOUND = 3
 
 
 @main.command("explore")
-@click.argument("scenario", type=PathParam(dir_okay=False, path_type=Path))
+@click.argument("scenario", type=OUT_FILE)
 @click.option("--bug", "bugs", multiple=True, type=click.Choice(list(BUGS)), metavar="NAME",
               help="Switch on a deliberate protocol bug (repeatable); see 'paxsim bugs'.")
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
@@ -1984,7 +1993,7 @@ EXIT_BOUND = 3
 @click.option("--reduction/--no-reduction", default=True, show_default=True,
               help="Explore a crash only as a reboot (crash, then restart at once) and never generate "
                    "always-subsumed transitions; sound for safety, needs --prune (see the README).")
-@click.option("-o", "--output", type=PathParam(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", type=OUT_FILE,
               help="Write a counterexample here as a scripted scenario.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the summary.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr [default: when a terminal].")
