@@ -825,7 +825,7 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
             keys, in_plan = {c.key for c in plan.combos}, set(plan.seeds)
             already = len({(key, r["seed"]) for r in done_runs if r["seed"] in in_plan
                            and (key := json.dumps(r["params"], sort_keys=True, separators=(",", ":"))) in keys})
-        records: list[dict] = []  # what the results file holds, parsed as it is written (not all after the runs)
+        records = sw.Summary(plan)  # fed what the results file holds as it is written (not read again after the runs)
         counts = sw.run_sweep(plan, output, jobs=jobs, scheduler=scheduler, resume=resume, on_result=tick,
                               records=records, executor=workers)
         if show and bar is None:  # nothing left to run: the bar, full

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import functools
+import heapq
 import itertools
 import json
 import math
@@ -23,6 +24,7 @@ import re
 import shlex
 import signal
 import time
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -805,7 +807,7 @@ def chunk_size(todo: int, jobs: int) -> int:
 
 def run_sweep(plan: SweepPlan, output: Path, *, jobs: int = 1, scheduler: str | None = None,
               resume: bool = False, on_result: Callable[[dict], None] | None = None,
-              records: list[dict] | None = None, executor: ProcessExecutor | None = None) -> dict:
+              records: list[dict] | Summary | None = None, executor: ProcessExecutor | None = None) -> dict:
     """Run the plan, appending to `output`.  Returns counts; raises
     SweepError on bad input and lets KeyboardInterrupt through after
     everything finished is safely written.
@@ -814,11 +816,12 @@ def run_sweep(plan: SweepPlan, output: Path, *, jobs: int = 1, scheduler: str | 
     use instead of making them (`jobs` and `scheduler` are then ignored);
     they are closed on the way out, whatever happens.
 
-    With a `records` list, every run record the results file holds at the
-    end is appended to it (those a resumed sweep found, then each line as
-    it is written, parsed from that same text): what `read_results` would
-    read back, for `summarize(..., runs=records)`.  The parsing then happens
-    while the runs go on (beside the workers) instead of after the last."""
+    With `records` (a list, or a `Summary`: anything with `extend`), every
+    run record the results file holds at the end is given to it (those a
+    resumed sweep found, then each line as it is written, parsed from that
+    same text): what `read_results` would read back, for
+    `summarize(..., runs=records)`.  The parsing then happens while the
+    runs go on (beside the workers) instead of after the last."""
     try:
         return _run_sweep(plan, output, jobs, scheduler, resume, on_result, records, executor)
     finally:
@@ -827,7 +830,7 @@ def run_sweep(plan: SweepPlan, output: Path, *, jobs: int = 1, scheduler: str | 
 
 
 def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, resume: bool,
-               on_result: Callable[[dict], None] | None, records: list[dict] | None,
+               on_result: Callable[[dict], None] | None, records: list[dict] | Summary | None,
                executor: ProcessExecutor | None) -> dict:
     done: set[tuple[str, int]] = set()
     resumed = False
@@ -1107,86 +1110,189 @@ def _pct(values: list[float], q: float) -> float | None:
     return b - diff * (1 - t) if t >= 0.5 else a + diff * t  # numpy's _lerp, the same rounding
 
 
-def summarize(plan: SweepPlan, output: Path, runs: list[dict] | None = None) -> dict:
+class _Tally:
+    """What the summary needs of one combination's runs, added one run at a
+    time: counts and sums, the decision times (8 bytes a run), and only the
+    few records it names (each kind's first violation)."""
+
+    __slots__ = ("runs", "decided", "undecided", "violating", "times", "sent", "groups", "expected",
+                 "suspicious", "suspicious_first", "budgeted", "over", "over_first", "within", "ops",
+                 "rate_seeds", "rates", "ops_ok", "ops_info", "p50s", "p99s", "lin_unknown")
+
+    def __init__(self) -> None:
+        self.runs = self.decided = self.undecided = self.violating = self.sent = 0
+        self.times = array("d")
+        self.groups: dict[str, list] = {}  # kind -> [runs, the record of its lowest seed]
+        self.expected = self.suspicious = self.over = self.within = self.ops = 0
+        self.suspicious_first: list[int] = []  # the lowest seeds (negated: a max-heap of SHOWN_SEEDS)
+        self.over_first: list[int] = []
+        self.budgeted = False
+        self.rate_seeds: list[int] = []  # (seeds can be any size: not an array)
+        self.rates = array("d")
+        self.ops_ok = self.ops_info = self.lin_unknown = 0
+        self.p50s, self.p99s = array("d"), array("d")
+
+    def add(self, r: dict) -> None:
+        self.runs += 1
+        outcome = r["outcome"]
+        seed = r["seed"]
+        if outcome == "decided":
+            self.decided += 1
+            self.sent += r["sent"]
+            if r["decision_t"] is not None:
+                self.times.append(r["decision_t"])
+        elif outcome == "undecided":
+            self.undecided += 1
+        elif outcome == "violation":
+            self.violating += 1
+        for kind in r.get("violations") or ():
+            group = self.groups.get(kind)
+            if group is None:
+                self.groups[kind] = [1, r]
+            else:
+                group[0] += 1
+                if seed < group[1]["seed"]:
+                    group[1] = r
+        live = r.get("liveness")
+        if live == "expected":
+            self.expected += 1
+        elif live == "suspicious":
+            self.suspicious += 1
+            _keep_lowest(self.suspicious_first, seed)
+        if "over_budget" in r:
+            self.budgeted = True
+            if r["over_budget"]:
+                self.over += 1
+                _keep_lowest(self.over_first, seed)
+        if r.get("within"):
+            self.within += 1
+        o = r.get("ops")
+        if o:
+            self.ops += 1
+            if o["ops_per_s"] is not None:
+                self.rate_seeds.append(seed)
+                self.rates.append(o["ops_per_s"])
+            self.ops_ok += o["ok"]
+            self.ops_info += o["info"]
+            if o["p50"] is not None:
+                self.p50s.append(o["p50"])
+            if o["p99"] is not None:
+                self.p99s.append(o["p99"])
+            if o["linearizability"] not in ("linearizable", "not linearizable"):
+                self.lin_unknown += 1
+
+
+SHOWN_SEEDS = 20  # the seeds a summary row lists of its suspicious or over-budget runs: the lowest
+
+
+def _keep_lowest(heap: list[int], seed: int) -> None:
+    """Keep in `heap` (seeds negated) the SHOWN_SEEDS lowest seeds seen."""
+    if len(heap) < SHOWN_SEEDS:
+        heapq.heappush(heap, -seed)
+    elif -seed > heap[0]:
+        heapq.heapreplace(heap, -seed)
+
+
+class Summary:
+    """A sweep's summary, built as its run records come (`add`, or `extend`
+    with a list of them, in any order): what `summarize` returns, the same
+    to the last bit, without keeping the records.  A sweep of a million
+    seeds kept them all for its summary, about 1 GB; this keeps some
+    numbers per combination and a decision time per run."""
+
+    def __init__(self, plan: SweepPlan) -> None:
+        self.plan = plan
+        seeds = plan.seeds
+        lo, hi = (min(seeds), max(seeds)) if seeds else (0, -1)
+        # the usual --seeds A:B as a range: a set of ten million seeds takes half a gigabyte
+        self.seeds = range(lo, hi + 1) if hi - lo + 1 == len(seeds) else set(seeds)
+        self.tallies = {c.key: _Tally() for c in plan.combos}
+        self.key_of: dict[str, str] = {}  # a run's params as read (repr) -> its combination key: one dumps per combination
+
+    def add(self, r: dict) -> None:
+        params = r["params"]
+        shown = repr(params)
+        key = self.key_of.get(shown)
+        if key is None:
+            key = self.key_of[shown] = json.dumps(params, sort_keys=True, separators=(",", ":"))
+        tally = self.tallies.get(key)
+        if tally is not None and r["seed"] in self.seeds:
+            tally.add(r)
+
+    def extend(self, records: Iterable[dict]) -> None:
+        for r in records:
+            self.add(r)
+
+    def result(self, output: Path) -> dict:
+        plan = self.plan
+        within_ms = plan.base.expect.within
+        rows = []
+        for combo in plan.combos:
+            t = self.tallies[combo.key]
+            n = t.runs
+            violations = []
+            for kind, (count, first) in sorted(t.groups.items()):
+                violations.append({
+                    "kind": kind,
+                    "count": count,
+                    "first_seed": first["seed"],
+                    "reproduce": f"paxsim run {shlex.quote(plan.scenario_path)} --seed {first['seed']}"
+                                 + "".join(f" --bug {b}" for b in plan.bugs) + combo.set_args(),
+                    "trace": str(traces_dir(output) / first["trace"]) if first.get("trace") else None,
+                    "explanation": (first.get("explanations") or {}).get(kind),
+                })
+            row = {
+                "params": dict(combo.params),
+                "label": combo.label,
+                "runs": n,
+                "decided": t.decided / n if n else None,
+                "undecided": t.undecided / n if n else None,
+                "p50": _pct(t.times, 50),
+                "p95": _pct(t.times, 95),
+                "p99": _pct(t.times, 99),
+                "messages_per_decision": t.sent / t.decided if t.decided else None,
+                "violating_runs": t.violating,
+                "violations": violations,
+            }
+            row["undecided_expected"] = t.expected
+            row["undecided_suspicious"] = t.suspicious
+            row["suspicious_seeds"] = sorted(-s for s in t.suspicious_first)
+            if t.budgeted:
+                row["over_budget"] = t.over
+                row["over_budget_seeds"] = sorted(-s for s in t.over_first)
+            if t.ops:  # workload scenarios: throughput and operation latency over the runs
+                # summed in seed order, as a list of the records sorted by seed would sum them
+                rates = [t.rates[i] for i in sorted(range(len(t.rates)), key=t.rate_seeds.__getitem__)]
+                row["workload"] = {
+                    "ops_per_s": sum(rates) / len(rates) if rates else None,
+                    "ops_ok": t.ops_ok,
+                    "unknown_outcome": t.ops_info,
+                    "latency_p50": _pct(t.p50s, 50),
+                    "latency_p99": _pct(t.p99s, 99),
+                    "lin_unknown": t.lin_unknown,
+                }
+            if within_ms is not None:
+                row["within_ms"] = within_ms
+                row["decided_within"] = t.within / n if n else None
+            rows.append(row)
+        return {"scenario": plan.scenario_path, "seeds": len(plan.seeds), "combinations": rows,
+                "violating_runs": sum(r["violating_runs"] for r in rows)}
+
+
+def summarize(plan: SweepPlan, output: Path, runs: list[dict] | Summary | None = None) -> dict:
     """Per combination: runs, shares decided/undecided, decision time
     percentiles, messages per decision, violations by kind (each with the
     command that reproduces its first seed), and liveness within T.  The
-    run records are read from `output` unless given (`run_sweep`'s
-    `records`: the same records, collected as they were written)."""
+    run records are read from `output` unless given: a list of them, or a
+    `Summary` they were fed to as they were written (`run_sweep`'s
+    `records`), which need not keep them."""
+    if isinstance(runs, Summary):
+        return runs.result(output)
     if runs is None:
         _, runs, _ = read_results(output)
-    by_combo: dict[str, list[dict]] = {}
-    seeds = set(plan.seeds)
-    keys = {c.key for c in plan.combos}
-    key_of: dict[str, str] = {}  # a run's params as read (repr) -> its combination key: one dumps per combination
-    for r in runs:
-        params = r["params"]
-        shown = repr(params)
-        key = key_of.get(shown)
-        if key is None:
-            key = key_of[shown] = json.dumps(params, sort_keys=True, separators=(",", ":"))
-        if key in keys and r["seed"] in seeds:
-            by_combo.setdefault(key, []).append(r)
-    within_ms = plan.base.expect.within
-    rows = []
-    for combo in plan.combos:
-        rs = sorted(by_combo.get(combo.key, []), key=lambda r: r["seed"])
-        decided = [r for r in rs if r["outcome"] == "decided"]
-        times = [r["decision_t"] for r in decided if r["decision_t"] is not None]
-        groups: dict[str, list[dict]] = {}
-        for r in rs:
-            for kind in r.get("violations") or []:
-                groups.setdefault(kind, []).append(r)
-        violations = []
-        for kind, vs in sorted(groups.items()):
-            first = vs[0]
-            violations.append({
-                "kind": kind,
-                "count": len(vs),
-                "first_seed": first["seed"],
-                "reproduce": f"paxsim run {shlex.quote(plan.scenario_path)} --seed {first['seed']}"
-                             + "".join(f" --bug {b}" for b in plan.bugs) + combo.set_args(),
-                "trace": str(traces_dir(output) / first["trace"]) if first.get("trace") else None,
-                "explanation": (first.get("explanations") or {}).get(kind),
-            })
-        row = {
-            "params": dict(combo.params),
-            "label": combo.label,
-            "runs": len(rs),
-            "decided": len(decided) / len(rs) if rs else None,
-            "undecided": sum(r["outcome"] == "undecided" for r in rs) / len(rs) if rs else None,
-            "p50": _pct(times, 50),
-            "p95": _pct(times, 95),
-            "p99": _pct(times, 99),
-            "messages_per_decision": (sum(r["sent"] for r in decided) / len(decided)) if decided else None,
-            "violating_runs": sum(r["outcome"] == "violation" for r in rs),
-            "violations": violations,
-        }
-        suspicious = [r for r in rs if r.get("liveness") == "suspicious"]
-        row["undecided_expected"] = sum(r.get("liveness") == "expected" for r in rs)
-        row["undecided_suspicious"] = len(suspicious)
-        row["suspicious_seeds"] = [r["seed"] for r in suspicious][:20]
-        if any("over_budget" in r for r in rs):
-            over = [r for r in rs if r.get("over_budget")]
-            row["over_budget"] = len(over)
-            row["over_budget_seeds"] = [r["seed"] for r in over][:20]
-        ops = [r["ops"] for r in rs if r.get("ops")]
-        if ops:  # workload scenarios: throughput and operation latency over the runs
-            rates = [o["ops_per_s"] for o in ops if o["ops_per_s"] is not None]
-            row["workload"] = {
-                "ops_per_s": sum(rates) / len(rates) if rates else None,
-                "ops_ok": sum(o["ok"] for o in ops),
-                "unknown_outcome": sum(o["info"] for o in ops),
-                "latency_p50": _pct([o["p50"] for o in ops if o["p50"] is not None], 50),
-                "latency_p99": _pct([o["p99"] for o in ops if o["p99"] is not None], 99),
-                "lin_unknown": sum(o["linearizability"] not in ("linearizable", "not linearizable") for o in ops),
-            }
-        if within_ms is not None:
-            row["within_ms"] = within_ms
-            row["decided_within"] = sum(bool(r.get("within")) for r in rs) / len(rs) if rs else None
-        rows.append(row)
-    return {"scenario": plan.scenario_path, "seeds": len(plan.seeds), "combinations": rows,
-            "violating_runs": sum(r["violating_runs"] for r in rows)}
+    summary = Summary(plan)
+    summary.extend(runs)
+    return summary.result(output)
 
 
 def _format_workload_rows(rows: list[dict]) -> list[list[str]]:
