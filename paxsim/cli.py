@@ -821,10 +821,7 @@ def sweep(scenario: Path, seeds: str, sets: tuple[str, ...], bugs: tuple[str, ..
 
     try:
         if show and resume and output.exists():  # the bar starts from this sweep's runs already in the file
-            _, done_runs, _ = sw.read_results(output)
-            keys, in_plan = {c.key for c in plan.combos}, set(plan.seeds)
-            already = len({(key, r["seed"]) for r in done_runs if r["seed"] in in_plan
-                           and (key := json.dumps(r["params"], sort_keys=True, separators=(",", ":"))) in keys})
+            already = sw.count_done(plan, output)
         records = sw.Summary(plan)  # fed what the results file holds as it is written (not read again after the runs)
         counts = sw.run_sweep(plan, output, jobs=jobs, scheduler=scheduler, resume=resume, on_result=tick,
                               records=records, executor=workers)

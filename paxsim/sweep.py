@@ -699,56 +699,120 @@ def sweep_header(scenario_path: str, base: Scenario, sets: list[str]) -> dict:
             "scenario_sha256": digest, "sets": sets}
 
 
+RESULTS_BLOCK = 1 << 22  # bytes of a results file read (and parsed) at a time
+
+
 def read_results(path: Path) -> tuple[dict | None, list[dict], int]:
     """(header, run records, byte length of the complete lines).  A last line
     cut short by a kill is left out (and later overwritten)."""
-    header, runs, good = None, [], 0
-    with open(path, "rb") as fh:
-        data = fh.read()
-    # A sound file (every complete line a record) parses as one JSON array:
-    # half the time of a json.loads per line, and the summary at the end of
-    # a sweep is serial time.  Anything else takes the line-by-line path below.
-    body = data[:data.rfind(b"\n") + 1]
-    if body and b"\r" not in body:
-        try:
-            recs = json.loads(b"[" + body[:-1].replace(b"\n", b",") + b"]")
-        except json.JSONDecodeError:
-            recs = None
-        if recs is not None and len(recs) == body.count(b"\n") and all(type(r) is dict for r in recs):
-            for rec in recs:
-                kind = rec.get("kind")
-                if kind == "run":
-                    runs.append(rec)
-                elif kind == "sweep":
-                    header = rec
-                else:
-                    runs = []
-                    break
-            else:
-                return header, runs, len(body)
-            header = None
-    pos = 0
-    for number, raw in enumerate(data.splitlines(keepends=True), 1):
-        if not raw.endswith(b"\n"):
-            break  # an unfinished last line
-        try:
-            rec = json.loads(raw)
-        except json.JSONDecodeError:
-            if pos + len(raw) == len(data):
-                break
-            raise SweepError(f"{path}:{number}: not a JSON line; is this a paxsim sweep results file?") from None
-        pos += len(raw)
-        good = pos
-        if type(rec) is not dict:
-            raise SweepError(f"{path}:{number}: a JSON line that is not an object; is this a paxsim sweep "
-                             "results file?")
-        if rec.get("kind") == "sweep":
-            header = rec
-        elif rec.get("kind") == "run":
-            runs.append(rec)
-        else:
-            raise SweepError(f"{path}:{number}: unexpected record; is this a paxsim sweep results file?")
+    runs: list[dict] = []
+    header, good = scan_results(path, lambda rec: runs.append(rec) if rec["kind"] == "run" else None)
     return header, runs, good
+
+
+def scan_results(path: Path, on_record: Callable[[dict], None]) -> tuple[dict | None, int]:
+    """Read a results file a few megabytes at a time, giving `on_record`
+    each record (the header and the runs) in the file's order, none kept:
+    (the header, the byte length of the complete lines).  A last line cut
+    short by a kill, or left garbled by one, is left out; a bad line
+    anywhere else is a SweepError naming it."""
+    header, good, number = None, 0, 0  # number: lines before the block at hand
+    with open(path, "rb") as fh:
+        carry = b""
+        while True:
+            data = fh.read(RESULTS_BLOCK)
+            if not data:
+                break  # what is left in `carry` is an unfinished last line
+            data = carry + data
+            cut = data.rfind(b"\n") + 1
+            body, carry = data[:cut], data[cut:]
+            if not body:
+                continue
+            # A block of sound lines parses as one JSON array: half the time
+            # of a json.loads per line.  Anything else goes line by line.
+            try:
+                recs = json.loads(b"[" + body[:-1].replace(b"\n", b",") + b"]")
+            except json.JSONDecodeError:
+                recs = None
+            if (recs is not None and len(recs) == body.count(b"\n")
+                    and all(type(r) is dict and r.get("kind") in ("run", "sweep") for r in recs)):
+                for rec in recs:
+                    if rec["kind"] == "sweep":
+                        header = rec
+                    on_record(rec)
+                number += len(recs)
+                good += len(body)
+                continue
+            pos = 0
+            for raw in _lines(body):
+                number += 1
+                try:
+                    rec = json.loads(raw)
+                except json.JSONDecodeError:
+                    if pos + len(raw) == len(body) and not carry and not fh.read(1):
+                        return header, good  # a garbled last line, as a kill can leave: left out
+                    raise SweepError(f"{path}:{number}: not a JSON line; is this a paxsim sweep results file?") \
+                        from None
+                pos += len(raw)
+                good += len(raw)
+                if type(rec) is not dict:
+                    raise SweepError(f"{path}:{number}: a JSON line that is not an object; is this a paxsim sweep "
+                                     "results file?")
+                kind = rec.get("kind")
+                if kind == "sweep":
+                    header = rec
+                elif kind != "run":
+                    raise SweepError(f"{path}:{number}: unexpected record; is this a paxsim sweep results file?")
+                on_record(rec)
+    return header, good
+
+
+class _KeyOf:
+    """A run record's params -> its combination's key (json.dumps, sorted):
+    one dumps per distinct params, looked up by their repr after that."""
+
+    __slots__ = ("known",)
+
+    def __init__(self) -> None:
+        self.known: dict[str, str] = {}
+
+    def __call__(self, params: Any) -> str:
+        shown = repr(params)
+        key = self.known.get(shown)
+        if key is None:
+            key = self.known[shown] = json.dumps(params, sort_keys=True, separators=(",", ":"))
+        return key
+
+
+def count_done(plan: SweepPlan, path: Path) -> int:
+    """How many of the plan's runs (combination and seed) the results file
+    holds, each once, read a block at a time."""
+    keys = {c.key for c in plan.combos}
+    in_plan = _seed_set(plan.seeds)
+    done: dict[str, set] = {}
+    key_of = _KeyOf()
+
+    def found(r: dict) -> None:
+        if r["kind"] == "run" and r["seed"] in in_plan:
+            key = key_of(r["params"])
+            if key in keys:
+                done.setdefault(key, set()).add(r["seed"])
+
+    scan_results(path, found)
+    return sum(map(len, done.values()))
+
+
+def _seed_set(seeds: list[int]):
+    """`seeds` for membership tests: the usual --seeds A:B as a range (a set
+    of ten million seeds takes half a gigabyte)."""
+    lo, hi = (min(seeds), max(seeds)) if seeds else (0, -1)
+    return range(lo, hi + 1) if hi - lo + 1 == len(seeds) else set(seeds)
+
+
+def _lines(body: bytes) -> list[bytes]:
+    """`body`'s lines, each with its newline (a carriage return is not a
+    line's end: JSON reads it as white space, as in a file saved with CRLF)."""
+    return [line + b"\n" for line in body[:-1].split(b"\n")]
 
 
 def traces_dir(results: Path) -> Path:
@@ -832,7 +896,7 @@ def run_sweep(plan: SweepPlan, output: Path, *, jobs: int = 1, scheduler: str | 
 def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, resume: bool,
                on_result: Callable[[dict], None] | None, records: list[dict] | Summary | None,
                executor: ProcessExecutor | None) -> dict:
-    done: set[tuple[str, int]] = set()
+    done: dict[str, _Seen] = {}  # combination key -> the seeds the results file has of it
     resumed = False
     held = None  # the results file, open to append and locked against another sweep's writing it
     if output.exists():
@@ -840,7 +904,27 @@ def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, 
             raise SweepError(f"{output} exists: pass --resume to continue it, or choose another -o")
         held = _hold(output)
         try:
-            header, runs, good = read_results(output)
+            twice = []  # the first run the file holds twice (a file edited or concatenated by hand)
+            key_of = _KeyOf()
+            place = _seed_index(plan.seeds)
+
+            def found(r: dict) -> None:
+                if r["kind"] != "run":
+                    return
+                key = key_of(r["params"])
+                seen = done.get(key)
+                if seen is None:
+                    seen = done[key] = _Seen(place, len(plan.seeds))
+                if not seen.add(r["seed"]):
+                    if not twice:
+                        twice.append(r)
+                    return
+                if records is not None:
+                    records.append(r)
+
+            # read a block at a time, keeping what the rest needs, not the records (a
+            # million-seed sweep's take a gigabyte)
+            header, good = scan_results(output, found)
             if header is not None and (header.get("scenario_sha256") != plan.header["scenario_sha256"]
                                        or header.get("sets") != plan.header["sets"]):
                 raise SweepError(f"{output} was written by a different sweep (another scenario, --set or --bug); "
@@ -849,18 +933,11 @@ def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, 
                 raise SweepError(f"{output} was written by paxsim {header.get('paxsim')}, this is paxsim "
                                  f"{plan.header['paxsim']}: its runs could differ from this version's; finish it "
                                  "with that version, or choose another -o")
-            keys = [(json.dumps(r["params"], sort_keys=True, separators=(",", ":")), r["seed"]) for r in runs]
-            done = set(keys)
-            if len(done) < len(runs):  # a file edited or concatenated by hand: a run would count twice
-                seen: set = set()
-                for r, key in zip(runs, keys):
-                    if key in seen:
-                        label = " ".join(f"{k}={_show(v)}" for k, v in r["params"].items())
-                        raise SweepError(f"{output}: seed {r['seed']}{' of ' + label if label else ''} is in it "
-                                         "twice: a results file holds each run once (remove one of the lines)")
-                    seen.add(key)
-            if records is not None:
-                records.extend(runs)
+            if twice:  # a run would count twice
+                r = twice[0]
+                label = " ".join(f"{k}={_show(v)}" for k, v in r["params"].items())
+                raise SweepError(f"{output}: seed {r['seed']}{' of ' + label if label else ''} is in it "
+                                 "twice: a results file holds each run once (remove one of the lines)")
             with open(output, "r+b") as fh:
                 fh.truncate(good)
         except BaseException:
@@ -880,7 +957,8 @@ def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, 
     todo = 0
     for combo in plan.combos:
         params = dict(combo.params)
-        seeds = [s for s in plan.seeds if (combo.key, s) not in done]
+        have = done.get(combo.key, ())
+        seeds = [s for s in plan.seeds if s not in have] if have else list(plan.seeds)
         todo += len(seeds)
         tasks.append((combo, params, seeds))
     skipped = plan.total - todo
@@ -996,6 +1074,57 @@ def _hold(output: Path):
     return fh
 
 
+class _Seen:
+    """The seeds of one combination a results file holds: a byte per seed of
+    the plan (a set of a million seeds takes some 100 MB), and a set for
+    any other seed (runs kept from another sweep)."""
+
+    __slots__ = ("place", "plan", "other")
+
+    def __init__(self, place: Callable[[Any], int | None], n: int) -> None:
+        self.place = place  # seed -> its place in the plan's seeds, or None
+        self.plan = bytearray(n)
+        self.other: set = set()
+
+    def add(self, seed) -> bool:
+        """Note `seed`; False if it was noted already."""
+        at = self.place(seed)
+        if at is None:
+            if seed in self.other:
+                return False
+            self.other.add(seed)
+        else:
+            if self.plan[at]:
+                return False
+            self.plan[at] = 1
+        return True
+
+    def __contains__(self, seed) -> bool:
+        at = self.place(seed)
+        return seed in self.other if at is None else bool(self.plan[at])
+
+
+class _OutOfOrder(Exception):
+    pass
+
+
+def _seed_index(seeds: list[int]) -> Callable[[Any], int | None]:
+    """seed -> its place in `seeds` (None: not in them), without a dict of
+    them all when they are the usual --seeds A:B, in order."""
+    if seeds and seeds[-1] - seeds[0] + 1 == len(seeds) and all(b == a + 1 for a, b in zip(seeds, seeds[1:])):
+        lo, hi = seeds[0], seeds[-1]
+
+        def at(seed) -> int | None:
+            if type(seed) is not int:  # as a dict would find it: True is 1, and so is 1.0
+                if not (isinstance(seed, int) or isinstance(seed, float) and seed.is_integer()):
+                    return None
+                seed = int(seed)
+            return seed - lo if lo <= seed <= hi else None
+
+        return at
+    return {s: i for i, s in enumerate(seeds)}.get
+
+
 def _put_in_sweep_order(plan: SweepPlan, output: Path) -> None:
     """Rewrite a finished results file in the sweep's order (the header,
     then combination by combination, seed by seed; runs of other seeds or
@@ -1006,35 +1135,63 @@ def _put_in_sweep_order(plan: SweepPlan, output: Path) -> None:
     import stat
     import tempfile
 
-    with open(output, "rb") as fh:
-        lines = fh.read().splitlines(keepends=True)
     combo_at = {c.key: i for i, c in enumerate(plan.combos)}
-    seed_at = {s: i for i, s in enumerate(plan.seeds)}
-    rank = []
-    for n, raw in enumerate(lines):
-        rec = json.loads(raw)
+    seed_at = _seed_index(plan.seeds)
+    key_of = _KeyOf()
+
+    def rank_of(rec: dict) -> tuple[int, int]:
         if rec.get("kind") != "run":
-            rank.append((-1, 0, n))
-            continue
-        c = combo_at.get(json.dumps(rec["params"], sort_keys=True, separators=(",", ":")))
-        i = seed_at.get(rec["seed"])
-        rank.append((c, i, n) if c is not None and i is not None else (len(plan.combos), 0, n))
-    if all(a < b for a, b in zip(rank, rank[1:])):
-        return
-    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
+            return (-1, 0)
+        c = combo_at.get(key_of(rec["params"]))
+        i = seed_at(rec["seed"])
+        return (c, i) if c is not None and i is not None else (len(plan.combos), 0)
+
+    # First, a block at a time, whether it is in order (it is, unless an
+    # interruption wrote chunks that finished ahead of an unfinished one).
+    last = [(-2, 0)]
+
+    def check(rec: dict) -> None:
+        r = rank_of(rec)
+        if r < last[0]:
+            raise _OutOfOrder
+        last[0] = r
+
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(b"".join(lines[n] for *_, n in sorted(rank)))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, stat.S_IMODE(os.stat(output).st_mode))
-        os.replace(tmp, output)
-    except BaseException:
+        scan_results(output, check)
+        return
+    except _OutOfOrder:
+        pass
+    # Then the lines' places and sort keys (not the lines: the file is
+    # mapped), sorted; equal keys (other sweeps' runs) keep the file's order.
+    import mmap
+
+    width = len(plan.seeds) + 1
+    with open(output, "rb") as src, mmap.mmap(src.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        starts, keys = array("q"), array("q")
+        pos, size = 0, len(mm)
+        while pos < size:
+            end = mm.find(b"\n", pos) + 1 or size
+            c, i = rank_of(json.loads(mm[pos:end]))
+            starts.append(pos)
+            keys.append((c + 1) * width + i)
+            pos = end
+        starts.append(size)
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
         try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+            with os.fdopen(fd, "wb") as fh:
+                for n in order:
+                    fh.write(mm[starts[n]:starts[n + 1]])
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, stat.S_IMODE(os.stat(output).st_mode))
+            os.replace(tmp, output)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
 
 
 def _trace_name_of(line: str) -> str:
@@ -1202,22 +1359,16 @@ class Summary:
 
     def __init__(self, plan: SweepPlan) -> None:
         self.plan = plan
-        seeds = plan.seeds
-        lo, hi = (min(seeds), max(seeds)) if seeds else (0, -1)
-        # the usual --seeds A:B as a range: a set of ten million seeds takes half a gigabyte
-        self.seeds = range(lo, hi + 1) if hi - lo + 1 == len(seeds) else set(seeds)
+        self.seeds = _seed_set(plan.seeds)
         self.tallies = {c.key: _Tally() for c in plan.combos}
-        self.key_of: dict[str, str] = {}  # a run's params as read (repr) -> its combination key: one dumps per combination
+        self.key_of = _KeyOf()
 
     def add(self, r: dict) -> None:
-        params = r["params"]
-        shown = repr(params)
-        key = self.key_of.get(shown)
-        if key is None:
-            key = self.key_of[shown] = json.dumps(params, sort_keys=True, separators=(",", ":"))
-        tally = self.tallies.get(key)
+        tally = self.tallies.get(self.key_of(r["params"]))
         if tally is not None and r["seed"] in self.seeds:
             tally.add(r)
+
+    append = add  # as a list of the records is given them
 
     def extend(self, records: Iterable[dict]) -> None:
         for r in records:

@@ -203,6 +203,82 @@ def test_reading_results_whole_or_line_by_line_agrees(tmp_path):
         read_results(other)
 
 
+@pytest.mark.parametrize("block", [7, 64, 200, 1 << 22])
+def test_results_are_read_alike_in_blocks_of_any_size(tmp_path, monkeypatch, block):
+    """A results file is read a block of lines at a time: whatever the block
+    size, the same records, the same length of complete lines, the same
+    line numbers in errors, a cut or garbled last line left out, and a
+    file saved with CRLF line ends read as it is."""
+    import paxsim.sweep as sw
+
+    plan = plan_sweep(VOLATILE, "0:25", [], ["amnesia"])
+    whole = tmp_path / "whole.jsonl"
+    run_sweep(plan, whole, jobs=1)
+    text = whole.read_text()
+    lines = text.splitlines(keepends=True)
+    expected = (json.loads(lines[0]), [json.loads(x) for x in lines[1:]])
+    monkeypatch.setattr(sw, "RESULTS_BLOCK", block)
+    assert read_results(whole) == (*expected, len(text))
+    crlf = tmp_path / "crlf.jsonl"
+    crlf.write_bytes(text.replace("\n", "\r\n").encode())
+    assert read_results(crlf) == (*expected, len(text) + len(lines))
+    for tail in (lines[9][:20], "not json\n", "{}\n"[:2]):  # cut by a kill; garbled; cut
+        cut = tmp_path / "cut.jsonl"
+        cut.write_text("".join(lines[:9]) + tail)
+        assert read_results(cut) == (expected[0], expected[1][:8], len("".join(lines[:9])))
+    for at in (1, 5, 17, 25):
+        bad = tmp_path / "bad.jsonl"
+        bad.write_text("".join(lines[:at]) + "not json\n" + "".join(lines[at:]))
+        with pytest.raises(SweepError, match=rf"bad.jsonl:{at + 1}: not a JSON line"):
+            read_results(bad)
+        bad.write_text("".join(lines[:at]) + "[1, 2]\n" + "".join(lines[at:]))
+        with pytest.raises(SweepError, match=rf"bad.jsonl:{at + 1}: a JSON line that is not an object"):
+            read_results(bad)
+        bad.write_text("".join(lines[:at]) + '{"kind": "other"}\n' + "".join(lines[at:]))
+        with pytest.raises(SweepError, match=rf"bad.jsonl:{at + 1}: unexpected record"):
+            read_results(bad)
+    # a garbled line followed only by a cut one is not the last: an error
+    bad.write_text("".join(lines[:5]) + "not json\n" + lines[5][:10])
+    with pytest.raises(SweepError, match=r"bad.jsonl:6: not a JSON line"):
+        read_results(bad)
+
+
+def test_resuming_keeps_no_record_per_run(tmp_path, monkeypatch):
+    """--resume reads the results file a block at a time and keeps, of each
+    run, its seed (to skip it), not its record (about 1 KB): a resumed
+    million-seed sweep took over a gigabyte."""
+    import paxsim.sweep as sw
+
+    plan = plan_sweep(LOSSY, "0:20000", [])
+    out = tmp_path / "r.jsonl"
+    header = json.dumps(plan.header, sort_keys=True, separators=(",", ":"))
+    rec = {"kind": "run", "params": {}, "outcome": "decided", "decision_t": 12.5, "sent": 60, "delivered": 57,
+           "lost": 3, "duplicated": 0, "violation": None, "violations": []}
+    with open(out, "w") as fh:
+        fh.write(header + "\n")
+        for seed in range(20000):  # every run of the plan: nothing left to run
+            fh.write(json.dumps(dict(rec, seed=seed, decision_t=seed / 7), sort_keys=True,
+                                separators=(",", ":")) + "\n")
+    monkeypatch.setattr(sw, "RESULTS_BLOCK", 1 << 16)
+    records = sw.Summary(plan)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        counts = run_sweep(plan, out, jobs=1, resume=True, records=records)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert counts == {"ran": 0, "skipped": 20000, "violations": 0}
+    assert summarize_of(plan, out, records)["runs"] == 20000
+    assert peak < 200 * 20000, f"{peak / 20000:.0f} bytes a run"
+
+
+def summarize_of(plan, out, records):
+    from paxsim.sweep import summarize
+
+    return summarize(plan, out, runs=records)["combinations"][0]
+
+
 def test_resume_over_a_results_file_with_a_non_object_line_is_one_line(runner, tmp_path):
     """A JSON line that is not an object (a list, a number) is not a results
     record: --resume says where, exit 2, no traceback."""
