@@ -788,18 +788,23 @@ def count_done(plan: SweepPlan, path: Path) -> int:
     """How many of the plan's runs (combination and seed) the results file
     holds, each once, read a block at a time."""
     keys = {c.key for c in plan.combos}
-    in_plan = _seed_set(plan.seeds)
-    done: dict[str, set] = {}
+    place = _seed_index(plan.seeds)
+    done: dict[str, _Seen] = {}
     key_of = _KeyOf()
+    count = 0
 
     def found(r: dict) -> None:
-        if r["kind"] == "run" and r["seed"] in in_plan:
+        nonlocal count
+        if r["kind"] == "run" and place(r["seed"]) is not None:
             key = key_of(r["params"])
             if key in keys:
-                done.setdefault(key, set()).add(r["seed"])
+                seen = done.get(key)
+                if seen is None:
+                    seen = done[key] = _Seen(place, len(plan.seeds))
+                count += seen.add(r["seed"])
 
     scan_results(path, found)
-    return sum(map(len, done.values()))
+    return count
 
 
 def _seed_set(seeds: list[int]):
