@@ -788,30 +788,17 @@ def count_done(plan: SweepPlan, path: Path) -> int:
     """How many of the plan's runs (combination and seed) the results file
     holds, each once, read a block at a time."""
     keys = {c.key for c in plan.combos}
-    place = _seed_index(plan.seeds)
-    done: dict[str, _Seen] = {}
-    key_of = _KeyOf()
+    done = _Done(plan)
     count = 0
 
     def found(r: dict) -> None:
         nonlocal count
-        if r["kind"] == "run" and place(r["seed"]) is not None:
-            key = key_of(r["params"])
-            if key in keys:
-                seen = done.get(key)
-                if seen is None:
-                    seen = done[key] = _Seen(place, len(plan.seeds))
-                count += seen.add(r["seed"])
+        if r["kind"] == "run" and done.place(r["seed"]) is not None:
+            key, new = done.add(r)
+            count += new and key in keys
 
     scan_results(path, found)
     return count
-
-
-def _seed_set(seeds: list[int]):
-    """`seeds` for membership tests: the usual --seeds A:B as a range (a set
-    of ten million seeds takes half a gigabyte)."""
-    lo, hi = (min(seeds), max(seeds)) if seeds else (0, -1)
-    return range(lo, hi + 1) if hi - lo + 1 == len(seeds) else set(seeds)
 
 
 def _lines(body: bytes) -> list[bytes]:
@@ -901,7 +888,7 @@ def run_sweep(plan: SweepPlan, output: Path, *, jobs: int = 1, scheduler: str | 
 def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, resume: bool,
                on_result: Callable[[dict], None] | None, records: list[dict] | Summary | None,
                executor: ProcessExecutor | None) -> dict:
-    done: dict[str, _Seen] = {}  # combination key -> the seeds the results file has of it
+    done = _Done(plan)  # the runs the results file has
     resumed = False
     held = None  # the results file, open to append and locked against another sweep's writing it
     if output.exists():
@@ -910,17 +897,11 @@ def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, 
         held = _hold(output)
         try:
             twice = []  # the first run the file holds twice (a file edited or concatenated by hand)
-            key_of = _KeyOf()
-            place = _seed_index(plan.seeds)
 
             def found(r: dict) -> None:
                 if r["kind"] != "run":
                     return
-                key = key_of(r["params"])
-                seen = done.get(key)
-                if seen is None:
-                    seen = done[key] = _Seen(place, len(plan.seeds))
-                if not seen.add(r["seed"]):
+                if not done.add(r)[1]:
                     if not twice:
                         twice.append(r)
                     return
@@ -962,7 +943,7 @@ def _run_sweep(plan: SweepPlan, output: Path, jobs: int, scheduler: str | None, 
     todo = 0
     for combo in plan.combos:
         params = dict(combo.params)
-        have = done.get(combo.key, ())
+        have = done.by_key.get(combo.key, ())
         seeds = [s for s in plan.seeds if s not in have] if have else list(plan.seeds)
         todo += len(seeds)
         tasks.append((combo, params, seeds))
@@ -1107,6 +1088,26 @@ class _Seen:
     def __contains__(self, seed) -> bool:
         at = self.place(seed)
         return seed in self.other if at is None else bool(self.plan[at])
+
+
+class _Done:
+    """The runs a results file holds, per combination (its key): `_Seen`."""
+
+    __slots__ = ("place", "n", "key_of", "by_key")
+
+    def __init__(self, plan: SweepPlan) -> None:
+        self.place = _seed_index(plan.seeds)
+        self.n = len(plan.seeds)
+        self.key_of = _KeyOf()
+        self.by_key: dict[str, _Seen] = {}
+
+    def add(self, r: dict) -> tuple[str, bool]:
+        """Note run record `r`: (its combination's key, False if noted already)."""
+        key = self.key_of(r["params"])
+        seen = self.by_key.get(key)
+        if seen is None:
+            seen = self.by_key[key] = _Seen(self.place, self.n)
+        return key, seen.add(r["seed"])
 
 
 class _OutOfOrder(Exception):
@@ -1364,13 +1365,13 @@ class Summary:
 
     def __init__(self, plan: SweepPlan) -> None:
         self.plan = plan
-        self.seeds = _seed_set(plan.seeds)
+        self.place = _seed_index(plan.seeds)
         self.tallies = {c.key: _Tally() for c in plan.combos}
         self.key_of = _KeyOf()
 
     def add(self, r: dict) -> None:
         tally = self.tallies.get(self.key_of(r["params"]))
-        if tally is not None and r["seed"] in self.seeds:
+        if tally is not None and self.place(r["seed"]) is not None:
             tally.add(r)
 
     append = add  # as a list of the records is given them
