@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import sys
 from json.encoder import encode_basestring_ascii
 from functools import lru_cache
 from pathlib import Path
@@ -699,6 +700,9 @@ def _check_order(source: str, events: list[dict], numbers: list[int], lines: lis
                              f"the trace was cut or filtered")
         if end_number is not None:
             raise TraceError(source, number, f"seq: {seq} comes after the 'end' event (line {end_number})")
+        if type(ev["t"]) is int and not -_MAX_T <= ev["t"] <= _MAX_T:  # JSON's integers have no bound
+            raise TraceError(source, number, f"t: a whole number of {len(str(abs(ev['t'])))} digits, too large "
+                             "for a time in ms (a float's range)")
         if ev["t"] < last_t:
             raise TraceError(source, number, f"t: {ev['t']:g} is earlier than {last_t:g}, the time of seq "
                              f"{seq - 1} (line {last_number}): times must not decrease in seq order")
@@ -708,6 +712,9 @@ def _check_order(source: str, events: list[dict], numbers: list[int], lines: lis
     if lines is not None:
         lines[:] = [numbers[0]] + [number for _, number, _ in body]
     return [header] + [ev for _, _, ev in body]
+
+
+_MAX_T = int(sys.float_info.max)  # the largest whole number a float holds: a time every reader can use
 
 
 def _known_node(ev: dict, known) -> bool:
