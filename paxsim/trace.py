@@ -331,7 +331,8 @@ def stream_trace(path: str | Path) -> Iterator[dict]:
                         break
                 else:
                     kind = ev["kind"]
-                    if kind == "header" or ended or ev["seq"] != expected or ev["t"] < last_t:
+                    if (kind == "header" or ended or ev["seq"] != expected or ev["t"] < last_t
+                            or type(ev["t"]) is int and not -_MAX_T <= ev["t"] <= _MAX_T):
                         break
                     if kind in _NODE_KINDS:
                         if not _known_node(ev, known) or (kind == "propose" and not known.issuperset(ev["quorum"])):

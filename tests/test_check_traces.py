@@ -148,13 +148,11 @@ def test_time_going_backwards_in_seq_order_is_malformed(runner, tmp_path):
     malformed(check(runner, t), t, 3, "t: 4 is earlier than 5, the time of seq 0 (line 2)")
 
 
-@pytest.mark.parametrize("command", [["check"], ["view"], ["plot", "latency"]])
+@pytest.mark.parametrize("command", [["check"], ["view"], ["plot", "timeline"], ["plot", "latency"], ["export"]])
 def test_a_time_too_large_for_a_float_is_malformed(runner, tmp_path, command):
-    """JSON's integers have no bound: a time of 10**400 ms crashed the
-    readers that check a whole trace first (formatting it as a float for
-    the message), where it is one line naming the line and the field, and
-    exit 2.  (The streaming readers of `plot timeline` and `export` still
-    use an event's time before the check reaches it.)"""
+    """JSON's integers have no bound: a time of 10**400 ms crashed every
+    reader (formatting it as a float for the message, or using it as one),
+    where it is one line naming the line and the field, and exit 2."""
     from paxsim.cli import main
 
     tr = Trace().vote("n1", (1, "n1"), "a", t=5.0).vote("n2", (1, "n1"), "a", t=4.0).end()
@@ -163,12 +161,12 @@ def test_a_time_too_large_for_a_float_is_malformed(runner, tmp_path, command):
     lines[2] = lines[2].replace('"t": 4.0', '"t": 1' + "0" * 400)
     assert '"t": 1000' in lines[2]
     t.write_text("\n".join(lines) + "\n")
-    args = [*command, str(t)] + (["-o", str(tmp_path / "out")] if command[0] in ("view", "plot", "export") else [])
-    result = runner.invoke(main, args)
+    out = tmp_path / {"view": "out.html", "plot": "out.png", "export": "out.json"}.get(command[0], "out")
+    result = runner.invoke(main, [*command, str(t)] + (["-o", str(out)] if command[0] != "check" else []))
     assert result.exit_code == 2, result.output
     assert result.stderr.strip() == f"{t}:3: t: a whole number of 401 digits, too large for a time in ms " \
                                     "(a float's range)", result.stderr
-    assert not (tmp_path / "out").exists()
+    assert not out.exists()
 
 
 def test_events_after_the_end_are_malformed(runner, tmp_path):
