@@ -377,10 +377,22 @@ def _parse_line(source: str, number: int, line: str) -> dict:
             msg = "nested too deeply"
         raise TraceError(source, number, f"not a JSON object: {msg}") from None
     except ValueError as exc:
-        raise TraceError(source, number, str(exc)) from None
+        raise TraceError(source, number, unreadable_number(exc)) from None
     if not isinstance(ev, dict) or "kind" not in ev:
         raise TraceError(source, number, "expected a JSON object with a 'kind'")
     return ev
+
+
+def unreadable_number(exc: ValueError) -> str:
+    """What a JSON decoder's ValueError that is not a syntax error says, in paxsim's words: Python
+    refuses to read a whole number of more than `sys.get_int_max_str_digits()` digits (its own message
+    tells the reader to call a function they cannot call); any other (a number too large for a float,
+    NaN) says it well already."""
+    text = str(exc)
+    if "integer string conversion" not in text:
+        return text
+    digits = next((w for w in text.split("value has ", 1)[-1].split()[:1] if w.isdigit()), "too many")
+    return f"a whole number of {digits} digits, more than the {sys.get_int_max_str_digits()} Python reads"
 
 
 def _no_constant(name: str):

@@ -169,6 +169,25 @@ def test_a_time_too_large_for_a_float_is_malformed(runner, tmp_path, command):
     assert not out.exists()
 
 
+@pytest.mark.parametrize("command", [["check"], ["view"], ["plot", "timeline"], ["export"]])
+def test_a_number_too_long_for_python_is_malformed(runner, tmp_path, command):
+    """Python reads no whole number of more than 4,300 digits, and its
+    message told the user to call sys.set_int_max_str_digits()."""
+    from paxsim.cli import main
+
+    tr = Trace().vote("n1", (1, "n1"), "a", t=5.0).vote("n2", (1, "n1"), "a", t=6.0).end()
+    t = tr.write(tmp_path / "t.jsonl")
+    lines = t.read_text().splitlines()
+    lines[2] = lines[2].replace('"t": 6.0', '"t": ' + "7" * 5000)
+    assert '"t": 777' in lines[2]
+    t.write_text("\n".join(lines) + "\n")
+    out = tmp_path / {"view": "out.html", "plot": "out.png", "export": "out.json"}.get(command[0], "out")
+    result = runner.invoke(main, [*command, str(t)] + (["-o", str(out)] if command[0] != "check" else []))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == f"{t}:3: a whole number of 5000 digits, more than the 4300 Python reads"
+    assert not out.exists()
+
+
 def test_events_after_the_end_are_malformed(runner, tmp_path):
     tr = chosen_a().end().decide("n1", "a")
     t = tr.write(tmp_path / "t.jsonl")

@@ -67,6 +67,45 @@ def test_replay_reports_first_difference(runner, tmp_path):
     assert result.exit_code == 1 and "DIFFERENT at line 6" in result.stdout
 
 
+@pytest.mark.parametrize("line, why, shown", [
+    ('{"kind":"send","t":1,"x":' + "[" * 100_000 + "]" * 100_000 + "}", "not JSON Python can read (nested too deeply)",
+     '{"kind":"send","t":1,"x":[[[['),
+    ('{"kind":"send","t":' + "1" * 5000 + "}",
+     "not JSON Python can read (a whole number of 5000 digits, more than the 4300 Python reads)", '"t":1111'),
+], ids=["nested", "long-number"])
+def test_replay_of_a_line_python_cannot_read_says_different(runner, tmp_path, line, why, shown):
+    """A line nested 100,000 deep, or with a 5,000-digit number, is not JSON
+    that Python reads: replay says the line differs (exit 1), with the line
+    cut short, where it gave a RecursionError or ValueError traceback."""
+    t = tmp_path / "run.jsonl"
+    assert runner.invoke(main, ["run", str(ROOT / "scenarios/partition.yaml"), "--trace", str(t)]).exit_code == 0
+    lines = t.read_text().splitlines(keepends=True)
+    t.write_text("".join(lines[:3] + [line + "\n"] + lines[4:]))
+    result = runner.invoke(main, ["replay", str(t)])
+    assert result.exit_code == 1, result.output
+    out = result.stdout.splitlines()
+    assert out[0] == f"DIFFERENT at line 4: the trace's line is {why}"
+    assert out[1].startswith("  trace:  " + line[:300]) and f"... ({len(line):,} characters)" in out[1]
+    assert shown in out[1] and len(out[1]) < 400
+    assert out[2] == "  replay: " + lines[3].rstrip("\n")
+
+
+def test_replay_of_a_time_too_large_for_a_float_says_different(runner, tmp_path):
+    """A time of 10**400 ms is read (JSON's integers have no bound) but is no
+    float: replay showed it with an OverflowError traceback."""
+    t = tmp_path / "run.jsonl"
+    assert runner.invoke(main, ["run", str(ROOT / "scenarios/partition.yaml"), "--trace", str(t)]).exit_code == 0
+    lines = t.read_text().splitlines(keepends=True)
+    first, rest = lines[3].split('"t":', 1)
+    lines[3] = first + '"t":1' + "0" * 400 + rest[rest.index("}"):]
+    t.write_text("".join(lines))
+    result = runner.invoke(main, ["replay", str(t)])
+    assert result.exit_code == 1, result.output
+    out = result.stdout.splitlines()
+    assert out[0] == "DIFFERENT at line 4 (seq 2): t"
+    assert out[1].startswith("  trace:   t=1" + "0" * 39 + "... (401 characters)  in  seq 2 t=1" + "0" * 39 + "...")
+
+
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
 def test_checker_verdict_is_the_same_on_memory_filtered_and_file_forms(path):
     """Run.verdict checks only the events the checker reads; it must equal the

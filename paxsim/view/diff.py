@@ -18,6 +18,16 @@ WALL_IGNORED = ("t", "seq", "id", "copy")
 END = "<end of trace>"
 
 
+_MAX_T = int(float.fromhex("0x1.fffffffffffffp+1023"))  # sys.float_info.max: the largest whole float
+
+
+def _clip(line: str | None, most: int = 300) -> str | None:
+    """A trace line to print, cut to its first `most` characters (one nested 100,000 deep is 200 KB)."""
+    if line is None or len(line) <= most:
+        return line
+    return f"{line[:most]}... ({len(line):,} characters)"
+
+
 def fmt(v: Any) -> str:
     if isinstance(v, str):
         return repr(v)
@@ -25,6 +35,8 @@ def fmt(v: Any) -> str:
         return f"({v[0]}, {v[1]})"
     if isinstance(v, float):
         return f"{v:.6g}"
+    if isinstance(v, int) and not -_MAX_T <= v <= _MAX_T:  # a hand-made trace's 10**400
+        return _clip(str(v), 40)
     return json.dumps(v, sort_keys=True, separators=(",", ":"))
 
 
@@ -96,8 +108,11 @@ def describe(ev: dict | None, sends: Sends | None = None) -> str:
     head = []
     if "seq" in ev:
         head.append(f"seq {ev['seq']}")
-    if isinstance(ev.get("t"), (int, float)):
-        head.append(f"t={ev['t']:.4f}")
+    t = ev.get("t")
+    if isinstance(t, float) or isinstance(t, int) and -_MAX_T <= t <= _MAX_T:
+        head.append(f"t={t:.4f}")
+    elif isinstance(t, int):  # a hand-made trace's: beyond a float's range, shown as it is
+        head.append(f"t={_clip(str(t), 40)}")
     rest = {k: v for k, v in ev.items() if k not in ("seq", "t", "kind")}
     if kind == "send":
         msg = rest.pop("msg", None)
@@ -553,12 +568,17 @@ def replay_difference(old_lines: list[str], new_lines: list[str]) -> tuple[int, 
         try:
             a = json.loads(old) if old is not None else None
             b = json.loads(new) if new is not None else None
-        except json.JSONDecodeError:
-            return i + 1, [f"DIFFERENT at line {i + 1}: the trace's line is not JSON",
-                           f"  trace:  {old}", f"  replay: {new}"]
+        except (ValueError, RecursionError) as exc:  # not JSON; nested too deeply; a number too long
+            from ..trace import unreadable_number
+
+            why = ("not JSON" if isinstance(exc, json.JSONDecodeError) else
+                   "not JSON Python can read (nested too deeply)" if isinstance(exc, RecursionError) else
+                   f"not JSON Python can read ({unreadable_number(exc)})")
+            return i + 1, [f"DIFFERENT at line {i + 1}: the trace's line is {why}",
+                           f"  trace:  {_clip(old)}", f"  replay: {new}"]
         if old is not None and not isinstance(a, dict):  # e.g. `null`, `[1, 2]`: not an event, nor the end
             return i + 1, [f"DIFFERENT at line {i + 1}: the trace's line is not a JSON object",
-                           f"  trace:  {old}", f"  replay: {new}"]
+                           f"  trace:  {_clip(old)}", f"  replay: {new}"]
         olds = [json.loads(x) for x in old_lines[:i] if x.strip()]
         news = [json.loads(x) for x in new_lines[:i]]
         if a is None or b is None:
