@@ -1218,6 +1218,7 @@ def plot_latency(traces, output: Path, by: str, log: bool) -> None:
     labels, grouped = [], []
     for p in traces:
         labels.append(p.stem if stems.count(p.stem) == 1 else str(p))
+        _check_header_network(p)
         try:  # a file in seq order (every file paxsim writes) is read a line at a time, holding little
             grouped.append(plot_mod.stream_latency_groups(iter_trace(p), by))
             continue
@@ -1230,6 +1231,24 @@ def plot_latency(traces, output: Path, by: str, log: bool) -> None:
         grouped.append(plot_mod.latency_groups(events, by))
     _save_figure(lambda: plot_mod.latency_figure([(label, []) for label in labels], by=by, log=log, grouped=grouped),
                  output, ", ".join(map(str, traces)))
+
+
+def _check_header_network(path: Path) -> None:
+    """The latency distributions that `plot latency` draws come from the trace header's scenario:
+    check them as a scenario's are (`check` reads only what it judges, so it lets a hand-edited
+    `dist: weird` through; a trace's header need not hold a whole scenario, and a Multi-Paxos one
+    has no proposers, so only the network and its node names)."""
+    try:
+        sc = read_header(path).get("scenario") or {}
+    except TraceError as exc:
+        _bad_input(str(exc))
+    if "network" in sc:
+        from .scenario import network_from_dict
+
+        try:
+            network_from_dict(sc["nodes"], sc["network"], source=f"{path}:1: header.scenario")
+        except ScenarioError as exc:
+            _bad_input(str(exc))
 
 
 @plot.command("timeline")

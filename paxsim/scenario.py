@@ -1270,6 +1270,18 @@ def scenario_from_dict(data: Any, source: str = "<scenario>", lines: dict[Path_,
     return _Builder(data, source, lines).build()
 
 
+def network_from_dict(nodes: Any, network: Any, source: str = "<scenario>") -> Network:
+    """A scenario's `network` (a trace header's, normalized), checked as `scenario_from_dict` checks
+    it, with the node names it may use; the rest of a scenario need not be there.  Raises
+    `ScenarioError` (its paths are the whole scenario's: `network.latency.dist`)."""
+    data = {"nodes": nodes, "network": network}
+    _check_finite(data, source, {}, ())
+    _check_schema(data, source, {})
+    builder = _Builder(data, source, {})
+    builder.nodes = builder._nodes()
+    return builder._network(network)
+
+
 def _check_finite(value: Any, source: str, lines: dict, path: Path_) -> None:
     if isinstance(value, float) and not math.isfinite(value):
         raise ScenarioError(source, _line(lines, path), path, f"expected a finite number, found {value}")

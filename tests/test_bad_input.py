@@ -183,6 +183,45 @@ def test_a_directory_as_input_is_one_line(runner, tmp_path, argv, what):
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize("change, message", [
+    (lambda net: net["latency"].update(dist="weird"),
+     "network.latency.dist: expected one of 'constant', 'uniform', 'normal', 'exponential', 'lognormal', 'pareto', "
+     "found 'weird'"),
+    (lambda net: net["links"][0]["latency"].pop("value"),
+     "network.links[0].latency: missing key 'value' (a constant latency takes value)"),
+    (lambda net: net.update(latency={"dist": "exponential", "mean": 0}), "network.latency.mean: expected a mean > 0, found 0"),
+    (lambda net: net["links"][0].update(to="zz"), "network.links[0].to: unknown node 'zz' (nodes are n1..n5)"),
+], ids=["unknown-dist", "missing-param", "zero-mean", "unknown-node"])
+def test_plot_latency_of_a_header_whose_network_is_not_a_scenario_s(runner, tmp_path, change, message):
+    """`plot latency` draws the latency distributions the header's scenario
+    names; a hand-edited one it cannot draw gave a ValueError traceback
+    (`check` does not read them, so it lets them through)."""
+    import json
+
+    t = tmp_path / "t.jsonl"
+    assert runner.invoke(main, ["run", str(ROOT / "scenarios" / "partition.yaml"), "--trace", str(t)]).exit_code == 0
+    lines = t.read_text().splitlines(keepends=True)
+    header = json.loads(lines[0])
+    change(header["scenario"]["network"])
+    t.write_text(json.dumps(header) + "\n" + "".join(lines[1:]))
+    out = tmp_path / "latency.png"
+    result = runner.invoke(main, ["plot", "latency", str(t), "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == f"{t}:1: header.scenario: {message}"
+    assert not out.exists()
+
+
+def test_plot_latency_checks_only_the_header_s_network(runner, tmp_path):
+    """A Multi-Paxos trace's header has no proposers, which a scenario of its
+    own would need: `plot latency` still draws it, from the network alone."""
+    t = tmp_path / "kv.jsonl"
+    assert runner.invoke(main, ["run", str(ROOT / "scenarios" / "kv.yaml"), "--trace", str(t)]).exit_code == 0
+    out = tmp_path / "latency.png"
+    result = runner.invoke(main, ["plot", "latency", str(t), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_size > 10_000
+
+
 def test_timeline_with_empty_nodes_is_refused(runner, tmp_path):
     t = tmp_path / "t.jsonl"
     assert runner.invoke(main, ["run", str(ROOT / "scenarios" / "happy.yaml"), "--trace", str(t)]).exit_code == 0
