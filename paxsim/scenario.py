@@ -44,6 +44,10 @@ PROTOCOL_KINDS = ("single-decree", "multi-paxos")
 OPERATIONS = ("get", "put", "append", "cas")
 DEFAULT_MIX = (("get", 2.0), ("put", 1.0), ("append", 1.0), ("cas", 1.0))
 MAX_KEYS = 1_000_000  # workload.keys
+# A scenario's nodes: the liveness analysis keeps who can reach whom, every pair, so 5,000 nodes take
+# about 3 GB (and a run of them minutes); a number beyond this filled memory before a word was said.
+MAX_NODES = 10_000
+MAX_CLIENTS = 1_000_000  # workload.clients: 100,000 take about 260 MB and 10 s before the first operation
 SINGLE_ONLY = ("quorum", "retry", "learning")  # protocol keys multi-paxos does not use
 MULTI_ONLY = ("window", "heartbeat", "election", "catchup_batch")
 VIOLATES = {
@@ -965,6 +969,10 @@ class _Builder:
 
     def _nodes(self) -> tuple[str, ...]:
         raw = self.data["nodes"]
+        count = raw if isinstance(raw, int) else len(raw)
+        if count > MAX_NODES:
+            raise self.fail(("nodes",), f"{count:,} nodes is more than {MAX_NODES:,} (every pair of nodes is "
+                                        "analysed: 5,000 already take minutes and gigabytes)")
         if isinstance(raw, int):
             return tuple(f"n{i}" for i in range(1, raw + 1))
         seen: dict[str, int] = {}
@@ -1064,6 +1072,8 @@ class _Builder:
         stop = self._time(raw.get("stop", self.duration), ("workload", "stop"))
         if stop < start:
             raise self.fail(("workload", "stop"), f"stop {stop:g}ms is before start {start:g}ms")
+        if raw.get("clients", default.clients) > MAX_CLIENTS:  # before the builder names them all
+            raise self.fail(("workload", "clients"), f"{raw['clients']:,} clients is more than {MAX_CLIENTS:,}")
         keys = raw.get("keys", default.keys)
         if keys > MAX_KEYS:  # the driver keeps every key's name and weight: 30 million took 3 GB
             raise self.fail(("workload", "keys"), f"{keys} keys is more than {MAX_KEYS:,}")

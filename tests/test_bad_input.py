@@ -99,6 +99,31 @@ def test_bad_scenario_gives_one_line_and_exit_2(runner, write, content, line, pa
     assert fragment in err, err
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["scenarios/happy.yaml", "--set", "nodes=99999999999"],
+     "nodes: 99,999,999,999 nodes is more than 10,000 (every pair of nodes is analysed: 5,000 already take "
+     "minutes and gigabytes)"),
+    (["scenarios/kv.yaml", "--set", "workload.clients=99999999999"],
+     "workload.clients: 99,999,999,999 clients is more than 1,000,000"),
+], ids=["nodes", "clients"])
+def test_a_number_of_nodes_or_clients_that_cannot_fit_is_refused_up_front(argv, message):
+    """`nodes: 99999999999` filled memory (1.9 GB in 8 s, then a MemoryError
+    traceback) before the large-run note; the count of clients too.  Run
+    under a 1 GB address-space limit, so that without the bound the test
+    fails in seconds rather than taking the machine's memory."""
+    import resource
+    import subprocess
+    import sys
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    proc = subprocess.run([sys.executable, "-m", "paxsim", "run", *argv], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, preexec_fn=limit)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr == f"{argv[0]} (with {argv[1]} {argv[2]}): {message}\n"
+
+
 def test_missing_file(runner, tmp_path):
     result = runner.invoke(main, ["run", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 2
