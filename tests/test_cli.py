@@ -293,10 +293,10 @@ def test_a_very_large_scenario_is_announced_before_it_runs(runner, write, monkey
         raise Stop
 
     monkeypatch.setattr(paxsim.sim, "simulate", stop)
-    big = write("nodes: 100000\nproposers: [{node: n1, value: a}]\n")
+    big = write("nodes: 10000\nproposers: [{node: n1, value: a}]\n")
     result = runner.invoke(main, ["run", str(big)])
     assert isinstance(result.exception, Stop)  # the note came before the run started
-    assert result.stderr.startswith("note: 100,000 nodes:") and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("note: 10,000 nodes:") and result.stderr.count("\n") == 1
     small = write("nodes: 3\nproposers: [{node: n1, value: a}]\n", "small.yaml")
     result = runner.invoke(main, ["run", str(small)])
     assert isinstance(result.exception, Stop) and result.stderr == ""
