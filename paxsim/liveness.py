@@ -122,7 +122,7 @@ class _Budget:
         self.spent_at: float | None = None  # the segment time at which it ran out
 
 
-def _suffix_bounds(adj: dict[str, set], cands: list[str]) -> list[int]:
+def _suffix_bounds(adj: dict[str, frozenset] | dict[str, set], cands: list[str]) -> list[int]:
     """bounds[i]: the most nodes a clique among cands[i:] can have.  A
     greedy colouring from the end (each node joins the first class holding
     none of its neighbours): a clique has at most one node of each class,
@@ -141,7 +141,7 @@ def _suffix_bounds(adj: dict[str, set], cands: list[str]) -> list[int]:
     return bounds
 
 
-def _has_clique(adj: dict[str, set], cands: list[str], need: int, chosen: list[str],
+def _has_clique(adj: dict[str, frozenset] | dict[str, set], cands: list[str], need: int, chosen: list[str],
                 budget: _Budget | None = None) -> list[str] | None:
     """`chosen` and `need` more nodes from `cands` (all adjacent to `chosen`)
     that are mutually adjacent, or None.  Depth first in `cands`' order, so
@@ -209,19 +209,30 @@ class _State:
         elif kind == "uncut":
             self.cuts.discard((ev.get("src"), ev.get("dst")))
 
-    def link_ok(self, a: str, b: str, lossy: set) -> bool:
-        if self.group is not None:
-            ga = self.group.get(a)
-            if ga is None or ga != self.group.get(b):
-                return False
-        return (a, b) not in self.cuts and (b, a) not in self.cuts and (a, b) not in lossy and (b, a) not in lossy
-
-    def graph(self, nodes: list[str], lossy: set) -> dict[str, set]:
+    def graph(self, nodes: list[str], lossy: set) -> dict[str, frozenset]:
+        """Each up node's neighbours: the up nodes on its side of the partition (everyone, with none)
+        that no cut or lossy link parts from it either way.  The nodes of a side that no cut or lossy
+        link touches share one set, which holds each of them too (no search pairs a node with
+        itself), so a quorum of thousands of nodes costs a set, not a set a node."""
         up = [n for n in nodes if n not in self.down]
-        if self.group is None and not self.cuts and not lossy:  # every link up (the common case, N^2 links)
-            everyone = set(up)
-            return {a: everyone - {a} for a in up}
-        return {a: {b for b in up if b != a and self.link_ok(a, b, lossy)} for a in up}
+        if self.group is None:
+            everyone = frozenset(up)
+            adj = {a: everyone for a in up}
+        else:
+            sides: dict[Any, list[str]] = {}
+            for a in up:
+                g = self.group.get(a)
+                sides.setdefault(("alone", a) if g is None else g, []).append(a)  # in no group: alone
+            shared = {key: frozenset(members) for key, members in sides.items()}
+            adj = {a: shared[("alone", a) if self.group.get(a) is None else self.group[a]] for a in up}  # in node order
+        parted: dict[str, set] = {}
+        for a, b in (*self.cuts, *lossy):
+            parted.setdefault(a, set()).add(b)
+            parted.setdefault(b, set()).add(a)
+        for a, others in parted.items():
+            if a in adj:
+                adj[a] = adj[a] - others
+        return adj
 
 
 def _lossy_links(scenario: dict, events: list[dict], nodes: list[str], bound: float) -> tuple[set, list[str]]:
@@ -277,7 +288,7 @@ def assess(events: list[dict], decided: dict | None = None, undecided: list[str]
                     *[t for t in starts.values() if t < end_t]})
     state = _State(nodes)
     search = _Budget(SEARCH_STEPS)
-    graphs: list[dict[str, set]] = []
+    graphs: list[dict[str, frozenset]] = []
     k = 0
     noted: set[str] = set()
 
@@ -311,13 +322,10 @@ def assess(events: list[dict], decided: dict | None = None, undecided: list[str]
     ends = times[1:] + [end_t]
     best: Window | None = None
     for i in range(len(times)):
-        adj = {a: set(bs) for a, bs in graphs[i].items()}
+        adj = graphs[i]
         for j in range(i, len(times)):
             if j > i:  # the set must stay good throughout: intersect the graphs
-                gj = graphs[j]
-                adj = {a: bs & gj[a] for a, bs in adj.items() if a in gj}
-                for a in adj:
-                    adj[a] &= adj.keys()
+                adj = _intersect(adj, graphs[j])
             quorum = _find_quorum(adj, nodes, q, starts, times[i], required, search)
             if quorum is None:
                 break
@@ -334,7 +342,28 @@ def assess(events: list[dict], decided: dict | None = None, undecided: list[str]
     return Liveness(cls, best, threshold, f, tuple(reasons))
 
 
-def _find_quorum(adj: dict[str, set], nodes: list[str], q: int, starts: dict[str, float], t: float,
+def _intersect(adj: dict[str, frozenset], other: dict[str, frozenset]) -> dict[str, frozenset]:
+    """The graph of the links up in both `adj` and `other`, over the nodes in both.  Nodes that
+    share their sets in both share the result: each distinct pair of sets is intersected once."""
+    pairs: dict[tuple[int, int], frozenset] = {}
+    out: dict[str, frozenset] = {}
+    for a, bs in adj.items():
+        cs = other.get(a)
+        if cs is not None:
+            key = (id(bs), id(cs))  # both sets live on in adj and other while this runs
+            if key not in pairs:
+                pairs[key] = bs & cs
+            out[a] = pairs[key]
+    kept = out.keys()
+    narrowed: dict[int, frozenset] = {}
+    for a, bs in out.items():
+        if id(bs) not in narrowed:
+            narrowed[id(bs)] = bs.intersection(kept)
+        out[a] = narrowed[id(bs)]
+    return out
+
+
+def _find_quorum(adj: dict[str, frozenset] | dict[str, set], nodes: list[str], q: int, starts: dict[str, float], t: float,
                  required: set, budget: _Budget | None = None) -> tuple[str, ...] | None:
     """A set of >= q mutually connected up nodes holding a proposer due by `t`
     and every `required` node, in node order; None if there is none, or if

@@ -44,8 +44,9 @@ PROTOCOL_KINDS = ("single-decree", "multi-paxos")
 OPERATIONS = ("get", "put", "append", "cas")
 DEFAULT_MIX = (("get", 2.0), ("put", 1.0), ("append", 1.0), ("cas", 1.0))
 MAX_KEYS = 1_000_000  # workload.keys
-# A scenario's nodes: the liveness analysis keeps who can reach whom, every pair, so 5,000 nodes take
-# about 3 GB (and a run of them minutes); a number beyond this filled memory before a word was said.
+# A scenario's nodes: a number far beyond this filled memory before a word was said.  The liveness
+# analysis's search for a connected quorum keeps a list of candidates per quorum member: 10,000
+# nodes take about 0.5 GB and 7 s for a 1 ms run, and it grows with the square.
 MAX_NODES = 10_000
 MAX_CLIENTS = 1_000_000  # workload.clients: 100,000 take about 260 MB and 10 s before the first operation
 SINGLE_ONLY = ("quorum", "retry", "learning")  # protocol keys multi-paxos does not use
@@ -971,8 +972,8 @@ class _Builder:
         raw = self.data["nodes"]
         count = raw if isinstance(raw, int) else len(raw)
         if count > MAX_NODES:
-            raise self.fail(("nodes",), f"{count:,} nodes is more than {MAX_NODES:,} (every pair of nodes is "
-                                        "analysed: 5,000 already take minutes and gigabytes)")
+            raise self.fail(("nodes",), f"{count:,} nodes is more than {MAX_NODES:,} (the analysis of a run "
+                                        "grows with the square of the nodes: 10,000 take about 0.5 GB)")
         if isinstance(raw, int):
             return tuple(f"n{i}" for i in range(1, raw + 1))
         seen: dict[str, int] = {}
