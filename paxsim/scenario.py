@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -89,6 +90,15 @@ def format_path(path: Path_) -> str:
 # --------------------------------------------------------------------------
 # YAML -> plain data, with the line of every value
 # --------------------------------------------------------------------------
+def _unreadable(exc: ValueError, text: str) -> str:
+    """Why a value cannot be read, in paxsim's words rather than Python's (whose message for a long
+    number tells the user to call `sys.set_int_max_str_digits()`)."""
+    if "integer string conversion" in str(exc):
+        digits = sum(c.isdigit() for c in text)
+        return f"a whole number of {digits:,} digits, more than the {sys.get_int_max_str_digits():,} Python reads"
+    return f"cannot read {text[:40]!r}{'...' if len(text) > 40 else ''}: {exc}"
+
+
 class _Reader:
     def __init__(self, source: str) -> None:
         self.source = source
@@ -145,7 +155,10 @@ class _Reader:
     def _scalar(self, node: yaml.ScalarNode, path: Path_) -> Any:
         if node.tag not in _SCALAR_TAGS:
             raise self.fail(node, path, f"unsupported YAML tag {node.tag!r} (only plain values are allowed)")
-        value = self.constructor.construct_object(node)
+        try:
+            value = self.constructor.construct_object(node)
+        except ValueError as exc:  # Python reads no whole number of more than 4,300 digits
+            raise self.fail(node, path, _unreadable(exc, node.value)) from None
         if isinstance(value, float) and not math.isfinite(value):
             raise self.fail(node, path, f"expected a finite number, found {node.value!r}")
         return value
@@ -1393,6 +1406,9 @@ def parse_set(text: str, many: bool = True) -> tuple[str, Path_, list]:
             values.append(yaml.safe_load(raw))
         except yaml.YAMLError:
             raise OverrideError(f"--set {text}: {raw.strip()!r} is not a YAML value") from None
+        except ValueError as exc:  # a whole number too long for Python to read
+            shown = text if len(text) <= 80 else f"{text[:80]}..."
+            raise OverrideError(f"--set {shown}: {_unreadable(exc, raw.strip())}") from None
     return path_text, path, values
 
 

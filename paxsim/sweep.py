@@ -23,6 +23,7 @@ import os
 import re
 import shlex
 import signal
+import sys
 import time
 from array import array
 from dataclasses import dataclass, field
@@ -80,6 +81,11 @@ def parse_seeds(text: str) -> list[int]:
         m = re.fullmatch(r"([0-9]+)(?::([0-9]+))?", part)  # ASCII digits: int() would read any script's
         if not m:
             raise SweepError(f"--seeds {text}: expected A:B (from A up to B-1), N, or a comma list of those")
+        longest = max(len(m.group(1)), len(m.group(2) or ""))
+        if longest > sys.get_int_max_str_digits():  # more than Python reads (its message says to raise the limit)
+            shown = text if len(text) <= 80 else f"{text[:80]}..."
+            raise SweepError(f"--seeds {shown}: a whole number of {longest:,} digits, more than the "
+                             f"{sys.get_int_max_str_digits():,} Python reads")
         lo = int(m.group(1))
         hi = int(m.group(2)) if m.group(2) is not None else lo + 1
         if hi <= lo:

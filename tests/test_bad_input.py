@@ -124,6 +124,30 @@ def test_a_number_of_nodes_or_clients_that_cannot_fit_is_refused_up_front(argv, 
     assert proc.stderr == f"{argv[0]} (with {argv[1]} {argv[2]}): {message}\n"
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["run", "{big}"], "{big}:2: seed: a whole number of 5,000 digits, more than the 4,300 Python reads"),
+    (["run", "scenarios/happy.yaml", "--set", "nodes={D}"],
+     "--set nodes={D80}...: a whole number of 5,000 digits, more than the 4,300 Python reads"),
+    (["explore", "scenarios/explore/two-nodes.yaml", "--set", "duration={D}"],
+     "--set duration={D77}...: a whole number of 5,000 digits, more than the 4,300 Python reads"),
+    (["sweep", "scenarios/happy.yaml", "--seeds", "0:{D}", "-o", "{tmp}/s.jsonl"],
+     "--seeds 0:{D78}...: a whole number of 5,000 digits, more than the 4,300 Python reads"),
+], ids=["file", "set", "explore-set", "seeds"])
+def test_a_number_too_long_for_python_is_one_line(runner, tmp_path, monkeypatch, argv, message):
+    """A whole number of more than 4,300 digits in a scenario file, a --set
+    value or --seeds gave Python's ValueError traceback ("use
+    sys.set_int_max_str_digits()"), exit 1."""
+    digits = "9" * 5000
+    big = tmp_path / "big.yaml"
+    big.write_text(f"nodes: 3\nseed: {digits}\nproposers: [{{node: n1, value: a}}]\n")
+    fill = dict(big=big, D=digits, D80=digits[:74], D77=digits[:71], D78=digits[:78], tmp=tmp_path)
+    monkeypatch.chdir(ROOT)
+    result = runner.invoke(main, [a.format(**fill) for a in argv])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().endswith(message.format(**fill)), result.stderr[:300]
+    assert "\n" not in result.stderr.strip() and len(result.stderr) < 300
+
+
 def test_missing_file(runner, tmp_path):
     result = runner.invoke(main, ["run", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 2

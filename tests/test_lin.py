@@ -464,10 +464,17 @@ BAD = [
     ('{:process 0, :type :invoke, :f :get, :value nil}\n', "kv", ":1: :key: missing"),
     ('{:process 0, :type :invoke, :f :append, :key "a", :value 5}\n', "kv", ":1: :value: expected a string"),
     ("hello\n", "kv", "cannot tell the history format"),
+    # Python reads no whole number of more than 4,300 digits: a traceback from the log reader
+    ("INFO  jepsen.util - 0\t:invoke\t:write\t" + "9" * 5000 + "\n", "register",
+     ":1: value: a whole number of 5,000 digits, more than the 4,300 Python reads"),
+    ("INFO  jepsen.util - " + "9" * 5000 + "\t:invoke\t:read\tnil\n", "register",
+     ":1: process: a whole number of 5,000 digits, more than the 4,300 Python reads"),
+    ('{:process 0, :type :invoke, :f :put, :key "a", :value ' + "9" * 5000 + "}\n", "kv",
+     ":1: a whole number of more than the 4,300 digits Python reads"),
 ]
 
 
-@pytest.mark.parametrize("text,model,message", BAD, ids=[m for _, _, m in BAD])
+@pytest.mark.parametrize("text,model,message", BAD, ids=[m[:60] for _, _, m in BAD])
 def test_bad_input_is_one_line_naming_file_line_and_field(runner, tmp_path, text, model, message):
     p = tmp_path / "bad.txt"
     p.write_text(text)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -323,6 +324,16 @@ _LOG_VALUE = re.compile(r"^(?:(nil)|(-?\d+)|(:[\w.*+!?-]+)|\[\s*(nil|-?\d+)\s+(n
 _JEPSEN_TYPES = ("invoke", "ok", "fail", "info")
 
 
+def _int(text: str, source: str, line: int, field: str) -> int:
+    """A log's integer (ASCII digits, checked by the caller's pattern), or the line that says it is
+    longer than Python reads (its own message tells the user to raise a limit they cannot reach)."""
+    digits = len(text.lstrip("-"))
+    if digits > sys.get_int_max_str_digits():
+        raise HistoryError(source, line, field, f"a whole number of {digits:,} digits, more than the "
+                                                f"{sys.get_int_max_str_digits():,} Python reads")
+    return int(text)
+
+
 def _log_value(text: str, source: str, line: int) -> Any:
     m = _LOG_VALUE.match(text.strip())
     if not m:
@@ -332,10 +343,10 @@ def _log_value(text: str, source: str, line: int) -> Any:
     if nil:
         return None
     if num is not None:
-        return int(num)
+        return _int(num, source, line, "value")
     if kw is not None:
         return _Keyword(kw[1:])
-    return tuple(None if x == "nil" else int(x) for x in (a, b))
+    return tuple(None if x == "nil" else _int(x, source, line, "value") for x in (a, b))
 
 
 def _parse_jepsen_log(text: str, source: str, model: Model) -> History:
@@ -361,7 +372,8 @@ def _parse_jepsen_log(text: str, source: str, model: Model) -> History:
         f = _check_f(model, f[1:], source, number)
         raw = "\t".join(parts[3:]) if len(parts) > 3 else "nil"
         value = _log_value(raw, source, number)
-        _jepsen_event(b, model, source, number, int(process), typ, f, None, value, "value")
+        _jepsen_event(b, model, source, number, _int(process, source, number, "process"), typ, f, None, value,
+                      "value")
     return b.history()
 
 
@@ -408,6 +420,9 @@ def _parse_jepsen_edn(text: str, source: str, model: Model) -> History:
             try:
                 got = list(edn_format.loads_all(line))
             except Exception as exc:
+                if isinstance(exc, ValueError) and "integer string conversion" in str(exc):
+                    raise HistoryError(source, number, None, "a whole number of more than the "
+                                       f"{sys.get_int_max_str_digits():,} digits Python reads") from None
                 raise HistoryError(source, number, None, f"not an EDN map: {exc}") from None
             if len(got) != 1:
                 raise HistoryError(source, number, None, f"expected one EDN map on the line, found {len(got)} "
