@@ -2045,6 +2045,7 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
     from dataclasses import replace as dc_replace
 
     from . import explore as ex
+    from .explore.model import MAX_SYMMETRIC
     from .scenario import Explore
     from .sim import simulate
 
@@ -2076,6 +2077,10 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
     if strategy == "random" and max_states is None and time_limit is None:
         time_limit = 10.0
     model = ex.model_for(sc, budgets, prune=prune, reduce=reduction)
+    if model.too_symmetric:
+        click.echo(f"note: symmetry reduction is off: {model.too_symmetric} interchangeable nodes have "
+                   f"{math.factorial(model.too_symmetric):,} renamings to try on every state (it is on for "
+                   f"{MAX_SYMMETRIC} or fewer)", err=True)
     for key, why in _explore_ignores(sc):
         click.echo(f"note: {sc.source}: {key} is ignored: {why}", err=True)  # names the --set that gave it
     bar = None
@@ -2123,7 +2128,7 @@ def explore_cmd(scenario: Path, bugs, sets, strategy: str, max_depth, max_states
         b = summary["budgets"]
         click.echo(f"explored:    {scenario} ({strategy}; budgets: loss {b['loss']}, duplicate {b['duplicate']}, "
                    f"crash {b['crash']}, restart {b['restart']}, timers {b['timers']}; "
-                   f"symmetry {'on' if result.symmetry else 'off' if not b['symmetry'] else 'asked for, but no two nodes are interchangeable'})")
+                   f"symmetry {'on' if result.symmetry else 'off' if not b['symmetry'] else 'off: too many interchangeable nodes' if model.too_symmetric else 'asked for, but no two nodes are interchangeable'})")
         click.echo(f"states:      {result.visited} visited, {result.unique} unique, {result.transitions} transitions "
                    f"({result.pruned} pruned, {result.covered} covered), max depth {result.max_depth}")
         click.echo(f"speed:       {result.states_per_second:,.0f} unique states/s, {result.visited_per_second:,.0f} "

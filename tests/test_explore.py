@@ -332,6 +332,33 @@ def test_ctrl_c_reports_what_was_searched_and_exits_130(tmp_path):
     assert int(states.split()[1]) > 0  # what was searched is reported
 
 
+def test_symmetry_is_off_for_more_nodes_than_it_can_afford(runner):
+    """Ten nodes have 3,628,800 renamings (nine interchangeable: 362,880), all
+    listed before the search: 12 s and gigabytes, --time-limit ignored (eleven
+    filled 2 GB).  Beyond four interchangeable nodes the reduction is off, with
+    a note; up to four it stays on."""
+    import resource
+    import subprocess
+    import sys
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    def explore(nodes: int):
+        return subprocess.run([sys.executable, "-m", "paxsim", "explore", TWO, "--set", f"nodes={nodes}",
+                               "--max-states", "200", "--json"], capture_output=True, text=True, timeout=120,
+                              preexec_fn=limit)
+
+    big = explore(11)
+    assert big.returncode == 3, big.stderr[-2000:]  # the --max-states bound, not a MemoryError
+    assert big.stderr == ("note: symmetry reduction is off: 10 interchangeable nodes have 3,628,800 renamings "
+                          "to try on every state (it is on for 4 or fewer)\n")
+    data = json.loads(big.stdout)
+    assert data["budgets"]["symmetry"] is True and data["symmetry"] is False and data["unique_states"] >= 200
+    small = explore(5)  # n1 proposes: four interchangeable nodes
+    assert small.stderr == "" and json.loads(small.stdout)["symmetry"] is True
+
+
 def test_the_summary_says_why_symmetry_is_off(runner):
     """`--json` has budgets.symmetry (asked for) and symmetry (applied); the text said only
     'symmetry off' when it was asked for but no nodes were interchangeable."""
