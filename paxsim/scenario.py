@@ -49,6 +49,7 @@ MAX_KEYS = 1_000_000  # workload.keys
 # analysis's search for a connected quorum keeps a list of candidates per quorum member: 10,000
 # nodes take about 0.5 GB and 7 s for a 1 ms run, and it grows with the square.
 MAX_NODES = 10_000
+MAX_RANDOM_EVENTS = 100_000  # faults.random.events: drawn before the run begins, silently
 MAX_CLIENTS = 1_000_000  # workload.clients: 100,000 take about 260 MB and 10 s before the first operation
 SINGLE_ONLY = ("quorum", "retry", "learning")  # protocol keys multi-paxos does not use
 MULTI_ONLY = ("window", "heartbeat", "election", "catchup_batch")
@@ -1209,6 +1210,8 @@ class _Builder:
             return lo, hi
 
         until = self._time(raw.get("until", self.duration / 2), base + ("until",))
+        if raw.get("events", 4) > MAX_RANDOM_EVENTS:  # each is drawn before the run: 10 million took 18 s
+            raise self.fail(base + ("events",), f"{raw['events']:,} events is more than {MAX_RANDOM_EVENTS:,}")
         delay = raw.get("delay")
         return RandomFaults(
             until=until,

@@ -77,6 +77,8 @@ CASES = [
     ("nested-100-deep", "nodes: 3\nx: " + "[" * 100 + "]" * 100 + "\n", 2, None, "nested more than 64 levels deep"),
     ("no-proposers", "nodes: 3\nseed: 1\n", 1, "proposers", "no proposers: nothing would be proposed"),
     ("empty-proposers", "nodes: 3\nseed: 1\nproposers: []\n", 3, "proposers", "no proposers"),
+    ("random-events-too-many", "nodes: 3\nproposers: [{node: n1, value: a}]\nfaults:\n  random:\n"
+     "    events: 999999999999\n", 5, "faults.random.events", "999,999,999,999 events is more than 100,000"),
     ("bug-twice", "nodes: 3\nproposers: [{node: n1, value: a}]\nprotocol:\n  bugs: [amnesia, amnesia]\n", 4,
      "protocol.bugs[1]", "bug 'amnesia' is listed twice (also protocol.bugs[0])"),
 ]
