@@ -544,6 +544,7 @@ def check(trace: Path, as_json: bool) -> None:
     linearizability is undecided (the search hit its time limit and the
     log's order, checked, is no linearization).
     """
+    _check_header(trace)
     streamed = _check_streaming(trace)
     verdict, header = streamed if streamed is not None else (None, None)
     # A multi-paxos verdict streamed is complete (explanations included); a single-decree one is re-read to explain.
@@ -1218,7 +1219,7 @@ def plot_latency(traces, output: Path, by: str, log: bool) -> None:
     labels, grouped = [], []
     for p in traces:
         labels.append(p.stem if stems.count(p.stem) == 1 else str(p))
-        _check_header_network(p)
+        _check_header(p)
         try:  # a file in seq order (every file paxsim writes) is read a line at a time, holding little
             grouped.append(plot_mod.stream_latency_groups(iter_trace(p), by))
             continue
@@ -1233,20 +1234,20 @@ def plot_latency(traces, output: Path, by: str, log: bool) -> None:
                  output, ", ".join(map(str, traces)))
 
 
-def _check_header_network(path: Path) -> None:
-    """The latency distributions that `plot latency` draws come from the trace header's scenario:
-    check them as a scenario's are (`check` reads only what it judges, so it lets a hand-edited
-    `dist: weird` through; a trace's header need not hold a whole scenario, and a Multi-Paxos one
-    has no proposers, so only the network and its node names)."""
+def _check_header(path: Path) -> None:
+    """A trace header's scenario is what summaries, pages and plots read as the run's scenario (its
+    duration as a number, its latency distributions drawn, its quorum judged by), and `check`
+    reads only what it judges: check it as a scenario file's is, as `replay` does, so that a
+    hand-edited one is one line and exit 2.  A header need not list proposers."""
     try:
-        sc = read_header(path).get("scenario") or {}
+        header = read_header(path)
     except TraceError as exc:
         _bad_input(str(exc))
-    if "network" in sc:
-        from .scenario import network_from_dict
+    if "scenario" in header:
+        from .scenario import header_scenario
 
         try:
-            network_from_dict(sc["nodes"], sc["network"], source=f"{path}:1: header.scenario")
+            header_scenario(header["scenario"], source=f"{path}:1: header.scenario")
         except ScenarioError as exc:
             _bad_input(str(exc))
 
@@ -1278,6 +1279,7 @@ def plot_timeline(trace: Path, output: Path, t_from, t_to, nodes, max_messages: 
       paxsim plot timeline run.jsonl
       paxsim plot timeline run.jsonl --from 20ms --to 120ms --nodes n1,n3,n4
     """
+    _check_header(trace)
     from . import plot as plot_mod
     from .trace import stream_trace
 
@@ -1321,6 +1323,7 @@ def plot_throughput(trace: Path, output: Path, bucket: float) -> None:
       paxsim plot throughput kv.jsonl
       paxsim plot throughput kv.jsonl --bucket 20ms -o throughput.svg
     """
+    _check_header(trace)
     from . import plot as plot_mod
 
     (_, events), = _stream_traces([trace], plot_mod.operation_events)  # the history, not the messages
@@ -1343,6 +1346,8 @@ def plot_operations(traces, output: Path, log: bool) -> None:
       paxsim plot operations kv.jsonl
       paxsim plot operations kv-*.jsonl --log -o ops.svg
     """
+    for path in traces:
+        _check_header(path)
     from . import plot as plot_mod
 
     loaded = _stream_traces(traces, plot_mod.operation_events)  # the histories, not the messages
@@ -1369,6 +1374,8 @@ def plot_decisions(traces, output: Path) -> None:
       paxsim plot decisions run.jsonl
       paxsim plot decisions seeds/*.jsonl -o decisions.pdf
     """
+    for path in traces:
+        _check_header(path)
     from . import plot as plot_mod
 
     loaded = _stream_traces(traces, plot_mod.decision_events)  # a few events of each, however long
@@ -1447,6 +1454,7 @@ def view(trace: Path, output: Path | None) -> None:
     than 100,000 events is refused (exit 2): draw a window of it with
     'paxsim plot timeline --from/--to'.
     """
+    _check_header(trace)
     output = output or Path(trace.with_suffix(".html").name)
     _not_an_input(output, "-o", trace)
     too_big = _too_big_for_a_page(_trace_events(trace), str(trace))
@@ -1488,6 +1496,8 @@ def diff(a: Path, b: Path, output: Path | None) -> None:
     Exit status 0 when the traces are identical, 1 when they differ, 2 on
     bad input.
     """
+    for path in (a, b):
+        _check_header(path)
     from . import view as view_mod
 
     _not_an_input(output, "-o", a, b)
@@ -1541,6 +1551,8 @@ def export(traces, fmt: str, output: Path | None) -> None:
       paxsim export run.jsonl --format shiviz -o run.log
       paxsim export seed-*.jsonl --format shiviz -o runs.log
     """
+    for path in traces:
+        _check_header(path)
     from functools import partial
 
     from .trace import stream_trace, write_text_atomically

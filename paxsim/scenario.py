@@ -846,8 +846,9 @@ def ppm(value: Any) -> float:
 class _Builder:
     """Semantic checks and construction of the frozen model (input already schema-valid)."""
 
-    def __init__(self, data: dict, source: str, lines: dict[Path_, int]) -> None:
+    def __init__(self, data: dict, source: str, lines: dict[Path_, int], proposers_optional: bool = False) -> None:
         self.data, self.source, self.lines = data, source, lines
+        self.proposers_optional = proposers_optional
 
     def fail(self, path: Path_, message: str) -> ScenarioError:
         return ScenarioError(self.source, _line(self.lines, path), path, message)
@@ -914,7 +915,7 @@ class _Builder:
         stop = d.get("stop", "end")
         if stop != "end" and kind != "single-decree":
             raise self.fail(("stop",), f"{stop} is for single-decree scenarios (a {kind} run ends at its duration)")
-        if not proposers and kind == "single-decree":  # checked last, so that any other mistake is reported first
+        if not proposers and kind == "single-decree" and not self.proposers_optional:  # last: other mistakes first
             raise self.fail(("proposers",), "no proposers: nothing would be proposed or decided "
                             "(give at least one, e.g. proposers: [{node: n1, value: a}])")
         return Scenario(
@@ -1297,21 +1298,61 @@ def scenario_from_dict(data: Any, source: str = "<scenario>", lines: dict[Path_,
     return _Builder(data, source, lines).build()
 
 
-def network_from_dict(nodes: Any, network: Any, source: str = "<scenario>") -> Network:
-    """A scenario's `network` (a trace header's, normalized), checked as `scenario_from_dict` checks
-    it, with the node names it may use; the rest of a scenario need not be there.  Raises
-    `ScenarioError` (its paths are the whole scenario's: `network.latency.dist`)."""
-    data = {"nodes": nodes, "network": network}
+def header_scenario(data: Any, source: str) -> Scenario:
+    """A trace header's scenario, checked as `scenario_from_dict` checks a scenario file's, except
+    that it may list no proposers (a trace need not come from a run: the checker judges a
+    hand-written one whose header gives none, and then any value chosen violates validity) and
+    may carry top-level keys no scenario has.  Raises `ScenarioError`."""
+    if not isinstance(data, dict):
+        raise ScenarioError(source, None, (), f"expected a mapping of scenario keys, found {_type_name(data)}")
+    # A header may carry keys of its own (README, "Trace format"): only a scenario's are checked.
+    data = {key: value for key, value in data.items() if key in schema()["properties"]}
     _check_finite(data, source, {}, ())
     _check_schema(data, source, {})
-    builder = _Builder(data, source, {})
-    builder.nodes = builder._nodes()
-    return builder._network(network)
+    scenario = _Builder(data, source, {}, proposers_optional=True).build()
+    # A header holds its scenario normalized (durations as numbers of ms, as `to_dict` gives them), and
+    # its readers take it so: a hand-edited `duration: "2s"` is valid in a file, not here.
+    where = _not_normalized(data, scenario.to_dict(), ())
+    if where is not None:
+        path, raw, norm = where
+        raise ScenarioError(source, None, path, f"expected {json.dumps(norm)}, the form a trace header holds "
+                                                f"(durations in ms, as numbers), found {json.dumps(raw)[:80]}")
+    return scenario
+
+
+def _not_normalized(raw: Any, norm: Any, path: Path_) -> tuple[Path_, Any, Any] | None:
+    """The first value of `raw` that differs from the normalized `norm` (keys `raw` leaves out, `norm`
+    may add: its defaults), as (path, raw value, normalized value); None if they agree."""
+    if isinstance(raw, dict) and isinstance(norm, dict):
+        for key, value in raw.items():
+            if key in norm:
+                found = _not_normalized(value, norm[key], path + (key,))
+                if found is not None:
+                    return found
+        return None
+    if isinstance(raw, list) and isinstance(norm, (list, tuple)) and len(raw) == len(norm):
+        for i, (a, b) in enumerate(zip(raw, norm)):
+            found = _not_normalized(a, b, path + (i,))
+            if found is not None:
+                return found
+        return None
+    if isinstance(raw, bool) or isinstance(norm, bool):
+        return None if raw is norm else (path, raw, norm)
+    if isinstance(raw, (int, float)) and isinstance(norm, (int, float)):
+        return None if raw == norm else (path, raw, norm)
+    return None if type(raw) is type(norm) and raw == norm else (path, raw, norm)
+
+
+_MAX_WHOLE_FLOAT = int(sys.float_info.max)  # a whole number past this is no float: durations, rates, weights
 
 
 def _check_finite(value: Any, source: str, lines: dict, path: Path_) -> None:
     if isinstance(value, float) and not math.isfinite(value):
         raise ScenarioError(source, _line(lines, path), path, f"expected a finite number, found {value}")
+    if type(value) is int and not -_MAX_WHOLE_FLOAT <= value <= _MAX_WHOLE_FLOAT \
+            and path != ("seed",) and not (path[:1] == ("proposers",) and path[-1:] == ("value",)):
+        raise ScenarioError(source, _line(lines, path), path, f"expected a finite number, found a whole number "
+                                                              f"of {len(str(abs(value)))} digits (past a float's range)")
     if isinstance(value, dict):
         for k, v in value.items():
             _check_finite(v, source, lines, path + (k,))

@@ -189,7 +189,7 @@ def _output_mode(path: Path) -> int:
 def read_header(path: str | Path) -> dict:
     """Read and validate only a trace file's header (what `paxsim replay`
     needs: it compares the rest byte for byte)."""
-    return read_trace(path, header_only=True)[0]
+    return _read(path, True, None)[0]
 
 
 def read_trace(path: str | Path, header_only: bool = False, lines: list[int] | None = None) -> list[dict]:
@@ -199,6 +199,10 @@ def read_trace(path: str | Path, header_only: bool = False, lines: list[int] | N
     the checker reports it as incomplete.  `lines`, if given, gets the line
     of each event returned (its place in the file, which `seq` order may not
     be), for errors found later to name."""
+    return _read(path, header_only, lines)
+
+
+def _read(path: str | Path, header_only: bool, lines: list[int] | None) -> list[dict]:
     source = str(path)
     try:
         fh = open(path, encoding="utf-8")

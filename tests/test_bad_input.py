@@ -77,6 +77,8 @@ CASES = [
     ("nested-100-deep", "nodes: 3\nx: " + "[" * 100 + "]" * 100 + "\n", 2, None, "nested more than 64 levels deep"),
     ("no-proposers", "nodes: 3\nseed: 1\n", 1, "proposers", "no proposers: nothing would be proposed"),
     ("empty-proposers", "nodes: 3\nseed: 1\nproposers: []\n", 3, "proposers", "no proposers"),
+    ("duration-past-a-float", "nodes: 3\nproposers: [{node: n1, value: a}]\nduration: 1" + "0" * 400 + "\n", 3,
+     "duration", "expected a finite number, found a whole number of 401 digits (past a float's range)"),
     ("random-events-too-many", "nodes: 3\nproposers: [{node: n1, value: a}]\nfaults:\n  random:\n"
      "    events: 999999999999\n", 5, "faults.random.events", "999,999,999,999 events is more than 100,000"),
     ("bug-twice", "nodes: 3\nproposers: [{node: n1, value: a}]\nprotocol:\n  bugs: [amnesia, amnesia]\n", 4,
@@ -260,6 +262,62 @@ def test_plot_latency_of_a_header_whose_network_is_not_a_scenario_s(runner, tmp_
     assert result.exit_code == 2, result.output
     assert result.stderr.strip() == f"{t}:1: header.scenario: {message}"
     assert not out.exists()
+
+
+HEADER_EDITS = [
+    # (scenario file, the edit to the header's scenario, the line after "FILE:1: header.scenario: ")
+    ("partition.yaml", lambda sc: sc.update(duration="2s"),
+     'duration: expected 2000.0, the form a trace header holds (durations in ms, as numbers), found "2s"'),
+    ("partition.yaml", lambda sc: sc.update(duration=[1]),
+     "duration: expected a duration such as 50ms, 2s, 100us or a number of milliseconds >= 0, found a list"),
+    ("partition.yaml", lambda sc: sc.update(duration=10 ** 400),
+     "duration: expected a finite number, found a whole number of 401 digits (past a float's range)"),
+    ("partition.yaml", lambda sc: sc.update(name=5), "name: expected a string, found a number 5"),
+    ("partition.yaml", lambda sc: sc["protocol"].update(quorum={"phase1": 3, "phase2": 1000000}),
+     "protocol.quorum.phase2: quorum 1000000 is larger than the 5 nodes"),
+    ("partition.yaml", lambda sc: sc["expect"].update(violates="nonsense"), "expect.violates: expected one of"),
+    ("kv.yaml", lambda sc: sc["expect"].update(ops="x"), "expect.ops: expected"),
+    ("kv.yaml", lambda sc: sc.update(duration="x"), "duration: expected a duration such as"),
+]
+
+
+@pytest.mark.parametrize("command", [["check"], ["view"], ["plot", "decisions"], ["plot", "throughput"],
+                                     ["export"], ["diff"]], ids=lambda c: " ".join(c))
+@pytest.mark.parametrize("name, edit, message", HEADER_EDITS,
+                         ids=[f"{n.split('.')[0]}-{m.split(':')[0]}-{i}" for i, (n, _, m) in enumerate(HEADER_EDITS)])
+def test_a_hand_edited_header_scenario_is_one_line(runner, tmp_path, command, name, edit, message):
+    """Summaries, pages and plots read the header's scenario as the run's
+    (its duration as a number, its name as a string, its quorum judged by),
+    but `check` validated only what it judges: a duration of "2s" or 10**400,
+    a name of 5, expect.ops of "x" gave tracebacks, and a phase-2 quorum of a
+    million made five integrity violations.  Each is now checked as a
+    scenario file's is (as `replay` always did): one line, exit 2, no file."""
+    import json
+
+    t = tmp_path / "t.jsonl"
+    ran = runner.invoke(main, ["run", str(ROOT / "scenarios" / name), "--trace", str(t)])
+    assert ran.exit_code in (0, 1), ran.output
+    lines = t.read_text().splitlines(keepends=True)
+    header = json.loads(lines[0])
+    edit(header["scenario"])
+    t.write_text(json.dumps(header) + "\n" + "".join(lines[1:]))
+    out = tmp_path / "out.file"
+    argv = [*command, str(t)] + ([str(t)] if command == ["diff"] else [])
+    argv += ["-o", str(out.with_suffix(".png" if command[0] == "plot" else ".html"))] if command != ["check"] else []
+    result = runner.invoke(main, argv)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"{t}:1: header.scenario: {message}"), result.stderr
+    assert result.stderr.count("\n") == 1 and not list(tmp_path.glob("out.*"))
+
+
+def test_a_seed_or_a_proposed_value_may_be_any_whole_number(runner, write):
+    """Only numbers read as floats (durations, rates, weights) must fit one:
+    a seed or a proposed value of 401 digits is a whole number like any other."""
+    big = "1" + "0" * 400
+    path = write(f"nodes: 3\nduration: 10ms\nseed: {big}\nproposers: [{{node: n1, value: {big}}}]\n")
+    result = runner.invoke(main, ["run", str(path)])
+    assert result.exit_code == 0, result.output
+    assert f"chosen:    {big} at ballot (1, n1)" in result.stdout
 
 
 def test_plot_latency_checks_only_the_header_s_network(runner, tmp_path):

@@ -77,7 +77,7 @@ def test_unknown_nodes_in_the_header_and_the_end_are_malformed(runner, tmp_path)
     tr = chosen_a().end()
     tr.events[0]["scenario"]["proposers"][0]["node"] = "n7"
     t = tr.write(tmp_path / "t.jsonl")
-    malformed(check(runner, t), t, 1, "scenario.proposers[0].node: unknown node 'n7'")
+    malformed(check(runner, t), t, 1, "header.scenario: proposers[0].node: unknown node 'n7'")
     tr = chosen_a().end()
     tr.events[-1]["up"] = ["n1", "zz"]
     t = tr.write(tmp_path / "t.jsonl")
