@@ -648,9 +648,17 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
+# What YAML 1.1 (PyYAML) reads as text though it looks like a number: an exponent without a dot
+# in the mantissa or a sign in the exponent (1e3, 2.5e3), and so a number where one was expected is refused.
+_TEXT_NUMBER = re.compile(r"[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+")
+
+
 def _found(value: Any) -> str:
     if value is None or isinstance(value, (dict, list)):  # not "null null"
         return _type_name(value)
+    if isinstance(value, str) and _TEXT_NUMBER.fullmatch(value.strip()):
+        return f"{value!r} (YAML reads {value.strip()} as text, not a number: write it with a dot and a signed " \
+               f"exponent, such as {float(value.strip().replace('_', '')):.1e}, or in full)"
     return f"{_type_name(value)} {json.dumps(value)}" if not isinstance(value, str) else f"{value!r}"
 
 

@@ -77,6 +77,9 @@ CASES = [
     ("nested-100-deep", "nodes: 3\nx: " + "[" * 100 + "]" * 100 + "\n", 2, None, "nested more than 64 levels deep"),
     ("no-proposers", "nodes: 3\nseed: 1\n", 1, "proposers", "no proposers: nothing would be proposed"),
     ("empty-proposers", "nodes: 3\nseed: 1\nproposers: []\n", 3, "proposers", "no proposers"),
+    ("exponent-read-as-text", "nodes: 3\nproposers: [{node: n1, value: a}]\nduration: 1e3\n", 3, "duration",
+     "found '1e3' (YAML reads 1e3 as text, not a number: write it with a dot and a signed exponent, such as "
+     "1.0e+03, or in full)"),
     ("duration-past-a-float", "nodes: 3\nproposers: [{node: n1, value: a}]\nduration: 1" + "0" * 400 + "\n", 3,
      "duration", "expected a finite number, found a whole number of 401 digits (past a float's range)"),
     ("random-events-too-many", "nodes: 3\nproposers: [{node: n1, value: a}]\nfaults:\n  random:\n"
@@ -308,6 +311,14 @@ def test_a_hand_edited_header_scenario_is_one_line(runner, tmp_path, command, na
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith(f"{t}:1: header.scenario: {message}"), result.stderr
     assert result.stderr.count("\n") == 1 and not list(tmp_path.glob("out.*"))
+
+
+def test_the_exponent_the_hint_suggests_is_read_as_a_number(runner, write):
+    """The hint for `1e3` (text to PyYAML) must itself be a number PyYAML reads."""
+    path = write("nodes: 3\nproposers: [{node: n1, value: a}]\nduration: 1.0e+03\n")
+    result = runner.invoke(main, ["run", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "3 nodes, 1 proposer, 1000 ms simulated" in result.stdout.splitlines()[0]
 
 
 def test_a_seed_or_a_proposed_value_may_be_any_whole_number(runner, write):
