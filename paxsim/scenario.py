@@ -656,9 +656,10 @@ _TEXT_NUMBER = re.compile(r"[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+
 def _found(value: Any) -> str:
     if value is None or isinstance(value, (dict, list)):  # not "null null"
         return _type_name(value)
-    if isinstance(value, str) and _TEXT_NUMBER.fullmatch(value.strip()):
+    if isinstance(value, str) and _TEXT_NUMBER.fullmatch(value.strip()) \
+            and math.isfinite(number := float(value.strip().replace("_", ""))):  # not 1e400: no number at all
         return f"{value!r} (YAML reads {value.strip()} as text, not a number: write it with a dot and a signed " \
-               f"exponent, such as {float(value.strip().replace('_', '')):.1e}, or in full)"
+               f"exponent, such as {number:.1e}, or in full)"
     return f"{_type_name(value)} {json.dumps(value)}" if not isinstance(value, str) else f"{value!r}"
 
 
