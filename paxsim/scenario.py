@@ -95,8 +95,9 @@ def _unreadable(exc: ValueError, text: str) -> str:
     """Why a value cannot be read, in paxsim's words rather than Python's (whose message for a long
     number tells the user to call `sys.set_int_max_str_digits()`)."""
     if "integer string conversion" in str(exc):
-        digits = sum(c.isdigit() for c in text)
-        return f"a whole number of {digits:,} digits, more than the {sys.get_int_max_str_digits():,} Python reads"
+        from .trace import too_many_digits
+
+        return too_many_digits(sum(c.isdigit() for c in text))
     return f"cannot read {text[:40]!r}{'...' if len(text) > 40 else ''}: {exc}"
 
 

@@ -84,8 +84,9 @@ def parse_seeds(text: str) -> list[int]:
         longest = max(len(m.group(1)), len(m.group(2) or ""))
         if longest > sys.get_int_max_str_digits():  # more than Python reads (its message says to raise the limit)
             shown = text if len(text) <= 80 else f"{text[:80]}..."
-            raise SweepError(f"--seeds {shown}: a whole number of {longest:,} digits, more than the "
-                             f"{sys.get_int_max_str_digits():,} Python reads")
+            from .trace import too_many_digits
+
+            raise SweepError(f"--seeds {shown}: {too_many_digits(longest)}")
         lo = int(m.group(1))
         hi = int(m.group(2)) if m.group(2) is not None else lo + 1
         if hi <= lo:

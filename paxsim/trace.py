@@ -395,8 +395,18 @@ def unreadable_number(exc: ValueError) -> str:
     text = str(exc)
     if "integer string conversion" not in text:
         return text
-    digits = next((w for w in text.split("value has ", 1)[-1].split()[:1] if w.isdigit()), "too many")
-    return f"a whole number of {digits} digits, more than the {sys.get_int_max_str_digits()} Python reads"
+    digits = next((w for w in text.split("value has ", 1)[-1].split()[:1] if w.isdigit()), None)
+    return too_many_digits(None if digits is None else int(digits))
+
+
+def too_many_digits(digits: int | None = None) -> str:
+    """paxsim's words for a whole number longer than Python reads (`sys.get_int_max_str_digits()`,
+    4,300 by default), for every reader of files and arguments: Python's own message tells the user
+    to raise that limit, which they cannot do from a command line."""
+    limit = sys.get_int_max_str_digits()
+    if digits is None:
+        return f"a whole number of more than the {limit:,} digits Python reads"
+    return f"a whole number of {digits:,} digits, more than the {limit:,} Python reads"
 
 
 def _no_constant(name: str):

@@ -154,7 +154,7 @@ UNREADABLE_TIMES = [
     ("1" + "0" * 400, "t: a whole number of 401 digits, too large for a time in ms (a float's range)"),
     # Python reads no whole number of more than 4,300 digits, and its message told the user to call
     # sys.set_int_max_str_digits()
-    ("7" * 5000, "a whole number of 5000 digits, more than the 4300 Python reads"),
+    ("7" * 5000, "a whole number of 5,000 digits, more than the 4,300 Python reads"),
 ]
 
 

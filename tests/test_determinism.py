@@ -71,7 +71,7 @@ def test_replay_reports_first_difference(runner, tmp_path):
     ('{"kind":"send","t":1,"x":' + "[" * 100_000 + "]" * 100_000 + "}", "not JSON Python can read (nested too deeply)",
      '{"kind":"send","t":1,"x":[[[['),
     ('{"kind":"send","t":' + "1" * 5000 + "}",
-     "not JSON Python can read (a whole number of 5000 digits, more than the 4300 Python reads)", '"t":1111'),
+     "not JSON Python can read (a whole number of 5,000 digits, more than the 4,300 Python reads)", '"t":1111'),
 ], ids=["nested", "long-number"])
 def test_replay_of_a_line_python_cannot_read_says_different(runner, tmp_path, line, why, shown):
     """A line nested 100,000 deep, or with a 5,000-digit number, is not JSON

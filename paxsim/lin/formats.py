@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..trace import FORMAT as TRACE_FORMAT
+from ..trace import too_many_digits
 from .history import History, Op, Where
 from .models import ANY, CAS, MODELS, READ, Model
 
@@ -329,8 +330,7 @@ def _int(text: str, source: str, line: int, field: str) -> int:
     longer than Python reads (its own message tells the user to raise a limit they cannot reach)."""
     digits = len(text.lstrip("-"))
     if digits > sys.get_int_max_str_digits():
-        raise HistoryError(source, line, field, f"a whole number of {digits:,} digits, more than the "
-                                                f"{sys.get_int_max_str_digits():,} Python reads")
+        raise HistoryError(source, line, field, too_many_digits(digits))
     return int(text)
 
 
@@ -421,8 +421,7 @@ def _parse_jepsen_edn(text: str, source: str, model: Model) -> History:
                 got = list(edn_format.loads_all(line))
             except Exception as exc:
                 if isinstance(exc, ValueError) and "integer string conversion" in str(exc):
-                    raise HistoryError(source, number, None, "a whole number of more than the "
-                                       f"{sys.get_int_max_str_digits():,} digits Python reads") from None
+                    raise HistoryError(source, number, None, too_many_digits()) from None
                 raise HistoryError(source, number, None, f"not an EDN map: {exc}") from None
             if len(got) != 1:
                 raise HistoryError(source, number, None, f"expected one EDN map on the line, found {len(got)} "
